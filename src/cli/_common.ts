@@ -1,0 +1,59 @@
+/**
+ * Shared helpers for CLI commands: error to exit-code mapping, help text, progress bar.
+ * @module
+ */
+import { WaymarkError } from "../errors.ts";
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Run a command body, printing errors as one clear line and mapping them to exit codes. */
+export async function runCommand(body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof WaymarkError) {
+      console.error(`waymark: ${err.name}: ${err.message}`);
+      return err.name === "ValidationError" ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    if (err instanceof TypeError && /parseArgs|ERR_PARSE_ARGS/.test(String((err as { code?: string }).code ?? err.message))) {
+      console.error(`waymark: ${err.message}`);
+      return EXIT_USAGE;
+    }
+    if ((err as { code?: string })?.code?.startsWith?.("ERR_PARSE_ARGS")) {
+      console.error(`waymark: ${(err as Error).message}`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}
+
+/** A single-line progress bar on a terminal (stderr); silent when stderr is not a TTY. */
+export class ProgressBar {
+  #total: number;
+  #label: string;
+  #tty: boolean;
+  #last = 0;
+  constructor(label: string, total: number) {
+    this.#label = label;
+    this.#total = Math.max(1, total);
+    this.#tty = Deno.stderr.isTerminal();
+  }
+  /** Update to `done` items; `extra` is appended (e.g. "loss 0.12"). */
+  update(done: number, extra = ""): void {
+    if (!this.#tty) return;
+    const now = performance.now();
+    if (done < this.#total && now - this.#last < 100) return;
+    this.#last = now;
+    const width = 30;
+    const filled = Math.round((done / this.#total) * width);
+    const line = `\r${this.#label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${this.#total} ${extra}`;
+    Deno.stderr.writeSync(new TextEncoder().encode(line));
+  }
+  /** End the bar's line. */
+  done(): void {
+    if (this.#tty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+  }
+}
