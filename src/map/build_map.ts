@@ -1,0 +1,303 @@
+/**
+ * `buildMap`: images (a dataset, a folder, or a list) to a map folder: decode, fit the default model on the
+ * map's own images (or use a given model), describe in batches, index, write atomically.
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { ImageDecodeError, invalid, requirePositiveInt } from "../errors.ts";
+import { readImageSource } from "../dataset/image_folder.ts";
+import type { DatasetImage } from "../dataset/types.ts";
+import type { HnswIndexOptions } from "../index/hnsw_index.ts";
+import type { VectorIndex } from "../index/vector_index.ts";
+import type { DescriptorModel, PixelImage, PlaceMeta, ProviderChoice } from "../types.ts";
+import { removeQuietly } from "./_fs.ts";
+import { buildMapIndex } from "./_index_io.ts";
+import { decodeFile, fitDefaultModelInto, loadModelDir } from "./_model_bridge.ts";
+import {
+  MAP_FILES,
+  type MapIndexKind,
+  type MapManifest,
+  type MapModelRef,
+  type SkippedImage,
+} from "./format.ts";
+import { writeMap, type WriteMapOptions } from "./map_writer.ts";
+
+/** Phases reported by {@link BuildProgress}. */
+export type BuildPhase = "decode" | "fit" | "describe" | "index" | "write";
+
+/** Progress of a map build. */
+export interface BuildProgress {
+  phase: BuildPhase;
+  done: number;
+  total: number;
+}
+
+/** Options of {@link buildMap}. All optional. */
+export interface BuildMapOptions {
+  /** Use this model (not stored in the map). Default: fit the default model on the map's images. */
+  model?: DescriptorModel;
+  /** Load the model from this folder (recorded in the manifest, not copied). Default: fit the default model. */
+  modelDir?: string;
+  /** NetVLAD clusters when fitting the default model. Default 64. */
+  clusters?: number;
+  /** At most this many images (evenly spread) fit the default model. Default 400. */
+  fitImages?: number;
+  /** Index kind. Default `"hnsw"`. */
+  index?: MapIndexKind;
+  /** HNSW parameters (defaults of `HnswIndex`). */
+  hnsw?: HnswIndexOptions;
+  /** Execution provider. Default `"auto"`. */
+  provider?: ProviderChoice;
+  /** Images per describe batch. Default 8. */
+  batchSize?: number;
+  /** Progress callback (called often; cheap). Default none. */
+  onProgress?: (progress: BuildProgress) => void;
+  /** Warnings (skipped images). Default: `console.warn` (stderr). */
+  onWarning?: (message: string) => void;
+  /** Decoder (tests inject one). Default: `src/image/decode.ts` via sharp. */
+  decode?: (bytes: Uint8Array, source: string, channels: 1 | 3) => Promise<PixelImage>;
+  /** Keep the model open and return it with the index (for evaluation). Default false (closed). */
+  keepOpen?: boolean;
+  /** Options of the atomic write (test hooks). */
+  write?: WriteMapOptions;
+}
+
+/** What {@link buildMap} produced. */
+export interface BuildMapResult {
+  dir: string;
+  manifest: MapManifest;
+  places: PlaceMeta[];
+  /** Images left out because they could not be read or decoded. */
+  skipped: SkippedImage[];
+  /** Wall time of the whole build, seconds. */
+  seconds: number;
+  /** Places per second over the whole build (decode, fit, describe, index, write). */
+  imagesPerSecond: number;
+  /** Places per second of decode + describe alone. */
+  describeImagesPerSecond: number;
+  /** Only with `keepOpen`: the model (caller closes it) and the in-memory index. */
+  model?: DescriptorModel;
+  index?: VectorIndex;
+  descriptors?: Float32Array;
+}
+
+function validate(options: BuildMapOptions) {
+  const action = "build map";
+  const clusters = requirePositiveInt(action, "clusters", options.clusters ?? 64);
+  const fitImages = requirePositiveInt(action, "fitImages", options.fitImages ?? 400);
+  const batchSize = requirePositiveInt(action, "batchSize", options.batchSize ?? 8);
+  const index = options.index ?? "hnsw";
+  if (index !== "hnsw" && index !== "exact") throw invalid(action, "index", "one of hnsw, exact", index);
+  const provider = options.provider ?? "auto";
+  if (!["auto", "cpu", "cuda"].includes(provider)) {
+    throw invalid(action, "provider", "one of auto, cpu, cuda", provider);
+  }
+  if (options.model && options.modelDir) {
+    throw invalid(action, "modelDir", "absent when 'model' is given", options.modelDir);
+  }
+  return { clusters, fitImages, batchSize, index, provider };
+}
+
+/** Evenly spread `k` of `n` indices. */
+function spread(n: number, k: number): number[] {
+  if (k >= n) return Array.from({ length: n }, (_, i) => i);
+  return Array.from({ length: k }, (_, i) => Math.floor((i * n) / k));
+}
+
+/**
+ * Build a map folder from images. Unreadable or undecodable images are skipped with a warning and counted
+ * (`skipped`, and `counts.skipped` in the manifest); the folder is written atomically (a failure leaves the
+ * previous map, if any, untouched).
+ *
+ * @throws {ValidationError} bad options; {@link DatasetError} bad source; {@link ImageDecodeError} when no image
+ *   at all could be decoded; {@link ModelLoadError} when the model cannot be loaded or fitted.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await buildMap("../shared/data/rtabmap_samples_loop", "maps/rtabmap", { index: "exact" });
+ * console.log(r.manifest.counts.places, r.imagesPerSecond.toFixed(1), "images/s");
+ * ```
+ */
+export async function buildMap(
+  source: DatasetImage[] | string,
+  outDir: string,
+  options: BuildMapOptions = {},
+): Promise<BuildMapResult> {
+  const opts = validate(options);
+  const t0 = performance.now();
+  const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));
+  const progress = options.onProgress ?? (() => {});
+  const decodeFn = options.decode ?? decodeFile;
+  const sourceName = typeof source === "string" ? resolve(source) : undefined;
+  const images = typeof source === "string" ? (await readImageSource(source)).images : source;
+  if (images.length === 0) throw invalid("build map", "images", "a non-empty list", images);
+
+  const skipped: SkippedImage[] = [];
+  const bad = new Set<number>();
+  const decodeOne = async (im: DatasetImage, channels: 1 | 3): Promise<PixelImage | null> => {
+    try {
+      const bytes = await Deno.readFile(im.path);
+      return await decodeFn(bytes, im.path, channels);
+    } catch (err) {
+      const fsError = Object.values(Deno.errors).some((E) => err instanceof E);
+      if (!(err instanceof ImageDecodeError) && !fsError) throw err;
+      const reason = (err as Error).message;
+      bad.add(im.index);
+      skipped.push({ image: im.image, reason });
+      warn(`skipping ${im.image}: ${reason}`);
+      return null;
+    }
+  };
+
+  // 1. The model: given, loaded, or fitted on (a spread of) the map's own images.
+  let model: DescriptorModel;
+  let modelRef: Omit<MapModelRef, "name" | "id" | "dim">;
+  let fittedDir: string | null = null;
+  const cache = new Map<number, PixelImage>();
+  if (options.model) {
+    model = options.model;
+    modelRef = { bundled: false };
+  } else if (options.modelDir) {
+    model = await loadModelDir(options.modelDir, opts.provider);
+    modelRef = { bundled: false, source: resolve(options.modelDir) };
+  } else {
+    const pick = spread(images.length, opts.fitImages);
+    const keep = images.length <= opts.fitImages; // small map: decode once, reuse for describe
+    const fitSet: PixelImage[] = [];
+    for (let i = 0; i < pick.length; i++) {
+      const im = images[pick[i]];
+      const px = await decodeOne(im, 3);
+      if (px) {
+        fitSet.push(px);
+        if (keep) cache.set(im.index, px);
+      }
+      progress({ phase: "decode", done: i + 1, total: pick.length });
+    }
+    if (fitSet.length === 0) throw noImages(images, skipped);
+    progress({ phase: "fit", done: 0, total: 1 });
+    fittedDir = await Deno.makeTempDir({ prefix: "waymark_model_" });
+    try {
+      model = await fitDefaultModelInto(fitSet, fittedDir, {
+        clusters: opts.clusters,
+        provider: opts.provider,
+      });
+    } catch (err) {
+      await removeQuietly(fittedDir);
+      throw err;
+    }
+    progress({ phase: "fit", done: 1, total: 1 });
+    modelRef = { bundled: true };
+  }
+
+  try {
+    const dim = model.info.descriptorDim;
+    const channels = model.info.inputChannels;
+    // 2. Describe in batches.
+    const tDescribe = performance.now();
+    const rows: Float32Array[] = [];
+    const places: PlaceMeta[] = [];
+    for (let start = 0; start < images.length; start += opts.batchSize) {
+      const batch = images.slice(start, start + opts.batchSize).filter((im) => !bad.has(im.index));
+      const decoded: { im: DatasetImage; px: PixelImage }[] = [];
+      for (const im of batch) {
+        let px = cache.get(im.index) ?? null;
+        if (px && px.channels !== channels) px = null;
+        px ??= await decodeOne(im, channels);
+        cache.delete(im.index);
+        if (px) decoded.push({ im, px });
+      }
+      if (decoded.length > 0) {
+        const outs = await model.describeBatch(decoded.map((d) => d.px));
+        outs.forEach((o, k) => {
+          if (o.global.length !== dim) {
+            throw invalid(
+              "build map",
+              "descriptor length",
+              `the model's descriptorDim ${dim}`,
+              o.global.length,
+            );
+          }
+          const { im } = decoded[k];
+          const place: PlaceMeta = { placeId: places.length, image: im.image, stamp: im.stamp };
+          if (im.position) place.position = im.position;
+          places.push(place);
+          rows.push(o.global);
+        });
+      }
+      progress({
+        phase: "describe",
+        done: Math.min(images.length, start + opts.batchSize),
+        total: images.length,
+      });
+    }
+    if (places.length === 0) throw noImages(images, skipped);
+    const describeSeconds = (performance.now() - tDescribe) / 1000;
+    const descriptors = new Float32Array(places.length * dim);
+    rows.forEach((r, i) => descriptors.set(r, i * dim));
+
+    // 3. Index, 4. write.
+    progress({ phase: "index", done: 0, total: places.length });
+    const built = buildMapIndex(opts.index, dim, descriptors, options.hnsw);
+    progress({ phase: "index", done: places.length, total: places.length });
+    progress({ phase: "write", done: 0, total: 1 });
+    const seconds = (performance.now() - t0) / 1000;
+    const manifest = await writeMap(outDir, {
+      model: { name: model.info.name, id: model.info.id, dim, ...modelRef },
+      places,
+      descriptors,
+      index: built,
+      skipped,
+      build: {
+        source: sourceName,
+        images: images.length,
+        seconds: round(seconds),
+        imagesPerSecond: round(places.length / seconds),
+        provider: model.info.provider,
+      },
+      populate: fittedDir ? (staging) => copyTree(fittedDir!, join(staging, MAP_FILES.modelDir)) : undefined,
+    }, options.write);
+    progress({ phase: "write", done: 1, total: 1 });
+    const total = (performance.now() - t0) / 1000;
+    const result: BuildMapResult = {
+      dir: resolve(outDir),
+      manifest,
+      places,
+      skipped,
+      seconds: total,
+      imagesPerSecond: places.length / total,
+      describeImagesPerSecond: places.length / describeSeconds,
+    };
+    if (options.keepOpen) {
+      result.model = model;
+      result.index = built.index;
+      result.descriptors = descriptors;
+    } else if (!options.model) await model.close();
+    return result;
+  } catch (err) {
+    if (!options.model) await model.close().catch(() => {});
+    throw err;
+  } finally {
+    if (fittedDir) await removeQuietly(fittedDir);
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function noImages(images: DatasetImage[], skipped: SkippedImage[]): ImageDecodeError {
+  const first = skipped.slice(0, 3).map((s) => `${s.image} (${s.reason})`).join("; ");
+  return new ImageDecodeError(
+    `Cannot build map: none of the ${images.length} image(s) could be decoded: ${first}`,
+    { context: { file: images[0]?.path } },
+  );
+}
+
+/** Copy a folder tree (the fitted model bundle) into the staging folder. */
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyTree(join(from, e.name), join(to, e.name));
+    else if (e.isFile) await Deno.copyFile(join(from, e.name), join(to, e.name));
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The on-disk map format (version 1): a folder holding
+ *
+ * | file               | content                                                                        |
+ * | ------------------ | ------------------------------------------------------------------------------ |
+ * | `manifest.json`    | {@link MapManifest}: format, version, generation, model, counts, index, files    |
+ * | `places.jsonl`     | one {@link PlaceMeta} JSON object per line, in place order                     |
+ * | `descriptors.f32`  | N x D float32, little-endian, row i = place i (L2-normalised)                  |
+ * | `index.hnsw`       | the HNSW index (only for index kind `hnsw`; `exact` is rebuilt from descriptors) |
+ * | `model/…`          | the model bundle, when the map fitted its own default model                    |
+ * | `journal.wal`      | optional append-only keyframe journal (SLAM), see `journal.ts`                 |
+ * | `local.bin/.idx`   | optional per-place blob store (local features), see `blob_store.ts`            |
+ *
+ * Every file written with the map is listed in the manifest with its SHA-256 and size; the journal and the
+ * blob store are append-only, carry their own per-record CRC-32, and are not listed.
+ *
+ * @module
+ */
+import type { PlaceMeta } from "../types.ts";
+
+/** Value of `manifest.format`. */
+export const MAP_FORMAT = "waymark-map";
+/** Current `manifest.version`; loading refuses other versions. */
+export const MAP_VERSION = 1;
+
+/** Fixed file names inside a map folder. */
+export const MAP_FILES = {
+  manifest: "manifest.json",
+  places: "places.jsonl",
+  descriptors: "descriptors.f32",
+  hnsw: "index.hnsw",
+  modelDir: "model",
+  journal: "journal.wal",
+  blobData: "local.bin",
+  blobIndex: "local.idx",
+} as const;
+
+/** Files that change after the map is written (own integrity checks) and so are not checksummed. */
+export const MUTABLE_FILES: readonly string[] = [MAP_FILES.journal, MAP_FILES.blobData, MAP_FILES.blobIndex];
+
+/** Nearest-neighbour index kinds a map can hold. */
+export type MapIndexKind = "hnsw" | "exact";
+
+/** One checksummed file of a map. */
+export interface MapFileEntry {
+  /** Path relative to the map folder, `/`-separated. */
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+/** The model a map was built with. */
+export interface MapModelRef {
+  name: string;
+  /** ModelInfo.id: a map refuses any other model. */
+  id: string;
+  dim: number;
+  /** True when the model bundle is stored in the map's `model/` folder. */
+  bundled: boolean;
+  /** Folder the model was loaded from at build time, when not bundled (a hint for loading). */
+  source?: string;
+}
+
+/** An image that map build skipped. */
+export interface SkippedImage {
+  image: string;
+  reason: string;
+}
+
+/** `manifest.json` of a map folder. */
+export interface MapManifest {
+  format: typeof MAP_FORMAT;
+  version: number;
+  /** 1 for a fresh map, +1 for each rewrite that extends it (journal compaction). */
+  generation: number;
+  /** ISO 8601 time of writing. */
+  created: string;
+  model: MapModelRef;
+  counts: {
+    places: number;
+    dim: number;
+    /** Images that could not be decoded and were left out. */
+    skipped: number;
+  };
+  index: { kind: MapIndexKind; file?: string; params: Record<string, number> };
+  files: MapFileEntry[];
+  /** Facts about the build (source, speed, skipped images: the first 100). */
+  build?: {
+    source?: string;
+    seconds?: number;
+    imagesPerSecond?: number;
+    skipped?: SkippedImage[];
+    [key: string]: unknown;
+  };
+}
+
+/** Everything a loaded map offers beside the index and model. */
+export interface MapData {
+  manifest: MapManifest;
+  places: PlaceMeta[];
+  /** N x D row-major. */
+  descriptors: Float32Array;
+}

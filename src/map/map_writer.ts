@@ -1,0 +1,266 @@
+/**
+ * Writing a map folder atomically, and recovering after a crash.
+ *
+ * ## Protocol
+ * 1. Stage: create the sibling `<dir>.tmp-<pid>-<nonce>`, write every file into it (places, descriptors,
+ *    index, model bundle, extras), fsync each file, then write `manifest.json` LAST (its presence marks a
+ *    complete staging folder) and fsync the folder.
+ * 2. If `<dir>` exists, rename it to `<dir>.old-<pid>-<nonce>`.
+ * 3. Rename the staging folder to `<dir>`; fsync the parent folder. This rename is the commit point.
+ * 4. Remove the `.old-` folder.
+ *
+ * A crash during 1 leaves `<dir>` untouched (the staging folder is junk). A crash between 2 and 3 leaves no
+ * `<dir>`, a complete staging folder and the old map: {@link recoverMapDir} (run by `loadMap` and before every
+ * write) rolls forward to the complete staging folder, or back to the old map when there is none. A crash
+ * during 4 leaves a stale `.old-` folder, removed on recovery. Staging folders of dead processes are removed
+ * too (on Linux, where a process id can be checked). One writer per map at a time.
+ *
+ * @module
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { MapFormatError } from "../errors.ts";
+import type { PlaceMeta } from "../types.ts";
+import {
+  exists,
+  f32ToLeBytes,
+  fsyncDir,
+  fsyncFile,
+  listFiles,
+  removeQuietly,
+  sha256File,
+  writeFileSynced,
+} from "./_fs.ts";
+import {
+  MAP_FILES,
+  MAP_FORMAT,
+  MAP_VERSION,
+  type MapFileEntry,
+  type MapIndexKind,
+  type MapManifest,
+  type MapModelRef,
+  MUTABLE_FILES,
+  type SkippedImage,
+} from "./format.ts";
+
+/** What to write into a map. */
+export interface MapWriteContent {
+  model: MapModelRef;
+  places: PlaceMeta[];
+  /** places.length x dim, row-major. */
+  descriptors: Float32Array;
+  index: {
+    kind: MapIndexKind;
+    params?: Record<string, number>;
+    /** Writes the index file (required for `hnsw`; `exact` stores nothing). */
+    save?: (path: string) => Promise<void>;
+  };
+  /** Default 1. */
+  generation?: number;
+  /** Images left out (first 100 recorded). */
+  skipped?: SkippedImage[];
+  /** Count of skipped images (default `skipped.length`). */
+  skippedCount?: number;
+  /** Extra build facts for the manifest. */
+  build?: MapManifest["build"];
+  /** Writes extra files into the staging folder (model bundle into `model/`, a carried blob store…). */
+  populate?: (stagingDir: string) => Promise<void>;
+}
+
+/** Steps of {@link writeMap}, reported to `onStep` (tests use it to simulate a crash). */
+export type MapWriteStep = "staged-data" | "staged-extra" | "staged-manifest" | "moved-old" | "committed";
+
+/** Options of {@link writeMap}. */
+export interface WriteMapOptions {
+  /** Called after each step; throwing aborts the write there, as a crash would (default none). */
+  onStep?: (step: MapWriteStep) => void | Promise<void>;
+  /** Remove the staging folder when a step throws (default true; false leaves it as a crash would). */
+  cleanupOnError?: boolean;
+}
+
+function nonce(): string {
+  return crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+}
+
+/**
+ * Write a complete map folder atomically (see the module documentation for the protocol).
+ * Returns the manifest written.
+ *
+ * @example
+ * ```ts ignore
+ * const manifest = await writeMap("maps/office", { model, places, descriptors, index: { kind: "exact" } });
+ * ```
+ */
+export async function writeMap(
+  dir: string,
+  content: MapWriteContent,
+  options: WriteMapOptions = {},
+): Promise<MapManifest> {
+  const target = resolve(dir);
+  const dim = content.model.dim;
+  if (content.descriptors.length !== content.places.length * dim) {
+    throw new MapFormatError(
+      `Cannot write map ${target} as descriptors hold ${content.descriptors.length} floats, not ${content.places.length} places x ${dim}`,
+      { context: { file: target } },
+    );
+  }
+  if (content.index.kind === "hnsw" && !content.index.save) {
+    throw new MapFormatError(`Cannot write map ${target}: an hnsw index needs a save function`, {
+      context: { file: target },
+    });
+  }
+  await Deno.mkdir(dirname(target), { recursive: true });
+  await recoverMapDir(target);
+  const tag = `${Deno.pid}-${nonce()}`;
+  const staging = `${target}.tmp-${tag}`;
+  const step = async (s: MapWriteStep) => {
+    await options.onStep?.(s);
+  };
+  let committed = false;
+  try {
+    await Deno.mkdir(staging);
+    const enc = new TextEncoder();
+    const placesText = content.places.map((p) => JSON.stringify(p)).join("\n") +
+      (content.places.length ? "\n" : "");
+    await writeFileSynced(join(staging, MAP_FILES.places), enc.encode(placesText));
+    await writeFileSynced(join(staging, MAP_FILES.descriptors), f32ToLeBytes(content.descriptors));
+    if (content.index.kind === "hnsw") await content.index.save!(join(staging, MAP_FILES.hnsw));
+    await step("staged-data");
+    if (content.populate) await content.populate(staging);
+    for (const rel of await listFiles(staging)) await fsyncFile(join(staging, rel));
+    if (await exists(join(staging, MAP_FILES.modelDir))) await fsyncDir(join(staging, MAP_FILES.modelDir));
+    await step("staged-extra");
+    const files: MapFileEntry[] = [];
+    for (const rel of await listFiles(staging)) {
+      if (rel === MAP_FILES.manifest || MUTABLE_FILES.includes(rel)) continue;
+      files.push({ path: rel, ...await sha256File(join(staging, rel)) });
+    }
+    const skipped = content.skipped ?? [];
+    const manifest: MapManifest = {
+      format: MAP_FORMAT,
+      version: MAP_VERSION,
+      generation: content.generation ?? 1,
+      created: new Date().toISOString(),
+      model: content.model,
+      counts: { places: content.places.length, dim, skipped: content.skippedCount ?? skipped.length },
+      index: {
+        kind: content.index.kind,
+        ...(content.index.kind === "hnsw" ? { file: MAP_FILES.hnsw } : {}),
+        params: content.index.params ?? {},
+      },
+      files,
+      build: { ...content.build, skipped: skipped.slice(0, 100) },
+    };
+    await writeFileSynced(
+      join(staging, MAP_FILES.manifest),
+      enc.encode(JSON.stringify(manifest, null, 2) + "\n"),
+    );
+    await fsyncDir(staging);
+    await step("staged-manifest");
+    let old: string | null = null;
+    if (await exists(target)) {
+      old = `${target}.old-${tag}`;
+      await Deno.rename(target, old);
+      await fsyncDir(dirname(target));
+      await step("moved-old");
+    }
+    await Deno.rename(staging, target);
+    committed = true;
+    await fsyncDir(dirname(target));
+    if (old) await removeQuietly(old);
+    await step("committed");
+    return manifest;
+  } catch (err) {
+    if (!committed && (options.cleanupOnError ?? true)) {
+      // Put the previous map back when it had been moved aside, then drop the staging folder.
+      await recoverMapDir(target, { discardStaging: staging });
+    }
+    throw err;
+  }
+}
+
+/** What {@link recoverMapDir} did. */
+export interface RecoveryResult {
+  action: "none" | "rolled-forward" | "rolled-back";
+  /** Leftover sibling folders removed. */
+  removed: string[];
+}
+
+/** Options of {@link recoverMapDir}. */
+export interface RecoverOptions {
+  /** A staging folder to discard (never roll forward to it). */
+  discardStaging?: string;
+}
+
+async function isCompleteStaging(path: string): Promise<boolean> {
+  try {
+    const m = JSON.parse(await Deno.readTextFile(join(path, MAP_FILES.manifest))) as MapManifest;
+    if (m.format !== MAP_FORMAT || !Array.isArray(m.files)) return false;
+    for (const f of m.files) if (!(await exists(join(path, f.path)))) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pidOf(name: string): number | null {
+  const m = /\.(?:tmp|old)-(\d+)-[0-9a-z]+$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+async function processAlive(pid: number): Promise<boolean> {
+  if (pid === Deno.pid) return true;
+  if (Deno.build.os !== "linux") return true; // cannot tell: keep its folder
+  return await exists(`/proc/${pid}`);
+}
+
+/**
+ * Bring a map folder to a consistent state after a crashed write (see the module documentation). Safe to call
+ * at any time by the single writer; `loadMap` calls it first.
+ */
+export async function recoverMapDir(dir: string, options: RecoverOptions = {}): Promise<RecoveryResult> {
+  const target = resolve(dir);
+  const parent = dirname(target), base = basename(target);
+  const tmps: string[] = [], olds: string[] = [];
+  try {
+    for await (const e of Deno.readDir(parent)) {
+      if (!e.isDirectory) continue;
+      if (e.name.startsWith(`${base}.tmp-`)) tmps.push(join(parent, e.name));
+      else if (e.name.startsWith(`${base}.old-`)) olds.push(join(parent, e.name));
+    }
+  } catch {
+    return { action: "none", removed: [] };
+  }
+  const removed: string[] = [];
+  const drop = async (p: string) => {
+    await removeQuietly(p);
+    removed.push(p);
+  };
+  let action: RecoveryResult["action"] = "none";
+  if (!(await exists(target))) {
+    const complete: { path: string; mtime: number }[] = [];
+    for (const t of tmps) {
+      if (t === options.discardStaging) continue;
+      if (await isCompleteStaging(t)) {
+        complete.push({ path: t, mtime: (await Deno.stat(t)).mtime?.getTime() ?? 0 });
+      }
+    }
+    complete.sort((a, b) => b.mtime - a.mtime);
+    if (complete.length > 0) {
+      await Deno.rename(complete[0].path, target);
+      action = "rolled-forward";
+    } else if (olds.length > 0) {
+      const newest = olds.sort().at(-1)!;
+      await Deno.rename(newest, target);
+      olds.splice(olds.indexOf(newest), 1);
+      action = "rolled-back";
+    }
+    if (action !== "none") await fsyncDir(parent);
+  }
+  for (const o of olds) if (o !== target) await drop(o);
+  for (const t of tmps) {
+    if (!(await exists(t))) continue; // rolled forward
+    const pid = pidOf(basename(t));
+    if (t === options.discardStaging || (pid !== null && !(await processAlive(pid)))) await drop(t);
+  }
+  return { action, removed };
+}
