@@ -76,9 +76,8 @@ Deno.test("buildMap() validates options up front", async () => {
     buildMap("/nowhere", "/tmp/x", { clusters: 0 }),
     /'clusters' must be a positive integer: current value is 0/,
   );
-  // deno-lint-ignore no-explicit-any
   await assert.rejects(
-    buildMap("/nowhere", "/tmp/x", { index: "lsh" as any }),
+    buildMap("/nowhere", "/tmp/x", { index: "lsh" as unknown as "hnsw" }),
     /'index' must be one of hnsw, exact/,
   );
 });
