@@ -1,0 +1,486 @@
+/**
+ * The temporal place filter: a discrete Bayesian (hidden Markov model) filter over the places of a map plus an
+ * explicit "unknown place" state. Pure kernel (no RxJS, no IO), sparse so that it scales to large maps.
+ *
+ * Model:
+ * - State: the map place index (0..N-1, traversal order) or `unknown` (the robot is somewhere not in the map).
+ * - Motion prior: from place i the robot moves to i + o with probability `motion.weights[o]` for each offset
+ *   `o` of `motion.offsets` (default: back 1, stay, forward 1..3), with a small probability `jump` of
+ *   relocating anywhere (kidnapping) and `toUnknown` of leaving the map; from `unknown` it stays with
+ *   `unknownStay` and otherwise re-enters the map at a uniformly random place.
+ * - Observation: descriptor similarities of some places (the retrieval top-k, or all places). They are
+ *   standardised against the background distribution of similarities to the whole map,
+ *   `z = (s - mean) / std` (given by the caller, e.g. from a fixed random sample of map descriptors, else
+ *   estimated from the similarities given). Under "not this place" z is about N(0, 1); under "this place" it
+ *   is shifted by `signal`. The likelihood ratio of place i against "unknown" is then
+ *   `exp(signal * z_i - signal^2 / 2)`, and "unknown" has ratio 1 (every similarity is background). A place
+ *   not among the observed ones has z below the smallest observed z_k: its expected ratio is
+ *   `Phi(z_k - signal) / Phi(z_k)`.
+ * - Sparse belief: p(i) = base + delta(i), with `base` the common mass of every place and `delta` kept only for
+ *   places that differ from it (at most `maxActive`). Prediction spreads the deltas through the kernel
+ *   (a uniform belief stays uniform), an update touches only the observed places. Cost per frame:
+ *   O(active * kernel width + observed).
+ * - Confidence: the posterior mass within `confidenceRadius` places of the MAP place, mapped through a
+ *   calibration curve fitted offline (`calibration_params.ts`), so that among estimates reported with
+ *   confidence near c about a fraction c are correct.
+ *
+ * @module
+ */
+import { invalid } from "../errors.ts";
+import type { LocalizationStatus } from "../types.ts";
+import { applyCalibration, type CalibrationMap, validateCalibration } from "./calibration.ts";
+import { DEFAULT_FILTER_CALIBRATION } from "./calibration_params.ts";
+
+/** Motion kernel along the map's traversal order. */
+export interface MotionKernel {
+  /** Place offsets per step (e.g. -1 back, 0 stay, 1..3 forward). */
+  offsets: number[];
+  /** Probability of each offset; normalised on construction. */
+  weights: number[];
+}
+
+/** Options of a {@link PlaceFilter}. */
+export interface PlaceFilterOptions {
+  /** Number of places N in the map (required, >= 1). */
+  placeCount: number;
+  /** Motion along traversal order. Default offsets [-1, 0, 1, 2, 3], weights [0.05, 0.25, 0.4, 0.2, 0.1]. */
+  motion?: MotionKernel;
+  /** Probability per step of relocating to any place (uniform). Default 0.01. */
+  jump?: number;
+  /** Probability per step of leaving the map (place -> unknown). Default 0.01. */
+  toUnknown?: number;
+  /** Probability per step of staying off the map (unknown -> unknown). Default 0.9. */
+  unknownStay?: number;
+  /** Initial probability of the unknown state. Default 0.5. */
+  initialUnknown?: number;
+  /**
+   * Mean standardised similarity of the true place (the match signal in background std units), or `"auto"`
+   * to estimate it online (an exponential average of the prior-weighted standardised similarity, i.e. online
+   * EM on the emission mean), starting from `initialSignal`. Default `"auto"`.
+   */
+  signal?: number | "auto";
+  /** Starting value of the auto signal. Default 1.5. */
+  initialSignal?: number;
+  /** Averaging rate of the auto signal per frame. Default 0.05. */
+  signalRate?: number;
+  /** Confidence is the posterior mass within this many places of the MAP place. Default 1. */
+  confidenceRadius?: number;
+  /** Maximum number of places tracked apart from the common base mass. Default 4096. */
+  maxActive?: number;
+  /** Calibration from raw mass to probability; default the shipped fit; `null` reports the raw mass. */
+  calibration?: CalibrationMap | null;
+  /** Calibrated confidence at or above which an estimate is `localized`. Default 0.5. */
+  localizedThreshold?: number;
+  /** Probability of the unknown state above which the estimate is `lost`. Default 0.5. */
+  lostThreshold?: number;
+  /**
+   * Raw mass around the MAP place below which a frame counts as unmatched (no place stands out). Default 0.1.
+   * Off the map, the unknown state and a diffuse belief over places explain the similarities equally well
+   * frame by frame, so a run of unmatched frames is what reveals an unknown place.
+   */
+  unmatchedMass?: number;
+  /** Consecutive unmatched frames after which the estimate is `lost`. Default 5. */
+  lostAfter?: number;
+}
+
+/** Similarities of some places for one frame. */
+export interface PlaceObservation {
+  /** Place indices (0..N-1). */
+  indices: ArrayLike<number>;
+  /** Similarity of each place (same length as `indices`). */
+  similarities: ArrayLike<number>;
+  /**
+   * Distribution of the similarity of this frame to all map places (mean, std). Default: estimated from the
+   * given similarities (exact when every place is given).
+   */
+  background?: { mean: number; std: number };
+}
+
+/** What the filter believes after a step. */
+export interface PlaceBelief {
+  /** MAP place index, or null when the unknown state is the most likely answer or nothing stands out. */
+  placeIndex: number | null;
+  /** MAP place index ignoring the unknown state (null only before any evidence). */
+  bestPlaceIndex: number | null;
+  /** Calibrated probability that the reported answer (place, or "unknown" when lost) is correct. */
+  confidence: number;
+  /** Uncalibrated posterior mass within `confidenceRadius` of the best place. */
+  rawConfidence: number;
+  /** Posterior probability of the unknown state. */
+  unknown: number;
+  status: LocalizationStatus;
+}
+
+const SIGNAL_MIN = 0.5;
+const SIGNAL_MAX = 4;
+const DEFAULT_MOTION: MotionKernel = { offsets: [-1, 0, 1, 2, 3], weights: [0.05, 0.25, 0.4, 0.2, 0.1] };
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26 on erf, |error| < 1.5e-7). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const y = 1 -
+    (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t * Math.exp(-x * x);
+  return z >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
+}
+
+function prob(action: string, field: string, v: number): number {
+  if (typeof v !== "number" || !(v >= 0 && v <= 1)) throw invalid(action, field, "a number in [0, 1]", v);
+  return v;
+}
+
+/**
+ * Discrete Bayesian filter over map places with an unknown-place state (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { PlaceFilter } from "./place_filter.ts";
+ * const filter = new PlaceFilter({ placeCount: 100 });
+ * const belief = filter.step({ indices: [10, 50], similarities: [0.9, 0.3], background: { mean: 0.3, std: 0.1 } });
+ * belief.bestPlaceIndex; // 10
+ * ```
+ */
+export class PlaceFilter {
+  readonly placeCount: number;
+  readonly #offsets: Int32Array;
+  readonly #weights: Float64Array;
+  readonly #jump: number;
+  readonly #toUnknown: number;
+  readonly #unknownStay: number;
+  readonly #initialUnknown: number;
+  #signal: number;
+  readonly #autoSignal: boolean;
+  readonly #initialSignal: number;
+  readonly #signalRate: number;
+  readonly #radius: number;
+  readonly #maxActive: number;
+  readonly #calibration: CalibrationMap | null;
+  readonly #localizedThreshold: number;
+  readonly #lostThreshold: number;
+  readonly #unmatchedMass: number;
+  readonly #lostAfter: number;
+  #unmatched = 0;
+  /** Common mass of every place. */
+  #base = 0;
+  /** Deviation from base per tracked place. */
+  #delta = new Map<number, number>();
+  #unknown = 0;
+  #steps = 0;
+  /** Posterior mass around the MAP place after the last update (drives the signal's learning rate). */
+  #lastMass = 0;
+
+  constructor(options: PlaceFilterOptions) {
+    const a = "create place filter";
+    const n = options.placeCount;
+    if (!Number.isInteger(n) || n < 1) throw invalid(a, "placeCount", "a positive integer", n);
+    this.placeCount = n;
+    const motion = options.motion ?? DEFAULT_MOTION;
+    if (
+      !Array.isArray(motion.offsets) || motion.offsets.length === 0 ||
+      motion.offsets.length !== motion.weights?.length ||
+      motion.offsets.some((o) => !Number.isInteger(o)) || motion.weights.some((w) => !(w >= 0))
+    ) {
+      throw invalid(a, "motion", "integer offsets with as many non-negative weights", motion);
+    }
+    const wsum = motion.weights.reduce((s, w) => s + w, 0);
+    if (!(wsum > 0)) throw invalid(a, "motion.weights", "weights with a positive sum", motion.weights);
+    this.#offsets = Int32Array.from(motion.offsets);
+    this.#weights = Float64Array.from(motion.weights, (w) => w / wsum);
+    this.#jump = prob(a, "jump", options.jump ?? 0.01);
+    this.#toUnknown = prob(a, "toUnknown", options.toUnknown ?? 0.01);
+    if (this.#jump + this.#toUnknown >= 1) {
+      throw invalid(a, "jump + toUnknown", "below 1", this.#jump + this.#toUnknown);
+    }
+    this.#unknownStay = prob(a, "unknownStay", options.unknownStay ?? 0.9);
+    this.#initialUnknown = prob(a, "initialUnknown", options.initialUnknown ?? 0.5);
+    const signal = options.signal ?? "auto";
+    if (signal !== "auto" && !(signal > 0 && signal < 20)) {
+      throw invalid(a, "signal", '"auto" or a number in (0, 20)', signal);
+    }
+    this.#autoSignal = signal === "auto";
+    const init = options.initialSignal ?? 1.5;
+    if (!(init >= SIGNAL_MIN && init <= SIGNAL_MAX)) {
+      throw invalid(a, "initialSignal", `a number in [${SIGNAL_MIN}, ${SIGNAL_MAX}]`, init);
+    }
+    this.#initialSignal = signal === "auto" ? init : signal;
+    this.#signal = this.#initialSignal;
+    this.#signalRate = prob(a, "signalRate", options.signalRate ?? 0.05);
+    const r = options.confidenceRadius ?? 1;
+    if (!Number.isInteger(r) || r < 0) throw invalid(a, "confidenceRadius", "a non-negative integer", r);
+    this.#radius = r;
+    const m = options.maxActive ?? 4096;
+    if (!Number.isInteger(m) || m < 1) throw invalid(a, "maxActive", "a positive integer", m);
+    this.#maxActive = m;
+    const cal = options.calibration === undefined ? DEFAULT_FILTER_CALIBRATION : options.calibration;
+    if (cal !== null) validateCalibration(cal);
+    this.#calibration = cal;
+    this.#localizedThreshold = prob(a, "localizedThreshold", options.localizedThreshold ?? 0.5);
+    this.#lostThreshold = prob(a, "lostThreshold", options.lostThreshold ?? 0.5);
+    this.#unmatchedMass = prob(a, "unmatchedMass", options.unmatchedMass ?? 0.1);
+    const la = options.lostAfter ?? 5;
+    if (!Number.isInteger(la) || la < 1) throw invalid(a, "lostAfter", "a positive integer", la);
+    this.#lostAfter = la;
+    this.reset();
+  }
+
+  /** Forget everything: uniform over places with the initial unknown probability. */
+  reset(): void {
+    this.#unknown = this.#initialUnknown;
+    this.#base = (1 - this.#initialUnknown) / this.placeCount;
+    this.#delta.clear();
+    this.#steps = 0;
+    this.#unmatched = 0;
+    this.#lastMass = 0;
+    this.#signal = this.#initialSignal;
+  }
+
+  /** The match signal in use (fixed, or the current online estimate). */
+  get signal(): number {
+    return this.#signal;
+  }
+
+  /** Number of places tracked apart from the base mass (for tests and stats). */
+  get activeCount(): number {
+    return this.#delta.size;
+  }
+
+  /** Number of observation steps since the last reset. */
+  get steps(): number {
+    return this.#steps;
+  }
+
+  /** Posterior probability of place `index` (0 outside the map). */
+  probability(index: number): number {
+    if (!(index >= 0 && index < this.placeCount)) return 0;
+    return this.#base + (this.#delta.get(index) ?? 0);
+  }
+
+  /** Posterior probability of the unknown state. */
+  get unknownProbability(): number {
+    return this.#unknown;
+  }
+
+  /** Motion prediction: one step of the transition model. */
+  predict(): void {
+    const n = this.placeCount;
+    const stay = 1 - this.#jump - this.#toUnknown;
+    const placeMass = 1 - this.#unknown;
+    const next = new Map<number, number>();
+    const offsets = this.#offsets, weights = this.#weights;
+    for (const [i, d] of this.#delta) {
+      const sd = d * stay;
+      for (let k = 0; k < offsets.length; k++) {
+        let j = i + offsets[k];
+        if (j < 0) j = 0;
+        else if (j >= n) j = n - 1;
+        next.set(j, (next.get(j) ?? 0) + sd * weights[k]);
+      }
+    }
+    // Edges: the uniform base flowing through a clamped kernel stays uniform up to O(width / N); ignored.
+    this.#base = this.#base * stay + (placeMass * this.#jump + this.#unknown * (1 - this.#unknownStay)) / n;
+    this.#unknown = this.#unknown * this.#unknownStay + placeMass * this.#toUnknown;
+    this.#delta = next;
+  }
+
+  /** Bayes update with one frame's similarities (see the module doc for the likelihood). */
+  update(obs: PlaceObservation): void {
+    const { indices, similarities } = obs;
+    const k = indices.length;
+    if (similarities.length !== k) {
+      throw invalid(
+        "update place filter",
+        "similarities",
+        `an array as long as indices (${k})`,
+        similarities.length,
+      );
+    }
+    if (k === 0) return;
+    const n = this.placeCount;
+    let mean: number, std: number;
+    if (obs.background) {
+      mean = obs.background.mean;
+      std = obs.background.std;
+    } else {
+      let s = 0, s2 = 0;
+      for (let i = 0; i < k; i++) {
+        s += similarities[i];
+        s2 += similarities[i] * similarities[i];
+      }
+      mean = s / k;
+      std = Math.sqrt(Math.max(0, s2 / k - mean * mean));
+    }
+    if (!(std > 1e-6)) std = 1e-6;
+    if (!Number.isFinite(mean)) mean = 0;
+    let zmin = Infinity;
+    const zs = new Float64Array(k);
+    for (let i = 0; i < k; i++) {
+      const idx = indices[i];
+      if (!(idx >= 0 && idx < n) || !Number.isInteger(idx)) {
+        throw invalid("update place filter", "indices", `integers in [0, ${n - 1}]`, idx);
+      }
+      const z = (similarities[i] - mean) / std;
+      if (z < zmin) zmin = z;
+      zs[i] = z;
+    }
+    const complete = k >= n;
+    if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin);
+    const b = this.#signal;
+    const c = -0.5 * b * b;
+    const lr = new Float64Array(k);
+    for (let i = 0; i < k; i++) lr[i] = Math.exp(Math.min(60, b * zs[i] + c));
+    // Expected ratio of places not observed (z below the smallest observed one).
+    const floor = complete ? 1 : Math.max(1e-300, normalCdf(zmin - b)) / Math.max(1e-300, normalCdf(zmin));
+    const base = this.#base;
+    const delta = this.#delta;
+    if (floor !== 1) { for (const [i, d] of delta) delta.set(i, d * floor); }
+    const newBase = base * floor;
+    for (let i = 0; i < k; i++) {
+      const idx = indices[i];
+      const p = base + (delta.has(idx) ? (delta.get(idx)! / floor) : 0);
+      delta.set(idx, p * lr[i] - newBase);
+    }
+    this.#base = newBase;
+    this.#normalize();
+    this.#steps++;
+    const mass = this.#mapMass();
+    this.#lastMass = mass;
+    this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
+  }
+
+  /**
+   * Online EM step on the emission mean: the prior-weighted standardised similarity (places not observed
+   * count at the expected z of the background below the smallest observed one).
+   */
+  #adaptSignal(indices: ArrayLike<number>, zs: Float64Array, zmin: number): void {
+    const placeMass = 1 - this.#unknown;
+    if (!(placeMass > 1e-9)) return;
+    let seen = 0, acc = 0;
+    for (let i = 0; i < zs.length; i++) {
+      const p = this.#base + (this.#delta.get(indices[i]) ?? 0);
+      seen += p;
+      acc += p * zs[i];
+    }
+    const rest = Math.max(0, placeMass - seen);
+    if (rest > 0 && zs.length < this.placeCount) {
+      const phi = Math.exp(-0.5 * zmin * zmin) / Math.sqrt(2 * Math.PI);
+      acc += rest * (-phi / Math.max(1e-12, normalCdf(zmin)));
+    }
+    const m = acc / placeMass;
+    // Only a concentrated prior says where the true place is: weight the step by that concentration.
+    const rate = this.#signalRate * this.#lastMass;
+    const next = (1 - rate) * this.#signal + rate * m;
+    this.#signal = Math.min(SIGNAL_MAX, Math.max(SIGNAL_MIN, next));
+  }
+
+  /** Predict then update; returns the belief. */
+  step(obs: PlaceObservation): PlaceBelief {
+    if (this.#steps > 0) this.predict();
+    this.update(obs);
+    return this.belief();
+  }
+
+  /**
+   * Fold in an asynchronous geometric verification of place `index`, observed `lag` steps ago: a verified
+   * candidate (`inliers >= minInliers`) multiplies the belief of the places it may have moved to since by
+   * `gain`; a failed one divides them by `gain`.
+   */
+  applyVerification(index: number, verified: boolean, options: { lag?: number; gain?: number } = {}): void {
+    if (!(index >= 0 && index < this.placeCount)) return;
+    const lag = Math.max(0, options.lag ?? 0);
+    const gain = options.gain ?? 4;
+    const maxFwd = Math.max(0, ...this.#offsets);
+    const minBack = Math.min(0, ...this.#offsets);
+    const lo = Math.max(0, index + minBack * lag - this.#radius);
+    const hi = Math.min(this.placeCount - 1, index + maxFwd * lag + this.#radius);
+    const f = verified ? gain : 1 / gain;
+    for (let j = lo; j <= hi; j++) {
+      const p = this.#base + (this.#delta.get(j) ?? 0);
+      this.#delta.set(j, p * f - this.#base);
+    }
+    this.#normalize();
+  }
+
+  /** The current belief (MAP place, calibrated confidence, status). */
+  belief(): PlaceBelief {
+    const { best, mass } = this.#mapPlace();
+    const unknown = this.#unknown;
+    const placeConfidence = best < 0
+      ? 0
+      : this.#calibration
+      ? applyCalibration(this.#calibration, mass)
+      : mass;
+    const lost = unknown > this.#lostThreshold || this.#unmatched >= this.#lostAfter;
+    if (lost || best < 0) {
+      return {
+        placeIndex: null,
+        bestPlaceIndex: best < 0 ? null : best,
+        confidence: lost ? Math.max(unknown, 1 - placeConfidence) : 0,
+        rawConfidence: mass,
+        unknown,
+        status: lost ? "lost" : "uncertain",
+      };
+    }
+    return {
+      placeIndex: best,
+      bestPlaceIndex: best,
+      confidence: placeConfidence,
+      rawConfidence: mass,
+      unknown,
+      status: placeConfidence >= this.#localizedThreshold ? "localized" : "uncertain",
+    };
+  }
+
+  /** MAP place (-1 when no place stands above the base) and the mass within the radius around it. */
+  #mapPlace(): { best: number; mass: number } {
+    let best = -1, bestP = -Infinity;
+    for (const [i, d] of this.#delta) {
+      if (d > bestP || (d === bestP && i < best)) {
+        best = i;
+        bestP = d;
+      }
+    }
+    if (best < 0 || bestP <= 0) return { best: -1, mass: 0 };
+    let mass = 0;
+    const lo = Math.max(0, best - this.#radius), hi = Math.min(this.placeCount - 1, best + this.#radius);
+    for (let j = lo; j <= hi; j++) mass += this.#base + (this.#delta.get(j) ?? 0);
+    return { best, mass: Math.min(1, Math.max(0, mass)) };
+  }
+
+  #mapMass(): number {
+    return this.#mapPlace().mass;
+  }
+
+  #normalize(): void {
+    let total = this.#base * this.placeCount + this.#unknown;
+    for (const d of this.#delta.values()) total += d;
+    if (!(total > 0) || !Number.isFinite(total)) {
+      this.reset();
+      return;
+    }
+    const inv = 1 / total;
+    this.#base *= inv;
+    this.#unknown *= inv;
+    const tiny = this.#base * 1e-3;
+    for (const [i, d] of this.#delta) {
+      const v = d * inv;
+      if (Math.abs(v) <= tiny) this.#delta.delete(i);
+      else this.#delta.set(i, v);
+    }
+    if (this.#delta.size > this.#maxActive) this.#prune();
+  }
+
+  /** Keep the `maxActive` places with the largest deviation; the others fall back to the base mass. */
+  #prune(): void {
+    const entries = [...this.#delta.entries()].sort((p, q) => q[1] - p[1]);
+    const keep = new Map<number, number>();
+    for (let i = 0; i < this.#maxActive; i++) keep.set(entries[i][0], entries[i][1]);
+    this.#delta = keep;
+    let total = this.#base * this.placeCount + this.#unknown;
+    for (const d of keep.values()) total += d;
+    const inv = 1 / total;
+    this.#base *= inv;
+    this.#unknown *= inv;
+    for (const [i, d] of keep) keep.set(i, d * inv);
+  }
+}

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { PlaceFilter } from "../../src/localize/place_filter.ts";
+import { SequenceMatcher } from "../../src/localize/seq_match.ts";
+import { generateHardSequence } from "../../src/localize/_synthetic.ts";
+import { ValidationError } from "../../src/errors.ts";
+
+function runBoth(seed: number, speed: [number, number]) {
+  const seq = generateHardSequence({ seed, signal: 1.3, speed });
+  const n = seq.placeCount;
+  const filter = new PlaceFilter({ placeCount: n });
+  const matcher = new SequenceMatcher({ placeCount: n, length: 20 });
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  let single = 0, seqOk = 0, filt = 0, total = 0;
+  for (let t = 0; t < seq.rows.length; t++) {
+    const row = seq.rows[t];
+    let top = 0;
+    for (let j = 1; j < n; j++) if (row[j] > row[top]) top = j;
+    const m = matcher.push(row);
+    const b = filter.step({ indices, similarities: row });
+    const truth = seq.truth[t];
+    total++;
+    if (Math.abs(top - truth) <= 1) single++;
+    if (Math.abs(m.placeIndex - truth) <= 1) seqOk++;
+    if (b.placeIndex !== null && Math.abs(b.placeIndex - truth) <= 1) filt++;
+  }
+  return { single: single / total, seq: seqOk / total, filter: filt / total };
+}
+
+Deno.test("PlaceFilter beats 20-frame diagonal sequence matching on a hard constant-speed sequence", () => {
+  for (const seed of [1, 2]) {
+    const r = runBoth(seed, [1, 1]);
+    assert.ok(r.single < 0.12, `single-frame recall should be low (hard sequence), got ${r.single}`);
+    assert.ok(r.filter > r.seq, `filter ${r.filter} should beat sequence matching ${r.seq}`);
+    assert.ok(r.filter > 0.75, `filter recall ${r.filter}`);
+  }
+});
+
+Deno.test("PlaceFilter beats sequence matching when the speed varies", () => {
+  const r = runBoth(3, [0.6, 1.5]);
+  assert.ok(r.filter > r.seq + 0.2, `filter ${r.filter} vs sequence matching ${r.seq}`);
+});
+
+Deno.test("PlaceFilter with top-k observations and a background model stays sparse and localizes", () => {
+  const n = 100_000;
+  const filter = new PlaceFilter({ placeCount: n, maxActive: 2000 });
+  let pos = 5000;
+  let last = null;
+  for (let t = 0; t < 30; t++) {
+    pos += 1;
+    // top-5: the true place with a strong similarity plus distractors scattered over the map.
+    const indices = [pos, (t * 7919) % n, (t * 104729) % n, (t * 1299709) % n, (t * 15485863) % n];
+    const similarities = [0.8, 0.62, 0.61, 0.6, 0.6];
+    last = filter.step({ indices, similarities, background: { mean: 0.3, std: 0.1 } });
+    assert.ok(filter.activeCount <= 2000);
+  }
+  assert.equal(last!.placeIndex, pos);
+  assert.equal(last!.status, "localized");
+  assert.ok(last!.confidence > 0.5);
+});
+
+Deno.test("PlaceFilter reports lost when no place matches for a run of frames", () => {
+  const n = 50;
+  const filter = new PlaceFilter({ placeCount: n });
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  // Every similarity equal: nothing stands out.
+  let b = filter.belief();
+  for (let t = 0; t < 10; t++) b = filter.step({ indices, similarities: new Float32Array(n).fill(0.5) });
+  assert.equal(b.status, "lost");
+  assert.equal(b.placeIndex, null);
+});
+
+Deno.test("PlaceFilter.applyVerification moves the belief towards a verified place", () => {
+  const n = 20;
+  const filter = new PlaceFilter({ placeCount: n, signal: 1 });
+  const indices = [3, 12];
+  filter.step({ indices, similarities: [0.6, 0.6], background: { mean: 0.3, std: 0.1 } });
+  const before = filter.probability(12);
+  filter.applyVerification(12, true, { lag: 0 });
+  assert.ok(filter.probability(12) > before);
+  assert.equal(filter.belief().bestPlaceIndex, 12);
+  filter.applyVerification(12, false, { lag: 0 });
+  filter.applyVerification(12, false, { lag: 0 });
+  assert.equal(filter.belief().bestPlaceIndex, 3);
+});
+
+Deno.test("PlaceFilter validates its options and observations", () => {
+  assert.throws(() => new PlaceFilter({ placeCount: 0 }), ValidationError);
+  assert.throws(() => new PlaceFilter({ placeCount: 5, jump: 2 }), /'jump' must be a number in \[0, 1\]/);
+  assert.throws(
+    () => new PlaceFilter({ placeCount: 5, motion: { offsets: [0, 1], weights: [1] } }),
+    ValidationError,
+  );
+  const f = new PlaceFilter({ placeCount: 5 });
+  assert.throws(() => f.update({ indices: [7], similarities: [0.5] }), /indices/);
+  assert.throws(() => f.update({ indices: [1, 2], similarities: [0.5] }), /similarities/);
+});
+
+Deno.test("SequenceMatcher finds the diagonal through noisy rows", () => {
+  const n = 30;
+  const m = new SequenceMatcher({ placeCount: n, length: 5, contrastWindow: 3 });
+  let r = null;
+  for (let t = 0; t < 8; t++) {
+    const row = new Float32Array(n).map((_, j) => 0.3 + 0.01 * ((j * 7 + t * 3) % 5));
+    row[10 + t] += 0.05;
+    r = m.push(row);
+  }
+  assert.equal(r!.placeIndex, 17);
+  assert.equal(r!.frames, 5);
+  assert.throws(() => m.push(new Float32Array(3)), ValidationError);
+});
