@@ -1,0 +1,77 @@
+/**
+ * Capped exponential backoff with optional, seedable jitter, for sources that reconnect after a drop.
+ *
+ * Attempt `n` (1-based) waits `min(maxDelayMs, initialDelayMs * factor^(n-1))`, then multiplied by a uniform
+ * factor in `[1 - jitter, 1 + jitter]` and capped at `maxDelayMs` again.
+ *
+ * @example
+ * ```ts
+ * import { backoffDelayMs, resolveBackoff } from "./backoff.ts";
+ * const o = resolveBackoff({ initialDelayMs: 100, maxDelayMs: 1000, jitter: 0 });
+ * console.assert(backoffDelayMs(1, o) === 100 && backoffDelayMs(3, o) === 400 && backoffDelayMs(9, o) === 1000);
+ * ```
+ *
+ * @module
+ */
+import { invalid, requireRange } from "../errors.ts";
+
+/** Reconnect policy. */
+export interface BackoffOptions {
+  /** Delay before the first reconnect attempt. Default 250 ms. */
+  initialDelayMs?: number;
+  /** Upper bound of every delay. Default 10000 ms. */
+  maxDelayMs?: number;
+  /** Growth per attempt. Default 2. */
+  factor?: number;
+  /** Relative jitter in [0, 1]; 0 disables it (deterministic delays, for tests). Default 0.2. */
+  jitter?: number;
+  /** Give up (error the stream) after this many failed attempts in a row. Default Infinity. */
+  maxAttempts?: number;
+  /** Seed of the jitter's random generator; absent uses Math.random. */
+  seed?: number;
+}
+
+/** Backoff options with every default filled in, plus the random generator. */
+export interface ResolvedBackoff {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  factor: number;
+  jitter: number;
+  maxAttempts: number;
+  random: () => number;
+}
+
+/** Validate and fill defaults. @throws ValidationError */
+export function resolveBackoff(o: BackoffOptions = {}, action = "reconnect"): ResolvedBackoff {
+  const initialDelayMs = requireRange(action, "initialDelayMs", o.initialDelayMs ?? 250, 0, 3_600_000);
+  const maxDelayMs = requireRange(action, "maxDelayMs", o.maxDelayMs ?? 10_000, 0, 3_600_000);
+  if (maxDelayMs < initialDelayMs) throw invalid(action, "maxDelayMs", ">= initialDelayMs", maxDelayMs);
+  const factor = requireRange(action, "factor", o.factor ?? 2, 1, 100);
+  const jitter = requireRange(action, "jitter", o.jitter ?? 0.2, 0, 1);
+  const maxAttempts = o.maxAttempts ?? Infinity;
+  if (!(maxAttempts === Infinity || (Number.isInteger(maxAttempts) && maxAttempts >= 0))) {
+    throw invalid(action, "maxAttempts", "a non-negative integer or Infinity", maxAttempts);
+  }
+  const random = o.seed === undefined ? Math.random : seededRandom(o.seed);
+  return { initialDelayMs, maxDelayMs, factor, jitter, maxAttempts, random };
+}
+
+/** Delay in ms before reconnect attempt `attempt` (1-based). */
+export function backoffDelayMs(attempt: number, o: ResolvedBackoff): number {
+  const base = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** Math.max(0, attempt - 1));
+  if (o.jitter === 0) return base;
+  const j = 1 - o.jitter + 2 * o.jitter * o.random();
+  return Math.min(o.maxDelayMs, Math.round(base * j));
+}
+
+/** A small deterministic generator (mulberry32) returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
