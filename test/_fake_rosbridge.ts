@@ -35,6 +35,8 @@ export interface FakeRosbridgeOptions {
   autoPublishMs?: number;
   /** Publish once right after a subscribe. Default true. */
   publishOnSubscribe?: boolean;
+  /** Answer a subscribe with these recorded frames instead of encoding (replay of a real server's frames). */
+  replay?: (sub: FakeSubscription) => (string | Uint8Array)[] | undefined;
 }
 
 /** See module doc. */
@@ -156,6 +158,14 @@ export class FakeRosbridge {
   }
 
   private async publishTo(client: Client, topic: string): Promise<void> {
+    if (this.options.replay) {
+      for (const sub of client.subs.filter((s) => s.topic === topic)) {
+        for (const f of this.options.replay(sub) ?? []) {
+          if (client.ws.readyState === WS_OPEN) client.ws.send(f);
+        }
+      }
+      return;
+    }
     const image = this.images.get(topic);
     if (!image) return;
     for (const sub of client.subs.filter((s) => s.topic === topic)) {

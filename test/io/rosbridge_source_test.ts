@@ -1,0 +1,378 @@
+import assert from "node:assert/strict";
+import { FakeRosbridge, type FakeSubscription } from "../_fake_rosbridge.ts";
+import { needsShared } from "../_shared.ts";
+import { rosbridgeSource } from "../../src/io/rosbridge_source.ts";
+import type { RosbridgeCompression } from "../../src/io/rosbridge_protocol.ts";
+import type { RosImageFields } from "../../src/io/ros_serialization.ts";
+import { encodeCbor } from "../../src/io/cbor.ts";
+import { ValidationError } from "../../src/errors.ts";
+import { collect, errorNames } from "./_collect.ts";
+import { SCENARIOS, serverFrames, tinyJpeg } from "./_rosbridge_fixture.ts";
+
+const TOPIC = "/camera/image/compressed";
+const RAW_TOPIC = "/camera/image_raw";
+const FAST = { initialDelayMs: 20, maxDelayMs: 100, jitter: 0 };
+
+function fakeJpeg(n = 3000): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 0xff;
+  b.set([0xff, 0xd8, 0xff, 0xe0]);
+  return b;
+}
+
+function compressed(data: Uint8Array): RosImageFields {
+  return {
+    type: "compressed",
+    header: { sec: 1700000000, nanosec: 250000000, frameId: "cam" },
+    format: "jpeg",
+    data,
+  };
+}
+
+function rawImage(encoding: string, width: number, height: number, bpp: number): RosImageFields {
+  const data = new Uint8Array(width * bpp * height);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+  return {
+    type: "raw",
+    header: { sec: 1700000001, nanosec: 500000000, frameId: "cam_raw" },
+    height,
+    width,
+    encoding,
+    isBigEndian: false,
+    step: width * bpp,
+    data,
+  };
+}
+
+for (const compression of ["none", "cbor", "cbor-raw", "png"] as RosbridgeCompression[]) {
+  Deno.test(`rosbridgeSource() decodes CompressedImage with compression ${compression} to the exact bytes`, async () => {
+    const server = await FakeRosbridge.start();
+    const jpeg = fakeJpeg();
+    server.images.set(TOPIC, compressed(jpeg));
+    const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+      compression,
+      backoff: FAST,
+    });
+    const c = collect(src);
+    try {
+      await c.waitFor(() => c.frames.length >= 1, "a frame");
+      const f = c.frames[0];
+      assert.equal(f.image.kind, "encoded");
+      assert.deepEqual(f.image.data, jpeg);
+      assert.equal(f.frameId, "cam");
+      assert.ok(Math.abs(f.stamp - 1700000000.25) < 1e-6);
+      assert.equal(f.seq, 0);
+      const sub = server.received.find((o) => o.op === "subscribe") as unknown as FakeSubscription;
+      assert.equal(sub.topic, TOPIC);
+      assert.equal(sub.type, "sensor_msgs/CompressedImage");
+      assert.equal(sub.compression, compression === "none" ? undefined : compression);
+      assert.equal(sub.queue_length, 1);
+      assert.deepEqual(errorNames(c.events), []);
+    } finally {
+      c.sub.unsubscribe();
+      await src.close();
+      await server.close();
+    }
+  });
+}
+
+for (
+  const [label, type, compression] of [
+    ["ROS 1 JSON", "sensor_msgs/Image", "none"],
+    ["ROS 2 JSON (sec/nanosec)", "sensor_msgs/msg/Image", "none"],
+    ["ROS 1 cbor-raw", "sensor_msgs/Image", "cbor-raw"],
+    ["ROS 2 cbor-raw (CDR)", "sensor_msgs/msg/Image", "cbor-raw"],
+    ["ROS 2 cbor", "sensor_msgs/msg/Image", "cbor"],
+  ] as const
+) {
+  Deno.test(`rosbridgeSource() keeps raw Image pixels exactly (${label}) for every encoding`, async () => {
+    const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+    const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${RAW_TOPIC}`, {
+      type,
+      compression,
+      backoff: FAST,
+    });
+    const c = collect(src);
+    try {
+      await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+      const cases: [string, number][] = [["rgb8", 3], ["bgr8", 3], ["rgba8", 4], ["bgra8", 4], ["mono8", 1], [
+        "mono16",
+        2,
+      ]];
+      for (const [i, [enc, bpp]] of cases.entries()) {
+        const img = rawImage(enc, 5 + i, 3, bpp) as Extract<RosImageFields, { type: "raw" }>;
+        server.images.set(RAW_TOPIC, img);
+        await server.publish();
+        await c.waitFor(() => c.frames.length === i + 1, `frame ${enc}`);
+        const f = c.frames[i];
+        assert.equal(f.image.kind, "raw");
+        if (f.image.kind !== "raw") continue;
+        assert.equal(f.image.encoding, enc);
+        assert.equal(f.image.width, img.width);
+        assert.equal(f.image.height, 3);
+        assert.equal(f.image.step, img.width * bpp);
+        assert.deepEqual(f.image.data, img.data);
+        assert.ok(Math.abs(f.stamp - 1700000001.5) < 1e-6);
+        assert.equal(f.frameId, "cam_raw");
+      }
+      assert.deepEqual(errorNames(c.events), []);
+    } finally {
+      c.sub.unsubscribe();
+      await src.close();
+      await server.close();
+    }
+  });
+}
+
+for (const compression of ["none", "png"] as RosbridgeCompression[]) {
+  Deno.test(`rosbridgeSource() reassembles fragments (fragment_size 256, compression ${compression})`, async () => {
+    const server = await FakeRosbridge.start();
+    const jpeg = fakeJpeg(5000);
+    server.images.set(TOPIC, compressed(jpeg));
+    const src = rosbridgeSource(`ws://127.0.0.1:${server.port}`, {
+      topic: TOPIC,
+      compression,
+      fragmentSize: 256,
+      backoff: FAST,
+    });
+    const c = collect(src);
+    try {
+      await c.waitFor(() => c.frames.length >= 1, "a reassembled frame");
+      assert.deepEqual(c.frames[0].image.data, jpeg);
+      assert.equal((server.received[0] as { fragment_size: number }).fragment_size, 256);
+      await server.publish();
+      await c.waitFor(() => c.frames.length >= 2, "a second reassembled frame");
+      assert.deepEqual(c.frames[1].image.data, jpeg);
+      assert.deepEqual(errorNames(c.events), []);
+    } finally {
+      c.sub.unsubscribe();
+      await src.close();
+      await server.close();
+    }
+  });
+}
+
+Deno.test("rosbridgeSource() refuses fragmentSize with CBOR (rosbridge silently drops such messages)", () => {
+  assert.throws(
+    () => rosbridgeSource("rosbridge://127.0.0.1:9/t/compressed", { compression: "cbor", fragmentSize: 500 }),
+    (e: unknown) => e instanceof ValidationError && /fragmentSize/.test(e.message),
+  );
+  assert.throws(() => rosbridgeSource("rosbridge://127.0.0.1:9"), ValidationError);
+  assert.throws(() => rosbridgeSource("http://x/t"), ValidationError);
+  assert.throws(() => rosbridgeSource("rosbridge://h/t", { type: "std_msgs/String" }), ValidationError);
+});
+
+for (
+  const [scenario, compression, fragmentSize] of [
+    [SCENARIOS.none, "none", undefined],
+    [SCENARIOS.cbor, "cbor", undefined],
+    [SCENARIOS.cborRaw, "cbor-raw", undefined],
+    [SCENARIOS.png, "png", undefined],
+    [SCENARIOS.fragments, "none", 500],
+  ] as const
+) {
+  Deno.test({
+    name: `rosbridgeSource() decodes the real server's recorded frames over a socket: ${scenario}`,
+    ...needsShared(),
+    async fn() {
+      const frames = serverFrames(scenario);
+      const server = await FakeRosbridge.start({ replay: () => frames });
+      const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+        compression,
+        fragmentSize,
+        backoff: FAST,
+      });
+      const c = collect(src);
+      try {
+        await c.waitFor(() => c.frames.length >= 1, "the recorded frame");
+        assert.deepEqual(c.frames[0].image.data, tinyJpeg());
+        assert.deepEqual(errorNames(c.events), []);
+      } finally {
+        c.sub.unsubscribe();
+        await src.close();
+        await server.close();
+      }
+    },
+  });
+}
+
+Deno.test("rosbridgeSource() reconnects after a dropped connection, re-subscribes, reports states, frames resume", async () => {
+  const server = await FakeRosbridge.start({ autoPublishMs: 15 });
+  server.images.set(TOPIC, compressed(fakeJpeg(100)));
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    backoff: { initialDelayMs: 30, maxDelayMs: 200, jitter: 0 },
+  });
+  const c = collect(src);
+  try {
+    await c.waitFor(() => c.frames.length >= 3, "frames before the drop");
+    server.dropAll();
+    await c.waitFor(
+      () => c.events.some((e) => e.kind === "connection" && e.state === "reconnecting"),
+      "reconnecting",
+    );
+    const before = c.frames.length;
+    await c.waitFor(() => c.frames.length >= before + 3, "frames after the drop");
+    const states = c.events.filter((e) => e.kind === "connection").map((e) =>
+      e.kind === "connection" && e.state
+    );
+    assert.deepEqual(states.slice(0, 6), [
+      "connecting",
+      "open",
+      "closed",
+      "reconnecting",
+      "connecting",
+      "open",
+    ]);
+    const rec = c.events.find((e) => e.kind === "connection" && e.state === "reconnecting");
+    assert.equal(rec?.kind === "connection" && rec.attempt, 1);
+    assert.equal(rec?.kind === "connection" && rec.delayMs, 30);
+    assert.equal(server.received.filter((o) => o.op === "subscribe").length, 2);
+    assert.equal(src.counters.connections, 2);
+    for (let i = 1; i < c.frames.length; i++) assert.equal(c.frames[i].seq, c.frames[i - 1].seq + 1);
+    assert.equal(c.errors.length, 0);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("rosbridgeSource() backs off exponentially and errors the stream once maxAttempts is exhausted", async () => {
+  const server = await FakeRosbridge.start();
+  const port = server.port;
+  await server.close();
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${port}${TOPIC}`, {
+    backoff: { initialDelayMs: 5, maxDelayMs: 15, jitter: 0, maxAttempts: 4 },
+  });
+  const c = collect(src);
+  try {
+    await c.waitFor(() => c.errors.length === 1, "the fatal error");
+    const delays = c.events.filter((e) => e.kind === "connection" && e.state === "reconnecting").map((e) =>
+      e.kind === "connection" ? e.delayMs : -1
+    );
+    assert.deepEqual(delays, [5, 10, 15, 15]);
+    assert.match(String(c.errors[0]), /4 attempts/);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+  }
+});
+
+Deno.test("rosbridgeSource() unsubscribes and closes the socket when the last subscriber leaves", async () => {
+  const server = await FakeRosbridge.start();
+  server.images.set(TOPIC, compressed(fakeJpeg(100)));
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, { backoff: FAST });
+  const c = collect(src);
+  try {
+    await c.waitFor(() => c.frames.length >= 1, "a frame");
+    c.sub.unsubscribe();
+    await server.waitFor(() => server.clientCount === 0, 3000, "the client to leave");
+    assert.equal(server.received.at(-1)?.op, "unsubscribe");
+  } finally {
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("rosbridgeSource() turns each malformed message into a counted typed error event and keeps going", async () => {
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+  const jpeg = fakeJpeg(64);
+  server.images.set(TOPIC, compressed(jpeg));
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    backoff: FAST,
+    fragmentTimeoutMs: 50,
+  });
+  const c = collect(src);
+  const header = { seq: 1, stamp: { secs: 1, nsecs: 0 }, frame_id: "cam" };
+  const publish = (msg: unknown, topic = TOPIC) => JSON.stringify({ op: "publish", topic, msg });
+  const hugeCbor = new Uint8Array([0xa1, 0x62, 0x6f, 0x70, 0x5b, 0, 0, 0, 1, 0, 0, 0, 0]); // {op: bytes(2^32)}
+  const cases: [string, string | Uint8Array, string][] = [
+    ["invalid JSON", "{op: publish", "BridgeProtocolError"],
+    ["invalid CBOR", new Uint8Array([0xa2, 0x62, 0x6f]), "CborError"],
+    ["huge CBOR declared size", hugeCbor, "CborError"],
+    ["unknown op", JSON.stringify({ op: "teleport" }), "BridgeProtocolError"],
+    ["bad base64", publish({ header, format: "jpeg", data: "/9j/4A*A" }), "BridgeProtocolError"],
+    ["missing data", publish({ header, format: "jpeg" }), "BridgeProtocolError"],
+    ["wrong topic", publish({ header, format: "jpeg", data: "AAAA" }, "/other"), "BridgeProtocolError"],
+    ["status error", JSON.stringify({ op: "status", level: "error", msg: "boom" }), "BridgeProtocolError"],
+    ["png op with bad PNG", JSON.stringify({ op: "png", data: "AAAAAAAA" }), "BridgeProtocolError"],
+    [
+      "fragment with bad num",
+      JSON.stringify({ op: "fragment", id: 0, data: "x", num: 5, total: 2 }),
+      "BridgeProtocolError",
+    ],
+  ];
+  try {
+    await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+    for (const [i, [what, payload, cls]] of cases.entries()) {
+      server.sendRaw(payload);
+      await server.publish();
+      await c.waitFor(() => c.frames.length === i + 1, `the frame after '${what}'`);
+      assert.equal(errorNames(c.events).length, i + 1, `error count after '${what}'`);
+      assert.equal(errorNames(c.events)[i], cls, `error class of '${what}'`);
+      assert.deepEqual(c.frames[i].image.data, jpeg);
+    }
+    // An incomplete fragment set times out and is reported.
+    server.sendRaw(JSON.stringify({ op: "fragment", id: 0, data: '{"op":', num: 0, total: 2.4 }));
+    await c.waitFor(() => errorNames(c.events).length === cases.length + 1, "the fragment time-out");
+    assert.match((c.events.at(-1) as { message: string }).message, /incomplete for more than 50 ms/);
+    assert.equal(src.counters.errors, cases.length + 1);
+    assert.equal(c.errors.length, 0);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("rosbridgeSource() rejects raw images with a wrong encoding, size mismatch or absurd size", async () => {
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${RAW_TOPIC}`, { backoff: FAST });
+  const c = collect(src);
+  const header = { seq: 1, stamp: { secs: 1, nsecs: 0 }, frame_id: "cam" };
+  const img = (o: Record<string, unknown>) =>
+    JSON.stringify({
+      op: "publish",
+      topic: RAW_TOPIC,
+      msg: {
+        header,
+        height: 2,
+        width: 2,
+        encoding: "rgb8",
+        is_bigendian: 0,
+        step: 6,
+        data: "AAAAAAAAAAAAAAAA",
+        ...o,
+      },
+    });
+  try {
+    await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+    server.sendRaw(img({ encoding: "yuv422" }));
+    server.sendRaw(img({ width: 3 }));
+    server.sendRaw(img({ width: 1e9, height: 1e9, step: 3e9 }));
+    server.sendRaw(img({ step: 7 }));
+    server.sendRaw(
+      encodeCbor({ op: "publish", topic: RAW_TOPIC, msg: { bytes: new Uint8Array([1, 2, 3]) } }),
+    );
+    server.sendRaw(img({}));
+    await c.waitFor(() => c.frames.length === 1, "the valid frame");
+    assert.deepEqual(errorNames(c.events), [
+      "FrameFormatError",
+      "FrameFormatError",
+      "FrameFormatError",
+      "FrameFormatError",
+      "BridgeProtocolError",
+    ]);
+    const messages = c.events.filter((e) => e.kind === "error").map((e) =>
+      (e as { message: string }).message
+    );
+    assert.match(messages[0], /'encoding' must be one of/);
+    assert.match(messages[1], /'step' must be/);
+    assert.match(messages[2], /'width' must be an integer/);
+    assert.match(messages[3], /must equal the data length/);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
