@@ -1,15 +1,15 @@
 /**
  * Initial head parameters, as the paper: k-means centres of local descriptors sampled from training images, then
- * `initParams` (vladv1 or vladv2) of the NetVLAD layer; optional PCA whitening fitted on the initial VLAD
- * vectors of the training images.
+ * `initParams` (vladv1 or vladv2) of the NetVLAD layer; optional PCA whitening (`fitPca` of the default model,
+ * same regulariser) fitted on the initial VLAD vectors of the training images.
  *
  * @module
  */
 import { invalid, TrainingError } from "../errors.ts";
 import { initParams, type NetVladVariant } from "../model/netvlad.ts";
+import { fitPca } from "../model/pca.ts";
 import { kmeans } from "./kmeans.ts";
 import { headForward, type HeadParams, type PreparedFeatures } from "./netvlad_grad.ts";
-import { fitPcaWhitening } from "./pca.ts";
 import { Rng } from "./rng.ts";
 
 /** Options of {@linkcode initHead}. */
@@ -93,8 +93,23 @@ export function initHead(features: PreparedFeatures[], options: InitHeadOptions 
     centres: Float64Array.from(p.centroids),
   };
   if (whitenDim > 0) {
-    const vlads = features.map((f) => headForward(head, f).vlad);
-    head.whitening = fitPcaWhitening(vlads, whitenDim);
+    const KC = K * C;
+    if (whitenDim > Math.min(features.length - 1, KC)) {
+      throw invalid(
+        act,
+        "whitenDim",
+        `at most min(images - 1, K*C) = ${Math.min(features.length - 1, KC)}`,
+        whitenDim,
+      );
+    }
+    const vlads = new Float32Array(features.length * KC);
+    features.forEach((f, i) => vlads.set(headForward(head, f).vlad, i * KC));
+    const pca = fitPca(vlads, KC, whitenDim, { seed: options.seed ?? 1 });
+    head.whitening = {
+      outDim: whitenDim,
+      matrix: Float64Array.from(pca.components),
+      mean: Float64Array.from(pca.mean),
+    };
   }
   return head;
 }

@@ -224,7 +224,25 @@ export function headForward(p: HeadParams, f: PreparedFeatures): HeadForward {
   for (let m = 0; m < M; m++) {
     const xo = m * C;
     let mx = -Infinity;
-    for (let k = 0; k < K; k++) {
+    let k = 0;
+    // four clusters at a time: each feature value is loaded once for four dot products
+    for (; k + 3 < K; k += 4) {
+      const w0 = k * C, w1 = w0 + C, w2 = w1 + C, w3 = w2 + C;
+      let a0 = b[k], a1 = b[k + 1], a2 = b[k + 2], a3 = b[k + 3];
+      for (let c = 0; c < C; c++) {
+        const xv = x[xo + c];
+        a0 += W[w0 + c] * xv;
+        a1 += W[w1 + c] * xv;
+        a2 += W[w2 + c] * xv;
+        a3 += W[w3 + c] * xv;
+      }
+      logits[k] = a0;
+      logits[k + 1] = a1;
+      logits[k + 2] = a2;
+      logits[k + 3] = a3;
+      mx = Math.max(mx, a0, a1, a2, a3);
+    }
+    for (; k < K; k++) {
       const wo = k * C;
       let a = b[k];
       for (let c = 0; c < C; c++) a += W[wo + c] * x[xo + c];
