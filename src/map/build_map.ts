@@ -10,7 +10,7 @@ import type { DatasetImage } from "../dataset/types.ts";
 import type { HnswIndexOptions } from "../index/hnsw_index.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import type { DescriptorModel, PixelImage, PlaceMeta, ProviderChoice } from "../types.ts";
-import { removeQuietly } from "./_fs.ts";
+import { copyTree, removeQuietly } from "./_fs.ts";
 import { buildMapIndex } from "./_index_io.ts";
 import { decodeFile, fitDefaultModelInto, loadModelDir } from "./_model_bridge.ts";
 import {
@@ -291,13 +291,4 @@ function noImages(images: DatasetImage[], skipped: SkippedImage[]): ImageDecodeE
     `Cannot build map: none of the ${images.length} image(s) could be decoded: ${first}`,
     { context: { file: images[0]?.path } },
   );
-}
-
-/** Copy a folder tree (the fitted model bundle) into the staging folder. */
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
-    if (e.isDirectory) await copyTree(join(from, e.name), join(to, e.name));
-    else if (e.isFile) await Deno.copyFile(join(from, e.name), join(to, e.name));
-  }
 }

@@ -1,0 +1,153 @@
+/**
+ * `compactMap`: fold the keyframe journal of a map folder into a new map version (generation + 1), written
+ * atomically like any map; the new version starts with an empty journal. The blob store and the bundled model
+ * are carried over; journal blobs are added to the blob store.
+ *
+ * Close the folder's `KeyframeJournal` and `BlobStore` before compacting, and reopen them after.
+ * Crash safety comes from `writeMap`: before the commit rename the old map and its journal are intact;
+ * after it, the new map holds every journaled keyframe.
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { MapFormatError } from "../errors.ts";
+import type { HnswIndexOptions } from "../index/hnsw_index.ts";
+import type { PlaceMeta } from "../types.ts";
+import { copyTree, exists } from "./_fs.ts";
+import { buildMapIndex } from "./_index_io.ts";
+import { BlobStore } from "./blob_store.ts";
+import { MAP_FILES, type MapIndexKind, type MapManifest, type MapModelRef } from "./format.ts";
+import { replayJournal } from "./journal.ts";
+import { readMapData } from "./map_loader.ts";
+import { recoverMapDir, writeMap, type WriteMapOptions } from "./map_writer.ts";
+
+/** Options of {@link compactMap}. */
+export interface CompactMapOptions {
+  /** The model, required when the folder holds no map yet (a SLAM session without a prior map). */
+  model?: MapModelRef;
+  /** A model bundle folder to store as the map's `model/` when the folder holds no map yet. Default none. */
+  modelBundleDir?: string;
+  /** Index kind of the new version. Default: the map's, or `"hnsw"` for a new map. */
+  index?: MapIndexKind;
+  /** HNSW parameters. Default: those of `HnswIndex`. */
+  hnsw?: HnswIndexOptions;
+  /** Atomic write options (test hooks). */
+  write?: WriteMapOptions;
+}
+
+/** What {@link compactMap} did. */
+export interface CompactMapResult {
+  /** Manifest of the map now in the folder. */
+  manifest: MapManifest;
+  /** Journal records folded into this version (0: nothing to do, the map is unchanged). */
+  folded: number;
+  /** Journal records skipped because the map already held them (a compaction that crashed after commit). */
+  alreadyFolded: number;
+}
+
+/**
+ * Fold `journal.wal` into a new version of the map in `dir`.
+ *
+ * Journal place ids must continue the map's: the first new keyframe has placeId = places in the map, then +1.
+ *
+ * @throws {MapFormatError} for a corrupt map or journal, a model mismatch, or place ids that do not continue
+ *   the map's.
+ *
+ * @example
+ * ```ts ignore
+ * await journal.close();
+ * const { manifest, folded } = await compactMap("maps/lab");
+ * ```
+ */
+export async function compactMap(dir: string, options: CompactMapOptions = {}): Promise<CompactMapResult> {
+  const root = resolve(dir);
+  await recoverMapDir(root);
+  const hasMap = await exists(join(root, MAP_FILES.manifest));
+  const journalPath = join(root, MAP_FILES.journal);
+  const data = hasMap ? await readMapData(root) : null;
+  if (!(await exists(journalPath))) {
+    if (data) return { manifest: data.manifest, folded: 0, alreadyFolded: 0 };
+    throw new MapFormatError(`${root}: neither a map nor a journal to compact`, { context: { file: root } });
+  }
+  const journal = await replayJournal(journalPath);
+  const modelRef: MapModelRef | undefined = data?.manifest.model ?? options.model;
+  if (!modelRef) {
+    throw new MapFormatError(
+      `${root}: no map yet: pass the model (name, id, dim) to create one from the journal`,
+      {
+        context: { file: root },
+      },
+    );
+  }
+  if (journal.header.dim !== modelRef.dim) {
+    throw new MapFormatError(
+      `${journalPath}: ${journal.header.dim}-d descriptors, the map is ${modelRef.dim}-d`,
+      {
+        context: { file: journalPath },
+      },
+    );
+  }
+  if (journal.header.modelId && modelRef.id && journal.header.modelId !== modelRef.id) {
+    throw new MapFormatError(
+      `${journalPath}: written with model id ${journal.header.modelId} but the map's model is ${modelRef.id}`,
+      { context: { file: journalPath } },
+    );
+  }
+  const places: PlaceMeta[] = data ? [...data.places] : [];
+  const existing = places.length;
+  const fresh = journal.records.filter((r) => r.placeId >= existing);
+  const alreadyFolded = journal.records.length - fresh.length;
+  if (fresh.length === 0 && data) return { manifest: data.manifest, folded: 0, alreadyFolded };
+  const dim = modelRef.dim;
+  const descriptors = new Float32Array((existing + fresh.length) * dim);
+  if (data) descriptors.set(data.descriptors);
+  fresh.forEach((r, k) => {
+    if (r.placeId !== existing + k) {
+      throw new MapFormatError(
+        `${journalPath}: record ${alreadyFolded + k} has placeId ${r.placeId}, expected ${
+          existing + k
+        } (ids must continue the map's)`,
+        { context: { file: journalPath } },
+      );
+    }
+    const { image, position, ...rest } = r.meta;
+    const place: PlaceMeta & Record<string, unknown> = {
+      placeId: r.placeId,
+      image: image ?? `keyframe:${r.placeId}`,
+      stamp: r.stamp,
+      ...rest,
+    };
+    if (position) place.position = position;
+    places.push(place);
+    descriptors.set(r.descriptor, r.placeId * dim);
+  });
+  const kind = options.index ?? data?.manifest.index.kind ?? "hnsw";
+  const hnsw = { ...(data?.manifest.index.params ?? {}), ...options.hnsw };
+  const built = buildMapIndex(kind, dim, descriptors, kind === "hnsw" ? hnsw : {});
+  const blobs = fresh.filter((r) => r.local && r.local.length > 0);
+  const bundleFrom = data?.manifest.model.bundled ? join(root, MAP_FILES.modelDir) : options.modelBundleDir;
+  const manifest = await writeMap(root, {
+    model: { ...modelRef, bundled: !!bundleFrom },
+    places,
+    descriptors,
+    index: built,
+    generation: (data?.manifest.generation ?? 0) + 1,
+    skippedCount: data?.manifest.counts.skipped ?? 0,
+    build: { ...(data?.manifest.build ?? {}), compactedFromJournal: fresh.length },
+    populate: async (staging) => {
+      if (bundleFrom) await copyTree(bundleFrom, join(staging, MAP_FILES.modelDir));
+      for (const f of [MAP_FILES.blobData, MAP_FILES.blobIndex]) {
+        if (await exists(join(root, f))) await Deno.copyFile(join(root, f), join(staging, f));
+      }
+      if (blobs.length > 0) {
+        const store = await BlobStore.open(staging);
+        try {
+          for (const r of blobs) await store.putBlob(r.placeId, r.local!);
+        } finally {
+          await store.close();
+        }
+      }
+    },
+  }, options.write);
+  return { manifest, folded: fresh.length, alreadyFolded };
+}
