@@ -1,0 +1,456 @@
+/**
+ * The default descriptor model, built by the project with no download and no training: dense RootSIFT
+ * (as convolutions) -> NetVLAD (centres from k-means on the map's own descriptors, `initParams`) ->
+ * optional signed-sqrt power normalisation -> optional PCA whitening learnt on the map -> L2.
+ * One ONNX graph with outputs `global` [N, D] and `local` [N, 128, h, w].
+ *
+ * @module
+ */
+import { invalid } from "../errors.ts";
+import type { DenseLocalFeatures, PixelImage, ProviderChoice } from "../types.ts";
+import { toNchw } from "../image/normalise.ts";
+import { convertChannels, resizePixels } from "../image/resize.ts";
+import { kmeans, seededRandom } from "../train/kmeans.ts";
+import { addDenseSift, DENSE_SIFT_DEFAULTS, denseGrid, type DenseSiftOptions } from "./dense_sift.ts";
+import { GraphBuilder } from "./graph_builder.ts";
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type ModelBundle,
+  type ModelManifest,
+  sha256Hex,
+} from "./manifest.ts";
+import { addNetVladLayer, initParams, type NetVladParams, type NetVladVariant } from "./netvlad.ts";
+import { fitPca, type PcaParams } from "./pca.ts";
+import { createSession, type RuntimeSession } from "./runtime.ts";
+
+/** Local descriptor length of the dense SIFT front end. */
+export const LOCAL_DIM = 128;
+
+/** Everything that defines a default-model graph. */
+export interface DefaultModelParams {
+  /** Network input size (grey). */
+  inputWidth: number;
+  inputHeight: number;
+  frontEnd: DenseSiftOptions;
+  netvlad: NetVladParams;
+  /** Signed square root + L2 on the VLAD vector before PCA. */
+  powerNorm: boolean;
+  /** PCA whitening (input K*C, output D), or null for the raw VLAD vector. */
+  pca: PcaParams | null;
+}
+
+/** Global descriptor length of a parameter set. */
+export function descriptorDimOf(params: DefaultModelParams): number {
+  return params.pca ? params.pca.dim : params.netvlad.clusters * params.netvlad.dim;
+}
+
+/**
+ * Build the full default-model ONNX graph from parameters (also how a trained NetVLAD/whitening head becomes a
+ * model: pass its weights here). Input `image` [N, 1, H, W] grey in [0, 1]; outputs `global`, `local`.
+ */
+export function buildDefaultModelGraph(params: DefaultModelParams): Uint8Array {
+  const nv = params.netvlad;
+  if (nv.dim !== LOCAL_DIM) throw invalid("build the default model", "netvlad.dim", `${LOCAL_DIM}`, nv.dim);
+  if (params.pca && params.pca.inputDim !== nv.clusters * nv.dim) {
+    throw invalid(
+      "build the default model",
+      "pca.inputDim",
+      `K*C = ${nv.clusters * nv.dim}`,
+      params.pca.inputDim,
+    );
+  }
+  const g = new GraphBuilder("waymark_dsift_netvlad");
+  const image = g.input("image", ["N", 1, "H", "W"]);
+  const local = addDenseSift(g, image, params.frontEnd);
+  g.output(local, "local", ["N", LOCAL_DIM, "h", "w"]);
+  let v = addNetVladLayer(g, local, nv).vlad;
+  if (params.powerNorm) v = g.l2Normalize(g.mul(g.sign(v), g.sqrt(g.abs(v))), 1);
+  if (params.pca) {
+    const p = params.pca;
+    // y = (v - mean) W^T = v W^T - mean W^T
+    const wt = new Float32Array(p.inputDim * p.dim);
+    for (let r = 0; r < p.dim; r++) {
+      for (let j = 0; j < p.inputDim; j++) wt[j * p.dim + r] = p.components[r * p.inputDim + j];
+    }
+    const bias = new Float32Array(p.dim);
+    for (let r = 0; r < p.dim; r++) {
+      let s = 0;
+      for (let j = 0; j < p.inputDim; j++) s += p.components[r * p.inputDim + j] * p.mean[j];
+      bias[r] = -s;
+    }
+    v = g.add(
+      g.matmul(v, g.constant(wt, [p.inputDim, p.dim], "pca_matrix")),
+      g.constant(bias, [p.dim], "pca_bias"),
+    );
+    v = g.l2Normalize(v, 1);
+  }
+  g.output(v, "global", ["N", descriptorDimOf(params)]);
+  return g.toBytes({ docString: "Waymark default model: dense RootSIFT -> NetVLAD -> whitening" });
+}
+
+/** Build an ONNX graph of the front end alone: `image` [N,1,H,W] -> `local` [N,128,h,w]. */
+export function buildFrontEndGraph(frontEnd: DenseSiftOptions = DENSE_SIFT_DEFAULTS): Uint8Array {
+  const g = new GraphBuilder("waymark_dsift");
+  const image = g.input("image", ["N", 1, "H", "W"]);
+  g.output(addDenseSift(g, image, frontEnd), "local", ["N", LOCAL_DIM, "h", "w"]);
+  return g.toBytes();
+}
+
+/** Manifest for a default-model graph. */
+export async function defaultModelManifest(
+  params: DefaultModelParams,
+  onnx: Uint8Array,
+  name: string,
+  description: string,
+  provenance: Record<string, unknown> = {},
+): Promise<ModelManifest> {
+  const grid = denseGrid(params.inputWidth, params.inputHeight, params.frontEnd);
+  return {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_VERSION,
+    name,
+    file: "model.onnx",
+    sha256: await sha256Hex(onnx),
+    input: {
+      name: "image",
+      width: params.inputWidth,
+      height: params.inputHeight,
+      channels: 1,
+      layout: "NCHW",
+      mean: [0],
+      std: [1],
+    },
+    outputs: {
+      global: { name: "global", dim: descriptorDimOf(params) },
+      local: { name: "local", dim: LOCAL_DIM, stride: grid.stride, offset: grid.offset },
+    },
+    descriptorDim: descriptorDimOf(params),
+    created: new Date().toISOString(),
+    description,
+    provenance: {
+      kind: "dsift-netvlad",
+      clusters: params.netvlad.clusters,
+      alpha: params.netvlad.alpha,
+      vladVariant: params.netvlad.bias ? "vladv2" : "vladv1",
+      powerNorm: params.powerNorm,
+      pcaDim: params.pca?.dim ?? null,
+      frontEnd: params.frontEnd,
+      ...provenance,
+    },
+  };
+}
+
+/** Runs the dense front end alone (k-means samples, training). */
+export class FrontEnd {
+  readonly options: DenseSiftOptions;
+  readonly width: number;
+  readonly height: number;
+  #session: RuntimeSession;
+
+  private constructor(session: RuntimeSession, options: DenseSiftOptions, width: number, height: number) {
+    this.#session = session;
+    this.options = options;
+    this.width = width;
+    this.height = height;
+  }
+
+  /** Create a front end for images resized to `width` x `height`. */
+  static async create(
+    width: number,
+    height: number,
+    options: { frontEnd?: Partial<DenseSiftOptions>; provider?: ProviderChoice } = {},
+  ): Promise<FrontEnd> {
+    const fe = { ...DENSE_SIFT_DEFAULTS, ...options.frontEnd };
+    const session = await createSession(buildFrontEndGraph(fe), {
+      provider: options.provider ?? "cpu",
+      label: "dense SIFT front end",
+    });
+    return new FrontEnd(session, fe, width, height);
+  }
+
+  /** Dense descriptors of images (resized to the front end's size), HWC per image. */
+  async run(images: PixelImage[]): Promise<DenseLocalFeatures[]> {
+    if (images.length === 0) return [];
+    const sized = images.map((img) => convertChannels(resizePixels(img, this.width, this.height), 1));
+    const input = toNchw(sized, { width: this.width, height: this.height, channels: 1, mean: [0], std: [1] });
+    const out = await this.#session.run({
+      image: { data: input, dims: [images.length, 1, this.height, this.width] },
+    });
+    const { data, dims } = out.local;
+    const [, dim, gh, gw] = dims;
+    const plane = gh * gw;
+    const grid = denseGrid(this.width, this.height, this.options);
+    return images.map((_, b) => {
+      const src = data.subarray(b * dim * plane, (b + 1) * dim * plane);
+      const hwc = new Float32Array(plane * dim);
+      for (let c = 0; c < dim; c++) for (let p = 0; p < plane; p++) hwc[p * dim + c] = src[c * plane + p];
+      return {
+        gridWidth: gw,
+        gridHeight: gh,
+        dim,
+        stride: grid.stride,
+        offset: grid.offset,
+        descriptors: hwc,
+        imageWidth: this.width,
+        imageHeight: this.height,
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#session.close();
+  }
+}
+
+/** Dense front-end descriptors of images (convenience over {@link FrontEnd}). */
+export async function frontEndDescriptors(
+  images: PixelImage[],
+  options: { inputWidth?: number; inputHeight?: number; frontEnd?: Partial<DenseSiftOptions> } = {},
+): Promise<DenseLocalFeatures[]> {
+  if (images.length === 0) return [];
+  const w = options.inputWidth ?? 320;
+  const h = options.inputHeight ?? Math.round((w * images[0].height) / images[0].width);
+  const fe = await FrontEnd.create(w, h, { frontEnd: options.frontEnd });
+  try {
+    return await fe.run(images);
+  } finally {
+    await fe.close();
+  }
+}
+
+/** Progress report of {@link fitDefaultModel}. */
+export interface FitProgress {
+  stage: "descriptors" | "kmeans" | "global" | "pca" | "done";
+  done: number;
+  total?: number;
+}
+
+/** Options of {@link fitDefaultModel}. */
+export interface FitDefaultOptions {
+  /** NetVLAD clusters K. Default 64. */
+  clusters?: number;
+  /** PCA whitening output size; 0 or undefined keeps the raw K*128 VLAD. Default 0. */
+  pcaDim?: number;
+  /** Signed-sqrt power normalisation of the VLAD vector. Default true. */
+  powerNorm?: boolean;
+  /** NetVLAD initialisation variant. Default "vladv1". */
+  variant?: NetVladVariant;
+  /** Random local descriptors sampled per image for k-means. Default 1000. */
+  samplesPerImage?: number;
+  /** Cap on k-means training descriptors. Default 60000. */
+  maxSamples?: number;
+  /** k-means iterations. Default 20. */
+  kmeansIterations?: number;
+  /** Seed for sampling and k-means. Default 1. */
+  seed?: number;
+  /** Network input width. Default 320. */
+  inputWidth?: number;
+  /** Network input height. Default: from the first image's aspect ratio. */
+  inputHeight?: number;
+  /** Front-end settings. Default {@link DENSE_SIFT_DEFAULTS}. */
+  frontEnd?: Partial<DenseSiftOptions>;
+  /** Model name in the manifest. Default "waymark-dsift-netvlad". */
+  name?: string;
+  /** Extra PCA samples: random crops per image (VLADs of sub-windows). Default 6. */
+  pcaCropsPerImage?: number;
+  /** Images kept in memory for the PCA pass (reservoir sample). Default 2000. */
+  maxPcaImages?: number;
+  onProgress?: (p: FitProgress) => void;
+}
+
+/** Result of {@link fitDefaultModel}: a model bundle plus its parameters. */
+export interface FittedDefaultModel extends ModelBundle {
+  params: DefaultModelParams;
+}
+
+function validateFit(o: FitDefaultOptions): void {
+  const action = "fit the default model";
+  const posInt = (name: string, v: unknown) => {
+    if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v <= 0)) {
+      throw invalid(action, name, "a positive integer", v);
+    }
+  };
+  posInt("clusters", o.clusters);
+  posInt("samplesPerImage", o.samplesPerImage);
+  posInt("maxSamples", o.maxSamples);
+  posInt("inputWidth", o.inputWidth);
+  posInt("inputHeight", o.inputHeight);
+  posInt("maxPcaImages", o.maxPcaImages);
+  if (o.pcaDim !== undefined && (!Number.isInteger(o.pcaDim) || o.pcaDim < 0)) {
+    throw invalid(action, "pcaDim", "a non-negative integer (0 = no PCA)", o.pcaDim);
+  }
+  if (o.variant !== undefined && o.variant !== "vladv1" && o.variant !== "vladv2") {
+    throw invalid(action, "variant", "vladv1 or vladv2", o.variant);
+  }
+}
+
+async function* iterate(images: PixelImage[] | Iterable<PixelImage> | AsyncIterable<PixelImage>) {
+  yield* images as AsyncIterable<PixelImage>;
+}
+
+/**
+ * Fit the default model on a map's images: dense descriptors, k-means centres, `initParams`, then (optionally)
+ * PCA whitening of the map's global descriptors. Deterministic for a seed.
+ *
+ * @example
+ * ```ts ignore
+ * import { fitDefaultModel } from "./default_model.ts";
+ * const bundle = await fitDefaultModel(mapImages, { clusters: 64 });
+ * ```
+ */
+export async function fitDefaultModel(
+  images: PixelImage[] | Iterable<PixelImage> | AsyncIterable<PixelImage>,
+  options: FitDefaultOptions = {},
+): Promise<FittedDefaultModel> {
+  validateFit(options);
+  const K = options.clusters ?? 64;
+  const seed = options.seed ?? 1;
+  const samplesPerImage = options.samplesPerImage ?? 1000;
+  const maxSamples = options.maxSamples ?? 60000;
+  const maxPcaImages = options.maxPcaImages ?? 2000;
+  const progress = options.onProgress ?? (() => {});
+  const rand = seededRandom(seed);
+  const fe = { ...DENSE_SIFT_DEFAULTS, ...options.frontEnd };
+  let frontEnd: FrontEnd | null = null;
+  let width = options.inputWidth ?? 320;
+  let height = options.inputHeight ?? 0;
+  // Reservoir of k-means samples and of prepared images for the PCA pass.
+  const pool = new Float32Array(maxSamples * LOCAL_DIM);
+  let seen = 0, poolCount = 0;
+  const kept: PixelImage[] = [];
+  let count = 0;
+  try {
+    for await (const img of iterate(images)) {
+      if (!frontEnd) {
+        if (!height) height = Math.max(32, Math.round((width * img.height) / img.width));
+        frontEnd = await FrontEnd.create(width, height, { frontEnd: fe });
+      }
+      const small = convertChannels(resizePixels(img, width, height), 1);
+      if (kept.length < maxPcaImages) kept.push(small);
+      else {
+        const j = Math.floor(rand() * (count + 1));
+        if (j < maxPcaImages) kept[j] = small;
+      }
+      const [dense] = await frontEnd.run([small]);
+      const n = dense.gridWidth * dense.gridHeight;
+      const take = Math.min(samplesPerImage, n);
+      for (let t = 0; t < take; t++) {
+        const p = Math.floor(rand() * n);
+        const src = dense.descriptors.subarray(p * LOCAL_DIM, (p + 1) * LOCAL_DIM);
+        let norm = 0;
+        for (let j = 0; j < LOCAL_DIM; j++) norm += src[j] * src[j];
+        if (norm < 1e-8) continue; // flat patch (damped to zero)
+        let slot: number;
+        if (poolCount < maxSamples) slot = poolCount++;
+        else {
+          slot = Math.floor(rand() * (seen + 1));
+          if (slot >= maxSamples) {
+            seen++;
+            continue;
+          }
+        }
+        seen++;
+        const inv = 1 / Math.sqrt(norm);
+        for (let j = 0; j < LOCAL_DIM; j++) pool[slot * LOCAL_DIM + j] = src[j] * inv;
+      }
+      count++;
+      progress({ stage: "descriptors", done: count });
+    }
+  } finally {
+    await frontEnd?.close();
+  }
+  if (count === 0) throw invalid("fit the default model", "images", "at least one image", 0);
+  if (poolCount < K) {
+    throw invalid(
+      "fit the default model",
+      "images",
+      `textured enough to give at least ${K} local descriptors`,
+      poolCount,
+    );
+  }
+  progress({ stage: "kmeans", done: 0, total: 1 });
+  const data = pool.subarray(0, poolCount * LOCAL_DIM);
+  const km = kmeans(data, LOCAL_DIM, K, { seed, maxIterations: options.kmeansIterations ?? 20 });
+  // initParams on up to 10000 training descriptors (O(N*K*C)).
+  const nTrain = Math.min(poolCount, 10000);
+  const netvlad = initParams(
+    { data: km.centroids, rows: K, cols: LOCAL_DIM },
+    { data: data.subarray(0, nTrain * LOCAL_DIM), rows: nTrain, cols: LOCAL_DIM },
+    options.variant ?? "vladv1",
+  );
+  progress({ stage: "kmeans", done: 1, total: 1 });
+  const powerNorm = options.powerNorm ?? true;
+  let params: DefaultModelParams = {
+    inputWidth: width,
+    inputHeight: height,
+    frontEnd: fe,
+    netvlad,
+    powerNorm,
+    pca: null,
+  };
+  const pcaDim = options.pcaDim ?? 0;
+  if (pcaDim > 0) {
+    const vlads = await globalDescriptorsForPca(params, kept, options.pcaCropsPerImage ?? 6, rand, progress);
+    const n = vlads.length / (K * LOCAL_DIM);
+    const dim = Math.min(pcaDim, n - 1);
+    progress({ stage: "pca", done: 0, total: 1 });
+    params = { ...params, pca: fitPca(vlads, K * LOCAL_DIM, dim, { seed }) };
+    progress({ stage: "pca", done: 1, total: 1 });
+  }
+  const onnx = buildDefaultModelGraph(params);
+  const name = options.name ?? "waymark-dsift-netvlad";
+  const manifest = await defaultModelManifest(
+    params,
+    onnx,
+    name,
+    `Dense RootSIFT + NetVLAD (K=${K}${
+      params.pca ? `, PCA-whitened to ${params.pca.dim}` : ""
+    }) fitted on ${count} images`,
+    { fittedOn: count, seed },
+  );
+  progress({ stage: "done", done: count });
+  return { manifest, onnx, params };
+}
+
+/** VLAD vectors (before PCA) of the images and of random crops of them (more samples for PCA). */
+async function globalDescriptorsForPca(
+  params: DefaultModelParams,
+  images: PixelImage[],
+  cropsPerImage: number,
+  rand: () => number,
+  progress: (p: FitProgress) => void,
+): Promise<Float32Array> {
+  const session = await createSession(buildDefaultModelGraph(params), {
+    provider: "cpu",
+    label: "default model (fit)",
+  });
+  const D = descriptorDimOf(params);
+  const out: Float32Array[] = [];
+  try {
+    const { inputWidth: w, inputHeight: h } = params;
+    for (let i = 0; i < images.length; i++) {
+      const img = images[i];
+      const full = toNchw([img], { width: w, height: h, channels: 1, mean: [0], std: [1] });
+      const r = await session.run({ image: { data: full, dims: [1, 1, h, w] } }, ["global"]);
+      out.push(r.global.data.slice(0, D));
+      for (let c = 0; c < cropsPerImage; c++) {
+        const scale = 0.6 + 0.3 * rand();
+        const cw = Math.round(w * scale), ch = Math.round(h * scale);
+        const x0 = Math.floor(rand() * (w - cw + 1)), y0 = Math.floor(rand() * (h - ch + 1));
+        const crop = new Float32Array(cw * ch);
+        for (let y = 0; y < ch; y++) {
+          for (let x = 0; x < cw; x++) crop[y * cw + x] = full[(y0 + y) * w + x0 + x];
+        }
+        const rc = await session.run({ image: { data: crop, dims: [1, 1, ch, cw] } }, ["global"]);
+        out.push(rc.global.data.slice(0, D));
+      }
+      progress({ stage: "global", done: i + 1, total: images.length });
+    }
+  } finally {
+    await session.close();
+  }
+  const all = new Float32Array(out.length * D);
+  out.forEach((v, i) => all.set(v, i * D));
+  return all;
+}

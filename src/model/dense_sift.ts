@@ -1,0 +1,161 @@
+/**
+ * A training-free dense front end: dense SIFT (RootSIFT) expressed as ONNX convolutions, so that the
+ * whole descriptor runs on any execution provider.
+ *
+ * Steps, on a grey [N, 1, H, W] image in [0, 1]:
+ * 1. optional Gaussian smoothing (separable convolution);
+ * 2. image gradients (central differences, fixed 3x3 kernels);
+ * 3. orientation binning into 8 channels: mag * relu(cos(theta - theta_k) - cos(45deg)), a soft bin of
+ *    half-width 45 degrees, written as relu(projection_k - cos(45deg) * mag);
+ * 4. cell pooling with a triangular (bilinear) kernel of width 2 * cellSize, stride cellSize (depthwise conv);
+ * 5. 4x4 neighbouring cells x 8 bins = 128-d at each grid point (16 slices concatenated over channels), each
+ *    cell weighted by SIFT's Gaussian window;
+ * 6. SIFT normalisation (L2, clip at 0.2, L2) then RootSIFT (L1 normalise, sqrt). Patches whose gradient
+ *    energy is below `contrastThreshold` are scaled down towards zero instead of amplified.
+ *
+ * @module
+ */
+import type { GraphBuilder } from "./graph_builder.ts";
+
+/** Options of the dense SIFT front end. */
+export interface DenseSiftOptions {
+  /** Cell side in input pixels (a descriptor spans 4 cells). Default 4. */
+  cellSize: number;
+  /** Descriptor grid step, in cells. Default 1. */
+  gridStep: number;
+  /** Gaussian smoothing sigma in pixels before gradients; 0 disables. Default 0.8. */
+  smoothSigma: number;
+  /**
+   * Gradient energy (sum of binned magnitudes over the patch, image in [0,1]) below which a descriptor is
+   * damped (multiplied by energy / threshold) rather than normalised to unit length. Default 0.
+   */
+  contrastThreshold: number;
+}
+
+/** Defaults of {@link DenseSiftOptions}. */
+export const DENSE_SIFT_DEFAULTS: DenseSiftOptions = {
+  cellSize: 4,
+  gridStep: 1,
+  smoothSigma: 0.8,
+  contrastThreshold: 0,
+};
+
+/** Geometry of the dense grid for an input of `width` x `height`. */
+export interface DenseGrid {
+  gridWidth: number;
+  gridHeight: number;
+  /** Pixels between neighbouring grid points. */
+  stride: number;
+  /** Pixel coordinate of grid point 0 (centre of its descriptor window). */
+  offset: number;
+}
+
+/** Grid geometry of the front end for an input size. */
+export function denseGrid(width: number, height: number, options: DenseSiftOptions): DenseGrid {
+  const s = options.cellSize;
+  const cellsX = Math.floor((width - 2 * s) / s) + 1;
+  const cellsY = Math.floor((height - 2 * s) / s) + 1;
+  const step = options.gridStep;
+  return {
+    gridWidth: Math.max(0, Math.floor((cellsX - 4) / step) + 1),
+    gridHeight: Math.max(0, Math.floor((cellsY - 4) / step) + 1),
+    stride: s * step,
+    // Cell j is centred at j*s + s - 0.5; a descriptor spans cells u..u+3 (centre u + 1.5).
+    offset: 2.5 * s - 0.5,
+  };
+}
+
+function gaussianKernel(sigma: number): number[] {
+  const r = Math.max(1, Math.ceil(2.5 * sigma));
+  const k: number[] = [];
+  let sum = 0;
+  for (let i = -r; i <= r; i++) {
+    const v = Math.exp(-(i * i) / (2 * sigma * sigma));
+    k.push(v);
+    sum += v;
+  }
+  return k.map((v) => v / sum);
+}
+
+/**
+ * Append the dense SIFT front end to `g`. `image` is [N, 1, H, W]; returns the name of the
+ * [N, 128, gridHeight, gridWidth] RootSIFT descriptor map (unit L2 norm, or damped below the contrast threshold).
+ */
+export function addDenseSift(
+  g: GraphBuilder,
+  image: string,
+  options: DenseSiftOptions = DENSE_SIFT_DEFAULTS,
+): string {
+  const s = options.cellSize;
+  let x = image;
+  if (options.smoothSigma > 0) {
+    const k = gaussianKernel(options.smoothSigma);
+    const r = (k.length - 1) / 2;
+    x = g.conv(x, g.constant(k, [1, 1, 1, k.length], "gauss_x"), null, { pads: [0, r, 0, r] });
+    x = g.conv(x, g.constant(k, [1, 1, k.length, 1], "gauss_y"), null, { pads: [r, 0, r, 0] });
+  }
+  // Gradients: channel 0 = d/dx, channel 1 = d/dy (central differences, replicate-free zero padding).
+  const grad = g.conv(
+    x,
+    g.constant([0, 0, 0, -0.5, 0, 0.5, 0, 0, 0, 0, -0.5, 0, 0, 0, 0, 0, 0.5, 0], [2, 1, 3, 3], "grad_kernel"),
+    null,
+    { pads: [1, 1, 1, 1] },
+  );
+  const bins = 8;
+  const proj: number[] = [];
+  for (let k = 0; k < bins; k++) {
+    const t = (2 * Math.PI * k) / bins;
+    proj.push(Math.cos(t), Math.sin(t));
+  }
+  const projections = g.conv(grad, g.constant(proj, [bins, 2, 1, 1], "orient_proj"));
+  const mag = g.reduceL2(grad, [1]);
+  const c45 = Math.cos(Math.PI / bins);
+  const binned = g.relu(g.sub(projections, g.scale(mag, c45)));
+  // Cell pooling: triangular kernel of width 2s, stride s, per orientation channel.
+  const tri: number[] = [];
+  for (let i = 0; i < 2 * s; i++) tri.push(1 - Math.abs(i + 0.5 - s) / s);
+  const tri2: number[] = [];
+  for (let c = 0; c < bins; c++) for (const a of tri) for (const b of tri) tri2.push(a * b);
+  const cells = g.conv(binned, g.constant(tri2, [bins, 1, 2 * s, 2 * s], "cell_kernel"), null, {
+    strides: [s, s],
+    group: bins,
+  });
+  // Gather 4x4 cells: 16 shifted slices concatenated over channels (cell-major, then bin), as SIFT orders them.
+  const slices: string[] = [];
+  const step = options.gridStep;
+  for (let cy = 0; cy < 4; cy++) {
+    for (let cx = 0; cx < 4; cx++) {
+      // Ends are negative offsets from the end so that the graph accepts any input size.
+      const endY = cy - 3 === 0 ? Number.MAX_SAFE_INTEGER : cy - 3;
+      const endX = cx - 3 === 0 ? Number.MAX_SAFE_INTEGER : cx - 3;
+      slices.push(
+        g.op("Slice", [
+          cells,
+          g.constantInt64([cy, cx], "starts"),
+          g.constantInt64([endY, endX], "ends"),
+          g.constantInt64([2, 3], "axes"),
+          g.constantInt64([step, step], "steps"),
+        ]),
+      );
+    }
+  }
+  const raw = g.concat(slices, 1);
+  const window: number[] = [];
+  for (let cy = 0; cy < 4; cy++) {
+    for (let cx = 0; cx < 4; cx++) {
+      const w = Math.exp(-((cy - 1.5) ** 2 + (cx - 1.5) ** 2) / (2 * 2 * 2));
+      for (let b = 0; b < bins; b++) window.push(w);
+    }
+  }
+  const weighted = g.mul(raw, g.constant(window, [1, 16 * bins, 1, 1], "sift_window"));
+  // SIFT normalisation: L2, clip 0.2, L2.
+  const clipped = g.op("Min", [g.l2Normalize(weighted, 1), g.constant([0.2], [], "clip")]);
+  const sift = g.l2Normalize(clipped, 1);
+  // RootSIFT: L1 normalise then sqrt (unit L2 norm).
+  const l1 = g.reduceSum(sift, [1]);
+  const root = g.sqrt(g.div(sift, g.max(l1, g.constant([1e-12], [], "eps"))));
+  if (options.contrastThreshold <= 0) return root;
+  const energy = g.reduceSum(weighted, [1]);
+  const damp = g.op("Min", [g.scale(energy, 1 / options.contrastThreshold), g.constant([1], [], "one")]);
+  return g.mul(root, damp);
+}
