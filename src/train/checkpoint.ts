@@ -57,6 +57,7 @@ interface HeadMeta {
   K: number;
   C: number;
   outDim: number | null;
+  powerNorm?: boolean;
 }
 
 function headTensors(prefix: string, p: HeadParams): [string, Float64Array][] {
@@ -75,7 +76,7 @@ function headTensors(prefix: string, p: HeadParams): [string, Float64Array][] {
 }
 
 function headMeta(p: HeadParams): HeadMeta {
-  return { K: p.K, C: p.C, outDim: p.whitening ? p.whitening.outDim : null };
+  return { K: p.K, C: p.C, outDim: p.whitening ? p.whitening.outDim : null, powerNorm: !!p.powerNorm };
 }
 
 /** Serialise a training state to (json text, binary bytes). */
@@ -162,6 +163,7 @@ export function decodeCheckpoint(json: string, bin: Uint8Array, file = "checkpoi
       weight: get(`${prefix}.weight`, KC),
       bias: get(`${prefix}.bias`, m.K),
       centres: get(`${prefix}.centres`, KC),
+      powerNorm: !!m.powerNorm,
       whitening: m.outDim === null ? undefined : {
         outDim: m.outDim,
         matrix: get(`${prefix}.whitening.matrix`, m.outDim * KC),

@@ -8,6 +8,7 @@
  *  3. V_k = sum_m s_km (x_m - c_k)                  (residual aggregation)
  *  4. U_k = V_k / ||V_k||                           (intra-normalisation)
  *  5. v = flatten(U) / ||flatten(U)||               (cluster-major, K*C, then L2)
+ *  5b. optional power normalisation (as the default model): r = sign(v) sqrt(|v|); v <- r / ||r||
  *  6. optional whitening: y = P (v - mu); z = y / ||y||   (P: D' x KC)
  *
  * Backward returns dL/dW, dL/db, dL/dc, dL/dP, dL/dmu given dL/dz. Features are constant, so no gradient
@@ -29,6 +30,8 @@ export interface HeadParams {
   bias: Float64Array;
   /** Cluster centres c, K x C. */
   centres: Float64Array;
+  /** Signed square root + L2 of the VLAD vector before whitening (the default model's `powerNorm`). Default false. */
+  powerNorm?: boolean;
   /** Optional PCA whitening on top of the L2-normalised VLAD vector. */
   whitening?: WhiteningParams;
 }
@@ -71,6 +74,9 @@ export interface HeadForward {
   vlad: Float64Array;
   /** ||flatten(U)||. */
   vladNorm: number;
+  /** After power normalisation (when enabled): the unit vector fed to whitening, and ||sign(v) sqrt|v|||. */
+  powered?: Float64Array;
+  poweredNorm?: number;
   /** Whitened (pre-L2) y, D', when whitening is present. */
   projected?: Float64Array;
   projectedNorm?: number;
@@ -79,6 +85,8 @@ export interface HeadForward {
 }
 
 const EPS = 1e-12;
+/** Floor on |v| in the power-normalisation derivative 1 / (2 sqrt|v|) (infinite at 0). */
+const POWER_EPS = 1e-8;
 
 /**
  * Convert an NCHW feature map of one image ([C, h, w], channel-major as an ONNX output) to the position-major,
@@ -174,6 +182,7 @@ export function cloneHeadParams(p: HeadParams): HeadParams {
     weight: p.weight.slice(),
     bias: p.bias.slice(),
     centres: p.centres.slice(),
+    powerNorm: p.powerNorm,
     whitening: p.whitening
       ? { outDim: p.whitening.outDim, matrix: p.whitening.matrix.slice(), mean: p.whitening.mean.slice() }
       : undefined,
@@ -287,11 +296,27 @@ export function headForward(p: HeadParams, f: PreparedFeatures): HeadForward {
   }
   const vladNorm = Math.max(Math.sqrt(total), EPS);
   for (let i = 0; i < vlad.length; i++) vlad[i] /= vladNorm;
-  if (!p.whitening) return { assign, residual, residualNorm, vlad, vladNorm, output: vlad };
-  const { outDim, matrix, mean } = p.whitening;
   const KC = K * C;
+  let powered: Float64Array | undefined;
+  let poweredNorm: number | undefined;
+  if (p.powerNorm) {
+    powered = new Float64Array(KC);
+    let pn = 0;
+    for (let i = 0; i < KC; i++) {
+      const r = Math.sign(vlad[i]) * Math.sqrt(Math.abs(vlad[i]));
+      powered[i] = r;
+      pn += r * r;
+    }
+    poweredNorm = Math.max(Math.sqrt(pn), EPS);
+    for (let i = 0; i < KC; i++) powered[i] /= poweredNorm;
+  }
+  const head = powered ?? vlad;
+  if (!p.whitening) {
+    return { assign, residual, residualNorm, vlad, vladNorm, powered, poweredNorm, output: head };
+  }
+  const { outDim, matrix, mean } = p.whitening;
   const centred = new Float64Array(KC);
-  for (let i = 0; i < KC; i++) centred[i] = vlad[i] - mean[i];
+  for (let i = 0; i < KC; i++) centred[i] = head[i] - mean[i];
   const projected = new Float64Array(outDim);
   let yn = 0;
   for (let d = 0; d < outDim; d++) {
@@ -304,7 +329,18 @@ export function headForward(p: HeadParams, f: PreparedFeatures): HeadForward {
   const projectedNorm = Math.max(Math.sqrt(yn), EPS);
   const output = new Float64Array(outDim);
   for (let d = 0; d < outDim; d++) output[d] = projected[d] / projectedNorm;
-  return { assign, residual, residualNorm, vlad, vladNorm, projected, projectedNorm, output };
+  return {
+    assign,
+    residual,
+    residualNorm,
+    vlad,
+    vladNorm,
+    powered,
+    poweredNorm,
+    projected,
+    projectedNorm,
+    output,
+  };
 }
 
 /** The head's output descriptor for one prepared feature map, as Float32 (what an ONNX export would give). */
@@ -344,7 +380,8 @@ export function headBackward(
     l2Backward(fw.output, dz, fw.projectedNorm!, dy);
     dv = new Float64Array(KC);
     const centred = new Float64Array(KC);
-    for (let i = 0; i < KC; i++) centred[i] = fw.vlad[i] - mean[i];
+    const head = fw.powered ?? fw.vlad;
+    for (let i = 0; i < KC; i++) centred[i] = head[i] - mean[i];
     for (let d = 0; d < outDim; d++) {
       const g = dy[d];
       if (g === 0) continue;
@@ -357,6 +394,14 @@ export function headBackward(
     for (let i = 0; i < KC; i++) gw.mean[i] -= dv[i];
   } else {
     dv = dz;
+  }
+  if (fw.powered) {
+    // w = r / ||r||, r_i = sign(v_i) sqrt|v_i|: dr = (dw - w (w . dw)) / ||r||; dv_i = dr_i / (2 sqrt|v_i|)
+    const dr = new Float64Array(KC);
+    l2Backward(fw.powered, dv, fw.poweredNorm!, dr);
+    const out = new Float64Array(KC);
+    for (let i = 0; i < KC; i++) out[i] = dr[i] / (2 * Math.sqrt(Math.max(Math.abs(fw.vlad[i]), POWER_EPS)));
+    dv = out;
   }
   // through the global L2: u = flatten(U), v = u / ||u||
   const du = new Float64Array(KC);

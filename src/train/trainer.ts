@@ -181,6 +181,7 @@ function fingerprint(p: HeadParams, o: ResolvedOptions, nDb: number, nQ: number)
     K: p.K,
     C: p.C,
     outDim: p.whitening?.outDim ?? null,
+    powerNorm: !!p.powerNorm,
     nDb,
     nQ,
     posRadius: o.posRadius,

@@ -10,6 +10,7 @@ function state(epoch: number): TrainingState {
     weight: Float64Array.from({ length: 6 }, (_, i) => i * 0.1 + epoch),
     bias: new Float64Array([1, -1]),
     centres: new Float64Array(6).fill(0.5),
+    powerNorm: true,
     whitening: {
       outDim: 2,
       matrix: Float64Array.from({ length: 12 }, (_, i) => i),
@@ -44,6 +45,7 @@ Deno.test("saveCheckpoint() then loadCheckpoint() round-trips every tensor and c
     assert.deepEqual([...s.params.whitening!.matrix], [...want.params.whitening!.matrix]);
     assert.deepEqual(s.optimizer.m.map((a) => [...a]), [[1, 2]]);
     assert.equal(s.optimizer.step, 7);
+    assert.equal(s.params.powerNorm, true);
     assert.deepEqual(s.rngState, [1, 2, 3, 4]);
     assert.ok(Number.isNaN(s.initialRecallAt1) && Number.isNaN(s.history[0].recallAt1));
     const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();

@@ -95,17 +95,18 @@ function tupleLoss(
   return rankingLoss(d(q), pos.map(d), neg.map(d), m).loss;
 }
 
-for (const outDim of [null, 5]) {
+for (const [outDim, powerNorm] of [[null, false], [5, false], [5, true]] as const) {
   Deno.test(
     `headBackward() + ranking loss gradients match finite differences for W, b, c${
       outDim ? ", P and mu (whitening)" : ""
-    }`,
+    }${powerNorm ? " with power normalisation" : ""}`,
     () => {
-      const r = lcg(outDim ?? 3);
+      const r = lcg((outDim ?? 3) + (powerNorm ? 1 : 0));
       const K = 4;
       const C = 6;
       const M = 9;
       const p = randomHead(r, K, C, outDim);
+      p.powerNorm = powerNorm;
       const q = randomFeatures(r, C, M);
       const pos = [randomFeatures(r, C, M), randomFeatures(r, C, M)];
       const neg = [0, 1, 2].map(() => randomFeatures(r, C, M));
