@@ -6,8 +6,9 @@
  *
  * @module
  */
-import ort from "onnxruntime-node";
-import { buildOnnxModel, OnnxType } from "./_onnx_proto.ts";
+import { GraphBuilder } from "../model/graph_builder.ts";
+import { DataType } from "../model/onnx_proto.ts";
+import { createSession } from "../model/runtime.ts";
 import { type NearestNeighbours, nearestNeighbours } from "./match.ts";
 
 /** Below this many dot products the JavaScript kernel is used (session call overhead dominates). */
@@ -25,24 +26,17 @@ export const jsNearestNeighbours: NearestNeighbourFn = (a, b, dim) =>
   Promise.resolve(nearestNeighbours(a, b, dim));
 
 function similarityGraph(): Uint8Array {
-  return buildOnnxModel({
-    name: "waymark_mutual_nn",
-    nodes: [
-      { opType: "Gemm", inputs: ["a", "b"], outputs: ["s"], attributes: { transB: 1 } },
-      { opType: "ArgMax", inputs: ["s"], outputs: ["row_index"], attributes: { axis: 1, keepdims: 0 } },
-      { opType: "ReduceMax", inputs: ["s"], outputs: ["row_sim"], attributes: { axes: [1], keepdims: 0 } },
-      { opType: "ArgMax", inputs: ["s"], outputs: ["col_index"], attributes: { axis: 0, keepdims: 0 } },
-    ],
-    inputs: [
-      { name: "a", elemType: OnnxType.FLOAT, shape: ["n", "d"] },
-      { name: "b", elemType: OnnxType.FLOAT, shape: ["m", "d"] },
-    ],
-    outputs: [
-      { name: "row_index", elemType: OnnxType.INT64, shape: ["n"] },
-      { name: "row_sim", elemType: OnnxType.FLOAT, shape: ["n"] },
-      { name: "col_index", elemType: OnnxType.INT64, shape: ["m"] },
-    ],
-  });
+  const g = new GraphBuilder("waymark_mutual_nn");
+  const a = g.input("a", ["n", "d"]);
+  const b = g.input("b", ["m", "d"]);
+  const sim = g.op("Gemm", [a, b], { transB: 1 });
+  // Indices leave the graph as float32 (exact below 2^24) so the session adapter's float tensors carry them.
+  const rowIndex = g.op("Cast", [g.op("ArgMax", [sim], { axis: 1, keepdims: 0 })], { to: DataType.FLOAT });
+  const colIndex = g.op("Cast", [g.op("ArgMax", [sim], { axis: 0, keepdims: 0 })], { to: DataType.FLOAT });
+  g.output(rowIndex, "row_index", ["n"]);
+  g.output(g.op("ReduceMax", [sim], { axes: [1], keepdims: 0 }), "row_sim", ["n"]);
+  g.output(colIndex, "col_index", ["m"]);
+  return g.toBytes({ opset: 13 });
 }
 
 let shared: Promise<NearestNeighbourFn> | null = null;
@@ -62,31 +56,23 @@ let shared: Promise<NearestNeighbourFn> | null = null;
 export function onnxNearestNeighbours(threads = 1): Promise<NearestNeighbourFn> {
   if (shared) return shared;
   shared = (async () => {
-    const session = await ort.InferenceSession.create(similarityGraph(), {
+    const session = await createSession(similarityGraph(), {
+      provider: "cpu",
       intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
+      label: "waymark mutual-NN graph",
     });
-    // Runs are serialised: one ONNX session, one caller at a time.
-    let queue: Promise<unknown> = Promise.resolve();
     const fn: NearestNeighbourFn = (a, b, dim) => {
       const n = a.length / dim, m = b.length / dim;
       if (n * m < SMALL_PROBLEM || !Number.isInteger(n) || !Number.isInteger(m)) {
         return Promise.resolve(nearestNeighbours(a, b, dim));
       }
-      const run = queue.then(async () => {
-        const out = await session.run({
-          a: new ort.Tensor("float32", a, [n, dim]),
-          b: new ort.Tensor("float32", b, [m, dim]),
-        });
-        const ri = out.row_index.data as BigInt64Array;
-        const ci = out.col_index.data as BigInt64Array;
-        const rowIndex = new Int32Array(n), colIndex = new Int32Array(m);
-        for (let i = 0; i < n; i++) rowIndex[i] = Number(ri[i]);
-        for (let j = 0; j < m; j++) colIndex[j] = Number(ci[j]);
-        return { rowIndex, rowSim: new Float32Array(out.row_sim.data as Float32Array), colIndex };
-      });
-      queue = run.catch(() => undefined);
+      const run = session.run({ a: { data: a, dims: [n, dim] }, b: { data: b, dims: [m, dim] } }).then((
+        out,
+      ) => ({
+        rowIndex: Int32Array.from(out.row_index.data),
+        rowSim: out.row_sim.data,
+        colIndex: Int32Array.from(out.col_index.data),
+      }));
       return run;
     };
     return fn;

@@ -1,0 +1,174 @@
+/**
+ * A dense SIFT-like descriptor grid computed in TypeScript (no model), with a training-free attention score.
+ * It is the verifier's own dense front end when no descriptor model with a local output is given, and the
+ * reference for tests.
+ *
+ * Layout (matches `DenseLocalFeatures`): 4x4 cells of `cellSize` px, 8 orientation bins (128-d), one descriptor
+ * every `stride` = 2 cells, receptive-field centre of cell (gx, gy) at `offset + g * stride` with
+ * `offset = 2 * cellSize`. Gradient magnitudes are soft-binned between the two nearest orientations and summed
+ * per cell in one pass; a descriptor is the concatenation of its 16 cells, L2-normalised, clipped at 0.2,
+ * renormalised and square-rooted (RootSIFT), so rows are unit vectors.
+ *
+ * Attention (training-free): the Shi-Tomasi corner score, i.e. the smaller eigenvalue of the structure tensor
+ * summed over the descriptor's 16x16 support, divided by its area, with intensities in [0, 1]. Flat or
+ * edge-only patches (which match ambiguously) score near 0; textured, corner-rich patches score high; a blank
+ * image scores 0 everywhere.
+ *
+ * @module
+ */
+import type { DenseLocalFeatures, PixelImage } from "../types.ts";
+
+/** Options of {@link denseSift}. */
+export interface DenseSiftOptions {
+  /** Cell side in pixels (descriptor support is 4 cells). Default 4. */
+  cellSize?: number;
+}
+
+/** Grey levels in [0, 1] of a PixelImage (ITU-R 601 luma for RGB). */
+export function toGray(image: PixelImage): Float32Array {
+  const { width, height, channels, data } = image;
+  const out = new Float32Array(width * height);
+  if (channels === 1) {
+    for (let i = 0; i < out.length; i++) out[i] = data[i] / 255;
+  } else {
+    for (let i = 0, p = 0; i < out.length; i++, p += 3) {
+      out[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255;
+    }
+  }
+  return out;
+}
+
+/**
+ * Dense 128-d descriptors and attention over a grey image (values in [0, 1], row-major).
+ *
+ * @example
+ * ```ts
+ * import { denseSift } from "./dense_sift.ts";
+ * const w = 64, h = 48;
+ * const gray = new Float32Array(w * h).map((_, i) => ((i % w) >> 3) % 2);
+ * const f = denseSift(gray, w, h);
+ * console.assert(f.dim === 128 && f.gridWidth === 15 && f.attention!.length === 15 * 11);
+ * ```
+ */
+export function denseSift(
+  gray: Float32Array,
+  width: number,
+  height: number,
+  options: DenseSiftOptions = {},
+): DenseLocalFeatures {
+  const cell = options.cellSize ?? 4;
+  const cw = Math.floor(width / cell), ch = Math.floor(height / cell);
+  const stride = 2 * cell;
+  const gridWidth = Math.max(0, Math.floor((cw - 4) / 2) + 1);
+  const gridHeight = Math.max(0, Math.floor((ch - 4) / 2) + 1);
+  const hist = new Float32Array(cw * ch * 8);
+  const tensor = new Float32Array(cw * ch * 3);
+  for (let y = 0; y < ch * cell; y++) {
+    const cy = (y / cell) | 0;
+    const row = y * width;
+    const up = (y > 0 ? y - 1 : y) * width, down = (y < height - 1 ? y + 1 : y) * width;
+    for (let x = 0; x < cw * cell; x++) {
+      const gx = 0.5 * (gray[row + (x < width - 1 ? x + 1 : x)] - gray[row + (x > 0 ? x - 1 : x)]);
+      const gy = 0.5 * (gray[down + x] - gray[up + x]);
+      const c = cy * cw + ((x / cell) | 0);
+      tensor[3 * c] += gx * gx;
+      tensor[3 * c + 1] += gy * gy;
+      tensor[3 * c + 2] += gx * gy;
+      const mag = Math.sqrt(gx * gx + gy * gy);
+      if (mag === 0) continue;
+      let o = (Math.atan2(gy, gx) / (2 * Math.PI)) * 8;
+      if (o < 0) o += 8;
+      const b0 = Math.floor(o);
+      const f = o - b0;
+      hist[8 * c + (b0 & 7)] += mag * (1 - f);
+      hist[8 * c + ((b0 + 1) & 7)] += mag * f;
+    }
+  }
+  const dim = 128;
+  const descriptors = new Float32Array(gridWidth * gridHeight * dim);
+  const attention = new Float32Array(gridWidth * gridHeight);
+  const area = 16 * cell * cell;
+  for (let gy = 0; gy < gridHeight; gy++) {
+    for (let gx = 0; gx < gridWidth; gx++) {
+      const loc = gy * gridWidth + gx;
+      const base = loc * dim;
+      let sxx = 0, syy = 0, sxy = 0, norm = 0;
+      for (let j = 0; j < 4; j++) {
+        for (let i = 0; i < 4; i++) {
+          const c = (2 * gy + j) * cw + 2 * gx + i;
+          sxx += tensor[3 * c], syy += tensor[3 * c + 1], sxy += tensor[3 * c + 2];
+          const o = base + (j * 4 + i) * 8;
+          for (let b = 0; b < 8; b++) {
+            const v = hist[8 * c + b];
+            descriptors[o + b] = v;
+            norm += v * v;
+          }
+        }
+      }
+      const tr = (sxx + syy) / 2;
+      attention[loc] = Math.max(0, tr - Math.sqrt(((sxx - syy) / 2) ** 2 + sxy * sxy)) / area;
+      if (norm <= 1e-20) continue; // flat patch: zero descriptor, zero attention
+      // SIFT normalisation (L2, clip 0.2, L2) then RootSIFT (L1, sqrt): unit L2 rows.
+      let inv = 1 / Math.sqrt(norm);
+      let n2 = 0;
+      for (let k = 0; k < dim; k++) {
+        const v = Math.min(0.2, descriptors[base + k] * inv);
+        descriptors[base + k] = v;
+        n2 += v;
+      }
+      inv = n2 > 0 ? 1 / n2 : 0;
+      for (let k = 0; k < dim; k++) descriptors[base + k] = Math.sqrt(descriptors[base + k] * inv);
+    }
+  }
+  return {
+    gridWidth,
+    gridHeight,
+    dim,
+    stride,
+    offset: 2 * cell,
+    descriptors,
+    attention,
+    imageWidth: width,
+    imageHeight: height,
+  };
+}
+
+/**
+ * Bilinear resize of a grey image (values in [0, 1]); for factors below 0.75 a 2x2 box pre-filter limits
+ * aliasing. Returns the new image and its size.
+ */
+export function resizeGray(
+  gray: Float32Array,
+  width: number,
+  height: number,
+  scale: number,
+): { gray: Float32Array; width: number; height: number } {
+  if (scale === 1) return { gray, width, height };
+  let src = gray;
+  if (scale < 0.75) {
+    src = new Float32Array(width * height);
+    for (let y = 0; y < height; y++) {
+      const y1 = Math.min(height - 1, y + 1);
+      for (let x = 0; x < width; x++) {
+        const x1 = Math.min(width - 1, x + 1);
+        src[y * width + x] = 0.25 *
+          (gray[y * width + x] + gray[y * width + x1] + gray[y1 * width + x] + gray[y1 * width + x1]);
+      }
+    }
+  }
+  const w = Math.max(1, Math.round(width * scale)), h = Math.max(1, Math.round(height * scale));
+  const out = new Float32Array(w * h);
+  const sx = width / w, sy = height / h;
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(fy), y1 = Math.min(height - 1, y0 + 1), ty = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const fx = Math.min(width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const x0 = Math.floor(fx), x1 = Math.min(width - 1, x0 + 1), tx = fx - x0;
+      const a = src[y0 * width + x0] * (1 - tx) + src[y0 * width + x1] * tx;
+      const b = src[y1 * width + x0] * (1 - tx) + src[y1 * width + x1] * tx;
+      out[y * w + x] = a * (1 - ty) + b * ty;
+    }
+  }
+  return { gray: out, width: w, height: h };
+}

@@ -1,0 +1,377 @@
+/**
+ * Pair verification and candidate re-ranking. `verifyPair` is the pure, synchronous kernel path
+ * (mutual NN in JavaScript + RANSAC); `Verifier` verifies a query against stored candidate features with
+ * the faster ONNX Runtime nearest-neighbour backend and lazily loaded, cached keyframe features.
+ *
+ * `VerificationResult.ok` is true when the pair is geometrically verified (at least `minInliers` RANSAC
+ * inliers); otherwise `reason` says why (blank or tiny image, too few keypoints, too few matches, too few
+ * inliers). Nothing here throws on image content.
+ *
+ * @module
+ */
+import type { LocalFeatures, PlaceHypothesis, VerificationResult } from "../types.ts";
+import { invalid } from "../errors.ts";
+import { type Matches, mutualMatches, type NearestNeighbours, nearestNeighbours } from "./match.ts";
+import { type NearestNeighbourFn, onnxNearestNeighbours } from "./onnx_matcher.ts";
+import { ransac } from "./ransac.ts";
+import { decodeLocalFeatures } from "./features_codec.ts";
+
+/** Options of {@link verifyPair} and {@link Verifier}. */
+export interface VerifyOptions {
+  /** Mutual-NN distance threshold on unit descriptors. Default 0.8 (DELF). */
+  maxDistance?: number;
+  /** RANSAC model. Default `"affine"` (DELF). */
+  model?: "affine" | "homography";
+  /** RANSAC inlier residual in candidate (keyframe) pixels. Default 20 (DELF). */
+  threshold?: number;
+  /** RANSAC iterations cap. Default 1000. */
+  maxIterations?: number;
+  /** RANSAC early-exit confidence. Default 0.999. */
+  confidence?: number;
+  /** RANSAC seed. Default 0. */
+  seed?: number;
+  /** Fewer keypoints than this on either side: not verifiable. Default 8. */
+  minKeypoints?: number;
+  /** Smallest images (either side, pixels) that can be verified. Default 32. */
+  minImageSize?: number;
+  /** Inliers needed for `ok: true`. Default 60 (calibrated on the shared indoor sequence at 512x384). */
+  minInliers?: number;
+}
+
+/** A verification result with the correspondences behind it (for drawing and debugging). */
+export interface PairVerification extends VerificationResult {
+  /** Tentative matches (indices into query/candidate keypoints) and which are RANSAC inliers. */
+  correspondences?: { query: Int32Array; candidate: Int32Array; inlier: Uint8Array };
+}
+
+const DEFAULTS: Required<VerifyOptions> = {
+  maxDistance: 0.8,
+  model: "affine",
+  threshold: 20,
+  maxIterations: 1000,
+  confidence: 0.999,
+  seed: 0,
+  minKeypoints: 8,
+  minImageSize: 32,
+  minInliers: 60,
+};
+
+/** Fill defaults and validate; throws ValidationError on bad options. */
+export function resolveVerifyOptions(options: VerifyOptions = {}): Required<VerifyOptions> {
+  const o = { ...DEFAULTS, ...options };
+  const act = "verify a pair";
+  if (!(o.maxDistance > 0)) throw invalid(act, "maxDistance", "a positive number", o.maxDistance);
+  if (!Number.isInteger(o.minKeypoints) || o.minKeypoints < 3) {
+    throw invalid(act, "minKeypoints", "an integer >= 3", o.minKeypoints);
+  }
+  if (!Number.isInteger(o.minInliers) || o.minInliers < 0) {
+    throw invalid(act, "minInliers", "an integer >= 0", o.minInliers);
+  }
+  if (!(o.minImageSize >= 1)) throw invalid(act, "minImageSize", "a number >= 1", o.minImageSize);
+  return o;
+}
+
+function precheck(q: LocalFeatures, c: LocalFeatures, o: Required<VerifyOptions>): PairVerification | null {
+  const no = (reason: string): PairVerification => ({ ok: false, inliers: 0, matches: 0, score: 0, reason });
+  for (const [side, f] of [["query", q], ["candidate", c]] as const) {
+    if (!f || f.imageWidth < o.minImageSize || f.imageHeight < o.minImageSize) {
+      return no(
+        `${side} image is too small (${f?.imageWidth ?? 0}x${f?.imageHeight ?? 0} < ${o.minImageSize} px)`,
+      );
+    }
+    if (f.count === 0) return no(`${side} image has no keypoints (blank or textureless)`);
+    if (f.count < o.minKeypoints) {
+      return no(`${side} image has too few keypoints (${f.count} < ${o.minKeypoints})`);
+    }
+  }
+  if (q.dim !== c.dim) {
+    return no(`descriptor sizes differ (query ${q.dim}, candidate ${c.dim}): different PCA or model`);
+  }
+  return null;
+}
+
+/** RANSAC on the tentative matches of a pair; the shared tail of the sync and async paths. */
+export function verifyMatches(
+  query: LocalFeatures,
+  candidate: LocalFeatures,
+  matches: Matches,
+  options: VerifyOptions = {},
+): PairVerification {
+  const o = resolveVerifyOptions(options);
+  const n = matches.count;
+  const src = new Float32Array(2 * n), dst = new Float32Array(2 * n);
+  for (let k = 0; k < n; k++) {
+    const i = matches.queryIndex[k], j = matches.candidateIndex[k];
+    src[2 * k] = query.keypoints[2 * i], src[2 * k + 1] = query.keypoints[2 * i + 1];
+    dst[2 * k] = candidate.keypoints[2 * j], dst[2 * k + 1] = candidate.keypoints[2 * j + 1];
+  }
+  const minimal = o.model === "affine" ? 3 : 4;
+  if (n < minimal) {
+    return {
+      ok: false,
+      inliers: 0,
+      matches: n,
+      score: 0,
+      reason: `too few tentative matches (${n} < ${minimal})`,
+    };
+  }
+  const r = ransac(src, dst, {
+    model: o.model,
+    threshold: o.threshold,
+    maxIterations: o.maxIterations,
+    confidence: o.confidence,
+    seed: o.seed,
+  });
+  const correspondences = {
+    query: matches.queryIndex,
+    candidate: matches.candidateIndex,
+    inlier: r.inlierMask,
+  };
+  if (!r.ok) return { ok: false, inliers: 0, matches: n, score: 0, reason: r.reason, correspondences };
+  const ok = r.inliers >= o.minInliers;
+  return {
+    ok,
+    inliers: r.inliers,
+    matches: n,
+    score: r.score,
+    transform: r.transform,
+    ...(ok ? {} : { reason: `too few inliers (${r.inliers} < ${o.minInliers})` }),
+    correspondences,
+  };
+}
+
+/**
+ * Verify one (query, candidate) pair synchronously (JavaScript matcher + RANSAC). Never throws on content.
+ *
+ * @example
+ * ```ts
+ * import { verifyPair } from "./verifier.ts";
+ * const blank = { count: 0, dim: 40, keypoints: new Float32Array(0), scales: new Float32Array(0),
+ *   attention: new Float32Array(0), descriptors: new Float32Array(0), imageWidth: 640, imageHeight: 480 };
+ * const r = verifyPair(blank, blank);
+ * console.assert(!r.ok && r.reason!.includes("no keypoints"));
+ * ```
+ */
+export function verifyPair(
+  query: LocalFeatures,
+  candidate: LocalFeatures,
+  options: VerifyOptions = {},
+): PairVerification {
+  const o = resolveVerifyOptions(options);
+  const pre = precheck(query, candidate, o);
+  if (pre) return pre;
+  const nn = nearestNeighbours(query.descriptors, candidate.descriptors, query.dim);
+  return verifyMatches(query, candidate, mutualMatches(nn, o.maxDistance), o);
+}
+
+/** Same as {@link verifyPair} with an injected (possibly asynchronous, faster) nearest-neighbour function. */
+export async function verifyPairWith(
+  nnFn: NearestNeighbourFn,
+  query: LocalFeatures,
+  candidate: LocalFeatures,
+  options: VerifyOptions = {},
+): Promise<PairVerification> {
+  const o = resolveVerifyOptions(options);
+  const pre = precheck(query, candidate, o);
+  if (pre) return pre;
+  let nn: NearestNeighbours;
+  try {
+    nn = await nnFn(query.descriptors, candidate.descriptors, query.dim);
+  } catch {
+    nn = nearestNeighbours(query.descriptors, candidate.descriptors, query.dim);
+  }
+  return verifyMatches(query, candidate, mutualMatches(nn, o.maxDistance), o);
+}
+
+/** Where a verifier finds the stored features of a place (keyframe). */
+export interface LocalFeatureStore {
+  /** Features of `placeId`, or undefined when the place has none. */
+  get(placeId: number): Promise<LocalFeatures | undefined>;
+}
+
+/** An in-memory store (tests, maps built in this process). */
+export class MemoryFeatureStore implements LocalFeatureStore {
+  readonly #features = new Map<number, LocalFeatures>();
+  /** Add or replace the features of a place. */
+  set(placeId: number, features: LocalFeatures): void {
+    this.#features.set(placeId, features);
+  }
+  /** @inheritdoc */
+  get(placeId: number): Promise<LocalFeatures | undefined> {
+    return Promise.resolve(this.#features.get(placeId));
+  }
+}
+
+/**
+ * A store over encoded blobs (see `features_codec.ts`), read on first use and kept decoded in an LRU cache.
+ * `read` is typically a map's per-place blob reader.
+ */
+export class BlobFeatureStore implements LocalFeatureStore {
+  readonly #read: (placeId: number) => Promise<Uint8Array | undefined>;
+  readonly #cache = new Map<number, LocalFeatures>();
+  readonly #capacity: number;
+  /** Blobs read so far (for tests and stats). */
+  reads = 0;
+  constructor(
+    read: (placeId: number) => Promise<Uint8Array | undefined>,
+    options: { cacheSize?: number } = {},
+  ) {
+    this.#read = read;
+    this.#capacity = options.cacheSize ?? 512;
+    if (!Number.isInteger(this.#capacity) || this.#capacity < 1) {
+      throw invalid("create a feature store", "cacheSize", "a positive integer", this.#capacity);
+    }
+  }
+  /** @inheritdoc */
+  async get(placeId: number): Promise<LocalFeatures | undefined> {
+    const hit = this.#cache.get(placeId);
+    if (hit) {
+      this.#cache.delete(placeId);
+      this.#cache.set(placeId, hit);
+      return hit;
+    }
+    const bytes = await this.#read(placeId);
+    this.reads++;
+    if (!bytes) return undefined;
+    const f = decodeLocalFeatures(bytes, `local features of place ${placeId}`);
+    this.#cache.set(placeId, f);
+    if (this.#cache.size > this.#capacity) this.#cache.delete(this.#cache.keys().next().value!);
+    return f;
+  }
+}
+
+/** One candidate's verification outcome. */
+export interface CandidateVerification {
+  placeId: number;
+  result: VerificationResult;
+}
+
+/** Options of {@link Verifier}. */
+export interface VerifierOptions extends VerifyOptions {
+  /** Nearest-neighbour backend. Default: ONNX Runtime GEMM (`onnxNearestNeighbours()`), JavaScript on failure. */
+  nearestNeighbours?: NearestNeighbourFn;
+}
+
+/**
+ * Verifies a query's features against candidate places' stored features.
+ *
+ * @example
+ * ```ts
+ * import { MemoryFeatureStore, Verifier } from "./verifier.ts";
+ * const v = new Verifier(new MemoryFeatureStore());
+ * const [r] = await v.verifyCandidates({ count: 0, dim: 40, keypoints: new Float32Array(0),
+ *   scales: new Float32Array(0), attention: new Float32Array(0), descriptors: new Float32Array(0),
+ *   imageWidth: 64, imageHeight: 48 }, [7]);
+ * console.assert(r.placeId === 7 && !r.result.ok);
+ * ```
+ */
+export class Verifier {
+  readonly store: LocalFeatureStore;
+  readonly options: Required<VerifyOptions>;
+  #nn: NearestNeighbourFn | Promise<NearestNeighbourFn> | undefined;
+
+  constructor(store: LocalFeatureStore, options: VerifierOptions = {}) {
+    this.store = store;
+    this.options = resolveVerifyOptions(options);
+    this.#nn = options.nearestNeighbours;
+  }
+
+  async #backend(): Promise<NearestNeighbourFn> {
+    if (!this.#nn) {
+      this.#nn = onnxNearestNeighbours().catch(() => (a: Float32Array, b: Float32Array, d: number) =>
+        Promise.resolve(nearestNeighbours(a, b, d))
+      );
+    }
+    return await this.#nn;
+  }
+
+  /** Verify one candidate place. */
+  async verify(query: LocalFeatures, placeId: number): Promise<PairVerification> {
+    let candidate: LocalFeatures | undefined;
+    try {
+      candidate = await this.store.get(placeId);
+    } catch (err) {
+      return {
+        ok: false,
+        inliers: 0,
+        matches: 0,
+        score: 0,
+        reason: `features of place ${placeId} unreadable: ${(err as Error).message}`,
+      };
+    }
+    if (!candidate) {
+      return {
+        ok: false,
+        inliers: 0,
+        matches: 0,
+        score: 0,
+        reason: `place ${placeId} has no stored local features`,
+      };
+    }
+    return await verifyPairWith(await this.#backend(), query, candidate, this.options);
+  }
+
+  /** Verify every candidate place (in order); results are plain `VerificationResult`s. */
+  async verifyCandidates(query: LocalFeatures, placeIds: number[]): Promise<CandidateVerification[]> {
+    const out: CandidateVerification[] = [];
+    for (const placeId of placeIds) {
+      const { correspondences: _c, ...result } = await this.verify(query, placeId);
+      out.push({ placeId, result });
+    }
+    return out;
+  }
+}
+
+/** Options of {@link rerankByVerification}. */
+export interface RerankOptions {
+  /**
+   * How verified and unverified candidates mix. `"verified-first"` (default): verified (ok) candidates by
+   * inliers, descending, then the rest in retrieval order. `"inliers"`: every verified-or-not candidate by
+   * inlier count (ties: retrieval order).
+   */
+  mode?: "verified-first" | "inliers";
+  /** Drop candidates that failed verification (only those that were verified). Default false. */
+  dropRejected?: boolean;
+}
+
+/**
+ * Re-rank retrieval hypotheses with verification results: sets `inliers` on verified hypotheses and
+ * renumbers `rank` from 0. Hypotheses without a result keep their retrieval order after verified ones.
+ *
+ * @example
+ * ```ts
+ * import { rerankByVerification } from "./verifier.ts";
+ * const hyps = [{ placeId: 1, similarity: 0.9, rank: 0 }, { placeId: 2, similarity: 0.8, rank: 1 }];
+ * const out = rerankByVerification(hyps, [
+ *   { placeId: 1, result: { ok: false, inliers: 10, matches: 50, score: 10 } },
+ *   { placeId: 2, result: { ok: true, inliers: 120, matches: 200, score: 120 } },
+ * ]);
+ * console.assert(out[0].placeId === 2 && out[0].inliers === 120 && out[0].rank === 0);
+ * ```
+ */
+export function rerankByVerification(
+  hypotheses: PlaceHypothesis[],
+  results: CandidateVerification[],
+  options: RerankOptions = {},
+): PlaceHypothesis[] {
+  const mode = options.mode ?? "verified-first";
+  if (mode !== "verified-first" && mode !== "inliers") {
+    throw invalid("re-rank candidates", "mode", `"verified-first" or "inliers"`, mode);
+  }
+  const byId = new Map(results.map((r) => [r.placeId, r.result]));
+  const items = hypotheses.map((h, order) => {
+    const r = byId.get(h.placeId);
+    return { h: r ? { ...h, inliers: r.inliers } : { ...h }, r, order };
+  }).filter((it) => !(options.dropRejected && it.r && !it.r.ok));
+  items.sort((a, b) => {
+    if (mode === "verified-first") {
+      const va = a.r?.ok ? 1 : 0, vb = b.r?.ok ? 1 : 0;
+      if (va !== vb) return vb - va;
+      if (va === 1 && a.r!.inliers !== b.r!.inliers) return b.r!.inliers - a.r!.inliers;
+      return a.order - b.order;
+    }
+    const ia = a.r?.inliers ?? -1, ib = b.r?.inliers ?? -1;
+    return ib !== ia ? ib - ia : a.order - b.order;
+  });
+  return items.map((it, rank) => ({ ...it.h, rank }));
+}
