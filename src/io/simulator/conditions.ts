@@ -54,7 +54,7 @@ export function traversalSetup(index: number, name: ConditionName = "all", stren
   const has = (n: ConditionName) => name === n || name === "all";
   if (has("lighting")) {
     conditions.gain = sign > 0 ? 1 - 0.4 * Math.min(1, strength) : 1 + 0.3 * strength;
-    conditions.gradient = Math.min(0.8, 0.45 * strength) * sign;
+    conditions.gradient = Math.min(0.7, 0.45 * strength) * sign;
     conditions.gradientAngle = 0.4 + index;
   }
   if (has("exposure")) conditions.exposure = sign > 0 ? 1 + 0.9 * strength : 1 / (1 + 0.6 * strength);

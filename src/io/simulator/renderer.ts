@@ -5,6 +5,7 @@
  * seeded Gaussian sensor noise. Pure: typed arrays in, typed arrays out, no allocation per pixel.
  * @module
  */
+import { invalid } from "../../errors.ts";
 import type { PixelImage } from "../../types.ts";
 import { hash32, Rng } from "./_rng.ts";
 import { CEIL_TEXELS_PER_M, FLOOR_TEXELS_PER_M, type World } from "./world.ts";
@@ -30,15 +31,15 @@ export interface CameraModel {
 
 /** Imaging conditions of one render (all optional; defaults give the nominal appearance). */
 export interface RenderConditions {
-  /** Global illumination gain. Default 1. */
+  /** Global illumination gain, in [0, 4]. Default 1. */
   gain?: number;
-  /** Strength of a linear illumination gradient across the image, in [-1, 1]. Default 0. */
+  /** Strength of a linear illumination gradient across the image, in [-0.7, 0.7]. Default 0. */
   gradient?: number;
   /** Direction of the gradient in the image, radians (0: darker left, brighter right). Default 0. */
   gradientAngle?: number;
-  /** Exposure multiplier before the sensor's response curve. Default 1. */
+  /** Exposure multiplier before the sensor's response curve, in [0.05, 8]. Default 1. */
   exposure?: number;
-  /** Sensor noise standard deviation in 8-bit grey levels. Default 0. */
+  /** Sensor noise standard deviation in 8-bit grey levels, in [0, 100]. Default 0. */
   noise?: number;
   /** Seed of the sensor noise (combine with a frame number for independent frames). Default 0. */
   noiseSeed?: number;
@@ -46,7 +47,8 @@ export interface RenderConditions {
   textureChange?: boolean;
 }
 
-const LUT_SIZE = 1024;
+// Covers texel (255) x the largest shading factor that validated conditions allow (about 1.1 * 4 * 2).
+const LUT_SIZE = 4096;
 const NOISE_TABLE = (() => {
   const rng = new Rng(0x5157);
   const t = new Float32Array(1024);
@@ -66,6 +68,7 @@ interface Scratch {
   gx: Float32Array;
   gy: Float32Array;
   rowDist: Float32Array;
+  rowShade: Float32Array;
   lut: Uint8Array;
 }
 
@@ -89,13 +92,17 @@ export function renderFrame(
   const tanHalf = Math.tan((camera.fovDeg * Math.PI) / 360);
   const f = W / 2 / tanHalf;
   const cy = H / 2;
-  const gain = conditions.gain ?? 1;
-  const grad = conditions.gradient ?? 0;
-  const gAng = conditions.gradientAngle ?? 0;
-  const exposure = conditions.exposure ?? 1;
+  const { gain, grad, gAng, exposure, sigma } = checkConditions(conditions);
 
   const s = scratch(W, H, exposure, grad, gAng, gain);
-  const { vx, vy, gx, gy, lut } = s;
+  const { vx, vy, gx, gy, lut, rowDist, rowShade } = s;
+  // Floor and ceiling depth depend on the row only: distance and distance shading once per row.
+  for (let y = 0; y < H; y++) {
+    const dy = y + 0.5 - cy;
+    const d = dy > 0 ? (camH * f) / dy : dy < 0 ? ((wallH - camH) * f) / -dy : 1e6;
+    rowDist[y] = d;
+    rowShade[y] = (Math.exp(-d / 14) * 1.05 + 0.05) * vy[y];
+  }
   const floor = world.floor, floorW = world.floorW, floorH = world.floorH;
   const ceil = world.ceil, ceilW = world.ceilW, ceilH = world.ceilH;
 
@@ -152,7 +159,7 @@ export function renderFrame(
 
     // Ceiling.
     for (let y = 0; y < yTop; y++, o += rowStride) {
-      const d = ((wallH - camH) * f) / (cy - (y + 0.5));
+      const d = rowDist[y];
       let tx = Math.floor((posX + rdx * d) * CEIL_TEXELS_PER_M),
         ty = Math.floor((posY + rdy * d) * CEIL_TEXELS_PER_M);
       if (tx < 0) tx = 0;
@@ -160,10 +167,10 @@ export function renderFrame(
       if (ty < 0) ty = 0;
       else if (ty >= ceilH) ty = ceilH - 1;
       const t = (ty * ceilW + tx) * 3;
-      const k = (Math.exp(-d / 14) * 1.05 + 0.05) * A * (B + gy[y]) * vy[y];
-      data[o] = lut[Math.min(LUT_SIZE - 1, (ceil[t] * k) | 0)];
-      data[o + 1] = lut[Math.min(LUT_SIZE - 1, (ceil[t + 1] * k) | 0)];
-      data[o + 2] = lut[Math.min(LUT_SIZE - 1, (ceil[t + 2] * k) | 0)];
+      const k = rowShade[y] * A * (B + gy[y]);
+      data[o] = lut[(ceil[t] * k) | 0];
+      data[o + 1] = lut[(ceil[t + 1] * k) | 0];
+      data[o + 2] = lut[(ceil[t + 2] * k) | 0];
     }
     // Wall: texture row is linear in screen y for a vertical wall (perspective-correct per column).
     const vScale = texH / (bottom - top);
@@ -176,13 +183,13 @@ export function renderFrame(
       let tv = ((y + 0.5 - top) * vScale) | 0;
       if (tv >= texH) tv = texH - 1;
       const t = texBase + tv * 3;
-      data[o] = lut[Math.min(LUT_SIZE - 1, (atlas[t] * k) | 0)];
-      data[o + 1] = lut[Math.min(LUT_SIZE - 1, (atlas[t + 1] * k) | 0)];
-      data[o + 2] = lut[Math.min(LUT_SIZE - 1, (atlas[t + 2] * k) | 0)];
+      data[o] = lut[(atlas[t] * k) | 0];
+      data[o + 1] = lut[(atlas[t + 1] * k) | 0];
+      data[o + 2] = lut[(atlas[t + 2] * k) | 0];
     }
     // Floor.
     for (let y = yBot; y < H; y++, o += rowStride) {
-      const d = (camH * f) / (y + 0.5 - cy);
+      const d = rowDist[y];
       let tx = Math.floor((posX + rdx * d) * FLOOR_TEXELS_PER_M),
         ty = Math.floor((posY + rdy * d) * FLOOR_TEXELS_PER_M);
       if (tx < 0) tx = 0;
@@ -190,33 +197,49 @@ export function renderFrame(
       if (ty < 0) ty = 0;
       else if (ty >= floorH) ty = floorH - 1;
       const t = (ty * floorW + tx) * 3;
-      const k = (Math.exp(-d / 14) * 1.05 + 0.05) * A * (B + gy[y]) * vy[y];
-      data[o] = lut[Math.min(LUT_SIZE - 1, (floor[t] * k) | 0)];
-      data[o + 1] = lut[Math.min(LUT_SIZE - 1, (floor[t + 1] * k) | 0)];
-      data[o + 2] = lut[Math.min(LUT_SIZE - 1, (floor[t + 2] * k) | 0)];
+      const k = rowShade[y] * A * (B + gy[y]);
+      data[o] = lut[(floor[t] * k) | 0];
+      data[o + 1] = lut[(floor[t + 1] * k) | 0];
+      data[o + 2] = lut[(floor[t + 2] * k) | 0];
     }
   }
 
-  const sigma = conditions.noise ?? 0;
   if (sigma > 0) addNoise(data, sigma, conditions.noiseSeed ?? 0);
   return { width: W, height: H, channels: 3, data };
+}
+
+function checkConditions(c: RenderConditions) {
+  const action = "render a simulated frame";
+  const check = (field: string, value: number, min: number, max: number) => {
+    if (typeof value !== "number" || !(value >= min && value <= max)) {
+      throw invalid(action, field, `a number in [${min}, ${max}]`, value);
+    }
+    return value;
+  };
+  return {
+    gain: check("gain", c.gain ?? 1, 0, 4),
+    grad: check("gradient", c.gradient ?? 0, -0.7, 0.7),
+    gAng: check("gradientAngle", c.gradientAngle ?? 0, -1e6, 1e6),
+    exposure: check("exposure", c.exposure ?? 1, 0.05, 8),
+    sigma: check("noise", c.noise ?? 0, 0, 100),
+  };
 }
 
 /** Add seeded Gaussian noise (standard deviation `sigma` grey levels) in place. */
 export function addNoise(data: Uint8Array, sigma: number, seed: number): void {
   let state = hash32(seed ^ 0x2545f491) | 1;
+  const table = new Float32Array(NOISE_TABLE.length);
+  for (let i = 0; i < table.length; i++) table[i] = NOISE_TABLE[i] * sigma;
+  // Writes through a clamped view round and saturate without branches.
+  const px = new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
   const n = data.length - (data.length % 3);
   for (let i = 0; i < n; i += 3) {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
-    const r = state >>> 0;
-    let v = data[i] + NOISE_TABLE[r & 1023] * sigma + 0.5;
-    data[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-    v = data[i + 1] + NOISE_TABLE[(r >>> 10) & 1023] * sigma + 0.5;
-    data[i + 1] = v < 0 ? 0 : v > 255 ? 255 : v;
-    v = data[i + 2] + NOISE_TABLE[(r >>> 20) & 1023] * sigma + 0.5;
-    data[i + 2] = v < 0 ? 0 : v > 255 ? 255 : v;
+    px[i] = px[i] + table[state & 1023];
+    px[i + 1] = px[i + 1] + table[(state >>> 10) & 1023];
+    px[i + 2] = px[i + 2] + table[(state >>> 20) & 1023];
   }
 }
 
@@ -243,7 +266,7 @@ function scratch(W: number, H: number, exposure: number, grad: number, gAng: num
   }
   const lut = new Uint8Array(LUT_SIZE);
   for (let i = 0; i < LUT_SIZE; i++) lut[i] = Math.round(255 * Math.min(1, response((i / 255) * exposure)));
-  const s: Scratch = { vx, vy, gx, gy, rowDist: new Float32Array(H), lut };
+  const s: Scratch = { vx, vy, gx, gy, rowDist: new Float32Array(H), rowShade: new Float32Array(H), lut };
   cached = { key, s };
   return s;
 }

@@ -77,6 +77,30 @@ export interface Simulator {
 
 const ACTION = "create the simulator";
 
+// Worlds are immutable once built and cost a few hundred ms: keep the last few, keyed by what shapes them.
+const WORLD_CACHE = new Map<string, World>();
+const WORLD_CACHE_SIZE = 3;
+
+function cachedWorld(plan: FloorPlan, seed: number, world: WorldOptions, scene: FloorPlanOptions): World {
+  const key = JSON.stringify([
+    seed,
+    world.aliasing,
+    world.landmarkDensity,
+    scene.loopWidth,
+    scene.loopHeight,
+    scene.corridorWidth,
+    scene.branches,
+    scene.wallHeight,
+  ]);
+  let w = WORLD_CACHE.get(key);
+  if (w === undefined) {
+    w = buildWorld(plan, seed, world);
+    if (WORLD_CACHE.size >= WORLD_CACHE_SIZE) WORLD_CACHE.delete(WORLD_CACHE.keys().next().value!);
+  } else WORLD_CACHE.delete(key);
+  WORLD_CACHE.set(key, w);
+  return w;
+}
+
 function num(field: string, value: unknown, min: number, max: number, integer = false): number {
   if (
     typeof value !== "number" || !Number.isFinite(value) || value < min || value > max ||
@@ -118,7 +142,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     if (options.fps !== undefined) speed = (plan.routeLength * fps) / frames;
     else fps = (frames * speed) / plan.routeLength;
   }
-  const world = buildWorld(plan, seed, { aliasing, landmarkDensity });
+  const world = cachedWorld(plan, seed, { aliasing, landmarkDensity }, options);
   const camera: CameraModel = { width, height, fovDeg, cameraHeight };
   const step = speed / fps;
   const lapTime = plan.routeLength / speed;

@@ -117,6 +117,32 @@ export function randomLandmark(rng: Rng, u0: number, kind?: LandmarkKind): Landm
   };
 }
 
+interface PosterDesign {
+  bg: Rgb;
+  shapes: { kind: number; cx: number; cy: number; r: number; color: Rgb }[];
+}
+const posterDesigns = new Map<string, PosterDesign>();
+
+/** The seeded design of a poster (background and 2-4 shapes), memoised: texels are evaluated one by one. */
+function posterDesign(seed: number, variant: number, color: Rgb): PosterDesign {
+  const key = `${seed}:${variant}:${color.join(",")}`;
+  let d = posterDesigns.get(key);
+  if (d === undefined) {
+    const rng = new Rng(seed);
+    const bg: Rgb = variant === 0 ? color : [rng.int(20, 235), rng.int(20, 235), rng.int(20, 235)];
+    const shapes: PosterDesign["shapes"] = [];
+    for (let i = 0; i < 2 + (seed % 3); i++) {
+      const kind = rng.int(0, 3);
+      const cx = rng.range(0.2, 0.8), cy = rng.range(0.25, 0.8), r = rng.range(0.1, 0.3);
+      shapes.push({ kind, cx, cy, r, color: [rng.int(0, 255), rng.int(0, 255), rng.int(0, 255)] });
+    }
+    if (posterDesigns.size > 4096) posterDesigns.clear();
+    d = { bg, shapes };
+    posterDesigns.set(key, d);
+  }
+  return d;
+}
+
 function set(out: Float32Array, r: number, g: number, b: number): void {
   out[0] = r, out[1] = g, out[2] = b;
 }
@@ -126,7 +152,7 @@ function setScaled(out: Float32Array, c: Rgb, k: number): void {
 
 /** Material texel at wall coordinates (u along the wall, v up from the floor, metres) into `out` (RGB). */
 export function materialTexel(m: MaterialSpec, u: number, v: number, out: Float32Array): void {
-  const grain = 0.9 + 0.2 * fbm(u * 6, v * 6, m.seed, 2);
+  const grain = 0.9 + 0.2 * valueNoise(u * 6, v * 6, m.seed);
   if (v < 0.1) { // skirting board
     setScaled(out, m.second, 0.45 * grain);
     return;
@@ -257,21 +283,16 @@ export function landmarkTexel(
         set(out, 175 + 20 * hash2(Math.floor(lu * 60), Math.floor(lv * 60), seed), 130, 85);
         return true;
       }
-      const rng = new Rng(seed);
-      const bg: Rgb = variant === 0 ? c : [rng.int(20, 235), rng.int(20, 235), rng.int(20, 235)];
-      setScaled(out, bg, 1);
-      const shapes = 2 + (seed % 3);
-      for (let i = 0; i < shapes; i++) {
-        const kind = rng.int(0, 3);
-        const cx = rng.range(0.2, 0.8), cy = rng.range(0.25, 0.8), r = rng.range(0.1, 0.3);
-        const col: Rgb = [rng.int(0, 255), rng.int(0, 255), rng.int(0, 255)];
-        const dx = x - cx, dy = (y - cy) * (l.h / l.w);
+      const design = posterDesign(seed, variant, c);
+      setScaled(out, design.bg, 1);
+      for (const sh of design.shapes) {
+        const dx = x - sh.cx, dy = (y - sh.cy) * (l.h / l.w), r = sh.r;
         let inside = false;
-        if (kind === 0) inside = dx * dx + dy * dy < r * r;
-        else if (kind === 1) inside = Math.abs(dx) < r && Math.abs(dy) < r * 0.6;
-        else if (kind === 2) inside = dy > -r && dy < r && Math.abs(dx) < (r - dy) * 0.5;
+        if (sh.kind === 0) inside = dx * dx + dy * dy < r * r;
+        else if (sh.kind === 1) inside = Math.abs(dx) < r && Math.abs(dy) < r * 0.6;
+        else if (sh.kind === 2) inside = dy > -r && dy < r && Math.abs(dx) < (r - dy) * 0.5;
         else inside = Math.abs(dy) < r && Math.floor((dx + 1) * 12) % 2 === 0;
-        if (inside) setScaled(out, col, 1);
+        if (inside) setScaled(out, sh.color, 1);
       }
       if (y < 0.18 && y > 0.06 && x > 0.1 && x < 0.9 && Math.floor(x * 20) % 4 !== 3) set(out, 30, 30, 30); // caption
       return true;

@@ -228,6 +228,15 @@ export function buildWorld(plan: FloorPlan, seed: number, options: WorldOptions 
   const floor = new Uint8Array(floorW * floorH * 3);
   const zoneSeed = seed ^ 0xf100;
   const tile = 0.5;
+  // Low-frequency stains vary slowly: evaluate them once per 4x4 texel block.
+  const stainW = Math.ceil(floorW / 4), stainH = Math.ceil(floorH / 4);
+  const stains = new Float32Array(stainW * stainH);
+  for (let by = 0; by < stainH; by++) {
+    for (let bx = 0; bx < stainW; bx++) {
+      const sx = ((bx + 0.5) * 4) / FLOOR_TEXELS_PER_M, sy = ((by + 0.5) * 4) / FLOOR_TEXELS_PER_M;
+      stains[by * stainW + bx] = 0.8 + 0.35 * fbm(sx * 0.7, sy * 0.7, zoneSeed, 3);
+    }
+  }
   for (let ty = 0; ty < floorH; ty++) {
     const wy = (ty + 0.5) / FLOOR_TEXELS_PER_M;
     for (let tx = 0; tx < floorW; tx++) {
@@ -239,9 +248,8 @@ export function buildWorld(plan: FloorPlan, seed: number, options: WorldOptions 
       const r0 = grey + tint, g0 = grey + 0.3 * tint * hash2(zx, zy, zoneSeed + 2), b0 = grey - tint;
       const ix = Math.floor(wx / tile), iy = Math.floor(wy / tile);
       const grout = wx - ix * tile < 0.015 || wy - iy * tile < 0.015;
-      const k = grout
-        ? 0.55
-        : (0.88 + 0.18 * hash2(ix, iy, zoneSeed + 3)) * (0.8 + 0.35 * fbm(wx * 0.7, wy * 0.7, zoneSeed, 3));
+      const stain = stains[(ty >> 2) * stainW + (tx >> 2)];
+      const k = grout ? 0.55 : (0.88 + 0.18 * hash2(ix, iy, zoneSeed + 3)) * stain;
       const o = (ty * floorW + tx) * 3;
       floor[o] = Math.min(255, r0 * k),
         floor[o + 1] = Math.min(255, g0 * k),
