@@ -1,0 +1,212 @@
+/**
+ * Dataset replay as a `FrameSource`: a list of `{path, stamp?, position?}` entries (the `DatasetImage` rows of
+ * `src/dataset/` readers fit as they are) played back at the recorded rate (optionally sped up), at a fixed
+ * frame rate, or as fast as possible. Files are read lazily, one ahead of its due time, so memory stays flat.
+ *
+ * Timing is drift-free: entry `i` is due at `start + (stamp_i - stamp_0) / speed` (recorded) or `start + i / fps`;
+ * a frame whose file took longer to read than its slot is emitted late, never skipped (skipping is the
+ * pipeline's backpressure policy, not the source's).
+ *
+ * A missing or unreadable file is a counted `ErrorEvent` (DatasetError) and the replay goes on, unless
+ * `failOnMissing` is set, which errors the stream. `frames()` completes after the last entry.
+ *
+ * @example
+ * ```ts ignore
+ * import { replaySource } from "./replay_source.ts";
+ * const src = replaySource([{ path: "/data/q/0001.jpg", stamp: 0 }, { path: "/data/q/0002.jpg", stamp: 0.5 }],
+ *   { rate: "recorded", speed: 2 });
+ * src.frames().subscribe((f) => console.log(f.seq, f.stamp, f.source));
+ * ```
+ *
+ * @module
+ */
+import { Observable, share, Subject, type Subscriber } from "rxjs";
+import { DatasetError, invalid, requireRange } from "../errors.ts";
+import type { CameraFrame, Position } from "../types.ts";
+import {
+  connectionEvent,
+  errorEvent,
+  type FrameSource,
+  type SourceCounters,
+  type SourceEvent,
+} from "./frame_source.ts";
+
+/** One image to replay. `DatasetImage` from `src/dataset/` is accepted as is. */
+export interface ReplayEntry {
+  /** Image file path (absolute, or relative to the working directory). */
+  path: string;
+  /** Seconds; absent means evenly spaced at `fps` (default 10). */
+  stamp?: number;
+  position?: Position;
+}
+
+/** Options of {@link replaySource}. */
+export interface ReplaySourceOptions {
+  /**
+   * `"recorded"` (default): follow the entries' stamps divided by `speed`; a number: that many frames per second;
+   * `"max"`: as fast as files can be read.
+   */
+  rate?: "recorded" | "max" | number;
+  /** Speed factor for `"recorded"` (2 = twice as fast). Default 1. */
+  speed?: number;
+  /** Frame rate assumed for entries without a stamp. Default 10. */
+  fps?: number;
+  /** Error the stream on a missing/unreadable file instead of reporting it and going on. Default false. */
+  failOnMissing?: boolean;
+  /** Name used as `source` of events. Default `"replay"`. */
+  name?: string;
+}
+
+function formatOfPath(path: string): string {
+  const p = path.toLowerCase();
+  if (p.endsWith(".jpg") || p.endsWith(".jpeg")) return "jpeg";
+  if (p.endsWith(".png")) return "png";
+  return "auto";
+}
+
+/** Replays files; see the module doc. */
+export class ReplaySource implements FrameSource {
+  readonly name: string;
+  readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0 };
+  private readonly events$ = new Subject<SourceEvent>();
+  private readonly shared$: Observable<CameraFrame>;
+  private readonly active = new Set<Subscriber<CameraFrame>>();
+  private readonly running = new Set<Promise<void>>();
+  private closed = false;
+  private readonly rate: "recorded" | "max" | number;
+  private readonly speed: number;
+  private readonly fps: number;
+  private readonly failOnMissing: boolean;
+
+  constructor(
+    private readonly entries: Iterable<ReplayEntry> | AsyncIterable<ReplayEntry>,
+    options: ReplaySourceOptions = {},
+  ) {
+    const action = "replay a dataset";
+    const rate = options.rate ?? "recorded";
+    if (rate !== "recorded" && rate !== "max" && !(typeof rate === "number" && rate > 0 && rate <= 10000)) {
+      throw invalid(action, "rate", `"recorded", "max" or frames per second in (0, 10000]`, rate);
+    }
+    this.rate = rate;
+    this.speed = requireRange(action, "speed", options.speed ?? 1, 1e-3, 1e4);
+    this.fps = requireRange(action, "fps", options.fps ?? 10, 1e-3, 1e4);
+    this.failOnMissing = options.failOnMissing ?? false;
+    this.name = options.name ?? "replay";
+    this.shared$ = new Observable<CameraFrame>((subscriber) => {
+      if (this.closed) {
+        subscriber.complete();
+        return;
+      }
+      const abort = new AbortController();
+      this.active.add(subscriber);
+      const run: Promise<void> = this.run(subscriber, abort.signal).then(
+        () => subscriber.complete(),
+        (err) => {
+          if (!abort.signal.aborted) subscriber.error(err);
+        },
+      ).finally(() => this.running.delete(run));
+      this.running.add(run);
+      return () => {
+        abort.abort();
+        this.active.delete(subscriber);
+      };
+    }).pipe(share());
+  }
+
+  private async run(subscriber: Subscriber<CameraFrame>, signal: AbortSignal): Promise<void> {
+    this.counters.connections++;
+    this.events$.next(connectionEvent(this.name, "open"));
+    const t0 = performance.now();
+    let s0: number | null = null;
+    let i = 0;
+    let seq = 0;
+    try {
+      for await (const entry of this.entries) {
+        if (signal.aborted) return;
+        const index = i++;
+        const stamp = typeof entry.stamp === "number" && Number.isFinite(entry.stamp)
+          ? entry.stamp
+          : index / this.fps;
+        s0 ??= stamp;
+        let data: Uint8Array;
+        try {
+          if (typeof entry.path !== "string") throw new Error("'path' must be a string");
+          data = await Deno.readFile(entry.path, { signal });
+        } catch (err) {
+          if (signal.aborted) return;
+          const e = new DatasetError(
+            `Cannot replay ${entry.path} as it cannot be read: ${(err as Error).message}`,
+            {
+              cause: err,
+              context: { file: entry.path },
+            },
+          );
+          if (this.failOnMissing) throw e;
+          this.counters.errors++;
+          this.events$.next(errorEvent(e, this.name));
+          continue;
+        }
+        if (this.rate !== "max") {
+          const offsetMs = this.rate === "recorded"
+            ? ((stamp - s0) / this.speed) * 1000
+            : (index * 1000) / this.rate;
+          const wait = t0 + offsetMs - performance.now();
+          if (wait > 0) await sleep(wait, signal);
+          if (signal.aborted) return;
+        }
+        const frame: CameraFrame = {
+          seq: seq++,
+          stamp,
+          frameId: "",
+          image: { kind: "encoded", format: formatOfPath(entry.path), data },
+          source: entry.path,
+        };
+        if (entry.position) frame.position = entry.position;
+        this.counters.frames++;
+        subscriber.next(frame);
+      }
+    } finally {
+      this.events$.next(connectionEvent(this.name, "closed"));
+    }
+  }
+
+  frames(): Observable<CameraFrame> {
+    return this.shared$;
+  }
+
+  events(): Observable<SourceEvent> {
+    return this.events$.asObservable();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [...this.active]) s.complete();
+    this.active.clear();
+    await Promise.allSettled([...this.running]);
+    this.events$.complete();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Create a replay source.
+ * @throws ValidationError for invalid options.
+ */
+export function replaySource(
+  entries: Iterable<ReplayEntry> | AsyncIterable<ReplayEntry>,
+  options: ReplaySourceOptions = {},
+): ReplaySource {
+  return new ReplaySource(entries, options);
+}
