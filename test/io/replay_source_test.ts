@@ -94,12 +94,12 @@ Deno.test("replaySource() stops reading when unsubscribed and reads lazily from 
   const { dir, paths } = await tempImages(3);
   try {
     let pulled = 0;
-    async function* entries() {
+    const entries = async function* () {
       for (const path of paths) {
         pulled++;
         yield { path, stamp: pulled * 10 }; // 10 s apart: only the first is due soon
       }
-    }
+    };
     const src = replaySource(entries());
     const c = collect(src);
     await c.waitFor(() => c.frames.length === 1, "the first frame");
