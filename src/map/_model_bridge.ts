@@ -3,15 +3,14 @@
  * (loading a model folder, fitting and saving the default model, decoding image files).
  * @module
  */
-import { ModelLoadError } from "../errors.ts";
 import { decodeImage } from "../image/decode.ts";
+import { fitDefaultModel } from "../model/default_model.ts";
+import { loadModel, saveModelBundle } from "../model/onnx_model.ts";
 import type { DescriptorModel, PixelImage, ProviderChoice } from "../types.ts";
 
 /** Load the model stored in a folder (a bundle written by the default-model fitter or a BYO manifest). */
-export function loadModelDir(dir: string, _provider: ProviderChoice): Promise<DescriptorModel> {
-  return Promise.reject(
-    new ModelLoadError(`${dir}: the model runtime is not wired into maps yet`, { context: { file: dir } }),
-  );
+export function loadModelDir(dir: string, provider: ProviderChoice): Promise<DescriptorModel> {
+  return loadModel(dir, { provider });
 }
 
 /** Options of {@link fitDefaultModelInto}. */
@@ -20,17 +19,18 @@ export interface FitOptions {
   provider: ProviderChoice;
 }
 
-/** Fit the default model on `images`, save its bundle into `modelDir`, and load it. */
-export function fitDefaultModelInto(
-  _images: PixelImage[],
+/** Channels the default model's fitter works on (its front end is greyscale). */
+export const FIT_CHANNELS: 1 | 3 = 1;
+
+/** Fit the default model on `images`, save its bundle into `modelDir`, and load it from there. */
+export async function fitDefaultModelInto(
+  images: PixelImage[],
   modelDir: string,
-  _options: FitOptions,
+  options: FitOptions,
 ): Promise<DescriptorModel> {
-  return Promise.reject(
-    new ModelLoadError(`${modelDir}: the default model fitter is not wired into maps yet`, {
-      context: { file: modelDir },
-    }),
-  );
+  const bundle = await fitDefaultModel(images, { clusters: options.clusters });
+  await saveModelBundle(modelDir, bundle);
+  return await loadModel(modelDir, { provider: options.provider });
 }
 
 /** Decode one image file's bytes (`source` names it in errors). */

@@ -12,7 +12,7 @@ import type { VectorIndex } from "../index/vector_index.ts";
 import type { DescriptorModel, PixelImage, PlaceMeta, ProviderChoice } from "../types.ts";
 import { copyTree, removeQuietly } from "./_fs.ts";
 import { buildMapIndex } from "./_index_io.ts";
-import { decodeFile, fitDefaultModelInto, loadModelDir } from "./_model_bridge.ts";
+import { decodeFile, FIT_CHANNELS, fitDefaultModelInto, loadModelDir } from "./_model_bridge.ts";
 import {
   MAP_FILES,
   type MapIndexKind,
@@ -56,6 +56,11 @@ export interface BuildMapOptions {
   onWarning?: (message: string) => void;
   /** Decoder (tests inject one). Default: `src/image/decode.ts` via sharp. */
   decode?: (bytes: Uint8Array, source: string, channels: 1 | 3) => Promise<PixelImage>;
+  /**
+   * Called with each place and its decoded image as it is described (e.g. to extract local features for
+   * verification). Default none.
+   */
+  onPlace?: (place: PlaceMeta, image: PixelImage, source: DatasetImage) => Promise<void> | void;
   /** Keep the model open and return it with the index (for evaluation). Default false (closed). */
   keepOpen?: boolean;
   /** Options of the atomic write (test hooks). */
@@ -166,7 +171,7 @@ export async function buildMap(
     const fitSet: PixelImage[] = [];
     for (let i = 0; i < pick.length; i++) {
       const im = images[pick[i]];
-      const px = await decodeOne(im, 3);
+      const px = await decodeOne(im, FIT_CHANNELS);
       if (px) {
         fitSet.push(px);
         if (keep) cache.set(im.index, px);
@@ -208,7 +213,8 @@ export async function buildMap(
       }
       if (decoded.length > 0) {
         const outs = await model.describeBatch(decoded.map((d) => d.px));
-        outs.forEach((o, k) => {
+        for (let k = 0; k < outs.length; k++) {
+          const o = outs[k];
           if (o.global.length !== dim) {
             throw invalid(
               "build map",
@@ -217,12 +223,13 @@ export async function buildMap(
               o.global.length,
             );
           }
-          const { im } = decoded[k];
+          const { im, px } = decoded[k];
           const place: PlaceMeta = { placeId: places.length, image: im.image, stamp: im.stamp };
           if (im.position) place.position = im.position;
           places.push(place);
           rows.push(o.global);
-        });
+          if (options.onPlace) await options.onPlace(place, px, im);
+        }
       }
       progress({
         phase: "describe",

@@ -1,0 +1,104 @@
+/**
+ * `waymark eval retrieval <dataset>`: single-frame Recall@1/5/10 and per-stage latency on a retrieval dataset.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { requireRange } from "../errors.ts";
+import { evaluateRetrieval, type RetrievalReport, retrievalReportJson } from "../eval/retrieval.ts";
+import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { indexOption, intOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
+
+/** One-line description for `waymark --help`. */
+export const summary =
+  "single-frame retrieval Recall@1/5/10 and latency on a dataset (map from database.csv)";
+
+const HELP = `waymark eval retrieval <dataset> [options]
+
+Build a map from <dataset>/database.csv (fitting the default model on it unless --model is given), then
+describe and search every image of queries.csv in order, and report Recall@1/5/10 over the queries that
+have a true match (matches.csv, or positions within --radius metres; queries without one are counted
+apart) and per-stage latency p50/p90/p99 in ms (decode includes reading the file).
+Logs and warnings go to stderr.
+
+Options:
+  --json              print ONE JSON object as the last line of stdout: recall@1, recall@5, recall@10,
+                      queries, latency_ms {stage: {p50, p90, p99}}, and context
+  --radius M          metres for positional ground truth                     default 25
+  --model DIR         use this model folder instead of fitting the default one
+  --index KIND        hnsw | exact                                           default hnsw
+  --clusters K        NetVLAD clusters of the fitted default model           default 64
+  --provider P        auto | cpu | cuda                                      default auto
+  --map-out DIR       keep the map in DIR (default: a temporary folder, removed)
+  --per-query         also print each query's top 5 (text mode)
+  -h, --help          this help
+`;
+
+function printReport(r: RetrievalReport, perQuery: boolean): void {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const lines = [
+    `dataset    ${r.dataset} (${r.groundTruth} ground truth)`,
+    `model      ${r.model.name} ${r.model.id} (${r.model.dim}-d, ${r.model.provider})`,
+    `map        ${r.map.places} places (${r.map.skipped} skipped), ${r.map.index} index, built in ` +
+    `${r.map.buildSeconds.toFixed(1)} s (${r.map.imagesPerSecond.toFixed(1)} images/s)`,
+    `queries    ${r.queries} with a true match, ${r.queriesWithoutMatch} without, ${r.failedQueries} undecodable`,
+    `recall     ${Object.entries(r.recall).map(([n, v]) => `R@${n} ${pct(v)}`).join("  ")}`,
+    `latency ms       p50      p90      p99`,
+    ...Object.entries(r.latencyMs).map(([stage, s]) =>
+      `  ${stage.padEnd(10)} ${s!.p50.toFixed(2).padStart(8)} ${s!.p90.toFixed(2).padStart(8)} ${
+        s!.p99.toFixed(2).padStart(8)
+      }`
+    ),
+  ];
+  if (perQuery) {
+    for (const q of r.perQuery) {
+      const ok = q.truth.length === 0 ? "(no match)" : q.truth.includes(q.ranked[0]) ? "OK" : "MISS";
+      lines.push(`  ${q.query}: top ${q.ranked.slice(0, 5).join(",")} truth ${q.truth.join(",")} ${ok}`);
+    }
+  }
+  console.log(lines.join("\n"));
+}
+
+/** Run `waymark eval retrieval`. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: "boolean", default: false },
+      radius: { type: "string" },
+      model: { type: "string" },
+      index: { type: "string" },
+      clusters: { type: "string" },
+      provider: { type: "string" },
+      "map-out": { type: "string" },
+      "per-query": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) {
+    console.error(`waymark eval retrieval: expected one dataset folder\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const action = "evaluate retrieval";
+  const radius = values.radius === undefined
+    ? 25
+    : requireRange(action, "radius", Number(values.radius), 0, 1e7);
+  const progress = phaseProgress();
+  const report = await evaluateRetrieval(positionals[0], {
+    radius,
+    modelDir: values.model,
+    index: indexOption(action, values.index),
+    clusters: intOption(action, "clusters", values.clusters, 64),
+    provider: providerOption(action, values.provider),
+    mapOut: values["map-out"],
+    onProgress: (p) => progress.update(p),
+  });
+  progress.end();
+  if (values.json) console.log(JSON.stringify(retrievalReportJson(report)));
+  else printReport(report, values["per-query"]);
+  return EXIT_OK;
+}

@@ -1,0 +1,155 @@
+/**
+ * `waymark map build <dataset|folder> --out <dir>`: build a map folder (descriptors, index, places, model).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { invalid } from "../errors.ts";
+import { buildMap, type BuildProgress } from "../map/build_map.ts";
+import type { MapIndexKind } from "../map/format.ts";
+import type { ProviderChoice } from "../types.ts";
+import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+
+/** One-line description for `waymark --help`. */
+export const summary =
+  "build a map folder (descriptors, index, places, model) from a dataset or image folder";
+
+const HELP = `waymark map build <dataset|folder> --out <dir> [options]
+
+Describe every image of a dataset (its database.csv, else its sequence.csv) or of a plain image folder
+(natural order), index the descriptors and write a versioned map folder atomically: a crash part-way
+leaves the previous map at <dir> loadable. Images that cannot be decoded are skipped with a warning and
+counted in the manifest. By default the default model (dense RootSIFT + NetVLAD) is fitted on the map's
+own images and stored in <dir>/model/.
+
+Options:
+  --out DIR           map folder to write (replaced atomically if it exists)   required
+  --model DIR         use this model folder instead of fitting the default one
+  --index KIND        hnsw | exact                                           default hnsw
+  --clusters K        NetVLAD clusters of the fitted default model           default 64
+  --provider P        auto | cpu | cuda                                      default auto
+  --batch N           images per describe batch                              default 8
+  --json              print the result as one JSON object (last line of stdout)
+  -h, --help          this help
+`;
+
+/** Parse a positive integer option. */
+export function intOption(action: string, name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n <= 0) {
+    throw invalid(action, name, "a positive integer", value);
+  }
+  return n;
+}
+
+/** Check an `--index` value. */
+export function indexOption(action: string, value: string | undefined): MapIndexKind {
+  const v = value ?? "hnsw";
+  if (v !== "hnsw" && v !== "exact") throw invalid(action, "index", "one of hnsw, exact", v);
+  return v;
+}
+
+/** Check a `--provider` value. */
+export function providerOption(action: string, value: string | undefined): ProviderChoice {
+  const v = value ?? "auto";
+  if (v !== "auto" && v !== "cpu" && v !== "cuda") {
+    throw invalid(action, "provider", "one of auto, cpu, cuda", v);
+  }
+  return v;
+}
+
+const PHASE_LABEL: Record<string, string> = {
+  decode: "decoding (fit)",
+  fit: "fitting model",
+  describe: "describing",
+  index: "indexing",
+  write: "writing",
+  query: "querying",
+};
+
+/** A progress reporter that shows one ProgressBar per phase on a terminal (stderr). */
+export function phaseProgress(): {
+  update(p: { phase: string; done: number; total: number }): void;
+  end(): void;
+} {
+  let phase = "";
+  let bar: ProgressBar | null = null;
+  const t0 = performance.now();
+  return {
+    update(p) {
+      if (p.phase !== phase) {
+        bar?.done();
+        phase = p.phase;
+        bar = new ProgressBar((PHASE_LABEL[phase] ?? phase).padEnd(15), p.total);
+      }
+      const s = (performance.now() - t0) / 1000;
+      bar!.update(p.done, p.phase === "describe" && s > 0 ? `${(p.done / s).toFixed(1)} img/s` : "");
+    },
+    end() {
+      bar?.done();
+      bar = null;
+    },
+  };
+}
+
+/** Run `waymark map build`. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      model: { type: "string" },
+      index: { type: "string" },
+      clusters: { type: "string" },
+      provider: { type: "string" },
+      batch: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  const action = "build map";
+  if (positionals.length !== 1) {
+    console.error(`waymark map build: expected one dataset or folder, got ${positionals.length}\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (!values.out) throw invalid(action, "out", "a folder path (--out)", values.out);
+  const progress = phaseProgress();
+  const r = await buildMap(positionals[0], values.out, {
+    modelDir: values.model,
+    index: indexOption(action, values.index),
+    clusters: intOption(action, "clusters", values.clusters, 64),
+    provider: providerOption(action, values.provider),
+    batchSize: intOption(action, "batch", values.batch, 8),
+    onProgress: (p: BuildProgress) => progress.update(p),
+  });
+  progress.end();
+  const m = r.manifest;
+  const line = {
+    map: r.dir,
+    places: m.counts.places,
+    skipped: m.counts.skipped,
+    dim: m.counts.dim,
+    index: m.index.kind,
+    model: m.model.name,
+    model_id: m.model.id,
+    seconds: Math.round(r.seconds * 1000) / 1000,
+    images_per_s: Math.round(r.imagesPerSecond * 100) / 100,
+    describe_images_per_s: Math.round(r.describeImagesPerSecond * 100) / 100,
+  };
+  if (values.json) console.log(JSON.stringify(line));
+  else {
+    console.log(
+      `map ${r.dir}: ${m.counts.places} places (${m.counts.skipped} skipped), ${m.counts.dim}-d ${m.model.name}, ` +
+        `${m.index.kind} index, ${r.seconds.toFixed(1)} s (${
+          r.imagesPerSecond.toFixed(1)
+        } images/s overall, ` +
+        `${r.describeImagesPerSecond.toFixed(1)} images/s decode+describe)`,
+    );
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,115 @@
+/**
+ * `waymark map info <dir>`: what a map folder holds, and whether its files are intact.
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { MAP_FILES, MUTABLE_FILES } from "../map/format.ts";
+import { checkMapFiles, readMapManifest } from "../map/map_loader.ts";
+import { replayJournal } from "../map/journal.ts";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./_common.ts";
+
+/** One-line description for `waymark --help`. */
+export const summary = "show a map folder's counts, model, index, sizes and checksum status";
+
+const HELP = `waymark map info <dir> [options]
+
+Print what a map folder holds: places, skipped images, descriptor size, model (name, id, bundled),
+index kind and parameters, creation time, generation, each file with its size, and whether every file
+matches its SHA-256 in the manifest. Exit code 1 when a file is missing or corrupt.
+
+Options:
+  --no-verify         check sizes only (skip SHA-256)
+  --json              print one JSON object (last line of stdout)
+  -h, --help          this help
+`;
+
+function human(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** Run `waymark map info`. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "no-verify": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) {
+    console.error(`waymark map info: expected one map folder\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const dir = positionals[0];
+  const m = await readMapManifest(dir);
+  const checks = await checkMapFiles(dir, m, !values["no-verify"]);
+  const bad = checks.filter((c) => !c.ok);
+  const extra: { path: string; size: number; note: string }[] = [];
+  for (const f of MUTABLE_FILES) {
+    try {
+      const size = (await Deno.stat(join(dir, f))).size;
+      let note = "";
+      if (f === MAP_FILES.journal) {
+        const j = await replayJournal(join(dir, f));
+        note = `${j.records.length} keyframes not yet compacted${
+          j.tornBytes ? `, ${j.tornBytes} B torn tail` : ""
+        }`;
+      }
+      extra.push({ path: f, size, note });
+    } catch { /* absent */ }
+  }
+  const totalBytes = m.files.reduce((s, f) => s + f.size, 0) + extra.reduce((s, f) => s + f.size, 0);
+  if (values.json) {
+    console.log(JSON.stringify({
+      dir,
+      version: m.version,
+      generation: m.generation,
+      created: m.created,
+      places: m.counts.places,
+      skipped: m.counts.skipped,
+      dim: m.counts.dim,
+      model: m.model,
+      index: m.index,
+      bytes: totalBytes,
+      files: m.files.map((f) => ({ ...f, ...checks.find((c) => c.path === f.path) })),
+      unchecked: extra,
+      checksums: values["no-verify"] ? "skipped" : bad.length === 0 ? "ok" : "bad",
+      ok: bad.length === 0,
+    }));
+  } else {
+    const lines = [
+      `map        ${dir}`,
+      `format     waymark-map v${m.version}, generation ${m.generation}, created ${m.created}`,
+      `places     ${m.counts.places} (${m.counts.skipped} images skipped at build)`,
+      `model      ${m.model.name} id ${m.model.id} (${m.counts.dim}-d, ${
+        m.model.bundled ? "bundled in model/" : `external${m.model.source ? `: ${m.model.source}` : ""}`
+      })`,
+      `index      ${m.index.kind} ${JSON.stringify(m.index.params)}`,
+      `size       ${human(totalBytes)}`,
+      `files`,
+      ...m.files.map((f) => {
+        const c = checks.find((x) => x.path === f.path)!;
+        const status = c.ok ? (values["no-verify"] ? "size ok" : "ok") : `BAD: ${c.problem}`;
+        return `  ${f.path.padEnd(28)} ${human(f.size).padStart(10)}  ${status}`;
+      }),
+      ...extra.map((f) =>
+        `  ${f.path.padEnd(28)} ${human(f.size).padStart(10)}  (append-only${f.note ? `; ${f.note}` : ""})`
+      ),
+      `checksums  ${
+        values["no-verify"] ? "not verified (--no-verify)" : bad.length === 0 ? "all ok" : `${bad.length} bad`
+      }`,
+    ];
+    console.log(lines.join("\n"));
+  }
+  return bad.length === 0 ? EXIT_OK : EXIT_FAILURE;
+}
