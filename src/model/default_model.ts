@@ -2,7 +2,7 @@
  * The default descriptor model, built by the project with no download and no training: dense RootSIFT
  * (as convolutions) -> NetVLAD (centres from k-means on the map's own descriptors, `initParams`) ->
  * optional signed-sqrt power normalisation -> optional PCA whitening learnt on the map -> L2.
- * One ONNX graph with outputs `global` [N, D] and `local` [N, 128, h, w].
+ * One ONNX graph with outputs `global` [N, D] and `local` [N, h, w, 128] (NHWC).
  *
  * @module
  */
@@ -62,9 +62,8 @@ export function buildDefaultModelGraph(params: DefaultModelParams): Uint8Array {
   }
   const g = new GraphBuilder("waymark_dsift_netvlad");
   const image = g.input("image", ["N", 1, "H", "W"]);
-  const local = addDenseSift(g, image, params.frontEnd);
-  g.output(local, "local", ["N", LOCAL_DIM, "h", "w"]);
-  let v = addNetVladLayer(g, local, nv).vlad;
+  const local = g.output(addDenseSift(g, image, params.frontEnd), "local", ["N", "h", "w", LOCAL_DIM]);
+  let v = addNetVladLayer(g, local, nv, { layout: "NHWC" }).vlad;
   if (params.powerNorm) v = g.l2Normalize(g.mul(g.sign(v), g.sqrt(g.abs(v))), 1);
   if (params.pca) {
     const p = params.pca;
@@ -89,11 +88,11 @@ export function buildDefaultModelGraph(params: DefaultModelParams): Uint8Array {
   return g.toBytes({ docString: "Waymark default model: dense RootSIFT -> NetVLAD -> whitening" });
 }
 
-/** Build an ONNX graph of the front end alone: `image` [N,1,H,W] -> `local` [N,128,h,w]. */
+/** Build an ONNX graph of the front end alone: `image` [N,1,H,W] -> `local` [N,h,w,128] (NHWC). */
 export function buildFrontEndGraph(frontEnd: DenseSiftOptions = DENSE_SIFT_DEFAULTS): Uint8Array {
   const g = new GraphBuilder("waymark_dsift");
   const image = g.input("image", ["N", 1, "H", "W"]);
-  g.output(addDenseSift(g, image, frontEnd), "local", ["N", LOCAL_DIM, "h", "w"]);
+  g.output(addDenseSift(g, image, frontEnd), "local", ["N", "h", "w", LOCAL_DIM]);
   return g.toBytes();
 }
 
@@ -123,7 +122,7 @@ export async function defaultModelManifest(
     },
     outputs: {
       global: { name: "global", dim: descriptorDimOf(params) },
-      local: { name: "local", dim: LOCAL_DIM, stride: grid.stride, offset: grid.offset },
+      local: { name: "local", dim: LOCAL_DIM, stride: grid.stride, offset: grid.offset, layout: "NHWC" },
     },
     descriptorDim: descriptorDimOf(params),
     created: new Date().toISOString(),
@@ -178,13 +177,11 @@ export class FrontEnd {
       image: { data: input, dims: [images.length, 1, this.height, this.width] },
     });
     const { data, dims } = out.local;
-    const [, dim, gh, gw] = dims;
+    const [, gh, gw, dim] = dims;
     const plane = gh * gw;
     const grid = denseGrid(this.width, this.height, this.options);
     return images.map((_, b) => {
-      const src = data.subarray(b * dim * plane, (b + 1) * dim * plane);
-      const hwc = new Float32Array(plane * dim);
-      for (let c = 0; c < dim; c++) for (let p = 0; p < plane; p++) hwc[p * dim + c] = src[c * plane + p];
+      const hwc = data.slice(b * dim * plane, (b + 1) * dim * plane);
       return {
         gridWidth: gw,
         gridHeight: gh,
@@ -313,7 +310,7 @@ export async function fitDefaultModel(
   const rand = seededRandom(seed);
   const fe = { ...DENSE_SIFT_DEFAULTS, ...options.frontEnd };
   let frontEnd: FrontEnd | null = null;
-  let width = options.inputWidth ?? 320;
+  const width = options.inputWidth ?? 320;
   let height = options.inputHeight ?? 0;
   // Reservoir of k-means samples and of prepared images for the PCA pass.
   const pool = new Float32Array(maxSamples * LOCAL_DIM);

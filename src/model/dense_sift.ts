@@ -10,7 +10,7 @@
  * 4. cell pooling with a triangular (bilinear) kernel of width 2 * cellSize, stride cellSize (depthwise conv);
  * 5. 4x4 neighbouring cells x 8 bins = 128-d at each grid point (16 slices concatenated over channels), each
  *    cell weighted by SIFT's Gaussian window;
- * 6. SIFT normalisation (L2, clip at 0.2, L2) then RootSIFT (L1 normalise, sqrt). Patches whose gradient
+ * 6. SIFT normalisation (L2, clip at 0.2; optional) then RootSIFT (L1 normalise, sqrt). Patches whose gradient
  *    energy is below `contrastThreshold` are scaled down towards zero instead of amplified.
  *
  * @module
@@ -30,6 +30,8 @@ export interface DenseSiftOptions {
    * damped (multiplied by energy / threshold) rather than normalised to unit length. Default 0.
    */
   contrastThreshold: number;
+  /** SIFT's clipping of normalised bins at 0.2 before RootSIFT. Default true. */
+  clip: boolean;
 }
 
 /** Defaults of {@link DenseSiftOptions}. */
@@ -38,6 +40,7 @@ export const DENSE_SIFT_DEFAULTS: DenseSiftOptions = {
   gridStep: 1,
   smoothSigma: 0.8,
   contrastThreshold: 0,
+  clip: true,
 };
 
 /** Geometry of the dense grid for an input of `width` x `height`. */
@@ -79,7 +82,7 @@ function gaussianKernel(sigma: number): number[] {
 
 /**
  * Append the dense SIFT front end to `g`. `image` is [N, 1, H, W]; returns the name of the
- * [N, 128, gridHeight, gridWidth] RootSIFT descriptor map (unit L2 norm, or damped below the contrast threshold).
+ * [N, gridHeight, gridWidth, 128] (NHWC) RootSIFT descriptor map (unit L2 norm, or damped below the contrast threshold).
  */
 export function addDenseSift(
   g: GraphBuilder,
@@ -120,7 +123,9 @@ export function addDenseSift(
     strides: [s, s],
     group: bins,
   });
-  // Gather 4x4 cells: 16 shifted slices concatenated over channels (cell-major, then bin), as SIFT orders them.
+  // Cells to NHWC [N, Hc, Wc, 8], then gather 4x4 cells: 16 shifted slices concatenated over the last axis
+  // (cell-major, then bin, as SIFT orders them) -> [N, h, w, 128].
+  const cellsHwc = g.transpose(cells, [0, 2, 3, 1]);
   const slices: string[] = [];
   const step = options.gridStep;
   for (let cy = 0; cy < 4; cy++) {
@@ -130,16 +135,16 @@ export function addDenseSift(
       const endX = cx - 3 === 0 ? Number.MAX_SAFE_INTEGER : cx - 3;
       slices.push(
         g.op("Slice", [
-          cells,
+          cellsHwc,
           g.constantInt64([cy, cx], "starts"),
           g.constantInt64([endY, endX], "ends"),
-          g.constantInt64([2, 3], "axes"),
+          g.constantInt64([1, 2], "axes"),
           g.constantInt64([step, step], "steps"),
         ]),
       );
     }
   }
-  const raw = g.concat(slices, 1);
+  const raw = g.concat(slices, 3);
   const window: number[] = [];
   for (let cy = 0; cy < 4; cy++) {
     for (let cx = 0; cx < 4; cx++) {
@@ -147,15 +152,17 @@ export function addDenseSift(
       for (let b = 0; b < bins; b++) window.push(w);
     }
   }
-  const weighted = g.mul(raw, g.constant(window, [1, 16 * bins, 1, 1], "sift_window"));
-  // SIFT normalisation: L2, clip 0.2, L2.
-  const clipped = g.op("Min", [g.l2Normalize(weighted, 1), g.constant([0.2], [], "clip")]);
-  const sift = g.l2Normalize(clipped, 1);
+  const weighted = g.mul(raw, g.constant(window, [16 * bins], "sift_window"));
+  let sift = weighted;
+  if (options.clip) {
+    // SIFT normalisation: L2, clip 0.2 (then RootSIFT's L1 normalisation below).
+    sift = g.op("Min", [g.l2Normalize(weighted, 3), g.constant([0.2], [], "clip")]);
+  }
   // RootSIFT: L1 normalise then sqrt (unit L2 norm).
-  const l1 = g.reduceSum(sift, [1]);
+  const l1 = g.reduceSum(sift, [3]);
   const root = g.sqrt(g.div(sift, g.max(l1, g.constant([1e-12], [], "eps"))));
   if (options.contrastThreshold <= 0) return root;
-  const energy = g.reduceSum(weighted, [1]);
+  const energy = options.clip ? g.reduceSum(weighted, [3]) : l1;
   const damp = g.op("Min", [g.scale(energy, 1 / options.contrastThreshold), g.constant([1], [], "one")]);
   return g.mul(root, damp);
 }

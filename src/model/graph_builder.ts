@@ -70,14 +70,25 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Expose `value` as a named graph output (an Identity node gives it the public name). */
+  /**
+   * Expose `value` as a named graph output. When a node of this graph produced `value` and it is not already an
+   * output, that node's output is renamed (no copy); otherwise an Identity node gives it the public name.
+   * Use the returned name for later references.
+   */
   output(
     value: string,
     name: string,
     shape: (number | string)[],
     elemType: DataTypeCode = DataType.FLOAT,
   ): string {
-    this.#nodes.push({ opType: "Identity", inputs: [value], outputs: [name], name: `output_${name}` });
+    const producer = this.#nodes.find((n) => n.outputs.includes(value));
+    const isOutput = this.#outputs.some((o) => o.name === value);
+    if (producer && !isOutput) {
+      producer.outputs = producer.outputs.map((o) => (o === value ? name : o));
+      for (const n of this.#nodes) n.inputs = n.inputs.map((i) => (i === value ? name : i));
+    } else {
+      this.#nodes.push({ opType: "Identity", inputs: [value], outputs: [name], name: `output_${name}` });
+    }
     this.#outputs.push({ name, elemType, shape });
     return name;
   }

@@ -33,10 +33,12 @@ export interface ManifestGlobalOutput {
   dim: number;
 }
 
-/** The optional dense local descriptor output ([N, dim, h, w]). */
+/** The optional dense local descriptor output ([N, dim, h, w] or [N, h, w, dim]). */
 export interface ManifestLocalOutput {
   name: string;
   dim: number;
+  /** Axis order of the output. Default "NCHW". */
+  layout?: "NCHW" | "NHWC";
   /** Input pixels between grid points. */
   stride: number;
   /** Input pixel coordinate of grid point 0. */
@@ -153,6 +155,9 @@ export function validateManifest(obj: unknown, file: string): ModelManifest {
         "'outputs.local' must have 'name', a positive integer 'dim', and numbers 'stride', 'offset'",
       );
     }
+    if (l.layout !== undefined && l.layout !== "NCHW" && l.layout !== "NHWC") {
+      fail(file, `'outputs.local.layout' must be "NCHW" or "NHWC", found ${JSON.stringify(l.layout)}`);
+    }
   }
   if (m.descriptorDim !== outputs.global.dim) {
     fail(
@@ -254,7 +259,9 @@ export function checkSessionAgainstManifest(
   checkIo(file, "input", session.inputs, inp.name, 4, { 1: inp.channels, 2: inp.height, 3: inp.width });
   checkIo(file, "output", session.outputs, manifest.outputs.global.name, 2, { 1: manifest.descriptorDim });
   const local = manifest.outputs.local;
-  if (local) checkIo(file, "output", session.outputs, local.name, 4, { 1: local.dim });
+  if (local) {
+    checkIo(file, "output", session.outputs, local.name, 4, { [local.layout === "NHWC" ? 3 : 1]: local.dim });
+  }
 }
 
 /** Check the dims a model actually produced (after warm-up) against the manifest. */
@@ -277,9 +284,11 @@ export function checkOutputDims(
   const local = manifest.outputs.local;
   if (local) {
     const l = outputs[local.name];
-    if (!l || l.dims.length !== 4 || l.dims[1] !== local.dim) {
+    const axis = local.layout === "NHWC" ? 3 : 1;
+    if (!l || l.dims.length !== 4 || l.dims[axis] !== local.dim) {
+      const want = local.layout === "NHWC" ? `${batch},h,w,${local.dim}` : `${batch},${local.dim},h,w`;
       throw new ModelLoadError(
-        `Cannot load model ${file}: output '${local.name}' must be [${batch},${local.dim},h,w], the model produced [${
+        `Cannot load model ${file}: output '${local.name}' must be [${want}], the model produced [${
           l?.dims.join(",") ?? "nothing"
         }]`,
         { context: { file } },

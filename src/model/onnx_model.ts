@@ -114,14 +114,19 @@ export class OnnxDescriptorModel implements DescriptorModel {
     }
     if (wantLocal) {
       const l = out[m.outputs.local!.name];
-      const [, dim, gh, gw] = l.dims;
+      const nhwc = m.outputs.local!.layout === "NHWC";
+      const [gh, gw, dim] = nhwc ? [l.dims[1], l.dims[2], l.dims[3]] : [l.dims[2], l.dims[3], l.dims[1]];
       const plane = gh * gw;
       for (let b = 0; b < images.length; b++) {
         const src = l.data.subarray(b * dim * plane, (b + 1) * dim * plane);
-        const hwc = new Float32Array(plane * dim);
-        for (let ch = 0; ch < dim; ch++) {
-          const o = ch * plane;
-          for (let p = 0; p < plane; p++) hwc[p * dim + ch] = src[o + p];
+        let hwc: Float32Array;
+        if (nhwc) hwc = src.slice();
+        else {
+          hwc = new Float32Array(plane * dim);
+          for (let ch = 0; ch < dim; ch++) {
+            const o = ch * plane;
+            for (let p = 0; p < plane; p++) hwc[p * dim + ch] = src[o + p];
+          }
         }
         const local: DenseLocalFeatures = {
           gridWidth: gw,

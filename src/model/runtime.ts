@@ -29,6 +29,11 @@ export interface SessionOptions {
   provider?: ProviderChoice;
   /** Threads inside one operator. Default: number of CPU cores, at most 4. */
   intraOpNumThreads?: number;
+  /**
+   * Let idle intra-op threads spin-wait for work (lower latency on an idle machine, wasted CPU on a busy one).
+   * Default false.
+   */
+  allowSpinning?: boolean;
   /** Graph optimisation level. Default `"all"`. */
   graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
   /** Where fallback messages go. Default `console.error`. */
@@ -99,6 +104,7 @@ async function tryCreate(
     executionMode: "sequential",
     // Errors (3) only: our own log line reports the fallback.
     logSeverityLevel: 3,
+    extra: { session: { "intra_op.allow_spinning": opts.allowSpinning ? "1" : "0" } },
   };
   if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions);
   return await ort.InferenceSession.create(model, sessionOptions);
