@@ -1,0 +1,221 @@
+/**
+ * Loop-closure detection for SLAM (no prior map; the map grows online). Pure kernel: no RxJS, no IO, no
+ * index. The caller adds every keyframe to its index and passes, for each new keyframe, the similarities of
+ * the eligible earlier keyframes (all of them when the map is small, else the index's top-k with the recent
+ * window excluded, plus the background statistics of the similarities).
+ *
+ * Why sequences: in long look-alike corridors a single frame's best match is often a look-alike, and a
+ * single-frame detector cannot reach a useful recall at 100% precision. A true revisit instead produces a
+ * run of matches whose index advances with the query (like a short sequence). The detector runs a CUSUM
+ * along such tracks: for candidate keyframe j at keyframe t,
+ *
+ *   S_t(j) = decay * max(0, max_{o in [-maxBack, maxAdvance]} S_{t-1}(j - o)) + z_t(j) - drift,   clipped at 0,
+ *
+ * (a leaky CUSUM: `decay` < 1 makes the evidence, hence the confidence, reflect the last few frames, so that a
+ * long true track that drifts onto a wrong match loses confidence quickly)
+ * where z_t(j) is the similarity standardised against the background of this frame (how far the match stands
+ * out). A hypothesis needs `minConsistent` consecutive frames on its track and S above `threshold`; its
+ * confidence grows with S. With verification available (the pipeline's hook), a hypothesis becomes an event
+ * only when the geometric check passes (the pipeline gates on the inlier count).
+ *
+ * @module
+ */
+import { invalid } from "../errors.ts";
+
+/** Options of a {@link LoopDetector}. */
+export interface LoopDetectorOptions {
+  /** Keyframes just before the query that are never candidates (the robot is still there). Default 10. */
+  excludeRecent?: number;
+  /** Fewest eligible earlier keyframes before any hypothesis (z statistics need a background). Default 10. */
+  minCandidates?: number;
+  /** Largest backward / forward step of the match index between consecutive keyframes. Default 1 / 3. */
+  maxBack?: number;
+  maxAdvance?: number;
+  /** Standardised similarity subtracted per frame (evidence needed to grow a track). Default 1.5. */
+  drift?: number;
+  /** Factor applied to the predecessor's evidence each frame (1 = plain CUSUM). Default 0.7. */
+  decay?: number;
+  /** Evidence S at or above which a hypothesis is reported. Default 4. */
+  threshold?: number;
+  /** Consecutive consistent frames (the current one included) required. Default 2. */
+  minConsistent?: number;
+  /** Evidence scale of the confidence: confidence = 1 - exp(-S / scale). Default 8. */
+  confidenceScale?: number;
+  /** Tracks kept between frames (largest evidence). Default 256. */
+  maxTracks?: number;
+}
+
+/** Similarities of the eligible earlier keyframes to the current one. */
+export interface LoopObservation {
+  /** Keyframe ordinals (0-based, in the order they were added). */
+  ids: ArrayLike<number>;
+  similarities: ArrayLike<number>;
+  /** Background (mean, std) of this keyframe's similarities to the eligible map; default from the given ones. */
+  background?: { mean: number; std: number };
+  /** Number of eligible keyframes (for `minCandidates`); default `ids.length`. */
+  eligible?: number;
+}
+
+/** A loop-closure hypothesis for the current keyframe. */
+export interface LoopHypothesis {
+  /** Current keyframe ordinal. */
+  query: number;
+  /** Matched earlier keyframe ordinal. */
+  match: number;
+  /** Raw similarity of the pair. */
+  similarity: number;
+  /** Standardised similarity of the pair. */
+  z: number;
+  /** Accumulated track evidence. */
+  evidence: number;
+  /** Consecutive consistent frames on the track. */
+  length: number;
+  /** 1 - exp(-evidence / confidenceScale). */
+  confidence: number;
+}
+
+interface Track {
+  s: number;
+  len: number;
+}
+
+/**
+ * Sequence-consistent loop-closure detector (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { LoopDetector } from "./loop_detector.ts";
+ * const det = new LoopDetector({ excludeRecent: 2, minCandidates: 1 });
+ * det.excludeBefore(5); // ids eligible for keyframe 5: 0..2
+ * ```
+ */
+export class LoopDetector {
+  readonly excludeRecent: number;
+  readonly #minCandidates: number;
+  readonly #maxBack: number;
+  readonly #maxAdvance: number;
+  readonly #drift: number;
+  readonly #threshold: number;
+  readonly #decay: number;
+  readonly #minConsistent: number;
+  readonly #scale: number;
+  readonly #maxTracks: number;
+  #tracks = new Map<number, Track>();
+  #lastQuery = -1;
+
+  constructor(options: LoopDetectorOptions = {}) {
+    const a = "create loop detector";
+    const int = (f: string, v: number, min: number) => {
+      if (!Number.isInteger(v) || v < min) throw invalid(a, f, `an integer >= ${min}`, v);
+      return v;
+    };
+    const num = (f: string, v: number) => {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw invalid(a, f, "a finite number >= 0", v);
+      return v;
+    };
+    this.excludeRecent = int("excludeRecent", options.excludeRecent ?? 10, 0);
+    this.#minCandidates = int("minCandidates", options.minCandidates ?? 10, 1);
+    this.#maxBack = int("maxBack", options.maxBack ?? 1, 0);
+    this.#maxAdvance = int("maxAdvance", options.maxAdvance ?? 3, 0);
+    this.#drift = num("drift", options.drift ?? 1.5);
+    this.#threshold = num("threshold", options.threshold ?? 4);
+    const decay = options.decay ?? 0.7;
+    if (!(decay > 0 && decay <= 1)) throw invalid(a, "decay", "a number in (0, 1]", decay);
+    this.#decay = decay;
+    this.#minConsistent = int("minConsistent", options.minConsistent ?? 2, 1);
+    const scale = options.confidenceScale ?? 8;
+    if (!(scale > 0)) throw invalid(a, "confidenceScale", "a positive number", scale);
+    this.#scale = scale;
+    this.#maxTracks = int("maxTracks", options.maxTracks ?? 256, 1);
+  }
+
+  /** Candidates of keyframe `query` are the ordinals below this bound (the recent window excluded). */
+  excludeBefore(query: number): number {
+    return Math.max(0, query - this.excludeRecent);
+  }
+
+  /** Forget every track (e.g. after the robot was kidnapped). */
+  reset(): void {
+    this.#tracks.clear();
+    this.#lastQuery = -1;
+  }
+
+  /**
+   * Fold in keyframe `query`'s similarities; returns the best hypothesis passing the consistency and
+   * evidence gates, else null. Keyframes must come in increasing order; a gap (skipped keyframes) lets
+   * tracks advance by up to `maxAdvance` per skipped keyframe.
+   */
+  observe(query: number, obs: LoopObservation): LoopHypothesis | null {
+    if (!Number.isInteger(query) || query <= this.#lastQuery) {
+      throw invalid("observe loop candidates", "query", `an integer above the last one (${this.#lastQuery})`, query);
+    }
+    const { ids, similarities } = obs;
+    const k = ids.length;
+    if (similarities.length !== k) {
+      throw invalid("observe loop candidates", "similarities", `an array as long as ids (${k})`, similarities.length);
+    }
+    const gap = this.#lastQuery < 0 ? 1 : query - this.#lastQuery;
+    this.#lastQuery = query;
+    const bound = this.excludeBefore(query);
+    const eligible = obs.eligible ?? k;
+    if (eligible < this.#minCandidates || k === 0) {
+      this.#tracks.clear();
+      return null;
+    }
+    let mean: number, std: number;
+    if (obs.background) {
+      mean = obs.background.mean;
+      std = obs.background.std;
+    } else {
+      let s = 0, s2 = 0;
+      for (let i = 0; i < k; i++) {
+        s += similarities[i];
+        s2 += similarities[i] * similarities[i];
+      }
+      mean = s / k;
+      std = Math.sqrt(Math.max(0, s2 / k - mean * mean));
+    }
+    if (!(std > 1e-6)) std = 1e-6;
+    const prev = this.#tracks;
+    const next = new Map<number, Track>();
+    const back = this.#maxBack * gap, adv = this.#maxAdvance * gap;
+    let best: LoopHypothesis | null = null;
+    for (let i = 0; i < k; i++) {
+      const j = ids[i];
+      if (!(j >= 0 && j < bound)) continue;
+      const z = (similarities[i] - mean) / std;
+      let ps = 0, plen = 0;
+      for (let o = -back; o <= adv; o++) {
+        const t = prev.get(j - o);
+        if (t && t.s > ps) {
+          ps = t.s;
+          plen = t.len;
+        }
+      }
+      const s = this.#decay * ps + z - this.#drift;
+      if (s <= 0) continue;
+      const len = ps > 0 ? plen + 1 : 1;
+      const cur = next.get(j);
+      if (cur && cur.s >= s) continue;
+      next.set(j, { s, len });
+      if (len >= this.#minConsistent && s >= this.#threshold && (best === null || s > best.evidence)) {
+        best = {
+          query,
+          match: j,
+          similarity: similarities[i],
+          z,
+          evidence: s,
+          length: len,
+          confidence: 1 - Math.exp(-s / this.#scale),
+        };
+      }
+    }
+    if (next.size > this.#maxTracks) {
+      const kept = [...next.entries()].sort((p, q) => q[1].s - p[1].s).slice(0, this.#maxTracks);
+      this.#tracks = new Map(kept);
+    } else {
+      this.#tracks = next;
+    }
+    return best;
+  }
+}

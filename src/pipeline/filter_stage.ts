@@ -1,0 +1,89 @@
+/**
+ * Filter stage: folds each keyframe's top-k hypotheses into the temporal place filter (`PlaceFilter`) and
+ * writes the smoothed `LocationEstimate`; a non-keyframe gets the last estimate restamped. Asynchronous
+ * verification results (the pipeline's verification hook) update the filter of the same subscription.
+ *
+ * @module
+ */
+import { map, Observable, type OperatorFunction } from "rxjs";
+import type { LocationEstimate, PlaceMeta, VerificationEvent } from "../types.ts";
+import { PlaceFilter, type PlaceFilterOptions } from "../localize/place_filter.ts";
+import type { FrameWork } from "./frame_work.ts";
+
+/** Options of {@link filterStage}. */
+export interface FilterStageOptions {
+  /** Options of the place filter (placeCount is the map's). */
+  filter?: Omit<PlaceFilterOptions, "placeCount">;
+  /** Verification results to fold in (the pipeline's hook). */
+  verifications?: Observable<VerificationEvent>;
+  /** Inliers from which a verified candidate counts as confirmed. Default 15. */
+  minInliers?: number;
+}
+
+/** The filter stage over the places of a map (in traversal order). */
+export function filterStage(
+  places: PlaceMeta[],
+  options: FilterStageOptions = {},
+): OperatorFunction<FrameWork, FrameWork> {
+  const indexOf = new Map<number, number>();
+  places.forEach((p, i) => indexOf.set(p.placeId, i));
+  const minInliers = options.minInliers ?? 15;
+  // Validate options up front (throws ValidationError before anything runs).
+  new PlaceFilter({ ...options.filter, placeCount: Math.max(1, places.length) });
+  return (source) =>
+    new Observable<FrameWork>((subscriber) => {
+      const filter = new PlaceFilter({ ...options.filter, placeCount: Math.max(1, places.length) });
+      let last: LocationEstimate | null = null;
+      let keyframes = 0;
+      const seqToKeyframe = new Map<number, number>();
+      const sub = options.verifications?.subscribe((ev) => {
+        const kf = seqToKeyframe.get(ev.seq);
+        const lag = kf === undefined ? 1 : Math.max(0, keyframes - 1 - kf);
+        for (const r of ev.results) {
+          const i = indexOf.get(r.placeId);
+          if (i === undefined || r.result.reason) continue;
+          filter.applyVerification(i, r.result.ok && r.result.inliers >= minInliers, { lag });
+        }
+      });
+      {
+        const inner = source.pipe(map((work) => {
+          if (work.error) return work;
+          if (work.keyframe && work.hypotheses) {
+            const idx: number[] = [], sims: number[] = [];
+            for (const h of work.hypotheses) {
+              const i = indexOf.get(h.placeId);
+              if (i !== undefined) {
+                idx.push(i);
+                sims.push(h.similarity);
+              }
+            }
+            seqToKeyframe.set(work.frame.seq, keyframes++);
+            if (seqToKeyframe.size > 64) seqToKeyframe.delete(seqToKeyframe.keys().next().value!);
+            if (idx.length > 0) {
+              filter.step({ indices: idx, similarities: sims, background: work.background });
+            }
+            const b = filter.belief();
+            const est: LocationEstimate = {
+              stamp: work.frame.stamp,
+              seq: work.frame.seq,
+              placeId: b.placeIndex === null ? null : places[b.placeIndex].placeId,
+              confidence: b.confidence,
+              status: b.status,
+            };
+            const pos = b.placeIndex === null ? undefined : places[b.placeIndex].position;
+            if (pos) est.position = pos;
+            last = est;
+          } else if (!work.keyframe && last) {
+            last = { ...last, stamp: work.frame.stamp, seq: work.frame.seq };
+          }
+          if (last) work.estimate = last;
+          return work;
+        })).subscribe(subscriber);
+        return () => {
+          inner.unsubscribe();
+          sub?.unsubscribe();
+          seqToKeyframe.clear();
+        };
+      }
+    });
+}

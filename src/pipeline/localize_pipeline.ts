@@ -1,0 +1,416 @@
+/**
+ * The live localization pipeline, composed from its stages:
+ *
+ *   frames -> [backpressure gate] -> decode -> keyframe selection -> global descriptor -> index top-k ->
+ *   temporal filter -> loop-closure detector -> events
+ *
+ * `localize(frames$, options)` returns Observables of the pipeline's events (`events$`, and filtered views
+ * `estimates$`, `loops$`, `stats$`, `errors$`, `verifications$`). Everything is cold and per subscription:
+ * `events$` is shared (`share()`), so subscribing to several views runs the pipeline once; when the last
+ * subscriber leaves, every stage's state, waiting frame and timer is released.
+ *
+ * - Backpressure: a credit gate in front of the slow part lets one frame in flight at a time; frames arriving
+ *   meanwhile wait in a bounded buffer (policy `latest` by default: only the newest frame waits). Drops are
+ *   counted. Nothing queues without bound.
+ * - Stats: a `StatsEvent` every `statsIntervalMs` (default 1000, on `scheduler`) with received, processed,
+ *   dropped and error counts and the latency percentiles of the last 1000 frames (frame in to estimate out).
+ * - Bad frames: an `ErrorEvent` each, counted; the stream continues.
+ * - With no prior map (`map` absent) it is SLAM: loop closures over the growing session map, no estimates.
+ *   With a map, estimates come from the filter, and loop closures (when `loops` is on, the default) are found
+ *   over the map's places followed by the run's own keyframes.
+ * - Verification (`verifier`, see `verification_hook.ts`) runs off the fast path and feeds back
+ *   asynchronously.
+ *
+ * @module
+ */
+import {
+  asyncScheduler,
+  defer,
+  filter,
+  map,
+  type MonoTypeOperatorFunction,
+  Observable,
+  type OperatorFunction,
+  pipe,
+  type SchedulerLike,
+  share,
+  Subject,
+} from "rxjs";
+import { invalid } from "../errors.ts";
+import type {
+  CameraFrame,
+  DescriptorModel,
+  ErrorEvent,
+  EstimateEvent,
+  LoopClosureEvent,
+  StatsEvent,
+  VerificationEvent,
+  WaymarkEvent,
+} from "../types.ts";
+import type { PlaceFilterOptions } from "../localize/place_filter.ts";
+import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
+import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
+import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
+import { describeStage } from "./describe_stage.ts";
+import { filterStage } from "./filter_stage.ts";
+import type { FrameWork } from "./frame_work.ts";
+import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
+import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
+import { type PlaceMap, searchStage } from "./search_stage.ts";
+import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
+
+/** Options of {@link localize} / {@link createLocalizer}. */
+export interface LocalizerOptions {
+  /** Descriptor model (required); a prior map must have been built with it. */
+  model: DescriptorModel;
+  /** Prior map; absent: SLAM (loop closures only). */
+  map?: PlaceMap;
+  /** Overflow policy of the backpressure buffer. Default `{ kind: "latest" }`. */
+  backpressure?: BackpressurePolicy;
+  /** Keyframe selection. Default: every frame. */
+  keyframes?: KeyframeStageOptions;
+  /** Map candidates per keyframe. Default 50. */
+  topK?: number;
+  /** Place filter options. Default: the filter's defaults. */
+  filter?: Omit<PlaceFilterOptions, "placeCount">;
+  /** Loop-closure detection: false disables; an object tunes the detector. Default on. */
+  loops?: boolean | LoopDetectorOptions;
+  /** Geometric verification hook (off the fast path). Default none. */
+  verifier?: Verifier;
+  /** Map candidates verified per keyframe. Default 5. */
+  verifyTopK?: number;
+  /** Inliers for a verified candidate to confirm a place or a loop. Default 15. */
+  minInliers?: number;
+  /** Keyframes of the run (SLAM journaling), called before the frame completes. */
+  onKeyframe?: (kf: SessionKeyframe) => void | Promise<void>;
+  /** Prior session keyframes to extend in SLAM mode (multi-session). */
+  priorKeyframes?: { placeId: number; stamp?: number; image?: string; descriptor: Float32Array }[];
+  /** Frame decoder. Default `decodeFrameImage` (sharp). */
+  decode?: FrameDecoder;
+  /** Stats period in ms. Default 1000. */
+  statsIntervalMs?: number;
+  /** Scheduler of the stats timer and event stamps. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+  /** Clock (ms) for latencies. Default `performance.now`. */
+  clock?: () => number;
+}
+
+/** The Observables of a running pipeline (all views of one shared `events$`). */
+export interface LocalizerStreams {
+  events$: Observable<WaymarkEvent>;
+  estimates$: Observable<EstimateEvent>;
+  loops$: Observable<LoopClosureEvent>;
+  stats$: Observable<StatsEvent>;
+  errors$: Observable<ErrorEvent>;
+  verifications$: Observable<VerificationEvent>;
+}
+
+/** A configured pipeline, reusable over several frame streams. */
+export interface Localizer {
+  readonly options: Readonly<LocalizerOptions>;
+  /** Run over a frame stream. */
+  run(frames$: Observable<CameraFrame>): LocalizerStreams;
+}
+
+function ofKind<K extends WaymarkEvent["kind"]>(
+  kind: K,
+): OperatorFunction<WaymarkEvent, Extract<WaymarkEvent, { kind: K }>> {
+  return filter((e): e is Extract<WaymarkEvent, { kind: K }> => e.kind === kind);
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Validate options up front; throws `ValidationError`. */
+function validate(options: LocalizerOptions): void {
+  const a = "create localizer";
+  if (!options || typeof options.model?.describe !== "function") {
+    throw invalid(a, "model", "a DescriptorModel", options?.model);
+  }
+  if (options.backpressure) policyCapacity(options.backpressure);
+  const pos = (f: string, v: number | undefined) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalid(a, f, "a positive integer", v);
+  };
+  pos("topK", options.topK);
+  pos("verifyTopK", options.verifyTopK);
+  pos("statsIntervalMs", options.statsIntervalMs);
+  if (options.minInliers !== undefined && !(options.minInliers >= 0)) {
+    throw invalid(a, "minInliers", "a number >= 0", options.minInliers);
+  }
+  if (options.map && options.map.places.length === 0) {
+    throw invalid(a, "map", "a map with at least one place", 0);
+  }
+}
+
+/**
+ * Create a reusable localizer.
+ *
+ * @example
+ * ```ts ignore
+ * const localizer = createLocalizer({ model, map });
+ * const { estimates$, loops$ } = localizer.run(source.frames());
+ * estimates$.subscribe((e) => console.log(e.estimate));
+ * ```
+ */
+export function createLocalizer(options: LocalizerOptions): Localizer {
+  validate(options);
+  return { options, run: (frames$) => localize(frames$, options) };
+}
+
+/**
+ * Run the pipeline over `frames$` (see the module doc).
+ *
+ * @example
+ * ```ts ignore
+ * const { events$ } = localize(source.frames(), { model, map, verifier });
+ * events$.subscribe((e) => console.log(e.kind));
+ * ```
+ */
+export function localize(frames$: Observable<CameraFrame>, options: LocalizerOptions): LocalizerStreams {
+  validate(options);
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const clock = options.clock ?? (() => performance.now());
+  const statsMs = options.statsIntervalMs ?? 1000;
+  const verifyTopK = options.verifyTopK ?? 5;
+  const minInliers = options.minInliers ?? 15;
+  const stampNow = () => scheduler.now() / 1000;
+  const loopsOn = options.loops !== false;
+  const detectorOptions = typeof options.loops === "object" ? options.loops : undefined;
+
+  const events$ = defer(() =>
+    new Observable<WaymarkEvent>((out) => {
+      const counters = { received: 0, processed: 0, dropped: 0, errors: 0 };
+      const latencies = new Float64Array(1000);
+      let latencyCount = 0;
+      const gate = createGate<FrameWork>({
+        policy: options.backpressure,
+        onDrop: () => counters.dropped++,
+      });
+      const verifications = new Subject<VerificationEvent>();
+      const pendingLoops = new Map<number, LoopClosureEvent>();
+      // Verification runner: one in flight, the newest request waiting (latest-wins).
+      let verifying = false;
+      let waitingRequest: { query: VerificationQuery; candidates: VerificationCandidate[] } | null = null;
+      let mainDone = false;
+      let closed = false;
+      const finishIfDone = () => {
+        if (mainDone && !verifying && waitingRequest === null && !closed) {
+          emitStats();
+          closed = true;
+          out.complete();
+        }
+      };
+      const runVerification = (req: { query: VerificationQuery; candidates: VerificationCandidate[] }) => {
+        verifying = true;
+        options.verifier!.verify(req.query, req.candidates).then(
+          (ev) => {
+            if (closed) return;
+            out.next(ev);
+            verifications.next(ev);
+            const pending = pendingLoops.get(ev.seq);
+            if (pending) {
+              pendingLoops.delete(ev.seq);
+              const r = ev.results.find((x) => x.placeId === pending.match.placeId)?.result;
+              if (r && r.ok && r.inliers >= minInliers) {
+                const loop: LoopClosureEvent = { ...pending, inliers: r.inliers };
+                if (r.transform) loop.transform = r.transform;
+                out.next(loop);
+              }
+            }
+          },
+          (err) => {
+            if (closed) return;
+            counters.errors++;
+            pendingLoops.delete(req.query.seq);
+            out.next({
+              kind: "error",
+              stamp: stampNow(),
+              error: err instanceof Error ? err.name : "Error",
+              message: `verification of frame ${req.query.seq} failed: ${
+                err instanceof Error ? err.message : err
+              }`,
+              seq: req.query.seq,
+            });
+          },
+        ).finally(() => {
+          verifying = false;
+          const next = waitingRequest;
+          waitingRequest = null;
+          if (next && !closed) runVerification(next);
+          else finishIfDone();
+        });
+      };
+      const submitVerification = (query: VerificationQuery, candidates: VerificationCandidate[]) => {
+        if (!verifying) runVerification({ query, candidates });
+        else {
+          if (waitingRequest) pendingLoops.delete(waitingRequest.query.seq);
+          waitingRequest = { query, candidates };
+        }
+      };
+      const emitStats = () => {
+        const n = Math.min(latencyCount, latencies.length);
+        const sorted = latencies.slice(0, n).sort();
+        const ev: StatsEvent = {
+          kind: "stats",
+          stamp: stampNow(),
+          received: counters.received,
+          processed: counters.processed,
+          dropped: counters.dropped,
+          errors: counters.errors,
+          provider: options.model.info.provider,
+        };
+        if (n > 0) {
+          ev.latencyMs = {
+            p50: percentile(sorted, 0.5),
+            p90: percentile(sorted, 0.9),
+            p99: percentile(sorted, 0.99),
+          };
+        }
+        out.next(ev);
+      };
+
+      const stages: MonoTypeOperatorFunction<FrameWork>[] = [
+        decodeStage({ channels: options.model.info.inputChannels, decode: options.decode, now: stampNow }),
+        keyframeStage(options.keyframes),
+        describeStage(options.model, {
+          local: !!options.verifier && !!options.model.info.localDim,
+          now: stampNow,
+        }),
+      ];
+      if (options.map) {
+        stages.push(searchStage(options.map, { k: options.topK, now: stampNow }));
+        stages.push(filterStage(options.map.places, { filter: options.filter, verifications, minInliers }));
+      }
+      if (loopsOn) {
+        const prior = options.map
+          ? (options.map.descriptors
+            ? options.map.places.map((p, i) => ({
+              placeId: p.placeId,
+              stamp: p.stamp,
+              image: p.image,
+              position: p.position,
+              descriptor: options.map!.descriptors!.subarray(
+                i * options.map!.index.dim,
+                (i + 1) * options.map!.index.dim,
+              ),
+            }))
+            : undefined)
+          : options.priorKeyframes;
+        if (!options.map || prior) {
+          stages.push(loopStage({
+            detector: detectorOptions,
+            prior,
+            verify: !!options.verifier,
+            onKeyframe: options.onKeyframe,
+            now: stampNow,
+          }));
+        }
+      }
+      const chain = (stages as OperatorFunction<FrameWork, FrameWork>[]).reduce(
+        (acc, st) => pipe(acc, st),
+        (x: Observable<FrameWork>) => x,
+      );
+      const mapPlaces = options.map ? new Set(options.map.places.map((p) => p.placeId)) : new Set<number>();
+
+      const handle = (work: FrameWork) => {
+        if (work.error) {
+          counters.errors++;
+          out.next(work.error);
+          return;
+        }
+        counters.processed++;
+        if (work.estimate) {
+          const latencyMs = clock() - work.receivedAt;
+          latencies[latencyCount++ % latencies.length] = latencyMs;
+          out.next({
+            kind: "estimate",
+            estimate: work.estimate,
+            hypotheses: work.hypotheses ?? [],
+            latencyMs,
+          });
+        } else if (!options.map) {
+          latencies[latencyCount++ % latencies.length] = clock() - work.receivedAt;
+        }
+        if (work.loop) out.next(work.loop);
+        const v = options.verifier;
+        if (v && work.keyframe && work.pixels) {
+          const query: VerificationQuery = {
+            seq: work.frame.seq,
+            stamp: work.frame.stamp,
+            pixels: work.pixels,
+          };
+          if (work.sessionPlaceId !== undefined) query.placeId = work.sessionPlaceId;
+          if (work.descriptor?.local) query.local = work.descriptor.local;
+          if (work.frame.source !== undefined) query.image = work.frame.source;
+          if (v.remember && work.sessionPlaceId !== undefined) {
+            try {
+              Promise.resolve(v.remember({ ...query, placeId: work.sessionPlaceId })).catch(() => {});
+            } catch { /* a verifier's bookkeeping never breaks the fast path */ }
+          }
+          const candidates: VerificationCandidate[] = (work.hypotheses ?? []).slice(0, verifyTopK).map((
+            h,
+          ) => ({
+            placeId: h.placeId,
+            space: "map" as const,
+            similarity: h.similarity,
+          }));
+          const pl = work.loopPending;
+          if (pl && !candidates.some((c) => c.placeId === pl.match.placeId)) {
+            const c: VerificationCandidate = {
+              placeId: pl.match.placeId,
+              space: mapPlaces.has(pl.match.placeId) ? "map" : "session",
+              similarity: pl.score,
+            };
+            if (pl.match.image !== undefined) c.image = pl.match.image;
+            candidates.push(c);
+          }
+          if (pl) pendingLoops.set(work.frame.seq, pl);
+          if (candidates.length > 0) submitVerification(query, candidates);
+        }
+      };
+
+      const statsTimer = scheduler.schedule(function () {
+        emitStats();
+        this.schedule(undefined, statsMs);
+      }, statsMs);
+      const main = frames$.pipe(
+        map((frame): FrameWork => {
+          counters.received++;
+          return { frame, receivedAt: clock() };
+        }),
+        gate.admit,
+        chain,
+      ).subscribe({
+        next: (work) => {
+          handle(work);
+          gate.release();
+        },
+        error: (e) => out.error(e),
+        complete: () => {
+          mainDone = true;
+          statsTimer.unsubscribe();
+          finishIfDone();
+        },
+      });
+      return () => {
+        closed = true;
+        main.unsubscribe();
+        statsTimer.unsubscribe();
+        verifications.complete();
+        pendingLoops.clear();
+        waitingRequest = null;
+      };
+    })
+  ).pipe(share());
+
+  return {
+    events$,
+    estimates$: events$.pipe(ofKind("estimate")),
+    loops$: events$.pipe(ofKind("loop")),
+    stats$: events$.pipe(ofKind("stats")),
+    errors$: events$.pipe(ofKind("error")),
+    verifications$: events$.pipe(ofKind("verification")),
+  };
+}

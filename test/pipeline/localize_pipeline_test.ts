@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import {
+  finalize,
+  firstValueFrom,
+  from,
+  interval,
+  lastValueFrom,
+  map,
+  Subject,
+  take,
+  tap,
+  toArray,
+} from "rxjs";
+import { TestScheduler } from "rxjs/testing";
+import { createLocalizer, localize } from "../../src/pipeline/localize_pipeline.ts";
+import type { Verifier } from "../../src/pipeline/verification_hook.ts";
+import type {
+  CameraFrame,
+  EstimateEvent,
+  StatsEvent,
+  VerificationEvent,
+  WaymarkEvent,
+} from "../../src/types.ts";
+import { ValidationError } from "../../src/errors.ts";
+import { badFrame, codeFrame, codeMap, fakeModel, syncDecode } from "./_fakes.ts";
+
+Deno.test("localize() follows a traversal of the map with smoothed, localized estimates", async () => {
+  const frames = Array.from({ length: 30 }, (_, i) => codeFrame(i, 5 + i));
+  const { estimates$ } = localize(from(frames), {
+    model: fakeModel(),
+    map: codeMap(60),
+    decode: syncDecode,
+    loops: false,
+  });
+  const est = await lastValueFrom(estimates$.pipe(toArray()));
+  assert.equal(est.length, 30);
+  const last = est[est.length - 1].estimate;
+  assert.equal(last.placeId, 34);
+  assert.equal(last.status, "localized");
+  assert.ok(last.confidence > 0.5);
+  assert.equal(est[10].hypotheses[0].placeId, 15);
+  assert.ok(est.every((e) => e.latencyMs >= 0));
+});
+
+Deno.test("stats every second count received, processed and dropped frames (virtual time)", () => {
+  const ts = new TestScheduler((a, e) => assert.deepEqual(a, e));
+  ts.run(({ expectObservable }) => {
+    // 10 frames at 300 ms intervals; the synchronous fake model keeps up: nothing dropped.
+    const frames$ = interval(300).pipe(take(10), map((i) => codeFrame(i, 3 + i)));
+    const { stats$ } = localize(frames$, {
+      model: fakeModel(),
+      map: codeMap(40),
+      decode: syncDecode,
+      loops: false,
+      clock: () => ts.now(),
+    });
+    const view = stats$.pipe(map((s: StatsEvent) => `${s.stamp}:${s.received}/${s.processed}/${s.dropped}`));
+    // frames at 300..3000; stats at 1000, 2000, 3000 (the timer and the last frame at 3000: timer first), final at completion
+    expectObservable(view).toBe("1000ms a 999ms b 999ms (cd|)", {
+      a: "1:3/3/0",
+      b: "2:6/6/0",
+      c: "3:9/9/0",
+      d: "3:10/10/0",
+    });
+  });
+});
+
+Deno.test("latest-wins drops frames a slow model cannot keep up with, and counts them", async () => {
+  const subject = new Subject<CameraFrame>();
+  const { events$ } = localize(subject, {
+    model: fakeModel({ delayMs: 30 }),
+    map: codeMap(40),
+    decode: syncDecode,
+    loops: false,
+    statsIntervalMs: 10_000,
+  });
+  const all = lastValueFrom(events$.pipe(toArray()));
+  for (let i = 0; i < 10; i++) subject.next(codeFrame(i, i + 1)); // a burst while the model works on frame 0
+  subject.complete();
+  const events = await all;
+  const est = events.filter((e): e is EstimateEvent => e.kind === "estimate");
+  const stats = events.filter((e): e is StatsEvent => e.kind === "stats").at(-1)!;
+  assert.deepEqual(est.map((e) => e.estimate.seq), [0, 9]); // first and newest
+  assert.equal(stats.received, 10);
+  assert.equal(stats.processed, 2);
+  assert.equal(stats.dropped, 8);
+});
+
+Deno.test("a bad frame becomes an ErrorEvent and the stream continues", async () => {
+  const frames = [codeFrame(0, 3), badFrame(1), codeFrame(2, 4)];
+  const events = await lastValueFrom(
+    localize(from(frames), { model: fakeModel(), map: codeMap(20), decode: syncDecode, loops: false }).events$
+      .pipe(
+        toArray(),
+      ),
+  );
+  const errors = events.filter((e) => e.kind === "error");
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].kind === "error" && errors[0].error, "ImageDecodeError");
+  assert.equal(errors[0].kind === "error" && errors[0].seq, 1);
+  const est = events.filter((e): e is EstimateEvent => e.kind === "estimate").map((e) => e.estimate.seq);
+  assert.deepEqual(est, [0, 2]);
+  const stats = events.filter((e): e is StatsEvent => e.kind === "stats").at(-1)!;
+  assert.equal(stats.errors, 1);
+  assert.equal(stats.processed, 2);
+});
+
+Deno.test("unsubscribing tears the pipeline down: the source is released and no event follows", async () => {
+  let released = false;
+  const frames$ = interval(5).pipe(map((i) => codeFrame(i, i % 30)), finalize(() => (released = true)));
+  const { estimates$ } = localize(frames$, {
+    model: fakeModel({ delayMs: 1 }),
+    map: codeMap(30),
+    decode: syncDecode,
+  });
+  const seen: number[] = [];
+  const sub = estimates$.subscribe((e) => seen.push(e.estimate.seq));
+  await new Promise((r) => setTimeout(r, 60));
+  sub.unsubscribe();
+  assert.ok(released);
+  const count = seen.length;
+  assert.ok(count > 0);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(seen.length, count);
+});
+
+Deno.test("the fast path never waits for verification; a verified loop arrives later with its inliers", async () => {
+  let release!: () => void;
+  const gateOpen = new Promise<void>((r) => (release = r));
+  const requests: { seq: number; candidates: number[] }[] = [];
+  const verifier: Verifier = {
+    async verify(query, candidates) {
+      requests.push({ seq: query.seq, candidates: candidates.map((c) => c.placeId) });
+      await gateOpen;
+      const ev: VerificationEvent = {
+        kind: "verification",
+        seq: query.seq,
+        stamp: query.stamp,
+        results: candidates.map((c) => ({
+          placeId: c.placeId,
+          result: { ok: true, inliers: 40, matches: 60, score: 40 },
+        })),
+      };
+      return ev;
+    },
+  };
+  // SLAM over a route that revisits codes 0..19.
+  const codes = [
+    ...Array.from({ length: 20 }, (_, i) => i * 3),
+    ...Array.from({ length: 20 }, (_, i) => i * 3),
+  ];
+  const frames = codes.map((c, i) => codeFrame(i, c));
+  const { events$ } = localize(from(frames), {
+    model: fakeModel(),
+    decode: syncDecode,
+    verifier,
+    loops: { excludeRecent: 5, minCandidates: 5 },
+  });
+  const events: WaymarkEvent[] = [];
+  const done = lastValueFrom(events$.pipe(tap((e) => events.push(e)), toArray()));
+  await new Promise((r) => setTimeout(r, 20));
+  // every frame went through while the first verification is still blocked
+  const stats = events.filter((e) => e.kind === "stats");
+  assert.equal(events.filter((e) => e.kind === "loop").length, 0);
+  assert.ok(requests.length === 1, `one verification in flight, got ${requests.length}`);
+  release();
+  await done;
+  assert.ok(stats.length === 0);
+  const loops = events.filter((e) => e.kind === "loop");
+  assert.ok(loops.length >= 1, "a verified loop closure");
+  const loop = loops[0];
+  assert.ok(loop.kind === "loop" && loop.inliers === 40);
+  assert.ok(events.some((e) => e.kind === "verification"));
+});
+
+Deno.test("SLAM mode without verification reports loop closures on a revisit and none on the first pass", async () => {
+  const codes = [
+    ...Array.from({ length: 25 }, (_, i) => i * 2),
+    ...Array.from({ length: 20 }, (_, i) => i * 2),
+  ];
+  const frames = codes.map((c, i) => codeFrame(i, c));
+  const loops = await lastValueFrom(
+    localize(from(frames), { model: fakeModel(), decode: syncDecode, loops: { excludeRecent: 5 } }).loops$
+      .pipe(toArray()),
+  );
+  assert.ok(loops.length >= 15, `loops: ${loops.length}`);
+  for (const l of loops) {
+    assert.ok(l.query.seq >= 25, "no loop on the first pass");
+    assert.equal(codes[l.match.placeId], codes[l.query.seq]);
+  }
+});
+
+Deno.test("createLocalizer validates its options up front", () => {
+  assert.throws(() => createLocalizer({} as never), ValidationError);
+  assert.throws(() => createLocalizer({ model: fakeModel(), topK: 0 }), /'topK' must be a positive integer/);
+  assert.throws(
+    () => createLocalizer({ model: fakeModel(), backpressure: { kind: "queue", capacity: 0 } }),
+    ValidationError,
+  );
+});
+
+Deno.test("several views share one run of the pipeline", async () => {
+  const model = fakeModel();
+  const source = new Subject<CameraFrame>();
+  const s = localize(source, { model, map: codeMap(10), decode: syncDecode, loops: false });
+  const first = firstValueFrom(s.estimates$);
+  const lastStats = lastValueFrom(s.stats$);
+  source.next(codeFrame(0, 1));
+  source.next(codeFrame(1, 2));
+  source.complete();
+  const [e, st] = await Promise.all([first, lastStats]);
+  assert.equal(e.estimate.seq, 0);
+  assert.equal(st.processed, 2);
+  assert.equal(model.calls, 2);
+});
