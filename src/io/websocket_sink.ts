@@ -1,0 +1,282 @@
+/**
+ * A WebSocket server (`ws`) broadcasting Waymark events as JSON text messages to downstream clients.
+ *
+ * - Binds 127.0.0.1 by default; `port: 0` picks a free port (read `sink.port`).
+ * - Optional bearer token: clients present `Authorization: Bearer <token>` or `?token=<token>`; others get HTTP
+ *   401 during the handshake.
+ * - Never blocks the caller: `send()` only queues in the socket. A client whose `bufferedAmount` exceeds
+ *   `highWaterBytes` is conflated: it is sent nothing more until it drains, and meanwhile only the latest event of
+ *   each kind is kept for it (`loop` events, which a SLAM back end must not lose, are queued up to
+ *   `maxQueuedLoops`, oldest dropped first). A client whose `bufferedAmount` exceeds `dropBytes`, or stays above
+ *   `highWaterBytes` for `slowClientTimeoutMs`, is disconnected.
+ * - Events larger than `maxMessageBytes` are skipped (counted); incoming client messages larger than
+ *   `maxPayload` close that client (ws enforces it); other incoming messages are ignored.
+ *
+ * @example
+ * ```ts ignore
+ * import { WebSocketSink } from "./websocket_sink.ts";
+ * const sink = await WebSocketSink.listen({ port: 8765, token: "secret" });
+ * const sub = sink.attach(pipelineEvents$);
+ * // ... later
+ * sub.unsubscribe();
+ * await sink.close();
+ * ```
+ *
+ * @module
+ */
+import type { Observable, Subscription } from "rxjs";
+import { invalid, requirePositiveInt, requireRange } from "../errors.ts";
+import type { WaymarkEvent } from "../types.ts";
+import { listenWebSocketServer, WS_OPEN, type WsServer, type WsSocket } from "./_ws.ts";
+import { tokenMatches } from "./_auth.ts";
+
+/** Options of {@link WebSocketSink.listen}. */
+export interface WebSocketSinkOptions {
+  /** Interface to bind. Default `"127.0.0.1"` (use `"0.0.0.0"` deliberately to expose it). */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 8765. */
+  port?: number;
+  /** Require this bearer token. Default none (open). */
+  token?: string;
+  /** Largest accepted incoming client message in bytes. Default 64 KiB. */
+  maxPayload?: number;
+  /** Largest event message sent; larger ones are skipped and counted. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Above this many buffered bytes a client is conflated. Default 256 KiB. */
+  highWaterBytes?: number;
+  /** Above this many buffered bytes a client is disconnected. Default 8 MiB. */
+  dropBytes?: number;
+  /** A client that stays above `highWaterBytes` this long is disconnected. Default 10000 ms. */
+  slowClientTimeoutMs?: number;
+  /** How often conflated clients are retried. Default 25 ms. */
+  flushIntervalMs?: number;
+  /** Loop events kept per conflated client. Default 256. */
+  maxQueuedLoops?: number;
+}
+
+/** Counters of a {@link WebSocketSink}. */
+export interface WebSocketSinkStats {
+  /** Clients connected now. */
+  clients: number;
+  /** Messages written to client sockets. */
+  sent: number;
+  /** Events replaced by a newer one of the same kind (or loop events dropped) for a slow client. */
+  conflated: number;
+  /** Clients disconnected for being too slow. */
+  droppedClients: number;
+  /** Handshakes refused (bad token). */
+  rejected: number;
+  /** Events skipped for exceeding `maxMessageBytes`. */
+  skipped: number;
+}
+
+interface ClientState {
+  ws: WsSocket;
+  /** Insertion-ordered pending messages: key = kind, or `loop#n`. */
+  pending: Map<string, string>;
+  loops: number;
+  /** When the client went above the high-water mark (ms), or null. */
+  slowSince: number | null;
+}
+
+/** See module doc. */
+export class WebSocketSink {
+  private readonly clients = new Set<ClientState>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private loopCounter = 0;
+  private closed = false;
+  private readonly counters = { sent: 0, conflated: 0, droppedClients: 0, rejected: 0, skipped: 0 };
+
+  private constructor(
+    private readonly server: WsServer,
+    private readonly o: Required<Omit<WebSocketSinkOptions, "token">>,
+    rejected: { count: number },
+  ) {
+    Object.defineProperty(this.counters, "rejected", { get: () => rejected.count });
+    server.on("connection", (ws) => {
+      const state: ClientState = { ws, pending: new Map(), loops: 0, slowSince: null };
+      this.clients.add(state);
+      ws.on("error", () => {});
+      ws.on("close", () => this.clients.delete(state));
+      ws.on("message", () => {});
+    });
+  }
+
+  /**
+   * Start the server and resolve once it listens.
+   * @throws ValidationError for invalid options; the bind error when the port is taken.
+   */
+  static async listen(options: WebSocketSinkOptions = {}): Promise<WebSocketSink> {
+    const action = "start the WebSocket event server";
+    const port = options.port ?? 8765;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw invalid(action, "port", "an integer in [0, 65535]", port);
+    }
+    const token = options.token;
+    if (token !== undefined && (typeof token !== "string" || token.length === 0)) {
+      throw invalid(action, "token", "a non-empty string", token);
+    }
+    const o = {
+      host: options.host ?? "127.0.0.1",
+      port,
+      maxPayload: requirePositiveInt(action, "maxPayload", options.maxPayload ?? 64 * 1024),
+      maxMessageBytes: requirePositiveInt(action, "maxMessageBytes", options.maxMessageBytes ?? 1024 * 1024),
+      highWaterBytes: requirePositiveInt(action, "highWaterBytes", options.highWaterBytes ?? 256 * 1024),
+      dropBytes: requirePositiveInt(action, "dropBytes", options.dropBytes ?? 8 * 1024 * 1024),
+      slowClientTimeoutMs: requireRange(
+        action,
+        "slowClientTimeoutMs",
+        options.slowClientTimeoutMs ?? 10_000,
+        1,
+        3_600_000,
+      ),
+      flushIntervalMs: requireRange(action, "flushIntervalMs", options.flushIntervalMs ?? 25, 1, 60_000),
+      maxQueuedLoops: requirePositiveInt(action, "maxQueuedLoops", options.maxQueuedLoops ?? 256),
+    };
+    if (o.dropBytes < o.highWaterBytes) throw invalid(action, "dropBytes", ">= highWaterBytes", o.dropBytes);
+    const rejected = { count: 0 };
+    const server = await listenWebSocketServer({
+      host: o.host,
+      port: o.port,
+      maxPayload: o.maxPayload,
+      verifyClient: token === undefined ? undefined : (info, cb) => {
+        if (tokenMatches(info.req, token)) return cb(true);
+        rejected.count++;
+        cb(false, 401, "Unauthorized", { "WWW-Authenticate": "Bearer" });
+      },
+    });
+    return new WebSocketSink(server, o, rejected);
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return this.server.address().port;
+  }
+
+  /** `ws://host:port`. */
+  get url(): string {
+    const h = this.o.host.includes(":") ? `[${this.o.host}]` : this.o.host;
+    return `ws://${h}:${this.port}`;
+  }
+
+  /** Counters so far. */
+  get stats(): WebSocketSinkStats {
+    return { clients: this.clients.size, ...this.counters };
+  }
+
+  /** Broadcast one event (never blocks; see the module doc for slow clients). */
+  send(event: WaymarkEvent): void {
+    if (this.closed || this.clients.size === 0) return;
+    const json = JSON.stringify(event);
+    if (json.length > this.o.maxMessageBytes) {
+      this.counters.skipped++;
+      return;
+    }
+    for (const c of this.clients) this.deliver(c, event.kind, json);
+  }
+
+  /** Broadcast every event of `events$` until the returned subscription is unsubscribed. */
+  attach(events$: Observable<WaymarkEvent>): Subscription {
+    return events$.subscribe({ next: (e) => this.send(e) });
+  }
+
+  /** Disconnect a client that is too slow; true when it was. */
+  private dropIfTooSlow(c: ClientState): boolean {
+    const buffered = c.ws.bufferedAmount;
+    if (buffered <= this.o.highWaterBytes) {
+      c.slowSince = null;
+      return false;
+    }
+    const now = performance.now();
+    c.slowSince ??= now;
+    if (buffered > this.o.dropBytes || now - c.slowSince > this.o.slowClientTimeoutMs) {
+      this.counters.droppedClients++;
+      this.clients.delete(c);
+      c.pending.clear();
+      c.ws.terminate();
+      return true;
+    }
+    return false;
+  }
+
+  private deliver(c: ClientState, kind: string, json: string): void {
+    if (c.ws.readyState !== WS_OPEN) return;
+    if (this.dropIfTooSlow(c)) return;
+    const buffered = c.ws.bufferedAmount;
+    if (c.pending.size === 0 && buffered <= this.o.highWaterBytes) {
+      c.ws.send(json);
+      this.counters.sent++;
+      return;
+    }
+    if (kind === "loop") {
+      if (c.loops >= this.o.maxQueuedLoops) {
+        for (const k of c.pending.keys()) {
+          if (k.startsWith("loop#")) {
+            c.pending.delete(k);
+            c.loops--;
+            this.counters.conflated++;
+            break;
+          }
+        }
+      }
+      c.pending.set(`loop#${this.loopCounter++}`, json);
+      c.loops++;
+    } else {
+      if (c.pending.delete(kind)) this.counters.conflated++;
+      c.pending.set(kind, json); // re-insert: keeps arrival order of the latest of each kind
+    }
+    this.armFlush();
+  }
+
+  private armFlush(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(() => this.flush(), this.o.flushIntervalMs);
+  }
+
+  private flush(): void {
+    let waiting = false;
+    for (const c of this.clients) {
+      if (c.pending.size === 0) continue;
+      if (c.ws.readyState !== WS_OPEN) {
+        c.pending.clear();
+        continue;
+      }
+      if (this.dropIfTooSlow(c)) continue;
+      for (const [k, json] of c.pending) {
+        if (c.ws.bufferedAmount > this.o.highWaterBytes) break;
+        c.ws.send(json);
+        this.counters.sent++;
+        c.pending.delete(k);
+        if (k.startsWith("loop#")) c.loops--;
+      }
+      if (c.pending.size > 0) waiting = true;
+    }
+    if (!waiting && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** Close every client and the server. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await Promise.all(
+      [...this.clients].map((c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === 3) return resolve();
+          const guard = setTimeout(() => c.ws.terminate(), 500);
+          c.ws.once("close", () => {
+            clearTimeout(guard);
+            resolve();
+          });
+          c.ws.close(1001, "server closing");
+        })
+      ),
+    );
+    this.clients.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
