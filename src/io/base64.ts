@@ -27,6 +27,30 @@ export class Base64Error extends Error {
  * @throws Base64Error naming the first bad character and its offset, or the bad length.
  */
 export function decodeBase64(text: string): Uint8Array {
+  // Fast path: the native decoder (strict about the alphabet, but it skips ASCII white space, which the length
+  // check below catches); any failure falls through to the slow path, which names the problem.
+  if (nativeFromBase64 && text.length % 4 !== 1) {
+    let out: Uint8Array | null = null;
+    try {
+      out = nativeFromBase64(text, { lastChunkHandling: "loose" });
+    } catch { /* slow path reports it */ }
+    if (out) {
+      let end = text.length;
+      while (end > 0 && text.charCodeAt(end - 1) === 61 && text.length - end < 2) end--;
+      if (out.length === Math.floor((end * 3) / 4)) return out;
+    }
+  }
+  return decodeBase64Strict(text);
+}
+
+type FromBase64 = (text: string, options: { lastChunkHandling: "loose" }) => Uint8Array;
+const nativeFromBase64: FromBase64 | null =
+  typeof (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64 === "function"
+    ? (Uint8Array as unknown as { fromBase64: FromBase64 }).fromBase64.bind(Uint8Array)
+    : null;
+
+/** Slow path: decodes or throws naming the first problem. */
+function decodeBase64Strict(text: string): Uint8Array {
   let end = text.length;
   if (end > 0 && text.charCodeAt(end - 1) === 61) end--;
   if (end > 0 && text.charCodeAt(end - 1) === 61) end--;
