@@ -14,7 +14,10 @@
  * (a leaky CUSUM: `decay` < 1 makes the evidence, hence the confidence, reflect the last few frames, so that a
  * long true track that drifts onto a wrong match loses confidence quickly)
  * where z_t(j) is the similarity standardised against the background of this frame (how far the match stands
- * out). A hypothesis needs `minConsistent` consecutive frames on its track and S above `threshold`; its
+ * out), with the mean raised to the similarity of the oldest keyframes of the excluded recent window when that
+ * is higher: those are nearby but different places, so in a uniform corridor, where everything around looks
+ * alike, a candidate must look more like the query than the robot's own recent past does. This is what keeps
+ * a corridor's first traversal from closing loops with itself. A hypothesis needs `minConsistent` consecutive frames on its track and S above `threshold`; its
  * confidence grows with S. With verification available (the pipeline's hook), a hypothesis becomes an event
  * only when the geometric check passes (the pipeline gates on the inlier count).
  *
@@ -31,11 +34,11 @@ export interface LoopDetectorOptions {
   /** Largest backward / forward step of the match index between consecutive keyframes. Default 1 / 3. */
   maxBack?: number;
   maxAdvance?: number;
-  /** Standardised similarity subtracted per frame (evidence needed to grow a track). Default 1.5. */
+  /** Standardised similarity subtracted per frame (evidence needed to grow a track). Default 1.25. */
   drift?: number;
-  /** Factor applied to the predecessor's evidence each frame (1 = plain CUSUM). Default 0.7. */
+  /** Factor applied to the predecessor's evidence each frame (1 = plain CUSUM). Default 0.75. */
   decay?: number;
-  /** Evidence S at or above which a hypothesis is reported. Default 4. */
+  /** Evidence S at or above which a hypothesis is reported. Default 2. */
   threshold?: number;
   /** Consecutive consistent frames (the current one included) required. Default 2. */
   minConsistent?: number;
@@ -43,6 +46,19 @@ export interface LoopDetectorOptions {
   confidenceScale?: number;
   /** Tracks kept between frames (largest evidence). Default 256. */
   maxTracks?: number;
+  /**
+   * Reference of the standardisation: `global` uses the background of all eligible keyframes (or the one
+   * given); `local` uses the `localCount` most similar candidates, i.e. the look-alikes a true match must beat,
+   * (tested; kept as an option). Default `global`.
+   */
+  reference?: "global" | "local";
+  /** Candidates in the local reference. Default 20. */
+  localCount?: number;
+  /**
+   * Recent keyframes (the oldest of the excluded window) whose mean similarity also serves as the reference
+   * when higher (see `LoopObservation.recent`). 0 disables. Default 2.
+   */
+  recentCount?: number;
 }
 
 /** Similarities of the eligible earlier keyframes to the current one. */
@@ -54,6 +70,12 @@ export interface LoopObservation {
   background?: { mean: number; std: number };
   /** Number of eligible keyframes (for `minCandidates`); default `ids.length`. */
   eligible?: number;
+  /**
+   * Similarities to the keyframes inside the excluded recent window (most recent last), when known. Places
+   * a few keyframes back are nearby but different: how similar they look is the similarity of a look-alike
+   * here (high in a uniform corridor), which a true match must beat. Default none.
+   */
+  recent?: ArrayLike<number>;
 }
 
 /** A loop-closure hypothesis for the current keyframe. */
@@ -100,6 +122,9 @@ export class LoopDetector {
   readonly #minConsistent: number;
   readonly #scale: number;
   readonly #maxTracks: number;
+  readonly #reference: "global" | "local";
+  readonly #localCount: number;
+  readonly #recentCount: number;
   #tracks = new Map<number, Track>();
   #lastQuery = -1;
 
@@ -110,16 +135,18 @@ export class LoopDetector {
       return v;
     };
     const num = (f: string, v: number) => {
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw invalid(a, f, "a finite number >= 0", v);
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+        throw invalid(a, f, "a finite number >= 0", v);
+      }
       return v;
     };
     this.excludeRecent = int("excludeRecent", options.excludeRecent ?? 10, 0);
     this.#minCandidates = int("minCandidates", options.minCandidates ?? 10, 1);
     this.#maxBack = int("maxBack", options.maxBack ?? 1, 0);
     this.#maxAdvance = int("maxAdvance", options.maxAdvance ?? 3, 0);
-    this.#drift = num("drift", options.drift ?? 1.5);
-    this.#threshold = num("threshold", options.threshold ?? 4);
-    const decay = options.decay ?? 0.7;
+    this.#drift = num("drift", options.drift ?? 1.25);
+    this.#threshold = num("threshold", options.threshold ?? 2);
+    const decay = options.decay ?? 0.75;
     if (!(decay > 0 && decay <= 1)) throw invalid(a, "decay", "a number in (0, 1]", decay);
     this.#decay = decay;
     this.#minConsistent = int("minConsistent", options.minConsistent ?? 2, 1);
@@ -127,6 +154,11 @@ export class LoopDetector {
     if (!(scale > 0)) throw invalid(a, "confidenceScale", "a positive number", scale);
     this.#scale = scale;
     this.#maxTracks = int("maxTracks", options.maxTracks ?? 256, 1);
+    const ref = options.reference ?? "global";
+    if (ref !== "global" && ref !== "local") throw invalid(a, "reference", '"global" or "local"', ref);
+    this.#reference = ref;
+    this.#localCount = int("localCount", options.localCount ?? 20, 2);
+    this.#recentCount = int("recentCount", options.recentCount ?? 2, 0);
   }
 
   /** Candidates of keyframe `query` are the ordinals below this bound (the recent window excluded). */
@@ -147,12 +179,22 @@ export class LoopDetector {
    */
   observe(query: number, obs: LoopObservation): LoopHypothesis | null {
     if (!Number.isInteger(query) || query <= this.#lastQuery) {
-      throw invalid("observe loop candidates", "query", `an integer above the last one (${this.#lastQuery})`, query);
+      throw invalid(
+        "observe loop candidates",
+        "query",
+        `an integer above the last one (${this.#lastQuery})`,
+        query,
+      );
     }
     const { ids, similarities } = obs;
     const k = ids.length;
     if (similarities.length !== k) {
-      throw invalid("observe loop candidates", "similarities", `an array as long as ids (${k})`, similarities.length);
+      throw invalid(
+        "observe loop candidates",
+        "similarities",
+        `an array as long as ids (${k})`,
+        similarities.length,
+      );
     }
     const gap = this.#lastQuery < 0 ? 1 : query - this.#lastQuery;
     this.#lastQuery = query;
@@ -163,7 +205,11 @@ export class LoopDetector {
       return null;
     }
     let mean: number, std: number;
-    if (obs.background) {
+    if (this.#reference === "local" && k >= 2) {
+      const top = Array.from(similarities).sort((x, y) => y - x).slice(0, Math.min(k, this.#localCount));
+      mean = top.reduce((acc, v) => acc + v, 0) / top.length;
+      std = Math.sqrt(Math.max(0, top.reduce((acc, v) => acc + (v - mean) * (v - mean), 0) / top.length));
+    } else if (obs.background) {
       mean = obs.background.mean;
       std = obs.background.std;
     } else {
@@ -176,6 +222,13 @@ export class LoopDetector {
       std = Math.sqrt(Math.max(0, s2 / k - mean * mean));
     }
     if (!(std > 1e-6)) std = 1e-6;
+    const recent = obs.recent;
+    if (recent && recent.length > 0 && this.#recentCount > 0) {
+      const m = Math.min(this.#recentCount, recent.length);
+      let r = 0;
+      for (let i = 0; i < m; i++) r += recent[i];
+      mean = Math.max(mean, r / m);
+    }
     const prev = this.#tracks;
     const next = new Map<number, Track>();
     const back = this.#maxBack * gap, adv = this.#maxAdvance * gap;

@@ -120,7 +120,14 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
               }
               background = similarityBackground(q, store.subarray(0, bound * dim), dim, 256);
             }
-            const hyp = detector.observe(t, { ids, similarities: sims, background, eligible: bound });
+            const recent: number[] = [];
+            for (let j = bound; j < t; j++) {
+              let d = 0;
+              const o = j * dim;
+              for (let i = 0; i < dim; i++) d += q[i] * store[o + i];
+              recent.push(d);
+            }
+            const hyp = detector.observe(t, { ids, similarities: sims, background, eligible: bound, recent });
             const placeId = nextPlaceId++;
             work.sessionPlaceId = placeId;
             const f = work.frame;
