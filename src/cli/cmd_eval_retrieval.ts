@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { requireRange } from "../errors.ts";
 import { evaluateRetrieval, type RetrievalReport, retrievalReportJson } from "../eval/retrieval.ts";
+import { createRetrievalVerifier } from "../eval/verified_retrieval.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
 import { indexOption, intOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
 
@@ -29,6 +30,9 @@ Options:
   --clusters K        NetVLAD clusters of the fitted default model           default 64
   --provider P        auto | cpu | cuda                                      default auto
   --map-out DIR       keep the map in DIR (default: a temporary folder, removed)
+  --verify            re-rank each query's first --verify-top candidates by DELF-style geometric
+                      verification (local features of the map images, PCA fitted on the map)
+  --verify-top K      candidates verified per query                          default 5
   --per-query         also print each query's top 5 (text mode)
   -h, --help          this help
 `;
@@ -72,6 +76,8 @@ export async function run(args: string[]): Promise<number> {
       provider: { type: "string" },
       "map-out": { type: "string" },
       "per-query": { type: "boolean", default: false },
+      verify: { type: "boolean", default: false },
+      "verify-top": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -87,6 +93,8 @@ export async function run(args: string[]): Promise<number> {
   const radius = values.radius === undefined
     ? 25
     : requireRange(action, "radius", Number(values.radius), 0, 1e7);
+  const topK = intOption(action, "verify-top", values["verify-top"], 5);
+  const verifier = values.verify ? createRetrievalVerifier({ topK }) : undefined;
   const progress = phaseProgress();
   const report = await evaluateRetrieval(positionals[0], {
     radius,
@@ -95,6 +103,8 @@ export async function run(args: string[]): Promise<number> {
     clusters: intOption(action, "clusters", values.clusters, 64),
     provider: providerOption(action, values.provider),
     mapOut: values["map-out"],
+    verifier,
+    candidates: verifier ? Math.max(10, topK) : undefined,
     onProgress: (p) => progress.update(p),
   });
   progress.end();
