@@ -68,7 +68,7 @@ Deno.test("RosbridgeSink uses ROS 2 names, drops (counts) while disconnected and
   try {
     sink.send(est(0)); // not connected yet
     assert.equal(sink.stats.dropped, 1);
-    await waitFor(() => sink.connected, "the connection");
+    await waitFor(() => server.received.filter((o) => o.op === "advertise").length === 2, "advertise");
     server.dropAll();
     await waitFor(() => server.received.filter((o) => o.op === "advertise").length === 4, "re-advertise");
     await waitFor(() => sink.connected, "the reconnection");
