@@ -40,7 +40,7 @@ Options:
   --pool N             random pool the hard negatives are mined from        default 1000
   --patience N         early stopping patience in epochs (0: off)           default 3
   --clusters K         NetVLAD clusters                                     default 64
-  --pca-dim D          whitening dimension (0: none)                        default 256
+  --pca-dim D          whitening dimension (0: none, as the default model)  default 0
   --max-positions N    grid positions per image used in training            default 1100
   --radius M           validation ground-truth radius without matches.csv   default 25
   --seed S             seed (initialisation, shuffling, negative pools)     default 1
@@ -147,7 +147,7 @@ export async function run(args: string[]): Promise<number> {
     negativePool: num("pool", values.pool, 1000, true),
     patience: num("patience", values.patience, 3, true),
     clusters: num("clusters", values.clusters, 64, true),
-    pcaDim: num("pca-dim", values["pca-dim"], 256, true),
+    pcaDim: num("pca-dim", values["pca-dim"], 0, true),
     maxPositions: num("max-positions", values["max-positions"], 1100, true),
     evalRadius: num("radius", values.radius, 25),
     seed: num("seed", values.seed, 1, true),

@@ -30,8 +30,13 @@ import { saveModelBundle } from "../model/onnx_model.ts";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
 import type { DatasetImage, RetrievalDataset } from "../dataset/types.ts";
 import type { PixelImage } from "../types.ts";
-import { prepareGrid, subGridStride } from "./features.ts";
-import type { HeadParams, PreparedFeatures } from "./netvlad_grad.ts";
+import { type FeatureMapInput, onnxFeatureExtractor, prepareGrid, subGridStride } from "./features.ts";
+import { headOutputDim, type HeadParams, type PreparedFeatures } from "./netvlad_grad.ts";
+import { GraphBuilder } from "../model/graph_builder.ts";
+import { addNetVladLayer } from "../model/netvlad.ts";
+import { MANIFEST_FORMAT, MANIFEST_VERSION, sha256Hex } from "../model/manifest.ts";
+import { initHead } from "./init_head.ts";
+import { appendHead, scanOnnx } from "./onnx_merge.ts";
 import { trainHead, type TrainHeadOptions, type TrainHeadResult, type TrainProgress } from "./trainer.ts";
 import { buildTuples } from "./tuples.ts";
 
@@ -40,8 +45,10 @@ export interface TrainOptions
   extends Omit<TrainHeadOptions, "checkpointDir" | "onProgress" | "stopAfterEpochs"> {
   /** NetVLAD clusters K. Default 64. */
   clusters?: number;
-  /** PCA whitening dimension (0: none). Default 256 (capped by the number of PCA samples). */
+  /** PCA whitening dimension (0: none, as the default model). Default 0. */
   pcaDim?: number;
+  /** Random crops per image added to the PCA samples (the PCA's cost grows with their cube). Default 2. */
+  pcaCropsPerImage?: number;
   /** Power normalisation (signed sqrt) before whitening. Default true (as the default model). */
   powerNorm?: boolean;
   /** Network input width. Default 320 (as the default model). */
@@ -180,7 +187,8 @@ export async function train(
   const trainDb = ds.database.filter((_, i) => !excluded.has(i));
   const fitted = await fitDefaultModel(decodeAll(trainDb), {
     clusters: options.clusters ?? 64,
-    pcaDim: options.pcaDim ?? 256,
+    pcaDim: options.pcaDim ?? 0,
+    pcaCropsPerImage: options.pcaCropsPerImage ?? 2,
     powerNorm: options.powerNorm ?? true,
     inputWidth: options.inputWidth ?? 320,
     seed: options.seed ?? 1,
@@ -248,4 +256,181 @@ export async function train(
   };
   await Deno.writeTextFile(join(out, "training.json"), JSON.stringify(report, null, 2) + "\n");
   return { ...result, out, initialDir, featureSeconds, trainSeconds };
+}
+
+/** Options of {@linkcode trainBackboneHead}: {@linkcode TrainOptions} plus the backbone's input contract. */
+export interface TrainBackboneOptions extends TrainOptions {
+  /** The backbone's image input: size, channels, mean/std (see `features.ts`). */
+  input: FeatureMapInput;
+  /** Backbone output holding the [N, C, h, w] feature map. Default: its first output. */
+  featureOutput?: string;
+}
+
+/**
+ * Append the head (NetVLAD, optional power normalisation and whitening, L2) as ONNX nodes reading `x`
+ * ([N, C, h, w]); returns the name of the [N, D] descriptor.
+ */
+export function addTrainedHead(g: GraphBuilder, x: string, head: HeadParams): string {
+  const nv = {
+    clusters: head.K,
+    dim: head.C,
+    alpha: 0,
+    weight: Float32Array.from(head.weight),
+    bias: Float32Array.from(head.bias),
+    centroids: Float32Array.from(head.centres),
+  };
+  let v = addNetVladLayer(g, x, nv, { layout: "NCHW" }).vlad;
+  if (head.powerNorm) v = g.l2Normalize(g.mul(g.sign(v), g.sqrt(g.abs(v))), 1);
+  if (head.whitening) {
+    const { outDim, matrix, mean } = head.whitening;
+    const KC = head.K * head.C;
+    const wt = new Float32Array(KC * outDim);
+    const bias = new Float32Array(outDim);
+    for (let r = 0; r < outDim; r++) {
+      let sum = 0;
+      for (let j = 0; j < KC; j++) {
+        wt[j * outDim + r] = matrix[r * KC + j];
+        sum += matrix[r * KC + j] * mean[j];
+      }
+      bias[r] = -sum;
+    }
+    v = g.add(
+      g.matmul(v, g.constant(wt, [KC, outDim], "head_whitening")),
+      g.constant(bias, [outDim], "head_whitening_bias"),
+    );
+    v = g.l2Normalize(v, 1);
+  }
+  return v;
+}
+
+/**
+ * Train a NetVLAD head (+ optional whitening) on top of a frozen bring-your-own backbone exported as a
+ * feature-map ONNX (input [N, channels, H, W], output [N, C, h, w]; see `features.ts`), and write
+ * backbone + head as one ONNX model with a manifest to `out`. Initialisation: k-means on the training
+ * database images' features, `initParams` ("vladv2" by default), PCA whitening when `pcaDim` > 0.
+ */
+export async function trainBackboneHead(
+  dataset: string | RetrievalDataset,
+  backbone: string,
+  out: string,
+  options: TrainBackboneOptions,
+): Promise<TrainModelResult> {
+  const ds = typeof dataset === "string"
+    ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
+    : dataset;
+  const progress = options.onProgress ?? (() => {});
+  const bytes = await Deno.readFile(backbone).catch((e) => {
+    throw new TrainingError(`Cannot read backbone ${backbone}: ${(e as Error).message}`, { cause: e });
+  });
+  const summary = scanOnnx(bytes, backbone);
+  const featureOutput = options.featureOutput ?? summary.outputs[0];
+  if (summary.inputs.length !== 1) {
+    throw new TrainingError(
+      `${backbone}: a feature-map backbone has exactly one input, found ${summary.inputs.join(", ")}`,
+    );
+  }
+  const split = buildTuples(ds, options);
+  const t0 = performance.now();
+  const fx = await onnxFeatureExtractor(bytes, {
+    input: options.input,
+    outputName: featureOutput,
+    maxPositions: options.maxPositions ?? 1100,
+    label: backbone,
+  });
+  const all = [...ds.database, ...ds.queries];
+  const feats: PreparedFeatures[] = [];
+  try {
+    for (let i = 0; i < all.length; i++) {
+      feats.push(...await fx.extract([await decode3(all[i], options.input.channels)]));
+      progress({ stage: "features", done: i + 1, total: all.length });
+    }
+  } finally {
+    await fx.close();
+  }
+  const featureSeconds = (performance.now() - t0) / 1000;
+  const excluded = new Set(split.excludedDatabase);
+  const db = feats.slice(0, ds.database.length);
+  const initial = initHead(db.filter((_, i) => !excluded.has(i)), {
+    clusters: options.clusters ?? 64,
+    whitenDim: options.pcaDim ?? 0,
+    seed: options.seed ?? 1,
+  });
+  initial.powerNorm = options.powerNorm ?? false;
+  const t1 = performance.now();
+  const result = await trainHead(ds, { database: db, queries: feats.slice(ds.database.length) }, initial, {
+    ...options,
+    checkpointDir: join(out, "checkpoint"),
+    onProgress: (train) => progress({ stage: "train", train }),
+  });
+  const trainSeconds = (performance.now() - t1) / 1000;
+  const write = async (dir: string, head: HeadParams, name: string, what: string) => {
+    const g = new GraphBuilder("waymark_netvlad_head");
+    const x = g.input(featureOutput, ["N", head.C, "h", "w"]);
+    g.output(addTrainedHead(g, x, head), "global", ["N", headOutputDim(head)]);
+    const onnx = appendHead(bytes, g.toBytes({ opset: 17 }), featureOutput, backbone);
+    const D = headOutputDim(head);
+    await saveModelBundle(dir, {
+      onnx,
+      manifest: {
+        format: MANIFEST_FORMAT,
+        formatVersion: MANIFEST_VERSION,
+        name,
+        file: "model.onnx",
+        sha256: await sha256Hex(onnx),
+        input: {
+          name: summary.inputs[0],
+          width: options.input.width,
+          height: options.input.height,
+          channels: options.input.channels,
+          layout: "NCHW",
+          mean: options.input.mean ?? Array(options.input.channels).fill(0),
+          std: options.input.std ?? Array(options.input.channels).fill(1),
+        },
+        outputs: { global: { name: "global", dim: D } },
+        descriptorDim: D,
+        created: new Date().toISOString(),
+        description: `${what} NetVLAD head (K=${head.K}) on the frozen backbone ${backbone}`,
+        provenance: {
+          kind: "backbone-netvlad",
+          backbone,
+          featureOutput,
+          clusters: head.K,
+          powerNorm: !!head.powerNorm,
+          pcaDim: head.whitening?.outDim ?? null,
+          dataset: ds.dir,
+        },
+      },
+    });
+  };
+  let initialDir: string | undefined;
+  if (options.saveInitial ?? true) {
+    initialDir = join(out, "initial");
+    await write(initialDir, initial, "waymark-backbone-netvlad-initial", "Untrained (k-means + initParams)");
+  }
+  await write(out, result.best, options.name ?? "waymark-backbone-netvlad-trained", "Trained");
+  await Deno.writeTextFile(
+    join(out, "training.json"),
+    JSON.stringify(
+      {
+        dataset: ds.dir,
+        backbone,
+        mode: result.mode,
+        tuples: result.tuples,
+        validationQueries: result.validationQueries,
+        initialRecallAt1: result.initialRecallAt1,
+        bestRecallAt1: result.bestRecallAt1,
+        bestEpoch: result.bestEpoch,
+        history: result.history,
+        featureSeconds,
+        trainSeconds,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  return { ...result, out, initialDir, featureSeconds, trainSeconds };
+}
+
+async function decode3(im: DatasetImage, channels: 1 | 3): Promise<PixelImage> {
+  return await decodeImage(await Deno.readFile(im.path), { source: im.path, channels });
 }
