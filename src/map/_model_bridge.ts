@@ -17,6 +17,8 @@ export function loadModelDir(dir: string, provider: ProviderChoice): Promise<Des
 export interface FitOptions {
   clusters: number;
   provider: ProviderChoice;
+  /** Fit progress: stage name, done, total (when known). */
+  onProgress?: (stage: string, done: number, total?: number) => void;
 }
 
 /** Channels the default model's fitter works on (its front end is greyscale). */
@@ -28,7 +30,10 @@ export async function fitDefaultModelInto(
   modelDir: string,
   options: FitOptions,
 ): Promise<DescriptorModel> {
-  const bundle = await fitDefaultModel(images, { clusters: options.clusters });
+  const bundle = await fitDefaultModel(images, {
+    clusters: options.clusters,
+    onProgress: options.onProgress ? (p) => options.onProgress!(p.stage, p.done, p.total) : undefined,
+  });
   await saveModelBundle(modelDir, bundle);
   return await loadModel(modelDir, { provider: options.provider });
 }

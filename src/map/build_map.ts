@@ -179,18 +179,24 @@ export async function buildMap(
       progress({ phase: "decode", done: i + 1, total: pick.length });
     }
     if (fitSet.length === 0) throw noImages(images, skipped);
-    progress({ phase: "fit", done: 0, total: 1 });
+    progress({ phase: "fit", done: 0, total: fitSet.length + 1 });
     fittedDir = await Deno.makeTempDir({ prefix: "waymark_model_" });
     try {
       model = await fitDefaultModelInto(fitSet, fittedDir, {
         clusters: opts.clusters,
         provider: opts.provider,
+        onProgress: (stage, done) => {
+          // Dense descriptors of each fit image, then k-means and the rest (reported as done at the end).
+          if (stage === "descriptors") {
+            progress({ phase: "fit", done: Math.min(done, fitSet.length), total: fitSet.length + 1 });
+          }
+        },
       });
     } catch (err) {
       await removeQuietly(fittedDir);
       throw err;
     }
-    progress({ phase: "fit", done: 1, total: 1 });
+    progress({ phase: "fit", done: fitSet.length + 1, total: fitSet.length + 1 });
     modelRef = { bundled: true };
   }
 
