@@ -5,6 +5,7 @@ import { websocketSource } from "../../src/io/websocket_source.ts";
 import { replaySource } from "../../src/io/replay_source.ts";
 import { encodeRawFrame } from "../../src/io/raw_frame.ts";
 import { frameSourceContract } from "./frame_source_contract.ts";
+import { createSimulatorSource } from "../../src/io/simulator_source.ts";
 
 const FAST = { initialDelayMs: 20, maxDelayMs: 100, jitter: 0 };
 const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 9, 9, 0xff, 0xd9]);
@@ -71,3 +72,11 @@ frameSourceContract("replay", async () => {
     dispose: () => Deno.remove(dir, { recursive: true }),
   };
 });
+
+frameSourceContract("simulator", () =>
+  Promise.resolve({
+    source: createSimulatorSource({ width: 32, height: 24, frames: 4, traversals: 1, rate: 50 }),
+    produce: () => {},
+    finite: 4,
+    dispose: () => Promise.resolve(),
+  }));

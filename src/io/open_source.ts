@@ -1,0 +1,98 @@
+/**
+ * One entry point from a `--source` string to a `FrameSource`:
+ *
+ * | spec                                   | source                                                          |
+ * |----------------------------------------|-----------------------------------------------------------------|
+ * | `ws://host:port/path`, `wss://…`       | WebSocket camera (`websocket_source.ts`)                        |
+ * | `rosbridge://host[:port]/topic`        | rosbridge topic, port 9090 by default (`rosbridge_source.ts`)    |
+ * | `dataset:<dir>`                        | replay of `queries.csv`, else `database.csv`, else `sequence.csv`, else the folder's images |
+ * | `dataset:<dir>#queries` (`#database`, `#sequence`, `#folder`) | replay of that list                |
+ * | `sim`                                  | the simulated camera (`simulator_source.ts`)                    |
+ *
+ * Per-kind options come from `options.websocket`, `.rosbridge`, `.replay`, `.simulator`.
+ *
+ * @example
+ * ```ts ignore
+ * import { openFrameSource } from "./open_source.ts";
+ * const src = await openFrameSource("rosbridge://robot:9090/camera/image/compressed", {
+ *   rosbridge: { compression: "cbor" },
+ * });
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { invalid } from "../errors.ts";
+import type { FrameSource } from "./frame_source.ts";
+import { websocketSource, type WebSocketSourceOptions } from "./websocket_source.ts";
+import { rosbridgeSource, type RosbridgeSourceOptions } from "./rosbridge_source.ts";
+import { type ReplayEntry, replaySource, type ReplaySourceOptions } from "./replay_source.ts";
+import { createSimulatorSource, type SimulatorSourceOptions } from "./simulator_source.ts";
+import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
+import { readLoopDataset } from "../dataset/loop_dataset.ts";
+import { readImageFolder, readImageSource } from "../dataset/image_folder.ts";
+
+/** Per-kind options of {@link openFrameSource}. */
+export interface OpenFrameSourceOptions {
+  websocket?: WebSocketSourceOptions;
+  rosbridge?: RosbridgeSourceOptions;
+  replay?: ReplaySourceOptions;
+  simulator?: SimulatorSourceOptions;
+}
+
+/** Which image list of a dataset folder a `dataset:` spec replays. */
+export type DatasetList = "queries" | "database" | "sequence" | "folder";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** The entries of a dataset list (default: queries.csv, else database/sequence/folder as found). */
+export async function datasetEntries(dir: string, list?: DatasetList): Promise<ReplayEntry[]> {
+  const which = list ?? (await exists(join(dir, "queries.csv")) ? "queries" : undefined);
+  switch (which) {
+    case "queries":
+      return (await readRetrievalDataset(dir)).queries;
+    case "database":
+      return (await readRetrievalDataset(dir)).database;
+    case "sequence":
+      return (await readLoopDataset(dir)).frames;
+    case "folder":
+      return await readImageFolder(dir);
+    default:
+      return (await readImageSource(dir)).images;
+  }
+}
+
+/**
+ * Open the frame source a spec names (see the module doc).
+ * @throws ValidationError for an unknown spec or invalid options; DatasetError for a bad dataset folder.
+ */
+export async function openFrameSource(
+  spec: string,
+  options: OpenFrameSourceOptions = {},
+): Promise<FrameSource> {
+  if (/^wss?:\/\//i.test(spec)) return websocketSource(spec, options.websocket);
+  if (/^rosbridges?:\/\//i.test(spec)) return rosbridgeSource(spec, options.rosbridge);
+  if (spec === "sim" || spec === "sim:") return createSimulatorSource(options.simulator);
+  if (spec.startsWith("dataset:")) {
+    const [dir, frag] = spec.slice("dataset:".length).split("#", 2);
+    if (!dir) throw invalid("open a frame source", "source", "dataset:<dir>", spec);
+    const lists: DatasetList[] = ["queries", "database", "sequence", "folder"];
+    if (frag !== undefined && !lists.includes(frag as DatasetList)) {
+      throw invalid("open a frame source", "source", `a dataset list among #${lists.join(", #")}`, spec);
+    }
+    const entries = await datasetEntries(dir, frag as DatasetList | undefined);
+    return replaySource(entries, { name: spec, ...options.replay });
+  }
+  throw invalid(
+    "open a frame source",
+    "source",
+    "ws://host:port/path, rosbridge://host:port/topic, dataset:<dir>[#list] or sim",
+    spec,
+  );
+}
