@@ -1,0 +1,112 @@
+/**
+ * `waymark eval loops <dataset>`: loop-closure precision, recall and recall at 100% precision on a loop dataset.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.ts";
+import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { intOption, providerOption } from "./cmd_map_build.ts";
+import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
+
+/** One-line description for `waymark --help`. */
+export const summary =
+  "loop-closure precision / recall / recall at 100% precision on a loop dataset (sequence.csv)";
+
+const HELP = `waymark eval loops <dataset> [options]
+
+Replay <dataset>/sequence.csv in order through the SLAM pipeline (no prior map: the map grows online,
+every frame a keyframe), detect loop closures with the sequence-consistent detector, and score them
+against loops.csv: precision, recall over the frames that have a true loop, recall at 100% precision
+(at most one event per frame; events sorted by confidence), events, per-frame latency p50/p90/p99 in ms.
+The vocabulary is the shipped generic one (models/waymark-generic) unless --model is given; when it is
+not installed, the default model is fitted on the sequence (a warning says so).
+
+Options:
+  --json              print ONE JSON object as the last line of stdout: precision, recall, recall_at_100p,
+                      events, latency_ms {p50, p90, p99}, and context
+  --model DIR         use this model folder
+  --fit               fit the default model on the sequence instead of the generic vocabulary
+  --clusters K        NetVLAD clusters when fitting                           default 64
+  --provider P        auto | cpu | cuda                                       default auto
+  --exclude N         recent keyframes never loop candidates                  default 10
+  --verify            gate every loop on DELF-style geometric verification; reports both
+  --min-inliers N     inliers for a verified loop                             default 15
+  --events            also print every event (text mode)
+  -h, --help          this help
+`;
+
+function printReport(r: LoopsReport, events: boolean): void {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const line = (label: string, s: LoopsReport["scores"]) =>
+    `${label} precision ${pct(s.precision)}  recall ${pct(s.recall)}  recall@100%P ${
+      pct(s.recallAt100Precision)
+    }  events ${s.events} (${s.correct} correct, ${s.loopFrames} loop frames)`;
+  const lines = [
+    `dataset    ${r.dataset} (${r.frames} frames, ${r.failedFrames} failed)`,
+    `model      ${r.model.name} ${r.model.id} (${r.model.dim}-d, ${r.model.provider}, vocabulary ${r.model.vocabulary})`,
+    line("loops     ", r.scores),
+  ];
+  if (r.verifiedScores) lines.push(line("verified  ", r.verifiedScores));
+  lines.push(`latency ms p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}`);
+  if (events) {
+    for (const e of r.events) {
+      lines.push(
+        `  frame ${e.query} -> ${e.match}  conf ${e.confidence.toFixed(3)}${
+          e.inliers !== undefined ? ` inliers ${e.inliers}` : ""
+        }`,
+      );
+    }
+  }
+  console.log(lines.join("\n"));
+}
+
+/** Run `waymark eval loops`. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: "boolean", default: false },
+      model: { type: "string" },
+      fit: { type: "boolean", default: false },
+      clusters: { type: "string" },
+      provider: { type: "string" },
+      exclude: { type: "string" },
+      verify: { type: "boolean", default: false },
+      "min-inliers": { type: "string" },
+      events: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) {
+    console.error(`waymark eval loops: expected one dataset folder\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const action = "evaluate loops";
+  const minInliers = intOption(action, "min-inliers", values["min-inliers"], 15);
+  const verifier = values.verify ? await loadPipelineVerifier({ minInliers }) : undefined;
+  let bar: ProgressBar | null = null;
+  const report = await evaluateLoops(positionals[0], {
+    modelDir: values.model,
+    vocabulary: values.fit ? "fit" : "generic",
+    clusters: intOption(action, "clusters", values.clusters, 64),
+    provider: providerOption(action, values.provider),
+    detector: values.exclude === undefined
+      ? undefined
+      : { excludeRecent: intOption(action, "exclude", values.exclude, 10) },
+    verifier,
+    minInliers,
+    onProgress: (done, total) => {
+      bar ??= new ProgressBar("replay", total);
+      bar.update(done);
+      if (done === total) bar.done();
+    },
+  });
+  if (values.json) console.log(JSON.stringify(loopsReportJson(report)));
+  else printReport(report, values.events);
+  return EXIT_OK;
+}

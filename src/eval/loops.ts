@@ -1,0 +1,212 @@
+/**
+ * `waymark eval loops`: replay a loop-closure dataset (`sequence.csv` in order) through the SLAM half of the
+ * pipeline (decode -> keyframe -> descriptor -> loop-closure detector over the growing session map) and score
+ * the events: precision, recall, recall at 100% precision (at most one event per frame), latency.
+ *
+ * With a verifier, every hypothesis is also verified (awaited here: evaluation measures accuracy, the live
+ * pipeline never waits) and the metrics are reported both without and with the geometric gate.
+ *
+ * @module
+ */
+import { pipe } from "rxjs";
+import { readLoopDataset } from "../dataset/loop_dataset.ts";
+import type { LoopDataset } from "../dataset/types.ts";
+import { invalid } from "../errors.ts";
+import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
+import { decodeStage, type FrameDecoder } from "../pipeline/decode_stage.ts";
+import { describeStage } from "../pipeline/describe_stage.ts";
+import { keyframeStage, type KeyframeStageOptions } from "../pipeline/keyframe_stage.ts";
+import { loopStage } from "../pipeline/loop_stage.ts";
+import { createStageRunner } from "../pipeline/stage_runner.ts";
+import type { Verifier } from "../pipeline/verification_hook.ts";
+import type { DescriptorModel, ProviderChoice } from "../types.ts";
+import { latencySummary, type LoopScores, type ScoredLoopEvent, scoreLoops } from "./_metrics_stream.ts";
+import { datasetFrame, slamModel, type VocabularySource } from "../pipeline/_replay.ts";
+
+/** Options of {@link evaluateLoops}. All optional. */
+export interface EvaluateLoopsOptions {
+  /** Use this model. Default: `modelDir`, else the generic vocabulary (see `vocabulary`). */
+  model?: DescriptorModel;
+  /** Load the model from this folder. */
+  modelDir?: string;
+  /** `generic` (default): the shipped generic vocabulary, falling back to `fit`; `fit`: fit on the sequence. */
+  vocabulary?: "generic" | "fit";
+  /** NetVLAD clusters when fitting. Default 64. */
+  clusters?: number;
+  /** Execution provider. Default `"auto"`. */
+  provider?: ProviderChoice;
+  /** Loop detector options. Default: the detector's defaults. */
+  detector?: LoopDetectorOptions;
+  /** Keyframe selection. Default: every frame. */
+  keyframes?: KeyframeStageOptions;
+  /** Verify each hypothesis (reports both metrics). Default none. */
+  verifier?: Verifier;
+  /** Inliers for a verified loop. Default 15. */
+  minInliers?: number;
+  /** Frame decoder (tests). */
+  decode?: FrameDecoder;
+  onProgress?: (done: number, total: number) => void;
+  onWarning?: (message: string) => void;
+}
+
+/** One event of the replay. */
+export interface LoopReportEvent extends ScoredLoopEvent {
+  /** Inlier count when verified. */
+  inliers?: number;
+  verified?: boolean;
+}
+
+/** Report of {@link evaluateLoops}. */
+export interface LoopsReport {
+  dataset: string;
+  frames: number;
+  failedFrames: number;
+  scores: LoopScores;
+  /** With a verifier: the scores of verified events only. */
+  verifiedScores?: LoopScores;
+  events: LoopReportEvent[];
+  /** Per-frame latency (decode + describe + detector), ms. */
+  latencyMs: { p50: number; p90: number; p99: number; mean: number };
+  model: { name: string; id: string; dim: number; provider: string; vocabulary: VocabularySource };
+}
+
+/**
+ * Evaluate loop-closure detection on a loop dataset folder (or one already read).
+ *
+ * @example
+ * ```ts ignore
+ * const r = await evaluateLoops("../shared/data/rtabmap_samples_loop");
+ * console.log(r.scores.recallAt100Precision);
+ * ```
+ */
+export async function evaluateLoops(
+  dataset: LoopDataset | string,
+  options: EvaluateLoopsOptions = {},
+): Promise<LoopsReport> {
+  const minInliers = options.minInliers ?? 15;
+  if (!(minInliers >= 0)) throw invalid("evaluate loops", "minInliers", "a number >= 0", minInliers);
+  const ds = typeof dataset === "string" ? await readLoopDataset(dataset) : dataset;
+  const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));
+  const { model, source, owned } = await slamModel(ds.frames, { ...options, onWarning: warn });
+  const frameOfPlace = new Map<number, number>();
+  const runner = createStageRunner(pipe(
+    decodeStage({ channels: model.info.inputChannels, decode: options.decode }),
+    keyframeStage(options.keyframes),
+    describeStage(model),
+    loopStage({ detector: options.detector }),
+  ));
+  const events: LoopReportEvent[] = [];
+  const latencies: number[] = [];
+  let failed = 0;
+  try {
+    for (let i = 0; i < ds.frames.length; i++) {
+      let frame;
+      try {
+        frame = await datasetFrame(ds.frames[i], i);
+      } catch (err) {
+        failed++;
+        warn(`frame ${ds.frames[i].image} skipped: ${(err as Error).message}`);
+        continue;
+      }
+      const t0 = performance.now();
+      const work = await runner.push({ frame, receivedAt: t0 });
+      latencies.push(performance.now() - t0);
+      options.onProgress?.(i + 1, ds.frames.length);
+      if (work.error) {
+        failed++;
+        warn(`frame ${ds.frames[i].image}: ${work.error.message}`);
+        continue;
+      }
+      if (work.sessionPlaceId !== undefined) frameOfPlace.set(work.sessionPlaceId, i);
+      const loop = work.loop;
+      if (!loop) continue;
+      const match = frameOfPlace.get(loop.match.placeId);
+      if (match === undefined) continue;
+      const ev: LoopReportEvent = { query: i, match, confidence: loop.confidence };
+      if (options.verifier && work.pixels) {
+        const r = await options.verifier.verify(
+          {
+            seq: i,
+            stamp: frame.stamp,
+            pixels: work.pixels,
+            placeId: work.sessionPlaceId,
+            image: frame.source,
+          },
+          [{
+            placeId: loop.match.placeId,
+            space: "session",
+            similarity: loop.score,
+            image: loop.match.image,
+          }],
+        );
+        const res = r.results.find((x) => x.placeId === loop.match.placeId)?.result;
+        ev.inliers = res?.inliers ?? 0;
+        ev.verified = !!res && res.ok && res.inliers >= minInliers;
+      }
+      if (options.verifier?.remember && work.pixels && work.sessionPlaceId !== undefined) {
+        await options.verifier.remember({
+          seq: i,
+          stamp: frame.stamp,
+          pixels: work.pixels,
+          placeId: work.sessionPlaceId,
+        });
+      }
+      events.push(ev);
+    }
+  } finally {
+    runner.close();
+    if (owned) await model.close();
+  }
+  const report: LoopsReport = {
+    dataset: ds.dir,
+    frames: ds.frames.length,
+    failedFrames: failed,
+    scores: scoreLoops(events, ds.loops),
+    events,
+    latencyMs: latencySummary(latencies),
+    model: {
+      name: model.info.name,
+      id: model.info.id,
+      dim: model.info.descriptorDim,
+      provider: model.info.provider,
+      vocabulary: source,
+    },
+  };
+  if (options.verifier) report.verifiedScores = scoreLoops(events.filter((e) => e.verified), ds.loops);
+  return report;
+}
+
+function round(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}
+
+/**
+ * The one-line JSON of `waymark eval loops --json`: `precision`, `recall`, `recall_at_100p`, `events`,
+ * `latency_ms` (of the verified run when verification was on, with the unverified numbers under `unverified`).
+ */
+export function loopsReportJson(r: LoopsReport): Record<string, unknown> {
+  const s = r.verifiedScores ?? r.scores;
+  const out: Record<string, unknown> = {
+    precision: round(s.precision),
+    recall: round(s.recall),
+    recall_at_100p: round(s.recallAt100Precision),
+    events: s.events,
+    latency_ms: { p50: r.latencyMs.p50, p90: r.latencyMs.p90, p99: r.latencyMs.p99 },
+    frames: r.frames,
+    loop_frames: s.loopFrames,
+    failed_frames: r.failedFrames,
+    model: r.model.name,
+    vocabulary: r.model.vocabulary,
+    provider: r.model.provider,
+  };
+  if (r.verifiedScores) {
+    out.verified = true;
+    out.unverified = {
+      precision: round(r.scores.precision),
+      recall: round(r.scores.recall),
+      recall_at_100p: round(r.scores.recallAt100Precision),
+      events: r.scores.events,
+    };
+  }
+  return out;
+}
