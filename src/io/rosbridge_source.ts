@@ -189,8 +189,18 @@ export class RosbridgeSource extends SocketSource {
         if (r.complete !== undefined) return this.handleText(r.complete, depth + 1);
         return;
       }
-      case "png":
-        return decodePngPayload(m.data).then((text) => this.handleText(text, depth + 1));
+      case "png": {
+        let data: unknown = m.data;
+        if (m.num !== undefined || m.total !== undefined) {
+          // A fragmented PNG (protocol spec: id, num, total on the png op): reassemble its base64 first.
+          const r = this.assembler.add({ ...m, id: `png:${String(m.id ?? "")}` });
+          for (const e of r.errors) this.reportError(e);
+          this.armSweep();
+          if (r.complete === undefined) return;
+          data = r.complete;
+        }
+        return decodePngPayload(data).then((text) => this.handleText(text, depth + 1));
+      }
       case "status": {
         if (m.level === "error" || m.level === "warning") {
           throw new BridgeProtocolError(`rosbridge status ${m.level}: ${String(m.msg)}`);

@@ -376,3 +376,53 @@ Deno.test("rosbridgeSource() rejects raw images with a wrong encoding, size mism
     await server.close();
   }
 });
+
+Deno.test("rosbridgeSource() reassembles a png op split with id/num/total, and passes throttle_rate", async () => {
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    compression: "png",
+    throttleRate: 100,
+    queueLength: 3,
+    backoff: FAST,
+  });
+  const c = collect(src);
+  try {
+    await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+    const sub = server.subscriptions[0];
+    assert.equal(sub.throttle_rate, 100);
+    assert.equal(sub.queue_length, 3);
+    const jpeg = fakeJpeg(2000);
+    const [frame] = await server.encode(sub, compressed(jpeg));
+    const b64 = (JSON.parse(frame as string) as { data: string }).data;
+    const parts = [b64.slice(0, 500), b64.slice(500, 1000), b64.slice(1000)];
+    for (const [num, data] of parts.entries()) {
+      server.sendRaw(JSON.stringify({ op: "png", id: "p1", data, num, total: parts.length }));
+    }
+    await c.waitFor(() => c.frames.length === 1, "the frame");
+    assert.deepEqual(c.frames[0].image.data, jpeg);
+    assert.deepEqual(errorNames(c.events), []);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("rosbridgeSource() reports silence after idleTimeoutMs (rosbridge sends no error for a bad topic)", async () => {
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}/no/such/topic`, {
+    idleTimeoutMs: 40,
+    backoff: FAST,
+  });
+  const c = collect(src);
+  try {
+    await c.waitFor(() => errorNames(c.events).length >= 2, "two idle reports");
+    const e = c.events.find((e) => e.kind === "error");
+    assert.match(e?.kind === "error" ? e.message : "", /No frame on \/no\/such\/topic for 40 ms/);
+    assert.equal(c.errors.length, 0, "silence is not fatal");
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
