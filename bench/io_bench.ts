@@ -134,7 +134,48 @@ export async function bench(): Promise<BenchResult[]> {
       } frames/s one at a time, 60 KB JPEG, server and client on one CPU`,
     });
   }
+  out.push(await soak(data));
   return out;
+}
+
+/** Resident memory growth while 3000 frames of 60 KB stream through a rosbridge source (after 500 warm-up). */
+async function soak(data: Uint8Array): Promise<BenchResult> {
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+  const topic = "/cam/compressed";
+  server.images.set(topic, {
+    type: "compressed",
+    header: { sec: 1, nanosec: 0, frameId: "cam" },
+    format: "jpeg",
+    data,
+  });
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${topic}`, { compression: "cbor" });
+  let got = 0;
+  const sub = src.frames().subscribe(() => got++);
+  await server.waitFor(() => server.subscriptions.length === 1, 5000, "subscribe");
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const mem = () => {
+    gc?.();
+    return gc ? Deno.memoryUsage().heapUsed : Deno.memoryUsage().rss;
+  };
+  let rss0 = 0;
+  for (let i = 0; i < 3500; i++) {
+    if (i === 500) rss0 = mem();
+    await server.publish();
+    if (i % 50 === 0) await server.waitFor(() => got >= i, 5000, "frames");
+  }
+  await server.waitFor(() => got >= 3500, 5000, "frames");
+  const growth = (mem() - rss0) / 1e6;
+  sub.unsubscribe();
+  await src.close();
+  await server.close();
+  return {
+    name: "io/rosbridge_soak/memory_growth_3000_frames",
+    value: growth,
+    unit: "MB",
+    note: gc
+      ? "V8 heap after forced GC; cbor, 60 KB frames, after 500 warm-up frames"
+      : "resident set, no GC forced (run with --v8-flags=--expose-gc for the heap); cbor, 60 KB frames, after 500 warm-up",
+  };
 }
 
 if (import.meta.main) {

@@ -101,6 +101,10 @@ function field(msg: Record<string, unknown>, name: string, what: string): unknow
 export function dataBytes(data: unknown, what: string, limits: RosImageLimits = {}): Uint8Array {
   const maxBytes = limits.maxBytes ?? 256 * 1024 * 1024;
   if (data instanceof Uint8Array) return data;
+  if (data instanceof Uint8ClampedArray || data instanceof Int8Array) {
+    // CBOR typed-array tags 68 / 72 for a uint8[] field: same bytes.
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
   if (typeof data === "string") {
     if (data.length > Math.ceil(maxBytes / 3) * 4 + 4) {
       throw new FrameFormatError(`Cannot decode ${what} as 'data' is larger than ${maxBytes} bytes`);
