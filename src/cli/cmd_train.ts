@@ -5,7 +5,12 @@
  */
 import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
-import { train, type TrainModelProgress } from "../train/train_model.ts";
+import {
+  train,
+  trainBackboneHead,
+  type TrainModelProgress,
+  type TrainOptions,
+} from "../train/train_model.ts";
 import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
@@ -23,7 +28,13 @@ epoch's weights are kept, and training stops after --patience epochs without imp
 
 Writes <model-dir>/manifest.json + model.onnx (use with --model on any command), <model-dir>/initial/ (the
 untrained default model fitted on the same training images, for a before/after comparison),
-<model-dir>/training.json (history), and <model-dir>/checkpoint/ (for --resume).
+<model-dir>/validation/ (the held-out split as a dataset: waymark eval retrieval <model-dir>/validation
+--model <model-dir>/initial, then --model <model-dir>), <model-dir>/training.json (history), and
+<model-dir>/checkpoint/ (for --resume).
+
+Bring your own backbone: --backbone <file.onnx> trains the same head on a frozen feature-map ONNX
+(one float32 input [N, channels, H, W] = (pixel/255 - mean)/std; output [N, C, h, w], the feature map before
+pooling); the result is the backbone with the head appended, one ONNX model (opset 13..17).
 
 Options:
   --out DIR            model folder to write (required)
@@ -45,6 +56,12 @@ Options:
   --radius M           validation ground-truth radius without matches.csv   default 25
   --seed S             seed (initialisation, shuffling, negative pools)     default 1
   --resume             continue from <model-dir>/checkpoint
+  --backbone FILE      feature-map ONNX to train the head on (instead of the default front end)
+  --input-size WxH     backbone input size                                  required with --backbone
+  --channels N         backbone input channels, 1 or 3                      default 3
+  --mean a,b,c         backbone input mean per channel (pixel/255 scale)    default 0
+  --std a,b,c          backbone input std per channel                       default 1
+  --feature-output N   backbone output holding the feature map              default: its first output
   -h, --help           this help
 
 Indoor datasets need smaller radii than the city-scale defaults (e.g. --pos-radius 2.5 --neg-radius 8).
@@ -84,6 +101,12 @@ export async function run(args: string[]): Promise<number> {
       radius: { type: "string" },
       seed: { type: "string" },
       resume: { type: "boolean", default: false },
+      backbone: { type: "string" },
+      "input-size": { type: "string" },
+      channels: { type: "string" },
+      mean: { type: "string" },
+      std: { type: "string" },
+      "feature-output": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -134,7 +157,7 @@ export async function run(args: string[]): Promise<number> {
       `epoch ${t.epoch}/${t.epochs}: loss ${t.loss.toFixed(4)}  validation Recall@1 ${fmt(t.recallAt1)}`,
     );
   };
-  const r = await train(positionals[0], out, {
+  const common: TrainOptions = {
     epochs: num("epochs", values.epochs, 10, true),
     optimizer: { kind, lr: values.lr === undefined ? undefined : num("lr", values.lr, 0) },
     margin: num("margin", values.margin, 0.1),
@@ -153,11 +176,15 @@ export async function run(args: string[]): Promise<number> {
     seed: num("seed", values.seed, 1, true),
     resume: values.resume,
     onProgress,
-  });
+  };
+  const r = values.backbone === undefined
+    ? await train(positionals[0], out, common)
+    : await trainBackboneHead(positionals[0], values.backbone, out, { ...common, ...backboneInput(values) });
   console.log(
     [
       `model      ${r.out} (best epoch ${r.bestEpoch}${r.earlyStopped ? ", early stopped" : ""})`,
       `initial    ${r.initialDir ?? "(not saved)"}`,
+      `validation ${r.validationDir ?? "(none)"}`,
       `tuples     ${r.tuples} training queries (${r.mode}), ${r.validationQueries} validation queries`,
       `recall@1   ${fmt(r.initialRecallAt1)} before -> ${
         fmt(r.bestRecallAt1)
@@ -169,6 +196,33 @@ export async function run(args: string[]): Promise<number> {
     ].join("\n"),
   );
   return EXIT_OK;
+}
+
+function floats(name: string, v: string | undefined, n: number, fallback: number): number[] {
+  if (v === undefined) return Array(n).fill(fallback);
+  const xs = v.split(",").map((t) => Number(t));
+  if (xs.length !== n || xs.some((x) => !Number.isFinite(x))) {
+    throw invalid("train", name, `${n} comma-separated numbers`, v);
+  }
+  return xs;
+}
+
+function backboneInput(values: Record<string, string | boolean | undefined>) {
+  const size = values["input-size"] as string | undefined;
+  const m = size?.match(/^(\d+)x(\d+)$/);
+  if (!m) throw invalid("train", "input-size", "WxH (e.g. 224x224) with --backbone", size);
+  const channels = num("channels", values.channels as string | undefined, 3, true);
+  if (channels !== 1 && channels !== 3) throw invalid("train", "channels", "1 or 3", channels);
+  return {
+    input: {
+      width: Number(m[1]),
+      height: Number(m[2]),
+      channels: channels as 1 | 3,
+      mean: floats("mean", values.mean as string | undefined, channels, 0),
+      std: floats("std", values.std as string | undefined, channels, 1),
+    },
+    featureOutput: values["feature-output"] as string | undefined,
+  };
 }
 
 function fmt(x: number): string {

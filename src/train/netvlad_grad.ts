@@ -267,11 +267,29 @@ export function headForward(p: HeadParams, f: PreparedFeatures): HeadForward {
     const iz = 1 / z;
     for (let k = 0; k < K; k++) {
       const s = logits[k] * iz;
+      logits[k] = s;
       assign[k * M + m] = s;
-      if (s === 0) continue;
       sumS[k] += s;
-      const ro = k * C;
-      for (let c = 0; c < C; c++) residual[ro + c] += s * x[xo + c];
+    }
+    // residual[k] += s_k x_m, four clusters per pass over x_m
+    let k2 = 0;
+    for (; k2 + 3 < K; k2 += 4) {
+      const s0 = logits[k2], s1 = logits[k2 + 1], s2 = logits[k2 + 2], s3 = logits[k2 + 3];
+      if (s0 === 0 && s1 === 0 && s2 === 0 && s3 === 0) continue;
+      const r0 = k2 * C, r1 = r0 + C, r2 = r1 + C, r3 = r2 + C;
+      for (let c = 0; c < C; c++) {
+        const xv = x[xo + c];
+        residual[r0 + c] += s0 * xv;
+        residual[r1 + c] += s1 * xv;
+        residual[r2 + c] += s2 * xv;
+        residual[r3 + c] += s3 * xv;
+      }
+    }
+    for (; k2 < K; k2++) {
+      const sv = logits[k2];
+      if (sv === 0) continue;
+      const ro = k2 * C;
+      for (let c = 0; c < C; c++) residual[ro + c] += sv * x[xo + c];
     }
   }
   const residualNorm = new Float64Array(K);
@@ -430,31 +448,64 @@ export function headBackward(
   const gb = grads.bias;
   const gc = grads.centres;
   const sumS = new Float64Array(K);
+  const sm = new Float64Array(K);
+  const da = new Float64Array(K);
   for (let m = 0; m < M; m++) {
     const xo = m * C;
     let mean = 0;
     for (let k = 0; k < K; k++) {
       const skm = s[k * M + m];
+      sm[k] = skm;
       sumS[k] += skm;
-      if (skm === 0) {
-        ds[k] = 0;
-        continue;
+    }
+    // ds_k = dV_k . x_m - dV_k . c_k, four clusters per pass over x_m
+    let k = 0;
+    for (; k + 3 < K; k += 4) {
+      const o0 = k * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+      for (let c = 0; c < C; c++) {
+        const xv = x[xo + c];
+        d0 += dV[o0 + c] * xv;
+        d1 += dV[o1 + c] * xv;
+        d2 += dV[o2 + c] * xv;
+        d3 += dV[o3 + c] * xv;
       }
+      ds[k] = d0 - dVc[k];
+      ds[k + 1] = d1 - dVc[k + 1];
+      ds[k + 2] = d2 - dVc[k + 2];
+      ds[k + 3] = d3 - dVc[k + 3];
+    }
+    for (; k < K; k++) {
       const o = k * C;
       let d = 0;
       for (let c = 0; c < C; c++) d += dV[o + c] * x[xo + c];
-      d -= dVc[k];
-      ds[k] = d;
-      mean += skm * d;
+      ds[k] = d - dVc[k];
     }
+    for (let j = 0; j < K; j++) mean += sm[j] * ds[j];
     // softmax backward: da_km = s_km (ds_km - sum_k' s_k'm ds_k'm)
-    for (let k = 0; k < K; k++) {
-      const skm = s[k * M + m];
-      if (skm === 0) continue;
-      const da = skm * (ds[k] - mean);
-      gb[k] += da;
+    for (let j = 0; j < K; j++) {
+      const v = sm[j] * (ds[j] - mean);
+      da[j] = v;
+      gb[j] += v;
+    }
+    k = 0;
+    for (; k + 3 < K; k += 4) {
+      const a0 = da[k], a1 = da[k + 1], a2 = da[k + 2], a3 = da[k + 3];
+      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+      const o0 = k * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
+      for (let c = 0; c < C; c++) {
+        const xv = x[xo + c];
+        gW[o0 + c] += a0 * xv;
+        gW[o1 + c] += a1 * xv;
+        gW[o2 + c] += a2 * xv;
+        gW[o3 + c] += a3 * xv;
+      }
+    }
+    for (; k < K; k++) {
+      const a = da[k];
+      if (a === 0) continue;
       const o = k * C;
-      for (let c = 0; c < C; c++) gW[o + c] += da * x[xo + c];
+      for (let c = 0; c < C; c++) gW[o + c] += a * x[xo + c];
     }
   }
   for (let k = 0; k < K; k++) {

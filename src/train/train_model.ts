@@ -61,6 +61,12 @@ export interface TrainOptions
   name?: string;
   /** Write the initial (untrained) model to `<out>/initial/`. Default true. */
   saveInitial?: boolean;
+  /**
+   * Write the held-out validation split as a dataset folder `<out>/validation/` (all database rows, the
+   * validation queries, their true matches; absolute image paths), for `waymark eval retrieval --model`.
+   * Default true.
+   */
+  writeValidation?: boolean;
   /** Progress of every stage. */
   onProgress?: (p: TrainModelProgress) => void;
   /** Stop after this many epochs of this call (a resumable interruption; for tests). */
@@ -79,6 +85,8 @@ export interface TrainModelResult extends TrainHeadResult {
   out: string;
   /** The initial model folder (when saved). */
   initialDir?: string;
+  /** The validation split dataset folder (when written). */
+  validationDir?: string;
   /** Seconds of feature extraction and of training. */
   featureSeconds: number;
   trainSeconds: number;
@@ -90,6 +98,49 @@ async function decode(im: DatasetImage): Promise<PixelImage> {
 
 async function* decodeAll(images: DatasetImage[]): AsyncIterable<PixelImage> {
   for (const im of images) yield await decode(im);
+}
+
+function csvField(v: string): string {
+  return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+function imageRows(list: DatasetImage[]): string {
+  const hasPos = list.every((im) => im.position);
+  const head = hasPos ? "image,stamp,x,y" : "image,stamp";
+  const rows = list.map((im) =>
+    [csvField(im.path), String(im.stamp), ...(hasPos ? [String(im.position!.x), String(im.position!.y)] : [])]
+      .join(",")
+  );
+  return [head, ...rows].join("\n") + "\n";
+}
+
+/**
+ * Write the validation split of `ds` as a retrieval dataset folder: every database row, the `validation`
+ * queries, and `matches.csv` from their ground truth (image paths absolute, so the folder holds only CSVs).
+ */
+export async function writeValidationSplit(
+  ds: RetrievalDataset,
+  validation: number[],
+  dir: string,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const queries = validation.map((q) => ds.queries[q]);
+  const matches = ["query,database"];
+  for (const q of validation) {
+    for (const d of ds.truth[q]) {
+      matches.push(`${csvField(ds.queries[q].path)},${csvField(ds.database[d].path)}`);
+    }
+  }
+  for (
+    const [name, text] of [
+      ["database.csv", imageRows(ds.database)],
+      ["queries.csv", imageRows(queries)],
+      ["matches.csv", matches.join("\n") + "\n"],
+    ]
+  ) {
+    await Deno.writeTextFile(join(dir, name + ".tmp"), text);
+    await Deno.rename(join(dir, name + ".tmp"), join(dir, name));
+  }
 }
 
 /** Head parameters (float64, trainable) from a default model's parameters. */
@@ -255,7 +306,12 @@ export async function train(
     options: { ...options, onProgress: undefined },
   };
   await Deno.writeTextFile(join(out, "training.json"), JSON.stringify(report, null, 2) + "\n");
-  return { ...result, out, initialDir, featureSeconds, trainSeconds };
+  let validationDir: string | undefined;
+  if ((options.writeValidation ?? true) && split.validation.length > 0) {
+    validationDir = join(out, "validation");
+    await writeValidationSplit(ds, split.validation, validationDir);
+  }
+  return { ...result, out, initialDir, validationDir, featureSeconds, trainSeconds };
 }
 
 /** Options of {@linkcode trainBackboneHead}: {@linkcode TrainOptions} plus the backbone's input contract. */
@@ -428,7 +484,12 @@ export async function trainBackboneHead(
       2,
     ) + "\n",
   );
-  return { ...result, out, initialDir, featureSeconds, trainSeconds };
+  let validationDir: string | undefined;
+  if ((options.writeValidation ?? true) && split.validation.length > 0) {
+    validationDir = join(out, "validation");
+    await writeValidationSplit(ds, split.validation, validationDir);
+  }
+  return { ...result, out, initialDir, validationDir, featureSeconds, trainSeconds };
 }
 
 async function decode3(im: DatasetImage, channels: 1 | 3): Promise<PixelImage> {

@@ -68,6 +68,11 @@ Deno.test("train() writes a loadable default-family model whose descriptors are 
     }
     const report = JSON.parse(await Deno.readTextFile(join(out, "training.json")));
     assert.equal(report.history.length, 2);
+    // the held-out split is written as a dataset that the evaluation commands read
+    const val = await readRetrievalDataset(r.validationDir!);
+    assert.equal(val.queries.length, r.validationQueries);
+    assert.equal(val.database.length, 40);
+    assert.equal(val.groundTruth, "matches");
   } finally {
     await Deno.remove(ds, { recursive: true });
     await Deno.remove(out, { recursive: true });
