@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { evaluateLoops, loopsReportJson } from "../../src/eval/loops.ts";
+import { scoreLoops } from "../../src/eval/_metrics_stream.ts";
+import { needsShared, sharedPath } from "../_shared.ts";
+
+Deno.test("scoreLoops keeps one event per frame and walks down confidences until the first false event", () => {
+  const truth = [[], [], [], [0], [1], [2]];
+  const s = scoreLoops([
+    { query: 3, match: 0, confidence: 0.9 },
+    { query: 3, match: 1, confidence: 0.2 }, // same frame, lower: ignored
+    { query: 4, match: 1, confidence: 0.8 },
+    { query: 2, match: 0, confidence: 0.7 }, // false (no loop at frame 2)
+    { query: 5, match: 2, confidence: 0.6 },
+  ], truth);
+  assert.equal(s.events, 4);
+  assert.equal(s.correct, 3);
+  assert.equal(s.precision, 0.75);
+  assert.equal(s.recall, 1);
+  assert.equal(s.recallAt100Precision, 2 / 3);
+  assert.equal(s.loopFrames, 3);
+});
+
+Deno.test("scoreLoops: a false event tied with true ones stops the walk before them", () => {
+  const s = scoreLoops([{ query: 1, match: 0, confidence: 0.5 }, { query: 2, match: 0, confidence: 0.5 }], [
+    [],
+    [0],
+    [],
+  ]);
+  assert.equal(s.recallAt100Precision, 0);
+});
+
+Deno.test({
+  name: "evaluateLoops on rtabmap_samples_loop reaches recall >= 0.90 at 100% precision (generic vocabulary)",
+  ...needsShared(),
+  fn: async () => {
+    const r = await evaluateLoops(sharedPath("data/rtabmap_samples_loop"), {
+      provider: "cpu",
+      onWarning: () => {},
+    });
+    assert.equal(r.frames, 84);
+    assert.ok(r.scores.recallAt100Precision >= 0.9, `recall@100%P ${r.scores.recallAt100Precision}`);
+    const json = loopsReportJson(r);
+    for (const k of ["precision", "recall", "recall_at_100p", "events", "latency_ms"]) {
+      assert.ok(k in json, k);
+    }
+  },
+});
