@@ -7,10 +7,8 @@ import { ImageDecodeError, invalid, requirePositiveInt } from "../errors.ts";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
 import type { RetrievalDataset } from "../dataset/types.ts";
 import type { HnswIndexOptions } from "../index/hnsw_index.ts";
-import { buildMap, type BuildProgress } from "../map/build_map.ts";
+import { buildMap, type BuildProgress, decodeImageFile } from "../map/build_map.ts";
 import type { MapIndexKind } from "../map/format.ts";
-import { decodeFile } from "../map/_model_bridge.ts";
-import { removeQuietly } from "../map/_fs.ts";
 import type { DescriptorModel, PixelImage, PlaceHypothesis, ProviderChoice } from "../types.ts";
 import { type LatencySummary, recallAtN, summarizeLatency } from "./metrics.ts";
 
@@ -137,7 +135,7 @@ export async function evaluateRetrieval(
     ? await readRetrievalDataset(dataset, { radius: options.radius })
     : dataset;
   const mapDir = options.mapOut ?? `${await Deno.makeTempDir({ prefix: "waymark_eval_map_" })}/map`;
-  const decode = options.decode ?? decodeFile;
+  const decode = options.decode ?? decodeImageFile;
   const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));
 
   const built = await buildMap(ds.database, mapDir, {
@@ -249,7 +247,9 @@ export async function evaluateRetrieval(
     };
   } finally {
     if (!options.model) await model.close();
-    if (!options.mapOut) await removeQuietly(mapDir.slice(0, mapDir.lastIndexOf("/")));
+    if (!options.mapOut) {
+      await Deno.remove(mapDir.slice(0, mapDir.lastIndexOf("/")), { recursive: true }).catch(() => {});
+    }
   }
 }
 

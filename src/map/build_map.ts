@@ -22,6 +22,13 @@ import {
 } from "./format.ts";
 import { writeMap, type WriteMapOptions } from "./map_writer.ts";
 
+/**
+ * Read-side decoder used by map build and evaluation: image file bytes to pixels (`source` names the file in
+ * errors; `channels` 1 = grey, 3 = RGB). @throws {ImageDecodeError} for corrupt, truncated or unknown formats.
+ */
+export const decodeImageFile: (bytes: Uint8Array, source: string, channels: 1 | 3) => Promise<PixelImage> =
+  decodeFile;
+
 /** Phases reported by {@link BuildProgress}. */
 export type BuildPhase = "decode" | "fit" | "describe" | "index" | "write";
 

@@ -1,3 +1,4 @@
+import { tempDir } from "../map/_tmp.ts";
 import assert from "node:assert/strict";
 import { writeMap } from "../../src/map/map_writer.ts";
 import { runCli } from "./_capture.ts";
@@ -5,7 +6,7 @@ import { runCli } from "./_capture.ts";
 const ref = { name: "fake-grid", id: "fake-id", dim: 4, bundled: false };
 
 async function smallMap(): Promise<string> {
-  const dir = `${await Deno.makeTempDir()}/map`;
+  const dir = `${await tempDir()}/map`;
   await writeMap(dir, {
     model: ref,
     places: [0, 1, 2].map((i) => ({ placeId: i, image: `${i}.jpg`, stamp: i })),
@@ -61,13 +62,13 @@ Deno.test("waymark map info reports counts, model, files and checksum status; ex
 });
 
 Deno.test("waymark map info on a folder that is not a map fails naming manifest.json", async () => {
-  const r = await runCli(["map", "info", await Deno.makeTempDir()]);
+  const r = await runCli(["map", "info", await tempDir()]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /MapFormatError: .*manifest\.json: missing: not a Waymark map folder/);
 });
 
 Deno.test("waymark eval retrieval on a dataset with a malformed CSV fails naming file and line", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(`${dir}/database.csv`, 'image\n"a.jpg\n');
   await Deno.writeTextFile(`${dir}/queries.csv`, "image\na.jpg\n");
   const r = await runCli(["eval", "retrieval", dir, "--json"]);

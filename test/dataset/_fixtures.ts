@@ -1,6 +1,7 @@
+import { tempDir } from "../map/_tmp.ts";
 /** Test helpers: write small datasets into temp folders. */
 export async function tempDataset(files: Record<string, string | Uint8Array>): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "waymark_ds_" });
+  const dir = await tempDir("waymark_ds_");
   for (const [name, content] of Object.entries(files)) {
     const path = `${dir}/${name}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });

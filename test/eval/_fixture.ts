@@ -1,8 +1,9 @@
+import { tempDir } from "../map/_tmp.ts";
 import { encodeFake } from "../map/_fake.ts";
 
 /** A retrieval dataset of fake images: queries 0..n-1 are noisy copies of database images, plus one unseen place. */
 export async function fakeRetrievalDataset(n = 8): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "waymark_evalds_" });
+  const dir = await tempDir("waymark_evalds_");
   const pat = (i: number, noise: number) =>
     encodeFake(
       16,

@@ -1,3 +1,4 @@
+import { tempDir } from "../map/_tmp.ts";
 import assert from "node:assert/strict";
 import { evaluateRetrieval } from "../../src/eval/retrieval.ts";
 import { createRetrievalVerifier } from "../../src/eval/verified_retrieval.ts";
@@ -8,7 +9,7 @@ Deno.test({
   name: "createRetrievalVerifier() re-ranks candidates by geometric verification inside evaluateRetrieval",
   ...needsShared(),
   fn: async () => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     const src = sharedPath("data/rtabmap_samples_loop/images");
     for (const n of [1, 2, 3, 15, 25, 35, 41]) await Deno.copyFile(`${src}/${n}.jpg`, `${dir}/${n}.jpg`);
     await Deno.writeTextFile(`${dir}/database.csv`, "image\n1.jpg\n15.jpg\n25.jpg\n2.jpg\n35.jpg\n3.jpg\n");

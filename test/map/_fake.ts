@@ -1,3 +1,4 @@
+import { tempDir } from "./_tmp.ts";
 /**
  * Test doubles for maps: a tiny descriptor model (grey image averaged onto a 4x4 grid, L2-normalised, 16-d)
  * and a trivial image "format" (`FAKE` + width + height + grey bytes) with a decoder that rejects anything else.
@@ -78,7 +79,7 @@ export function decodeFake(bytes: Uint8Array, source: string, _channels: 1 | 3):
 
 /** Write `n` distinct fake images (plus `extra` files) into a temp folder; returns the folder. */
 export async function fakeImageFolder(n: number, extra: Record<string, Uint8Array> = {}): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "waymark_map_" });
+  const dir = await tempDir("waymark_map_");
   for (let i = 0; i < n; i++) {
     const img = encodeFake(16, 16, (x, y) => ((x * (i + 3) + y * (2 * i + 1) + i * 37) * 7) % 256);
     await Deno.writeFile(`${dir}/${i + 1}.fake.png`, img);

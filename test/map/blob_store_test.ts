@@ -1,9 +1,10 @@
+import { tempDir } from "./_tmp.ts";
 import assert from "node:assert/strict";
 import { MapFormatError } from "../../src/errors.ts";
 import { BlobStore } from "../../src/map/blob_store.ts";
 
 Deno.test("BlobStore puts and gets blobs by place id across reopening; the last put wins", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const s = await BlobStore.open(dir);
   await s.putBlob(3, new Uint8Array([1, 2, 3]));
   await s.putBlob(7, new Uint8Array(1000).fill(7));
@@ -19,7 +20,7 @@ Deno.test("BlobStore puts and gets blobs by place id across reopening; the last 
 });
 
 Deno.test("BlobStore ignores a torn index entry on open and detects a corrupt blob", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const s = await BlobStore.open(dir);
   await s.putBlob(1, new Uint8Array([10, 11, 12, 13]));
   await s.putBlob(2, new Uint8Array([20, 21]));

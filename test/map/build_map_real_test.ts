@@ -1,3 +1,4 @@
+import { tempDir } from "./_tmp.ts";
 import assert from "node:assert/strict";
 import { buildMap } from "../../src/map/build_map.ts";
 import { loadMap, readMapManifest } from "../../src/map/map_loader.ts";
@@ -8,7 +9,7 @@ Deno.test({
   name: "buildMap() with the real decoder skips truncated, corrupt and unknown-format files and counts them",
   ...needsShared(),
   fn: async () => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     const jpg = await Deno.readFile(sharedPath("data/rtabmap_samples_loop/images/1.jpg"));
     await Deno.writeFile(`${dir}/1.jpg`, jpg);
     await Deno.copyFile(sharedPath("data/rtabmap_samples_loop/images/2.jpg"), `${dir}/2.jpg`);
@@ -33,8 +34,11 @@ Deno.test({
   name: "buildMap() fits the default model, bundles it, and loadMap() reloads it with the same id",
   ...needsShared(),
   fn: async () => {
-    const out = `${await Deno.makeTempDir()}/map`;
-    const r = await buildMap(sharedPath("data/rtabmap_samples_loop"), out, { provider: "cpu", onWarning: () => {} });
+    const out = `${await tempDir()}/map`;
+    const r = await buildMap(sharedPath("data/rtabmap_samples_loop"), out, {
+      provider: "cpu",
+      onWarning: () => {},
+    });
     assert.equal(r.places.length, 40);
     assert.equal(r.manifest.model.bundled, true);
     assert.ok(r.manifest.files.some((f) => f.path === "model/manifest.json"));

@@ -1,3 +1,4 @@
+import { tempDir } from "./_tmp.ts";
 import assert from "node:assert/strict";
 import { ImageDecodeError, MapFormatError } from "../../src/errors.ts";
 import { buildMap } from "../../src/map/build_map.ts";
@@ -62,7 +63,7 @@ Deno.test("buildMap() skips corrupt, truncated and unknown-format images with a 
 });
 
 Deno.test("buildMap() with no decodable image fails with ImageDecodeError and writes no map", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeFile(`${dir}/a.jpg`, new Uint8Array([1, 2, 3]));
   await assert.rejects(
     buildMap(dir, `${dir}/map`, { ...quiet, model: new FakeModel(), index: "exact" }),

@@ -1,3 +1,4 @@
+import { tempDir } from "./_tmp.ts";
 import assert from "node:assert/strict";
 import { MapFormatError } from "../../src/errors.ts";
 import { BlobStore } from "../../src/map/blob_store.ts";
@@ -16,7 +17,7 @@ const unit = (seed: number) => {
 };
 
 Deno.test("compactMap() creates a map from a journal alone, then extends it in a later session", async () => {
-  const dir = `${await Deno.makeTempDir()}/slam`;
+  const dir = `${await tempDir()}/slam`;
   await Deno.mkdir(dir);
   let j = await KeyframeJournal.open(`${dir}/journal.wal`, { dim: 16, modelId: model.info.id });
   for (let i = 0; i < 4; i++) {
@@ -56,7 +57,7 @@ Deno.test("compactMap() creates a map from a journal alone, then extends it in a
 });
 
 Deno.test("compactMap() interrupted before commit keeps the old map and its journal intact", async () => {
-  const dir = `${await Deno.makeTempDir()}/m`;
+  const dir = `${await tempDir()}/m`;
   await writeMap(dir, {
     model: ref,
     places: [{ placeId: 0, image: "a", stamp: 0 }],
@@ -83,7 +84,7 @@ Deno.test("compactMap() interrupted before commit keeps the old map and its jour
 });
 
 Deno.test("compactMap() rejects journal place ids that do not continue the map's", async () => {
-  const dir = `${await Deno.makeTempDir()}/m`;
+  const dir = `${await tempDir()}/m`;
   await writeMap(dir, {
     model: ref,
     places: [{ placeId: 0, image: "a", stamp: 0 }],

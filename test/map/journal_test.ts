@@ -1,3 +1,4 @@
+import { tempDir } from "./_tmp.ts";
 import assert from "node:assert/strict";
 import { MapFormatError } from "../../src/errors.ts";
 import { encodeRecord, type JournalRecord, KeyframeJournal, replayJournal } from "../../src/map/journal.ts";
@@ -13,7 +14,7 @@ const rec = (i: number, local?: Uint8Array): JournalRecord => ({
 
 for (const fsync of ["always", "never", { intervalMs: 5 }] as const) {
   Deno.test(`KeyframeJournal replays every appended record after reopening (fsync ${JSON.stringify(fsync)})`, async () => {
-    const path = `${await Deno.makeTempDir()}/journal.wal`;
+    const path = `${await tempDir()}/journal.wal`;
     const j = await KeyframeJournal.open(path, { dim: DIM, modelId: "m1", fsync });
     await Promise.all(
       [0, 1, 2].map((i) => j.append(rec(i, i === 1 ? new Uint8Array([9, 8, 7]) : undefined))),
@@ -30,7 +31,7 @@ for (const fsync of ["always", "never", { intervalMs: 5 }] as const) {
 }
 
 Deno.test("a record torn part-way (crash mid-append) is dropped on recovery; every committed record survives", async () => {
-  const path = `${await Deno.makeTempDir()}/journal.wal`;
+  const path = `${await tempDir()}/journal.wal`;
   const j = await KeyframeJournal.open(path, { dim: DIM });
   for (let i = 0; i < 5; i++) await j.append(rec(i));
   await j.close();
@@ -51,7 +52,7 @@ Deno.test("a record torn part-way (crash mid-append) is dropped on recovery; eve
 });
 
 Deno.test("a corrupt byte in the last record fails its CRC and only that record is dropped", async () => {
-  const path = `${await Deno.makeTempDir()}/journal.wal`;
+  const path = `${await tempDir()}/journal.wal`;
   const j = await KeyframeJournal.open(path, { dim: DIM });
   for (let i = 0; i < 3; i++) await j.append(rec(i));
   await j.close();
@@ -64,7 +65,7 @@ Deno.test("a corrupt byte in the last record fails its CRC and only that record 
 });
 
 Deno.test("KeyframeJournal.open() rejects another dim, another model id, a non-journal file and a bad policy", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const path = `${dir}/journal.wal`;
   await (await KeyframeJournal.open(path, { dim: DIM, modelId: "m1" })).close();
   await assert.rejects(KeyframeJournal.open(path, { dim: 4 }), /journal descriptors are 8-d, not 4-d/);

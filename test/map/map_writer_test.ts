@@ -1,3 +1,4 @@
+import { tempDir } from "./_tmp.ts";
 import assert from "node:assert/strict";
 import { MapFormatError } from "../../src/errors.ts";
 import type { MapWriteStep } from "../../src/map/map_writer.ts";
@@ -38,7 +39,7 @@ const crashAt = (at: MapWriteStep) => (s: MapWriteStep) => {
 
 for (const at of ["staged-data", "staged-extra", "staged-manifest", "moved-old"] as const) {
   Deno.test(`writeMap() interrupted at ${at} leaves the previous map loadable (and cleans up)`, async () => {
-    const dir = `${await Deno.makeTempDir()}/map`;
+    const dir = `${await tempDir()}/map`;
     await writeMap(dir, content(4, 1));
     await assert.rejects(writeMap(dir, content(7, 2), { onStep: crashAt(at) }), /simulated crash/);
     const map = await loadMap(dir, { model });
@@ -49,7 +50,7 @@ for (const at of ["staged-data", "staged-extra", "staged-manifest", "moved-old"]
 }
 
 Deno.test("a crash while staging (no clean-up) keeps the old map; recovery drops nothing of a live writer", async () => {
-  const dir = `${await Deno.makeTempDir()}/map`;
+  const dir = `${await tempDir()}/map`;
   await writeMap(dir, content(4, 1));
   await assert.rejects(
     writeMap(dir, content(7, 2), { onStep: crashAt("staged-data"), cleanupOnError: false }),
@@ -60,7 +61,7 @@ Deno.test("a crash while staging (no clean-up) keeps the old map; recovery drops
 });
 
 Deno.test("a crash between moving the old map aside and the commit rename rolls forward on load", async () => {
-  const dir = `${await Deno.makeTempDir()}/map`;
+  const dir = `${await tempDir()}/map`;
   await writeMap(dir, content(4, 1));
   await assert.rejects(
     writeMap(dir, content(7, 2), { onStep: crashAt("moved-old"), cleanupOnError: false }),
@@ -73,7 +74,7 @@ Deno.test("a crash between moving the old map aside and the commit rename rolls 
 });
 
 Deno.test("recovery rolls back to the old map when the staging folder is incomplete", async () => {
-  const dir = `${await Deno.makeTempDir()}/map`;
+  const dir = `${await tempDir()}/map`;
   await writeMap(dir, content(4, 1));
   await Deno.rename(dir, `${dir}.old-999999999-abc`);
   await Deno.mkdir(`${dir}.tmp-999999999-abd`); // a dead writer's half-staged folder, no manifest
@@ -84,7 +85,7 @@ Deno.test("recovery rolls back to the old map when the staging folder is incompl
 });
 
 Deno.test("loadMap() names a file whose checksum or size does not match the manifest", async () => {
-  const dir = `${await Deno.makeTempDir()}/map`;
+  const dir = `${await tempDir()}/map`;
   await writeMap(dir, content(4, 1));
   const path = `${dir}/descriptors.f32`;
   const bytes = await Deno.readFile(path);
@@ -105,7 +106,7 @@ Deno.test("loadMap() names a file whose checksum or size does not match the mani
 });
 
 Deno.test("loadMap() rejects a missing folder, a non-map folder and an unknown format version", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   await assert.rejects(loadMap(`${root}/none`, { model }), /none: map folder not found/);
   await assert.rejects(loadMap(root, { model }), /manifest\.json: missing: not a Waymark map folder/);
   const dir = `${root}/map`;
@@ -119,7 +120,7 @@ Deno.test("loadMap() rejects a missing folder, a non-map folder and an unknown f
 Deno.test("writeMap() rejects descriptors that do not match places x dim", async () => {
   const c = content(3, 1);
   await assert.rejects(
-    writeMap(`${await Deno.makeTempDir()}/m`, { ...c, descriptors: new Float32Array(5) }),
+    writeMap(`${await tempDir()}/m`, { ...c, descriptors: new Float32Array(5) }),
     MapFormatError,
   );
 });
