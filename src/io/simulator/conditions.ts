@@ -56,6 +56,8 @@ export function traversalSetup(index: number, name: ConditionName = "all", stren
     conditions.gain = sign > 0 ? 1 - 0.4 * Math.min(1, strength) : 1 + 0.3 * strength;
     conditions.gradient = Math.min(0.7, 0.45 * strength) * sign;
     conditions.gradientAngle = 0.4 + index;
+    conditions.lampsOff = Math.min(0.8, 0.4 * strength);
+    conditions.lightSeed = index;
   }
   if (has("exposure")) conditions.exposure = sign > 0 ? 1 + 0.9 * strength : 1 / (1 + 0.6 * strength);
   if (has("noise")) conditions.noise = BASE_NOISE + 8 * strength;

@@ -6,6 +6,7 @@
  * @module
  */
 import { DatasetError, invalid } from "../../errors.ts";
+import { traversalSetup } from "./conditions.ts";
 import { encodeImage } from "./encode.ts";
 import { loopPairs, retrievalMatches } from "./ground_truth.ts";
 import { planRoute, type RouteOptions } from "./route.ts";
@@ -88,21 +89,32 @@ export async function exportSimDataset(dir: string, options: ExportOptions = {})
   );
   const total = names.reduce((a, l) => a + l.length, 0);
   let done = 0;
+  // Render here while sharp encodes and writes the previous frames (at most 4 in flight).
   const inFlight: Promise<void>[] = [];
-  for (let t = 0; t < traversals.length; t++) {
-    for (let i = 0; i < traversals[t].length; i++) {
-      const { pose, conditions } = traversals[t][i];
-      const image = simulator.render(pose, conditions);
-      const path = `${dir}/${names[t][i]}`;
-      inFlight.push(
-        encodeImage(image, "jpeg", quality).then((bytes) => Deno.writeFile(path, bytes)).then(() => {
-          options.onProgress?.(++done, total);
-        }),
-      );
-      if (inFlight.length >= 4) await inFlight.shift();
-    }
+  try {
+    await renderAll();
+  } catch (err) {
+    await Promise.allSettled(inFlight);
+    throw err;
   }
-  await Promise.all(inFlight);
+  async function renderAll() {
+    for (let t = 0; t < traversals.length; t++) {
+      for (let i = 0; i < traversals[t].length; i++) {
+        const { pose, conditions } = traversals[t][i];
+        const image = simulator.render(pose, conditions);
+        const path = `${dir}/${names[t][i]}`;
+        const job = encodeImage(image, "jpeg", quality).then((bytes) => Deno.writeFile(path, bytes)).then(
+          () => {
+            options.onProgress?.(++done, total);
+          },
+        );
+        job.catch(() => {}); // a failure surfaces when the job is awaited, not as an unhandled rejection
+        inFlight.push(job);
+        if (inFlight.length >= 4) await inFlight.shift();
+      }
+    }
+    await Promise.all(inFlight);
+  }
 
   const row = (name: string, p: SimPose) => `${name},${fmt(p.stamp)},${fmt(p.x)},${fmt(p.y)}`;
   const header = "image,stamp,x,y";
@@ -141,7 +153,10 @@ export async function exportSimDataset(dir: string, options: ExportOptions = {})
           strength: options.strength ?? 1,
         },
         ground_truth: { radius, headingDeg, excludeSeconds },
-        conditions: traversals.map((steps) => ({ ...steps[0].conditions, noiseSeed: undefined })),
+        traversals: traversals.map((_, t) => {
+          const setup = traversalSetup(t, options.condition ?? "all", options.strength ?? 1);
+          return { ...setup.traversal, ...setup.conditions, frames: traversals[t].length };
+        }),
       },
       null,
       2,

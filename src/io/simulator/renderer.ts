@@ -8,6 +8,7 @@
 import { invalid } from "../../errors.ts";
 import type { PixelImage } from "../../types.ts";
 import { hash32, Rng } from "./_rng.ts";
+import { LIGHT_CELLS_PER_M, lightField } from "./lighting.ts";
 import { CEIL_TEXELS_PER_M, FLOOR_TEXELS_PER_M, type World } from "./world.ts";
 
 /** A camera pose on the floor plan: position in metres, heading in radians (CCW from +x). */
@@ -43,12 +44,21 @@ export interface RenderConditions {
   noise?: number;
   /** Seed of the sensor noise (combine with a frame number for independent frames). Default 0. */
   noiseSeed?: number;
+  /** Fraction of the ceiling lamps switched off, in [0, 1] (uneven, local lighting change). Default 0. */
+  lampsOff?: number;
+  /** Which lamps are off (seed). Default 0. */
+  lightSeed?: number;
   /** Use the changed wall appearance (posters and notice boards swapped). Default false. */
   textureChange?: boolean;
 }
 
-// Covers texel (255) x the largest shading factor that validated conditions allow (about 1.1 * 4 * 2).
-const LUT_SIZE = 4096;
+// Covers texel (255) x the largest shading factor that validated conditions allow: distance shading 1.1 x
+// gain 4 x gradient 2 x light field 2.5.
+const LUT_SIZE = 8192;
+// Texture texel to light cell: shifts (the texel densities are power-of-two multiples of the light grid's).
+const FLOOR_TO_LIGHT = Math.log2(FLOOR_TEXELS_PER_M / LIGHT_CELLS_PER_M);
+const CEIL_TO_LIGHT = Math.log2(CEIL_TEXELS_PER_M / LIGHT_CELLS_PER_M);
+
 const NOISE_TABLE = (() => {
   const rng = new Rng(0x5157);
   const t = new Float32Array(1024);
@@ -92,7 +102,9 @@ export function renderFrame(
   const tanHalf = Math.tan((camera.fovDeg * Math.PI) / 360);
   const f = W / 2 / tanHalf;
   const cy = H / 2;
-  const { gain, grad, gAng, exposure, sigma } = checkConditions(conditions);
+  const { gain, grad, gAng, exposure, sigma, lampsOff } = checkConditions(conditions);
+  const light = lightField(world, lampsOff, conditions.lightSeed ?? 0);
+  const lightData = light.data, lightW = light.w, lightH = light.h;
 
   const s = scratch(W, H, exposure, grad, gAng, gain);
   const { vx, vy, gx, gy, lut, rowDist, rowShade } = s;
@@ -154,6 +166,11 @@ export function renderFrame(
     const yTop = Math.max(0, Math.min(H, Math.ceil(top - 0.5)));
     const yBot = Math.max(0, Math.min(H, Math.ceil(bottom - 0.5)));
     const wallShade = (Math.exp(-perp / 14) * 1.05 + 0.05) * (side === 1 ? 0.82 : 1);
+    let lx = Math.floor((posX + rdx * perp * 0.97) * LIGHT_CELLS_PER_M);
+    let ly = Math.floor((posY + rdy * perp * 0.97) * LIGHT_CELLS_PER_M);
+    lx = lx < 0 ? 0 : lx >= lightW ? lightW - 1 : lx;
+    ly = ly < 0 ? 0 : ly >= lightH ? lightH - 1 : ly;
+    const wallLight = lightData[ly * lightW + lx];
     const A = vx[x], B = gain + gx[x];
     let o = x * 3;
 
@@ -167,7 +184,8 @@ export function renderFrame(
       if (ty < 0) ty = 0;
       else if (ty >= ceilH) ty = ceilH - 1;
       const t = (ty * ceilW + tx) * 3;
-      const k = rowShade[y] * A * (B + gy[y]);
+      const li = (ty >> CEIL_TO_LIGHT) * lightW + (tx >> CEIL_TO_LIGHT);
+      const k = rowShade[y] * A * (B + gy[y]) * (0.5 + 0.5 * lightData[li]);
       data[o] = lut[(ceil[t] * k) | 0];
       data[o + 1] = lut[(ceil[t + 1] * k) | 0];
       data[o + 2] = lut[(ceil[t + 2] * k) | 0];
@@ -175,7 +193,7 @@ export function renderFrame(
     // Wall: texture row is linear in screen y for a vertical wall (perspective-correct per column).
     const vScale = texH / (bottom - top);
     for (let y = yTop; y < yBot; y++, o += rowStride) {
-      const k = wallShade * A * (B + gy[y]) * vy[y];
+      const k = wallShade * wallLight * A * (B + gy[y]) * vy[y];
       if (texBase < 0) {
         data[o] = data[o + 1] = data[o + 2] = lut[(60 * k) | 0];
         continue;
@@ -197,7 +215,8 @@ export function renderFrame(
       if (ty < 0) ty = 0;
       else if (ty >= floorH) ty = floorH - 1;
       const t = (ty * floorW + tx) * 3;
-      const k = rowShade[y] * A * (B + gy[y]);
+      const li = (ty >> FLOOR_TO_LIGHT) * lightW + (tx >> FLOOR_TO_LIGHT);
+      const k = rowShade[y] * A * (B + gy[y]) * lightData[li];
       data[o] = lut[(floor[t] * k) | 0];
       data[o + 1] = lut[(floor[t + 1] * k) | 0];
       data[o + 2] = lut[(floor[t + 2] * k) | 0];
@@ -222,6 +241,7 @@ function checkConditions(c: RenderConditions) {
     gAng: check("gradientAngle", c.gradientAngle ?? 0, -1e6, 1e6),
     exposure: check("exposure", c.exposure ?? 1, 0.05, 8),
     sigma: check("noise", c.noise ?? 0, 0, 100),
+    lampsOff: check("lampsOff", c.lampsOff ?? 0, 0, 1),
   };
 }
 

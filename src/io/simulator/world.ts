@@ -63,6 +63,8 @@ export interface World {
   ceil: Uint8Array;
   ceilW: number;
   ceilH: number;
+  /** Centres of the ceiling's light panels (x, y pairs, metres), over free cells. */
+  lamps: Float32Array;
 }
 
 interface FaceInfo {
@@ -274,8 +276,18 @@ export function buildWorld(plan: FloorPlan, seed: number, options: WorldOptions 
       ceil[o] = v, ceil[o + 1] = v, ceil[o + 2] = light ? v : v - 8;
     }
   }
+  // Lamps: the light panels (two 0.6 m tiles wide) over free cells.
+  const lampList: number[] = [];
+  for (let iy = 0; iy * ct < height; iy++) {
+    for (let px = 0; px * 2 * ct < width; px++) {
+      if (hash2(px, iy, seed ^ 0xce11) >= 0.12) continue;
+      const lx = (px * 2 + 1) * ct, ly = (iy + 0.5) * ct;
+      if (plan.isFree(lx, ly)) lampList.push(lx, ly);
+    }
+  }
   return {
     plan,
+    lamps: Float32Array.from(lampList),
     faceOf,
     faceCount: faces.length,
     slotNormal,
