@@ -54,6 +54,27 @@ export interface WebSocketSinkOptions {
   maxQueuedLoops?: number;
 }
 
+/**
+ * Host and port of a `--publish ws://host:port` URL (port 8765 when absent), for {@link WebSocketSink.listen}.
+ * @example
+ * ```ts
+ * import { parsePublishUrl } from "./websocket_sink.ts";
+ * const o = parsePublishUrl("ws://127.0.0.1:9000");
+ * console.assert(o.host === "127.0.0.1" && o.port === 9000);
+ * ```
+ */
+export function parsePublishUrl(url: string): { host: string; port: number } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw invalid("publish events", "url", "a URL like ws://127.0.0.1:8765", url);
+  }
+  if (u.protocol !== "ws:") throw invalid("publish events", "url", "a ws:// URL (TLS is not served)", url);
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { host, port: u.port ? Number(u.port) : 8765 };
+}
+
 /** Counters of a {@link WebSocketSink}. */
 export interface WebSocketSinkStats {
   /** Clients connected now. */
