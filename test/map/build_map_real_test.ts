@@ -1,5 +1,6 @@
 import { tempDir } from "./_tmp.ts";
 import assert from "node:assert/strict";
+import { MapFormatError } from "../../src/errors.ts";
 import { buildMap } from "../../src/map/build_map.ts";
 import { loadMap, readMapManifest } from "../../src/map/map_loader.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
@@ -51,5 +52,34 @@ Deno.test({
     } finally {
       await map.model.close();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "buildMap() with modelDir records the external model; loadMap() reloads it from there and checks its id",
+  ...needsShared(),
+  fn: async () => {
+    const root = await tempDir();
+    const src = sharedPath("data/rtabmap_samples_loop/images");
+    await Deno.mkdir(`${root}/imgs`);
+    for (const n of [1, 9, 17, 25, 33, 41]) await Deno.copyFile(`${src}/${n}.jpg`, `${root}/imgs/${n}.jpg`);
+    const a = await buildMap(`${root}/imgs`, `${root}/a`, { provider: "cpu", index: "exact", clusters: 8 });
+    const b = await buildMap(`${root}/imgs`, `${root}/b`, { provider: "cpu", modelDir: `${root}/a/model` });
+    assert.equal(b.manifest.model.id, a.manifest.model.id);
+    assert.equal(b.manifest.model.bundled, false);
+    assert.equal(b.manifest.model.source, `${root}/a/model`);
+    assert.ok(!b.manifest.files.some((f) => f.path.startsWith("model/")));
+    const map = await loadMap(`${root}/b`, { provider: "cpu" });
+    assert.equal(map.model.info.id, a.manifest.model.id);
+    await map.model.close();
+    // the map refuses a different model (a model fitted with other clusters)
+    const c = await buildMap(`${root}/imgs`, `${root}/c`, { provider: "cpu", index: "exact", clusters: 4 });
+    await assert.rejects(
+      loadMap(`${root}/b`, { provider: "cpu", modelDir: `${root}/c/model` }),
+      (e) =>
+        e instanceof MapFormatError && e.message.includes(a.manifest.model.id) &&
+        e.message.includes(c.manifest.model.id),
+    );
   },
 });
