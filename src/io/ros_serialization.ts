@@ -156,20 +156,22 @@ export function sniffRosWireFormat(bytes: Uint8Array, typeName?: string): RosWir
 /**
  * Deserialise an image message.
  * @param type which message (`"compressed"` or `"raw"`).
- * @param format wire format; `undefined` sniffs ({@link sniffRosWireFormat}) and falls back to the other one when
- *   the first fails.
- * @throws BridgeProtocolError when the bytes do not hold that message.
+ * @param format wire format to try first; `undefined` sniffs it ({@link sniffRosWireFormat}).
+ * @param fallback when the first format fails, try the other one (a ROS 2 bridge also accepts ROS 1 type names,
+ *   so the name alone does not settle it). Default true.
+ * @throws BridgeProtocolError (the first format's error) when the bytes do not hold that message.
  */
 export function deserializeRosImage(
   bytes: Uint8Array,
   type: "compressed" | "raw",
   format?: RosWireFormat,
+  fallback = true,
 ): RosImageFields {
-  if (format) return deserializeWith(bytes, type, format);
-  const first = sniffRosWireFormat(bytes);
+  const first = format ?? sniffRosWireFormat(bytes);
   try {
     return deserializeWith(bytes, type, first);
   } catch (err) {
+    if (!fallback) throw err;
     try {
       return deserializeWith(bytes, type, first === "cdr" ? "ros1" : "cdr");
     } catch {

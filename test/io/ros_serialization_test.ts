@@ -29,7 +29,7 @@ Deno.test("ROS 1 serialisation round-trips Image and CompressedImage with the do
   // seq, secs, nsecs, len("c") "c", len("jpeg") "jpeg", len(data) data
   assert.equal(b.length, 4 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 5);
   assert.deepEqual([...b.subarray(0, 4)], [9, 0, 0, 0]);
-  assert.deepEqual(deserializeRosImage(b, "compressed", "ros1"), compressed);
+  assert.deepEqual(deserializeRosImage(b, "compressed", "ros1", false), compressed);
   assert.deepEqual(deserializeRosImage(serializeRosImage(raw, "ros1"), "raw", "ros1"), raw);
 });
 
@@ -48,13 +48,23 @@ Deno.test("ROS 2 CDR round-trips (no seq, NUL-terminated strings, aligned fields
 Deno.test("deserializeRosImage() rejects truncated data, huge declared lengths and trailing bytes", () => {
   const b = serializeRosImage(compressed, "ros1");
   assert.throws(
-    () => deserializeRosImage(b.subarray(0, b.length - 1), "compressed", "ros1"),
+    () => deserializeRosImage(b.subarray(0, b.length - 1), "compressed", "ros1", false),
     /declares 5 bytes/,
   );
-  assert.throws(() => deserializeRosImage(b.subarray(0, 10), "compressed", "ros1"), BridgeProtocolError);
+  assert.throws(
+    () => deserializeRosImage(b.subarray(0, 10), "compressed", "ros1", false),
+    BridgeProtocolError,
+  );
   const huge = b.slice();
   new DataView(huge.buffer).setUint32(12, 0xffffffff, true); // frame_id length
-  assert.throws(() => deserializeRosImage(huge, "compressed", "ros1"), /absurd string length/);
+  assert.throws(() => deserializeRosImage(huge, "compressed", "ros1", false), /absurd string length/);
   const trailing = new Uint8Array([...b, 0]);
-  assert.throws(() => deserializeRosImage(trailing, "compressed", "ros1"), /trailing/);
+  assert.throws(() => deserializeRosImage(trailing, "compressed", "ros1", false), /trailing/);
+});
+
+Deno.test("deserializeRosImage() falls back to the other wire format (ROS 2 bridges accept ROS 1 type names)", () => {
+  const cdr = serializeRosImage(raw, "cdr");
+  const { seq: _s, ...header } = raw.header;
+  assert.deepEqual(deserializeRosImage(cdr, "raw", "ros1"), { ...raw, header });
+  assert.throws(() => deserializeRosImage(cdr, "raw", "ros1", false), BridgeProtocolError);
 });
