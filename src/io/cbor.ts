@@ -136,6 +136,17 @@ class Reader {
       case 3: {
         const bytes = info === 31 ? this.indefiniteString(major) : this.definiteString(info, major);
         if (major === 2) return bytes;
+        if (bytes.length <= 64) {
+          // Short ASCII (keys, topic names): skip the TextDecoder call, which dominates small maps.
+          let ascii = true;
+          for (let i = 0; i < bytes.length; i++) {
+            if (bytes[i] > 0x7f) {
+              ascii = false;
+              break;
+            }
+          }
+          if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+        }
         try {
           return utf8.decode(bytes);
         } catch {
