@@ -26,7 +26,9 @@ export async function bench(): Promise<BenchResult[]> {
   const places = Math.max(10, Math.floor(images / 2));
   const M = 1064;
   const out: BenchResult[] = [];
-  const note = `${places} database + ${places} query generated feature maps, K=64, C=128, M=${M}, PCA 256`;
+  const whiten = Math.min(256, places - 1);
+  const note = `${places} database + ${places} query generated feature maps, K=64, C=128, M=${M}, ` +
+    `power norm + whitening to ${whiten}; 2-core CPU shared with other jobs inflates times`;
 
   // front end: real dense SIFT ONNX on generated 320x240 images
   const fe = await FrontEnd.create(320, 240);
