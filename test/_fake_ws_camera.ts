@@ -15,6 +15,8 @@ export interface FakeWsCameraOptions {
   everyMs?: number;
   /** Frame producer for `everyMs`, given a running counter. */
   frame?: (i: number) => string | Uint8Array;
+  /** Answer pings (default true); false plays a peer whose connection went half-open. */
+  autoPong?: boolean;
 }
 
 /** See module doc. */
@@ -47,6 +49,7 @@ export class FakeWsCamera {
     const server = await listenWebSocketServer({
       host: "127.0.0.1",
       port: 0,
+      autoPong: options.autoPong ?? true,
       verifyClient: token === undefined ? undefined : (info, cb) => {
         if (tokenMatches(info.req, token)) return cb(true);
         if (self) self.rejected++;

@@ -26,12 +26,18 @@ export interface ReconnectingSocketOptions extends WsClientOptions {
   backoff: ResolvedBackoff;
   /** Name used as `source` in events. */
   name: string;
+  /**
+   * Ping the server this often; a connection that has not answered the previous ping (pong) by the next one is
+   * dropped, and a reconnect follows (detects half-open TCP connections, common on Wi-Fi). 0 disables. Default 0.
+   */
+  pingIntervalMs?: number;
 }
 
 /** See module doc. */
 export class ReconnectingSocket {
   private ws: WsSocket | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private pinger: ReturnType<typeof setInterval> | null = null;
   private attempt = 0;
   private stopped = false;
   private closedPromise: Promise<void> | null = null;
@@ -65,13 +71,14 @@ export class ReconnectingSocket {
     this.handlers.onConnection(
       connectionEvent(this.options.name, "connecting", this.attempt ? { attempt: this.attempt } : {}),
     );
-    const { backoff: _b, name: _n, ...wsOptions } = this.options;
+    const { backoff: _b, name: _n, pingIntervalMs: _p, ...wsOptions } = this.options;
     const ws = openWebSocket(this.url, { handshakeTimeout: 10_000, ...wsOptions });
     this.ws = ws;
     let opened = false;
     let fatal: Error | null = null;
     const closed = new Promise<void>((resolve) => {
       ws.once("close", () => {
+        this.stopPinging();
         if (this.ws === ws) this.ws = null;
         if (opened || this.stopped) {
           this.handlers.onConnection(connectionEvent(this.options.name, "closed"));
@@ -88,6 +95,7 @@ export class ReconnectingSocket {
       opened = true;
       this.attempt = 0;
       this.handlers.onConnection(connectionEvent(this.options.name, "open"));
+      this.startPinging(ws);
       if (!this.stopped) this.handlers.onOpen(ws);
     });
     ws.on("message", (data, isBinary) => {
@@ -105,6 +113,28 @@ export class ReconnectingSocket {
         );
       }
     });
+  }
+
+  private startPinging(ws: WsSocket): void {
+    const every = this.options.pingIntervalMs ?? 0;
+    if (every <= 0) return;
+    let alive = true;
+    ws.on("pong", () => (alive = true));
+    this.pinger = setInterval(() => {
+      if (!alive) {
+        ws.terminate(); // no pong since the last ping: the peer is gone
+        return;
+      }
+      alive = false;
+      try {
+        ws.ping();
+      } catch { /* closing */ }
+    }, every);
+  }
+
+  private stopPinging(): void {
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = null;
   }
 
   private scheduleReconnect(): void {
@@ -140,6 +170,7 @@ export class ReconnectingSocket {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.stopPinging();
     const ws = this.ws;
     if (ws) {
       if (ws.readyState === WS_OPEN) {

@@ -34,6 +34,7 @@ export abstract class SocketSource implements FrameSource {
       backoff: ResolvedBackoff;
       headers?: Record<string, string>;
       maxPayload: number;
+      pingIntervalMs: number;
       /** Most asynchronous message handlers waiting in line before new ones are dropped. */
       maxPendingAsync: number;
     },
@@ -49,6 +50,7 @@ export abstract class SocketSource implements FrameSource {
         name: this.name,
         headers: socketOptions.headers,
         maxPayload: socketOptions.maxPayload,
+        pingIntervalMs: socketOptions.pingIntervalMs,
       }, {
         onOpen: (ws) => {
           this.counters.connections++;

@@ -51,6 +51,8 @@ export interface WsServerOptions {
   maxPayload?: number;
   perMessageDeflate?: boolean;
   clientTracking?: boolean;
+  /** Answer pings automatically (ws default true); false simulates a dead peer in tests. */
+  autoPong?: boolean;
   verifyClient?: (
     info: WsVerifyInfo,
     cb: (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void,

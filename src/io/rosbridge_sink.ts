@@ -49,6 +49,8 @@ export interface RosbridgeSinkOptions {
   backoff?: BackoffOptions;
   /** Extra handshake headers. */
   headers?: Record<string, string>;
+  /** Ping period to detect half-open connections (0 disables). Default 5000 ms. */
+  pingIntervalMs?: number;
 }
 
 /** Counters of a {@link RosbridgeSink}. */
@@ -97,7 +99,7 @@ export function poseMessage(
 export class RosbridgeSink {
   private readonly socket: ReconnectingSocket;
   private readonly events$ = new Subject<SourceEvent>();
-  private readonly o: Required<Omit<RosbridgeSinkOptions, "backoff" | "headers">>;
+  private readonly o: Required<Omit<RosbridgeSinkOptions, "backoff" | "headers" | "pingIntervalMs">>;
   private readonly types: { string: string; pose: string };
   private readonly counters: RosbridgeSinkStats = { published: 0, poses: 0, dropped: 0 };
   private closed = false;
@@ -136,6 +138,7 @@ export class RosbridgeSink {
       name: wsUrl,
       headers: options.headers,
       maxPayload: 16 * 1024 * 1024,
+      pingIntervalMs: requireRange(action, "pingIntervalMs", options.pingIntervalMs ?? 5000, 0, 3_600_000),
     }, {
       onOpen: (ws) => {
         ws.send(

@@ -63,6 +63,11 @@ export interface RosbridgeSourceOptions {
   id?: string;
   /** Reconnect policy. Default: 250 ms doubling to 10 s, 20% jitter, never give up. */
   backoff?: BackoffOptions;
+  /**
+   * Ping the server this often and drop (then reconnect) a connection that missed the previous pong: detects
+   * half-open connections. 0 disables. Default 5000 ms.
+   */
+  pingIntervalMs?: number;
   /** Extra HTTP headers of the WebSocket handshake (e.g. Authorization). */
   headers?: Record<string, string>;
   /** Largest accepted WebSocket message in bytes. Default 64 MiB. */
@@ -128,6 +133,7 @@ export class RosbridgeSource extends SocketSource {
       backoff: resolveBackoff(options.backoff, action),
       headers: options.headers,
       maxPayload,
+      pingIntervalMs: requireRange(action, "pingIntervalMs", options.pingIntervalMs ?? 5000, 0, 3_600_000),
       maxPendingAsync: Math.max(2, queueLength * 2),
     });
     this.topic = topic;

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { FrameFormatError, invalid, requirePositiveInt } from "../errors.ts";
+import { FrameFormatError, invalid, requirePositiveInt, requireRange } from "../errors.ts";
 import type { EncodedImage, RawImage } from "../types.ts";
 import { type BackoffOptions, resolveBackoff } from "./backoff.ts";
 import { SocketSource } from "./_socket_source.ts";
@@ -33,6 +33,11 @@ export interface WebSocketSourceOptions {
   headers?: Record<string, string>;
   /** Reconnect policy. Default: 250 ms doubling to 10 s, 20% jitter, never give up. */
   backoff?: BackoffOptions;
+  /**
+   * Ping the server this often and drop (then reconnect) a connection that missed the previous pong: detects
+   * half-open connections. 0 disables. Default 5000 ms.
+   */
+  pingIntervalMs?: number;
   /** Largest accepted message in bytes. Default 64 MiB. */
   maxPayload?: number;
   /** Image size limits. Defaults: 16384 px per side, 256 MiB. */
@@ -67,6 +72,7 @@ export class WebSocketSource extends SocketSource {
       backoff: resolveBackoff(options.backoff, action),
       headers,
       maxPayload: requirePositiveInt(action, "maxPayload", options.maxPayload ?? 64 * 1024 * 1024),
+      pingIntervalMs: requireRange(action, "pingIntervalMs", options.pingIntervalMs ?? 5000, 0, 3_600_000),
       maxPendingAsync: 2,
     });
     this.limits = options.limits ?? {};

@@ -152,3 +152,30 @@ Deno.test("websocketSource() validates its URL and options up front", () => {
   assert.throws(() => websocketSource("ws://x", { maxPayload: 0 }), ValidationError);
   assert.throws(() => websocketSource("ws://x", { backoff: { factor: 0.5 } }), ValidationError);
 });
+
+Deno.test("websocketSource() drops and reconnects a connection that stops answering pings (half-open)", async () => {
+  const cam = await FakeWsCamera.start({ autoPong: false });
+  const src = websocketSource(cam.url, { pingIntervalMs: 30, backoff: FAST });
+  const c = collect(src);
+  try {
+    await c.waitFor(() => src.counters.connections >= 2, "a reconnect after the missed pong");
+    const states = c.events.flatMap((e) => e.kind === "connection" ? [e.state] : []);
+    assert.deepEqual(states.slice(0, 4), ["connecting", "open", "closed", "reconnecting"]);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await cam.close();
+  }
+  const healthy = await FakeWsCamera.start();
+  const src2 = websocketSource(healthy.url, { pingIntervalMs: 20, backoff: FAST });
+  const c2 = collect(src2);
+  try {
+    await c2.waitFor(() => src2.counters.connections === 1, "the connection");
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(src2.counters.connections, 1, "a peer that answers pings keeps its connection");
+  } finally {
+    c2.sub.unsubscribe();
+    await src2.close();
+    await healthy.close();
+  }
+});
