@@ -1,0 +1,134 @@
+/**
+ * `waymark verify <imageA> <imageB> --out pair.png [--attention-out att.png] [--model dir]`: verify one image
+ * pair with DELF-style local features and draw it.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { ValidationError } from "../errors.ts";
+import { decodeImage } from "../image/decode.ts";
+import type { DescriptorModel } from "../types.ts";
+import { drawAttention, drawPair, type RgbCanvas } from "../verify/draw.ts";
+import { MapFeatureBuilder } from "../verify/eval_hooks.ts";
+import { type DenseExtractor, modelExtractor, siftExtractor } from "../verify/local_features.ts";
+import { verifyPair } from "../verify/verifier.ts";
+import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+
+/** One-line description for `waymark --help`. */
+export const summary = "verify an image pair with DELF-style local features and draw the inlier matches";
+
+const HELP = `waymark verify <imageA> <imageB> --out pair.png [options]
+
+Extracts local features of both images (dense descriptors on a 3-scale pyramid, attention-selected
+keypoints, PCA fitted on the pair), matches them (mutual nearest neighbours) and verifies the geometry
+(RANSAC). Draws A and B side by side with keypoints (size and colour by attention) and inliers as lines.
+
+Options:
+  --out <png>            output picture (required)
+  --attention-out <png>  attention heat map of image A over the image
+  --model <dir>          descriptor model with a dense local output (default: built-in TypeScript dense SIFT)
+  --geometry <m>         affine (default) or homography
+  --threshold <px>       RANSAC inlier residual in B's pixels (default 20)
+  --max-keypoints <n>    keypoints per image (default 1000)
+  --json                 print the result as JSON
+  -h, --help             this help
+`;
+
+async function writePng(path: string, c: RgbCanvas): Promise<void> {
+  await sharp(c.data, { raw: { width: c.width, height: c.height, channels: 3 } }).png().toFile(path);
+}
+
+/** Run the command. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      "attention-out": { type: "string" },
+      model: { type: "string" },
+      geometry: { type: "string", default: "affine" },
+      threshold: { type: "string", default: "20" },
+      "max-keypoints": { type: "string", default: "1000" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 2) {
+    console.error(`waymark verify: expected two images, got ${positionals.length}\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (!values.out) {
+    console.error(`waymark verify: --out <png> is required\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const geometry = values.geometry;
+  if (geometry !== "affine" && geometry !== "homography") {
+    throw new ValidationError(
+      `Cannot verify as 'geometry' must be affine or homography: current value is "${geometry}"`,
+    );
+  }
+  const threshold = Number(values.threshold), maxKeypoints = Number(values["max-keypoints"]);
+  let model: DescriptorModel | undefined;
+  if (values.model) {
+    const { loadModel } = await import("../model/onnx_model.ts");
+    model = await loadModel(values.model, { provider: "cpu" });
+  }
+  try {
+    const [pathA, pathB] = positionals;
+    const a = await decodeImage(await Deno.readFile(pathA), { source: pathA });
+    const b = await decodeImage(await Deno.readFile(pathB), { source: pathB });
+    const builder = new MapFeatureBuilder({ descriptorModel: model, maxKeypoints });
+    await builder.add(0, a);
+    await builder.add(1, b);
+    let fa, fb;
+    try {
+      const { features } = builder.finish();
+      fa = features.get(0)!, fb = features.get(1)!;
+    } catch {
+      // Neither image has keypoints (blank): verify the unreduced (empty) features to get the reason.
+      const { extractLocalFeatures } = await import("../verify/local_features.ts");
+      const ex = model ? modelExtractor(model) : undefined;
+      fa = await extractLocalFeatures(a, { extractor: ex, maxKeypoints });
+      fb = await extractLocalFeatures(b, { extractor: ex, maxKeypoints });
+    }
+    const t = performance.now();
+    const result = verifyPair(fa, fb, { model: geometry, threshold });
+    const ms = performance.now() - t;
+    await writePng(values.out, drawPair(a, b, fa, fb, result));
+    if (values["attention-out"]) {
+      const extractor: DenseExtractor = model ? modelExtractor(model) : siftExtractor();
+      await writePng(values["attention-out"], drawAttention(a, await extractor(a, 1)));
+    }
+    const { correspondences: _c, ...plain } = result;
+    if (values.json) {
+      console.log(JSON.stringify({ ...plain, keypoints: [fa.count, fb.count], ms }, null, 2));
+    } else {
+      console.log(
+        `${
+          result.ok ? "VERIFIED" : "NOT VERIFIED"
+        }: ${result.inliers} inliers of ${result.matches} matches ` +
+          `(keypoints ${fa.count} / ${fb.count}, ${ms.toFixed(1)} ms)${
+            result.reason ? `: ${result.reason}` : ""
+          }`,
+      );
+      if (result.transform) {
+        const m = result.transform.matrix.map((v) => v.toFixed(4));
+        console.log(
+          `${result.transform.model} A->B: [${m.slice(0, 3).join(" ")}; ${m.slice(3, 6).join(" ")}; ${
+            m.slice(6).join(" ")
+          }]`,
+        );
+      }
+      console.log(`wrote ${values.out}${values["attention-out"] ? ` and ${values["attention-out"]}` : ""}`);
+    }
+    return EXIT_OK;
+  } finally {
+    await model?.close();
+  }
+}

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { extractLocalFeatures, modelExtractor, siftExtractor } from "../../src/verify/local_features.ts";
+import { denseSift } from "../../src/verify/dense_sift.ts";
+import type { DescriptorModel, DescriptorOutput, PixelImage } from "../../src/types.ts";
+import { blankImage, texturedImage } from "./_synthetic.ts";
+
+Deno.test("denseSift() gives unit 128-d rows on a regular grid and zero attention on flat areas", () => {
+  const w = 80, h = 64;
+  const gray = new Float32Array(w * h).fill(0.5);
+  for (let y = 20; y < 40; y++) for (let x = 30; x < 50; x++) gray[y * w + x] = 1; // a bright square: corners
+  const d = denseSift(gray, w, h);
+  assert.equal(d.gridWidth, Math.floor((w / 4 - 4) / 2) + 1);
+  assert.equal(d.stride, 8);
+  assert.equal(d.offset, 8);
+  let textured = 0;
+  for (let i = 0; i < d.gridWidth * d.gridHeight; i++) {
+    let n = 0;
+    for (let k = 0; k < 128; k++) n += d.descriptors[i * 128 + k] ** 2;
+    if (n > 0) {
+      textured++;
+      assert.ok(Math.abs(n - 1) < 1e-4);
+    } else assert.equal(d.attention![i], 0);
+  }
+  assert.ok(textured > 0);
+  // Attention peaks near the square's corners, not in the flat background.
+  const at = (x: number, y: number) =>
+    d.attention![Math.round((y - 8) / 8) * d.gridWidth + Math.round((x - 8) / 8)];
+  assert.ok(at(32, 24) > 10 * at(64, 56) + 1e-6);
+});
+
+Deno.test("extractLocalFeatures() keeps at most N keypoints, spread over scales, without near-duplicates", async () => {
+  const img = texturedImage(320, 240, 1);
+  const f = await extractLocalFeatures(img, { maxKeypoints: 300 });
+  assert.ok(f.count > 100 && f.count <= 300, `count ${f.count}`);
+  assert.equal(f.dim, 128);
+  const scales = new Set(f.scales);
+  assert.ok(scales.size >= 2, `scales ${[...scales]}`);
+  for (let i = 1; i < f.count; i++) assert.ok(f.attention[i] <= f.attention[i - 1]);
+  for (let i = 0; i < f.count; i++) {
+    assert.ok(f.keypoints[2 * i] >= 0 && f.keypoints[2 * i] < 320 && f.keypoints[2 * i + 1] < 240);
+  }
+  // No two keypoints of the same scale at the same centre (NMS).
+  const seen = new Set<string>();
+  for (let i = 0; i < f.count; i++) {
+    const key = `${f.scales[i]}:${f.keypoints[2 * i].toFixed(1)}:${f.keypoints[2 * i + 1].toFixed(1)}`;
+    assert.ok(!seen.has(key));
+    seen.add(key);
+  }
+});
+
+Deno.test("extractLocalFeatures() returns no keypoints for a blank image and validates options", async () => {
+  const f = await extractLocalFeatures(blankImage(200, 150));
+  assert.equal(f.count, 0);
+  await assert.rejects(() => extractLocalFeatures(blankImage(64, 64), { maxKeypoints: 0 }), /'maxKeypoints'/);
+  await assert.rejects(() => extractLocalFeatures(blankImage(64, 64), { scales: [] }), /'scales'/);
+});
+
+Deno.test("modelExtractor() maps a model's grid back to image pixels and adds attention when missing", async () => {
+  // A stand-in model that describes its input at half resolution with the TS dense SIFT, without attention.
+  const sift = siftExtractor();
+  const model = {
+    info: {
+      name: "fake",
+      id: "x",
+      descriptorDim: 4,
+      inputWidth: 0,
+      inputHeight: 0,
+      inputChannels: 1,
+      provider: "cpu",
+    },
+    async describe(image: PixelImage): Promise<DescriptorOutput> {
+      const local = await sift(image, 0.5);
+      delete local.attention;
+      return { global: new Float32Array(4), local };
+    },
+    describeBatch: () => Promise.resolve([]),
+    close: () => Promise.resolve(),
+  } as DescriptorModel;
+  const img = texturedImage(256, 192, 2);
+  const f = await extractLocalFeatures(img, {
+    extractor: modelExtractor(model),
+    scales: [1],
+    maxKeypoints: 100,
+  });
+  assert.ok(f.count > 20);
+  // Half-resolution grid: centres at (8 + 8g) * 2 = 16 + 16g in the original image.
+  for (let i = 0; i < f.count; i++) assert.equal((f.keypoints[2 * i] - 16) % 16, 0);
+});

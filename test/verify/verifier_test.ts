@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import {
+  BlobFeatureStore,
+  MemoryFeatureStore,
+  rerankByVerification,
+  Verifier,
+  verifyPair,
+} from "../../src/verify/verifier.ts";
+import { encodeLocalFeatures } from "../../src/verify/features_codec.ts";
+import { MapFeatureBuilder, queryFeatures } from "../../src/verify/eval_hooks.ts";
+import { blankImage, shifted, texturedImage } from "./_synthetic.ts";
+
+const A = texturedImage(320, 240, 10);
+const B = shifted(A, 24, -16); // same scene, translated
+const C = texturedImage(320, 240, 11); // another scene
+
+async function mapOf() {
+  const b = new MapFeatureBuilder();
+  await b.add(1, A);
+  await b.add(2, C);
+  return b.finish();
+}
+
+Deno.test("verifyPair() verifies a translated copy and recovers the translation", async () => {
+  const { pca, features } = await mapOf();
+  const q = await queryFeatures(B, pca);
+  const r = verifyPair(q, features.get(1)!, { minInliers: 30 });
+  assert.ok(r.ok, JSON.stringify({ ...r, correspondences: undefined }));
+  assert.ok(r.inliers > 50);
+  const m = r.transform!.matrix; // query (B) -> candidate (A): x_A = x_B - 24, y_A = y_B + 16
+  assert.ok(Math.abs(m[2] + 24) < 4 && Math.abs(m[5] - 16) < 4, `matrix ${m}`);
+  const other = verifyPair(q, features.get(2)!, { minInliers: 30 });
+  assert.ok(!other.ok);
+  assert.ok(other.inliers < r.inliers / 3);
+  assert.match(other.reason ?? "", /too few (inliers|tentative)/);
+});
+
+Deno.test("verifyPair() on blank and tiny images returns a reason instead of throwing", async () => {
+  const { pca, features } = await mapOf();
+  const blank = await queryFeatures(blankImage(320, 240), pca);
+  const r = verifyPair(blank, features.get(1)!);
+  assert.equal(r.ok, false);
+  assert.match(r.reason!, /query image has no keypoints \(blank or textureless\)/);
+  const tiny = await queryFeatures(texturedImage(20, 12, 3), pca);
+  assert.match(verifyPair(features.get(1)!, tiny).reason!, /candidate image is too small \(20x12/);
+});
+
+Deno.test("Verifier reads stored blobs lazily, caches them and reports missing places", async () => {
+  const { pca, blobs } = await mapOf();
+  const store = new BlobFeatureStore((id) => Promise.resolve(blobs.get(id)));
+  const v = new Verifier(store, { minInliers: 30 });
+  assert.equal(store.reads, 0);
+  const q = await queryFeatures(B, pca);
+  const res = await v.verifyCandidates(q, [2, 1, 99]);
+  assert.deepEqual(res.map((r) => r.placeId), [2, 1, 99]);
+  assert.equal(res[1].result.ok, true);
+  assert.equal(res[0].result.ok, false);
+  assert.match(res[2].result.reason!, /place 99 has no stored local features/);
+  await v.verifyCandidates(q, [1]);
+  assert.equal(store.reads, 3); // 1 and 2 cached, 99 read (absent)
+  const corrupt = new Verifier(new BlobFeatureStore(() => Promise.resolve(new Uint8Array(5))));
+  assert.match((await corrupt.verify(q, 1)).reason!, /unreadable/);
+  const mem = new MemoryFeatureStore();
+  mem.set(1, (await mapOf()).features.get(1)!);
+  assert.ok((await new Verifier(mem, { minInliers: 30 }).verify(q, 1)).ok);
+  assert.ok(encodeLocalFeatures(q).length > 0);
+});
+
+Deno.test("rerankByVerification() puts verified candidates first by inliers and renumbers ranks", () => {
+  const hyps = [1, 2, 3, 4].map((placeId, rank) => ({ placeId, similarity: 1 - rank / 10, rank }));
+  const ok = (inliers: boolean, n: number) => ({ ok: inliers, inliers: n, matches: 100, score: n });
+  const out = rerankByVerification(hyps, [
+    { placeId: 1, result: ok(false, 20) },
+    { placeId: 2, result: ok(true, 80) },
+    { placeId: 3, result: ok(true, 150) },
+  ]);
+  assert.deepEqual(out.map((h) => h.placeId), [3, 2, 1, 4]);
+  assert.deepEqual(out.map((h) => h.rank), [0, 1, 2, 3]);
+  assert.equal(out[0].inliers, 150);
+  assert.equal(out[3].inliers, undefined);
+  const dropped = rerankByVerification(hyps, [{ placeId: 1, result: ok(false, 20) }], { dropRejected: true });
+  assert.deepEqual(dropped.map((h) => h.placeId), [2, 3, 4]);
+  assert.throws(() => rerankByVerification(hyps, [], { mode: "x" as "inliers" }), /'mode'/);
+});
