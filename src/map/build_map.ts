@@ -214,7 +214,8 @@ export async function buildMap(
     const tDescribe = performance.now();
     const rows: Float32Array[] = [];
     const places: PlaceMeta[] = [];
-    for (let start = 0; start < images.length; start += opts.batchSize) {
+    // Decode batch i+1 while batch i is described (decode and inference overlap on separate threads).
+    const decodeBatch = async (start: number) => {
       const batch = images.slice(start, start + opts.batchSize).filter((im) => !bad.has(im.index));
       const decoded: { im: DatasetImage; px: PixelImage }[] = [];
       for (const im of batch) {
@@ -224,6 +225,13 @@ export async function buildMap(
         cache.delete(im.index);
         if (px) decoded.push({ im, px });
       }
+      return decoded;
+    };
+    let next: Promise<{ im: DatasetImage; px: PixelImage }[]> | null = decodeBatch(0);
+    for (let start = 0; start < images.length; start += opts.batchSize) {
+      const decoded = await next!;
+      next = start + opts.batchSize < images.length ? decodeBatch(start + opts.batchSize) : null;
+      next?.catch(() => {}); // handled when awaited; avoids an unhandled rejection if describe throws first
       if (decoded.length > 0) {
         const outs = await model.describeBatch(decoded.map((d) => d.px));
         for (let k = 0; k < outs.length; k++) {
