@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { decodeImage } from "../src/image/decode.ts";
 import { fitDefaultModel } from "../src/model/default_model.ts";
 import { loadModelBundle } from "../src/model/onnx_model.ts";
+import { readGenericModelBundle } from "../src/model/generic_model.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -26,6 +27,10 @@ const { values: a } = parseArgs({
     samples: { type: "string", default: "1000" },
     crops: { type: "string", default: "6" },
     "no-power": { type: "boolean", default: false },
+    generic: { type: "boolean", default: false },
+    clip: { type: "boolean", default: true },
+    "no-clip": { type: "boolean", default: false },
+    threads: { type: "string" },
   },
 });
 const dir = a.dataset!;
@@ -42,7 +47,7 @@ const load = (p: string) => decodeImage(Deno.readFileSync(`${dir}/${p}`), { chan
 const dbImgs = await Promise.all(db.map(load));
 const qImgs = await Promise.all(qs.map(load));
 const t0 = performance.now();
-const bundle = await fitDefaultModel(dbImgs, {
+const bundle = a.generic ? (await readGenericModelBundle()) : await fitDefaultModel(dbImgs, {
   clusters: Number(a.clusters),
   pcaDim: Number(a.pca),
   variant: a.variant as "vladv1" | "vladv2",
@@ -58,7 +63,10 @@ const bundle = await fitDefaultModel(dbImgs, {
   },
 });
 const fitMs = performance.now() - t0;
-const model = await loadModelBundle(bundle, { provider: "cpu" });
+const model = await loadModelBundle(bundle, {
+  provider: "cpu",
+  intraOpNumThreads: a.threads ? Number(a.threads) : undefined,
+});
 const dbD = (await model.describeBatch(dbImgs)).map((o) => o.global);
 const qD: Float32Array[] = [];
 const times: number[] = [];

@@ -3,7 +3,7 @@
  * whole descriptor runs on any execution provider.
  *
  * Steps, on a grey [N, 1, H, W] image in [0, 1]:
- * 1. optional Gaussian smoothing (separable convolution);
+ * 1. border replication, then optional Gaussian smoothing (separable convolution);
  * 2. image gradients (central differences, fixed 3x3 kernels);
  * 3. orientation binning into 8 channels: mag * relu(cos(theta - theta_k) - cos(45deg)), a soft bin of
  *    half-width 45 degrees, written as relu(projection_k - cos(45deg) * mag);
@@ -68,8 +68,12 @@ export function denseGrid(width: number, height: number, options: DenseSiftOptio
   };
 }
 
+function gaussianRadius(sigma: number): number {
+  return Math.max(1, Math.ceil(2.5 * sigma));
+}
+
 function gaussianKernel(sigma: number): number[] {
-  const r = Math.max(1, Math.ceil(2.5 * sigma));
+  const r = gaussianRadius(sigma);
   const k: number[] = [];
   let sum = 0;
   for (let i = -r; i <= r; i++) {
@@ -90,19 +94,21 @@ export function addDenseSift(
   options: DenseSiftOptions = DENSE_SIFT_DEFAULTS,
 ): string {
   const s = options.cellSize;
-  let x = image;
+  // Replicate the border (ONNX Pad, mode "edge") so that the image frame itself is not an edge, then
+  // convolve without padding: the gradient map keeps the input size.
+  const r = options.smoothSigma > 0 ? gaussianRadius(options.smoothSigma) : 0;
+  let x = g.op("Pad", [image, g.constantInt64([0, 0, r + 1, r + 1, 0, 0, r + 1, r + 1], "pads")], {
+    mode: "edge",
+  });
   if (options.smoothSigma > 0) {
     const k = gaussianKernel(options.smoothSigma);
-    const r = (k.length - 1) / 2;
-    x = g.conv(x, g.constant(k, [1, 1, 1, k.length], "gauss_x"), null, { pads: [0, r, 0, r] });
-    x = g.conv(x, g.constant(k, [1, 1, k.length, 1], "gauss_y"), null, { pads: [r, 0, r, 0] });
+    x = g.conv(x, g.constant(k, [1, 1, 1, k.length], "gauss_x"));
+    x = g.conv(x, g.constant(k, [1, 1, k.length, 1], "gauss_y"));
   }
-  // Gradients: channel 0 = d/dx, channel 1 = d/dy (central differences, replicate-free zero padding).
+  // Gradients: channel 0 = d/dx, channel 1 = d/dy (central differences).
   const grad = g.conv(
     x,
     g.constant([0, 0, 0, -0.5, 0, 0.5, 0, 0, 0, 0, -0.5, 0, 0, 0, 0, 0, 0.5, 0], [2, 1, 3, 3], "grad_kernel"),
-    null,
-    { pads: [1, 1, 1, 1] },
   );
   const bins = 8;
   const proj: number[] = [];

@@ -187,19 +187,13 @@ export async function loadModelBundle(
     checkSessionAgainstManifest(session, bundle.manifest, label);
     const { width, height, channels } = bundle.manifest.input;
     const dims = [1, channels, height, width];
-    const names = [bundle.manifest.outputs.global.name];
-    if (bundle.manifest.outputs.local) names.push(bundle.manifest.outputs.local.name);
-    const probe = await session.run(
-      { [bundle.manifest.input.name]: { data: new Float32Array(channels * width * height), dims } },
-      names,
-    ).catch((err) => {
+    const probe = await session.warmup({ [bundle.manifest.input.name]: dims }).catch((err) => {
       throw new ModelLoadError(`Cannot load model ${label}: a test run failed (${(err as Error).message})`, {
         cause: err,
         context: { file: label },
       });
     });
     checkOutputDims(probe, bundle.manifest, label, 1);
-    await session.warmup({ [bundle.manifest.input.name]: dims });
   } catch (err) {
     await session.close();
     throw err;

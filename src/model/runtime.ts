@@ -66,8 +66,11 @@ export interface RuntimeSession {
   readonly outputs: IoMetadata[];
   /** Run one batch; runs are serialised (one at a time per session). */
   run(feeds: Record<string, TensorData>, outputNames?: string[]): Promise<Record<string, TensorData>>;
-  /** Run once with zero inputs (symbolic dims replaced by `dims[name]` or 1) and record the time. */
-  warmup(dims?: Record<string, number[]>): Promise<void>;
+  /**
+   * Run once with zero inputs (symbolic dims replaced by `dims[name]` or 1), record the time (not counted as
+   * work in stats) and return the outputs (a load-time check of output shapes).
+   */
+  warmup(dims?: Record<string, number[]>): Promise<Record<string, TensorData>>;
   stats(): SessionStats;
   close(): Promise<void>;
 }
@@ -91,19 +94,30 @@ function metadataOf(session: ort.InferenceSession, which: "input" | "output"): I
   });
 }
 
+let envConfigured = false;
+/** ORT's own logger prints provider-probe failures as errors; Waymark reports them itself. */
+function configureEnv(): void {
+  if (envConfigured) return;
+  envConfigured = true;
+  try {
+    ort.env.logLevel = "fatal";
+  } catch { /* older bindings: keep their default */ }
+}
+
 async function tryCreate(
   model: Uint8Array | string,
   provider: "cpu" | "cuda",
   opts: SessionOptions,
 ): Promise<ort.InferenceSession> {
+  configureEnv();
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: opts.graphOptimizationLevel ?? "all",
     intraOpNumThreads: opts.intraOpNumThreads ?? defaultThreads(),
     interOpNumThreads: 1,
     executionMode: "sequential",
-    // Errors (3) only: our own log line reports the fallback.
-    logSeverityLevel: 3,
+    // Errors only; while probing CUDA, fatal only: our own log line reports the fallback.
+    logSeverityLevel: provider === "cuda" ? 4 : 3,
     extra: { session: { "intra_op.allow_spinning": opts.allowSpinning ? "1" : "0" } },
   };
   if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions);
@@ -249,19 +263,20 @@ class OrtSession implements RuntimeSession {
     return out;
   }
 
-  async warmup(dims: Record<string, number[]> = {}): Promise<void> {
+  async warmup(dims: Record<string, number[]> = {}): Promise<Record<string, TensorData>> {
     const feeds: Record<string, TensorData> = {};
     for (const input of this.inputs) {
       const shape = dims[input.name] ?? input.shape.map((d) => (typeof d === "number" && d > 0 ? d : 1));
       feeds[input.name] = { data: new Float32Array(shape.reduce((a, b) => a * b, 1)), dims: shape };
     }
     const t0 = performance.now();
-    await this.run(feeds);
+    const out = await this.run(feeds);
     this.#stats.warmupMs = performance.now() - t0;
     // The warm-up run is not counted as work.
     this.#stats.runs--;
     this.#stats.items -= feeds[this.inputs[0]?.name]?.dims[0] ?? 0;
     this.#stats.totalMs -= this.#stats.warmupMs;
+    return out;
   }
 
   stats(): SessionStats {

@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { createSimulator } from "../../src/io/simulator/simulator.ts";
+import { convertChannels } from "../../src/image/resize.ts";
+import {
+  buildDefaultModelGraph,
+  fitDefaultModel,
+  FrontEnd,
+  LOCAL_DIM,
+} from "../../src/model/default_model.ts";
+import { DENSE_SIFT_DEFAULTS, denseGrid } from "../../src/model/dense_sift.ts";
+import { loadModelBundle } from "../../src/model/onnx_model.ts";
+import { netvladForward } from "../../src/model/netvlad.ts";
+import { applyPca } from "../../src/model/pca.ts";
+import { ValidationError } from "../../src/errors.ts";
+import type { PixelImage } from "../../src/types.ts";
+
+const W = 160, H = 120;
+
+function simImages(count: number, seed = 5): PixelImage[] {
+  const sim = createSimulator({ seed, width: W, height: H });
+  const path = sim.path({ index: 0 });
+  const step = Math.max(1, Math.floor(path.length / count));
+  const out: PixelImage[] = [];
+  for (let i = 0; i < count; i++) out.push(convertChannels(sim.render(path[i * step]), 1));
+  return out;
+}
+
+const images = simImages(10);
+
+Deno.test("fitDefaultModel() builds a loadable model whose global and local outputs have the declared sizes", async () => {
+  const bundle = await fitDefaultModel(images, {
+    clusters: 8,
+    inputWidth: W,
+    kmeansIterations: 5,
+    samplesPerImage: 300,
+  });
+  assert.equal(bundle.manifest.descriptorDim, 8 * LOCAL_DIM);
+  assert.equal(bundle.manifest.input.height, H);
+  const model = await loadModelBundle(bundle, { provider: "cpu" });
+  try {
+    const out = await model.describe(images[0], { local: true });
+    assert.equal(out.global.length, 8 * LOCAL_DIM);
+    assert.ok(Math.abs(Math.hypot(...out.global) - 1) < 1e-4);
+    const grid = denseGrid(W, H, DENSE_SIFT_DEFAULTS);
+    const local = out.local!;
+    assert.deepEqual([local.gridWidth, local.gridHeight, local.dim], [
+      grid.gridWidth,
+      grid.gridHeight,
+      LOCAL_DIM,
+    ]);
+    assert.deepEqual([local.stride, local.offset, local.imageWidth, local.imageHeight], [
+      grid.stride,
+      grid.offset,
+      W,
+      H,
+    ]);
+    assert.equal(local.descriptors.length, grid.gridWidth * grid.gridHeight * LOCAL_DIM);
+    // A larger image of the same view is resized to the input and gives (almost) the same descriptor.
+    const big = (await model.describe(simImages(1, 5).map((i) => i)[0])).global;
+    let dot = 0;
+    for (let i = 0; i < big.length; i++) dot += big[i] * out.global[i];
+    assert.ok(dot > 0.999, `same image, dot ${dot}`);
+  } finally {
+    await model.close();
+  }
+});
+
+Deno.test("the default model's ONNX global descriptor equals the TypeScript reference (NetVLAD, power norm, PCA)", async () => {
+  const bundle = await fitDefaultModel(images, {
+    clusters: 4,
+    inputWidth: W,
+    pcaDim: 6,
+    pcaCropsPerImage: 1,
+    kmeansIterations: 5,
+    samplesPerImage: 200,
+  });
+  const p = bundle.params;
+  assert.equal(p.pca?.dim, 6);
+  const model = await loadModelBundle(bundle, { provider: "cpu" });
+  try {
+    const out = await model.describe(images[3], { local: true });
+    const local = out.local!;
+    const plane = local.gridWidth * local.gridHeight;
+    const chw = new Float32Array(plane * LOCAL_DIM);
+    for (let q = 0; q < plane; q++) {
+      for (let c = 0; c < LOCAL_DIM; c++) chw[c * plane + q] = local.descriptors[q * LOCAL_DIM + c];
+    }
+    const { vlad } = netvladForward(chw, p.netvlad, {
+      n: 1,
+      height: local.gridHeight,
+      width: local.gridWidth,
+    });
+    let norm = 0;
+    const pn = vlad.map((v) => Math.sign(v) * Math.sqrt(Math.abs(v)));
+    for (const v of pn) norm += v * v;
+    const ref = applyPca(p.pca!, pn.map((v) => v / Math.sqrt(norm)));
+    for (let i = 0; i < ref.length; i++) {
+      assert.ok(Math.abs(ref[i] - out.global[i]) < 2e-4, `dim ${i}: ${ref[i]} vs ${out.global[i]}`);
+    }
+  } finally {
+    await model.close();
+  }
+});
+
+Deno.test("fitDefaultModel() is deterministic for a seed", async () => {
+  const opts = { clusters: 4, inputWidth: W, kmeansIterations: 3, samplesPerImage: 100, seed: 9 };
+  const a = await fitDefaultModel(images.slice(0, 4), opts);
+  const b = await fitDefaultModel(images.slice(0, 4), opts);
+  assert.equal(a.manifest.sha256, b.manifest.sha256);
+});
+
+Deno.test("fitDefaultModel() validates its options and needs images", async () => {
+  await assert.rejects(
+    () => fitDefaultModel(images, { clusters: 0 }),
+    /'clusters' must be a positive integer/,
+  );
+  await assert.rejects(() => fitDefaultModel(images, { variant: "vlad3" as never }), ValidationError);
+  await assert.rejects(() => fitDefaultModel([], {}), /'images' must be at least one image/);
+});
+
+Deno.test("buildDefaultModelGraph() rejects a PCA whose input is not K*128", async () => {
+  const bundle = await fitDefaultModel(images.slice(0, 3), {
+    clusters: 2,
+    inputWidth: W,
+    kmeansIterations: 2,
+    samplesPerImage: 50,
+  });
+  const pca = {
+    inputDim: 10,
+    dim: 2,
+    mean: new Float32Array(10),
+    components: new Float32Array(20),
+    eigenvalues: new Float32Array(2),
+  };
+  assert.throws(() => buildDefaultModelGraph({ ...bundle.params, pca }), /'pca.inputDim' must be K\*C = 256/);
+});
+
+Deno.test("the dense SIFT front end bins a vertical step edge into the 0-degree orientation", async () => {
+  const data = new Uint8Array(64 * 64);
+  for (let y = 0; y < 64; y++) for (let x = 32; x < 64; x++) data[y * 64 + x] = 200;
+  const fe = await FrontEnd.create(64, 64);
+  try {
+    const [dense] = await fe.run([{ width: 64, height: 64, channels: 1, data }]);
+    const bins = new Float64Array(8);
+    let flat = 0;
+    for (let q = 0; q < dense.gridWidth * dense.gridHeight; q++) {
+      let norm = 0;
+      for (let c = 0; c < LOCAL_DIM; c++) {
+        bins[c % 8] += dense.descriptors[q * LOCAL_DIM + c];
+        norm += dense.descriptors[q * LOCAL_DIM + c] ** 2;
+      }
+      if (norm < 1e-6) flat++;
+      else assert.ok(Math.abs(norm - 1) < 1e-3, `unit RootSIFT, got ${norm}`);
+    }
+    assert.ok(flat > 0, "patches away from the edge have no gradient");
+    assert.ok(bins[0] > 0 && bins[4] === 0 && bins[2] === 0 && bins[6] === 0, `bins ${Array.from(bins)}`);
+  } finally {
+    await fe.close();
+  }
+});
