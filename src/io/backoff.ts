@@ -33,11 +33,17 @@ export interface BackoffOptions {
 
 /** Backoff options with every default filled in, plus the random generator. */
 export interface ResolvedBackoff {
+  /** See {@link BackoffOptions.initialDelayMs}. */
   initialDelayMs: number;
+  /** See {@link BackoffOptions.maxDelayMs}. */
   maxDelayMs: number;
+  /** See {@link BackoffOptions.factor}. */
   factor: number;
+  /** See {@link BackoffOptions.jitter}. */
   jitter: number;
+  /** See {@link BackoffOptions.maxAttempts}. */
   maxAttempts: number;
+  /** Uniform [0, 1) generator used for jitter. */
   random: () => number;
 }
 

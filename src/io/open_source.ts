@@ -34,9 +34,13 @@ import { readImageFolder, readImageSource } from "../dataset/image_folder.ts";
 
 /** Per-kind options of {@link openFrameSource}. */
 export interface OpenFrameSourceOptions {
+  /** For `ws://` and `wss://` specs. */
   websocket?: WebSocketSourceOptions;
+  /** For `rosbridge://` specs. */
   rosbridge?: RosbridgeSourceOptions;
+  /** For `dataset:` specs. */
   replay?: ReplaySourceOptions;
+  /** For `sim`. */
   simulator?: SimulatorSourceOptions;
 }
 

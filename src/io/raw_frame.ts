@@ -50,10 +50,13 @@ const MAX_DIM = 16384;
 
 /** A decoded WMRW message. */
 export interface RawFrame {
+  /** The pixels (a view into the message) and their layout. */
   image: RawImage;
   /** Seconds, or null when the sender left it NaN. */
   stamp: number | null;
+  /** The sender's frame counter. */
   seq: number;
+  /** The sender's frame id ("" when none). */
   frameId: string;
 }
 
@@ -117,9 +120,13 @@ export function decodeRawFrame(bytes: Uint8Array): RawFrame {
 
 /** Fields of {@link encodeRawFrame}. */
 export interface RawFrameInput {
+  /** Pixels per row. */
   width: number;
+  /** Rows. */
   height: number;
+  /** Pixel encoding. */
   encoding: RawEncoding;
+  /** `step * height` bytes. */
   data: Uint8Array;
   /** Default width * bytes per pixel. */
   step?: number;
@@ -127,7 +134,9 @@ export interface RawFrameInput {
   bigEndian?: boolean;
   /** Default NaN (receiver uses its clock). */
   stamp?: number;
+  /** Sender's frame counter. Default 0. */
   seq?: number;
+  /** Frame id. Default "". */
   frameId?: string;
 }
 

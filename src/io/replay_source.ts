@@ -37,6 +37,7 @@ export interface ReplayEntry {
   path: string;
   /** Seconds; absent means evenly spaced at `fps` (default 10). */
   stamp?: number;
+  /** Ground-truth or recorded position, passed on as `CameraFrame.position`. */
   position?: Position;
 }
 

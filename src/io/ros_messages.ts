@@ -47,9 +47,11 @@ export interface RosImageLimits {
 
 /** An image message after decoding. */
 export interface DecodedRosImage {
+  /** The image bytes (compressed container or raw pixels, unconverted). */
   image: EncodedImage | RawImage;
   /** `header.stamp` in seconds, or null when the message has none or it is zero (unset). */
   stamp: number | null;
+  /** `header.frame_id`. */
   frameId: string;
   /** ROS 1 `header.seq` when present. */
   rosSeq?: number;

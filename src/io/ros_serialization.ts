@@ -18,9 +18,13 @@ import { BridgeProtocolError } from "../errors.ts";
 
 /** A ROS `std_msgs/Header`. `seq` exists in ROS 1 only. */
 export interface RosHeader {
+  /** ROS 1 only. */
   seq?: number;
+  /** Stamp seconds (`secs` / `sec`). */
   sec: number;
+  /** Stamp nanoseconds (`nsecs` / `nanosec`). */
   nanosec: number;
+  /** `frame_id`. */
   frameId: string;
 }
 
