@@ -216,6 +216,7 @@ export async function evaluateRetrieval(
       options.onProgress?.({ phase: "query", done: qi + 1, total: ds.queries.length });
     }
     const r = recallAtN(perQuery.map((p) => p.ranked), perQuery.map((p) => p.truth), ns);
+    if (r.evaluated === 0) warn(`no query of ${ds.dir} has a true match: recall is reported as 0`);
     const latencyMs: RetrievalReport["latencyMs"] = {};
     for (const [stage, values] of Object.entries(stages) as [RetrievalStage, number[]][]) {
       if (stage === "rerank" && !rerank) continue;
