@@ -25,7 +25,9 @@
  */
 import { MapFormatError, ValidationError } from "../errors.ts";
 import type { Position } from "../types.ts";
+import { dirname } from "node:path";
 import { crc32 } from "./_crc32.ts";
+import { fsyncDir } from "./_fs.ts";
 
 /** Place metadata stored with a keyframe (beyond id and stamp). */
 export interface JournalMeta {
@@ -276,6 +278,7 @@ export class KeyframeJournal {
       } finally {
         f.close();
       }
+      await fsyncDir(dirname(path)); // make the new file's directory entry durable
       result = { header, records: [], validBytes: hb.length, tornBytes: 0 };
     } else {
       result = parseJournal(bytes, path);
