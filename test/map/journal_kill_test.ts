@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { KeyframeJournal } from "../../src/map/journal.ts";
+import { tempDir } from "./_tmp.ts";
+
+const child = new URL("./_journal_writer.ts", import.meta.url).pathname;
+
+for (const policy of ["always", "never"]) {
+  Deno.test(`a writer killed with SIGKILL mid-stream loses no acknowledged keyframe (fsync ${policy})`, async () => {
+    const path = `${await tempDir()}/journal.wal`;
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", child, path, policy],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const acked: number[] = [];
+    const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    while (acked.length < 40) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const l of lines) acked.push(Number(l));
+    }
+    proc.kill("SIGKILL");
+    await proc.status;
+    await reader.cancel().catch(() => {});
+    assert.ok(acked.length >= 40, "the writer acknowledged keyframes");
+    const j = await KeyframeJournal.open(path, { dim: 64 });
+    const ids = j.replayed.map((r) => r.placeId);
+    assert.deepEqual(ids, ids.map((_, i) => i), "records are the contiguous ids 0..n-1");
+    assert.ok(
+      ids.length >= acked.at(-1)! + 1,
+      `every acknowledged id survives: ${ids.length} vs ${acked.at(-1)}`,
+    );
+    for (const r of j.replayed) assert.equal(r.local![0], r.placeId & 0xff);
+    await j.close();
+  });
+}
