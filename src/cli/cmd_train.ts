@@ -55,6 +55,8 @@ Options:
   --max-positions N    grid positions per image used in training            default 1100
   --radius M           validation ground-truth radius without matches.csv   default 25
   --seed S             seed (initialisation, shuffling, negative pools)     default 1
+  --keep best|last     head written: best validation epoch (ties: higher separation; the initial head
+                       when no epoch beats it) or the last epoch's                     default best
   --resume             continue from <model-dir>/checkpoint
   --backbone FILE      feature-map ONNX to train the head on (instead of the default front end)
   --input-size WxH     backbone input size                                  required with --backbone
@@ -101,6 +103,7 @@ export async function run(args: string[]): Promise<number> {
       radius: { type: "string" },
       seed: { type: "string" },
       resume: { type: "boolean", default: false },
+      keep: { type: "string" },
       backbone: { type: "string" },
       "input-size": { type: "string" },
       channels: { type: "string" },
@@ -119,6 +122,8 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const kind = values.optimizer ?? "adam";
+  const keep = values.keep ?? "best";
+  if (keep !== "best" && keep !== "last") throw invalid("train", "keep", "best or last", keep);
   if (kind !== "adam" && kind !== "sgd") throw invalid("train", "optimizer", "adam or sgd", kind);
   const out = values.out;
   let bar: ProgressBar | null = null;
@@ -142,7 +147,9 @@ export async function run(args: string[]): Promise<number> {
     const t = p.train;
     if (t.phase === "init") {
       bar?.done();
-      console.error(`validation Recall@1 before training: ${fmt(t.recallAt1)}`);
+      console.error(
+        `validation Recall@1 before training: ${fmt(t.recallAt1)}  separation ${fmt(t.separation)}`,
+      );
       stage = "train";
       return;
     }
@@ -154,7 +161,8 @@ export async function run(args: string[]): Promise<number> {
     bar?.done();
     bar = null;
     console.error(
-      `epoch ${t.epoch}/${t.epochs}: loss ${t.loss.toFixed(4)}  validation Recall@1 ${fmt(t.recallAt1)}`,
+      `epoch ${t.epoch}/${t.epochs}: loss ${t.loss.toFixed(4)}  validation Recall@1 ${fmt(t.recallAt1)}` +
+        `  separation ${fmt(t.separation)}`,
     );
   };
   const common: TrainOptions = {
@@ -175,6 +183,7 @@ export async function run(args: string[]): Promise<number> {
     evalRadius: num("radius", values.radius, 25),
     seed: num("seed", values.seed, 1, true),
     resume: values.resume,
+    keep,
     onProgress,
   };
   const r = values.backbone === undefined
@@ -182,7 +191,13 @@ export async function run(args: string[]): Promise<number> {
     : await trainBackboneHead(positionals[0], values.backbone, out, { ...common, ...backboneInput(values) });
   console.log(
     [
-      `model      ${r.out} (best epoch ${r.bestEpoch}${r.earlyStopped ? ", early stopped" : ""})`,
+      `model      ${r.out} (${
+        keep === "last" ? `last epoch ${r.history.length}, ` : ""
+      }best epoch ${r.bestEpoch}${r.earlyStopped ? ", early stopped" : ""}${
+        keep === "best" && r.bestEpoch === 0
+          ? "; no epoch beat the initial head on validation: it is kept"
+          : ""
+      })`,
       `initial    ${r.initialDir ?? "(not saved)"}`,
       `validation ${r.validationDir ?? "(none)"}`,
       `tuples     ${r.tuples} training queries (${r.mode}), ${r.validationQueries} validation queries`,

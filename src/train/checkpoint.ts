@@ -22,6 +22,11 @@ export interface EpochRecord {
   loss: number;
   /** Validation Recall@1 after the epoch (NaN when there is no validation split). */
   recallAt1: number;
+  /**
+   * Validation separation after the epoch: mean over validation queries of (best similarity to a true match -
+   * best similarity to any other database image); breaks Recall@1 ties when choosing the best epoch.
+   */
+  separation?: number;
   /** Seconds the epoch took (training steps + cache refresh + validation). */
   seconds: number;
 }
@@ -34,6 +39,8 @@ export interface TrainingState {
   /** Parameters with the best validation Recall@1 so far. */
   best: HeadParams;
   bestRecallAt1: number;
+  /** Validation separation of the best parameters (see {@linkcode EpochRecord.separation}). */
+  bestSeparation: number;
   bestEpoch: number;
   /** Validation Recall@1 of the initial parameters. */
   initialRecallAt1: number;
@@ -103,6 +110,7 @@ export function encodeCheckpoint(s: TrainingState): { json: string; bin: Uint8Ar
     params: headMeta(s.params),
     best: headMeta(s.best),
     bestRecallAt1: s.bestRecallAt1,
+    bestSeparation: s.bestSeparation,
     bestEpoch: s.bestEpoch,
     initialRecallAt1: s.initialRecallAt1,
     epochsWithoutImprovement: s.epochsWithoutImprovement,
@@ -193,6 +201,7 @@ export function decodeCheckpoint(json: string, bin: Uint8Array, file = "checkpoi
     params,
     best: head("best", meta.best),
     bestRecallAt1: num(meta.bestRecallAt1),
+    bestSeparation: num(meta.bestSeparation),
     bestEpoch: meta.bestEpoch,
     initialRecallAt1: num(meta.initialRecallAt1),
     epochsWithoutImprovement: meta.epochsWithoutImprovement,
@@ -202,6 +211,7 @@ export function decodeCheckpoint(json: string, bin: Uint8Array, file = "checkpoi
       ...h,
       loss: num(h.loss),
       recallAt1: num(h.recallAt1),
+      separation: num(h.separation),
     })),
     stopped: !!meta.stopped,
     fingerprint: String(meta.fingerprint),

@@ -16,7 +16,7 @@
  * @module
  */
 import { join } from "node:path";
-import { TrainingError } from "../errors.ts";
+import { invalid, TrainingError } from "../errors.ts";
 import { decodeImage } from "../image/decode.ts";
 import {
   buildDefaultModelGraph,
@@ -71,6 +71,21 @@ export interface TrainOptions
   onProgress?: (p: TrainModelProgress) => void;
   /** Stop after this many epochs of this call (a resumable interruption; for tests). */
   stopAfterEpochs?: number;
+  /**
+   * Which head the model gets: "best" (best validation Recall@1, ties broken by separation; the initial head
+   * when no epoch beat it) or "last" (after the last epoch). Default "best".
+   */
+  keep?: "best" | "last";
+}
+
+function checkKeep(keep: unknown): void {
+  if (keep !== undefined && keep !== "best" && keep !== "last") {
+    throw invalid("train", "keep", '"best" or "last"', keep);
+  }
+}
+
+function keptHead(result: TrainHeadResult, keep: TrainOptions["keep"]): HeadParams {
+  return keep === "last" ? result.last : result.best;
 }
 
 /** Progress of {@linkcode train}. */
@@ -231,6 +246,7 @@ export async function train(
   const ds = typeof dataset === "string"
     ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
     : dataset;
+  checkKeep(options.keep);
   const progress = options.onProgress ?? (() => {});
   // the split decides which database images may shape the initial model
   const split = buildTuples(ds, options);
@@ -273,7 +289,8 @@ export async function train(
     },
   );
   const trainSeconds = (performance.now() - t1) / 1000;
-  const params = defaultParamsWithHead(fitted.params, result.best);
+  const kept = keptHead(result, options.keep);
+  const params = defaultParamsWithHead(fitted.params, kept);
   const onnx = buildDefaultModelGraph(params);
   const name = options.name ?? "waymark-dsift-netvlad-trained";
   const manifest = await defaultModelManifest(
@@ -287,6 +304,7 @@ export async function train(
       trained: true,
       dataset: ds.dir,
       bestEpoch: result.bestEpoch,
+      kept: options.keep ?? "best",
       validationRecallAt1: { initial: result.initialRecallAt1, best: result.bestRecallAt1 },
     },
   );
@@ -299,6 +317,7 @@ export async function train(
     initialRecallAt1: result.initialRecallAt1,
     bestRecallAt1: result.bestRecallAt1,
     bestEpoch: result.bestEpoch,
+    kept: options.keep ?? "best",
     earlyStopped: result.earlyStopped,
     history: result.history,
     featureSeconds,
@@ -374,6 +393,7 @@ export async function trainBackboneHead(
   const ds = typeof dataset === "string"
     ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
     : dataset;
+  checkKeep(options.keep);
   const progress = options.onProgress ?? (() => {});
   const bytes = await Deno.readFile(backbone).catch((e) => {
     throw new TrainingError(`Cannot read backbone ${backbone}: ${(e as Error).message}`, { cause: e });
@@ -463,7 +483,12 @@ export async function trainBackboneHead(
     initialDir = join(out, "initial");
     await write(initialDir, initial, "waymark-backbone-netvlad-initial", "Untrained (k-means + initParams)");
   }
-  await write(out, result.best, options.name ?? "waymark-backbone-netvlad-trained", "Trained");
+  await write(
+    out,
+    keptHead(result, options.keep),
+    options.name ?? "waymark-backbone-netvlad-trained",
+    "Trained",
+  );
   await Deno.writeTextFile(
     join(out, "training.json"),
     JSON.stringify(

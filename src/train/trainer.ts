@@ -46,6 +46,8 @@ export interface TrainProgress {
   loss: number;
   /** Validation Recall@1 (after the epoch; NaN during the epoch or without validation). */
   recallAt1: number;
+  /** Validation separation (see {@linkcode ValidationScores}); NaN during the epoch or without validation. */
+  separation: number;
 }
 
 /** Options of {@linkcode trainHead}. Every field has a default. */
@@ -78,7 +80,10 @@ export interface TrainHeadOptions extends TupleOptions {
 
 /** Result of {@linkcode trainHead}. */
 export interface TrainHeadResult {
-  /** Parameters with the best validation Recall@1 (the last ones when there is no validation split). */
+  /**
+   * Parameters with the best validation Recall@1, ties broken by the validation separation (the last ones when
+   * there is no validation split). The initial parameters when no epoch beat them.
+   */
   best: HeadParams;
   /** Parameters after the last epoch. */
   last: HeadParams;
@@ -143,6 +148,56 @@ export function describeAll(p: HeadParams, feats: PreparedFeatures[]): Float32Ar
   return out;
 }
 
+/** Validation scores of {@linkcode validationScores}. */
+export interface ValidationScores {
+  /** Recall@1 (NaN when no query has a true match). */
+  recallAt1: number;
+  /**
+   * Mean over the queries with a true match of (best inner product with a true match - best inner product with
+   * any other database image): positive when the first hit is true, a continuous measure of how clearly.
+   * NaN when no query has a true match.
+   */
+  separation: number;
+}
+
+/**
+ * Recall@1 and separation of `queries` against the database by inner product of unit descriptors; queries with
+ * empty truth are skipped.
+ */
+export function validationScores(
+  queryDescs: Float32Array,
+  dbDescs: Float32Array,
+  D: number,
+  queries: number[],
+  truth: number[][],
+): ValidationScores {
+  const nDb = dbDescs.length / D;
+  let hit = 0, n = 0, sep = 0;
+  queries.forEach((q, qi) => {
+    const t = truth[q];
+    if (!t || t.length === 0) return;
+    n++;
+    const isTrue = new Set(t);
+    let best = -1, bestS = -Infinity, bestTrue = -Infinity, bestFalse = -Infinity;
+    const qo = qi * D;
+    for (let i = 0; i < nDb; i++) {
+      let s = 0;
+      const o = i * D;
+      for (let d = 0; d < D; d++) s += queryDescs[qo + d] * dbDescs[o + d];
+      if (s > bestS) {
+        bestS = s;
+        best = i;
+      }
+      if (isTrue.has(i)) bestTrue = Math.max(bestTrue, s);
+      else bestFalse = Math.max(bestFalse, s);
+    }
+    if (isTrue.has(best)) hit++;
+    // every database image a true match: nothing to separate from
+    sep += Number.isFinite(bestFalse) ? bestTrue - bestFalse : 0;
+  });
+  return n === 0 ? { recallAt1: NaN, separation: NaN } : { recallAt1: hit / n, separation: sep / n };
+}
+
 /**
  * Recall@1 of `queries` against the database by inner product of unit descriptors; queries with empty truth are
  * skipped. NaN when no query has a true match.
@@ -154,27 +209,22 @@ export function recallAt1(
   queries: number[],
   truth: number[][],
 ): number {
-  const nDb = dbDescs.length / D;
-  let hit = 0, n = 0;
-  queries.forEach((q, qi) => {
-    const t = truth[q];
-    if (!t || t.length === 0) return;
-    n++;
-    let best = -1, bestS = -Infinity;
-    const qo = qi * D;
-    for (let i = 0; i < nDb; i++) {
-      let s = 0;
-      const o = i * D;
-      for (let d = 0; d < D; d++) s += queryDescs[qo + d] * dbDescs[o + d];
-      if (s > bestS) {
-        bestS = s;
-        best = i;
-      }
-    }
-    if (t.includes(best)) hit++;
-  });
-  return n === 0 ? NaN : hit / n;
+  return validationScores(queryDescs, dbDescs, D, queries, truth).recallAt1;
 }
+
+/**
+ * Whether validation scores `a` beat `b`: higher Recall@1, or equal Recall@1 and higher separation (the coarse
+ * Recall@1 of a small validation split ties often; the separation still tells a better head from a worse one).
+ * Without validation (NaN) the newer scores always win.
+ */
+export function betterScores(a: ValidationScores, b: ValidationScores): boolean {
+  if (Number.isNaN(a.recallAt1) || Number.isNaN(b.recallAt1)) return true;
+  if (a.recallAt1 !== b.recallAt1) return a.recallAt1 > b.recallAt1;
+  return Number.isNaN(b.separation) || a.separation > b.separation + SEPARATION_MIN_GAIN;
+}
+
+/** The least separation gain that counts as an improvement at equal Recall@1. */
+export const SEPARATION_MIN_GAIN = 1e-4;
 
 function fingerprint(p: HeadParams, o: ResolvedOptions, nDb: number, nQ: number): string {
   return JSON.stringify({
@@ -232,7 +282,7 @@ export async function trainHead(
     const db = describeAll(p, features.database);
     const tq = describeAll(p, trainQueries.map((q) => features.queries[q]));
     const vq = describeAll(p, valQueries.map((q) => features.queries[q]));
-    return { db, tq, recall: recallAt1(vq, db, D, valQueries, ds.truth) };
+    return { db, tq, scores: validationScores(vq, db, D, valQueries, ds.truth) };
   };
 
   let state: TrainingState | null = null;
@@ -256,9 +306,10 @@ export async function trainHead(
       epoch: 0,
       params,
       best: cloneHeadParams(params),
-      bestRecallAt1: cache.recall,
+      bestRecallAt1: cache.scores.recallAt1,
+      bestSeparation: cache.scores.separation,
       bestEpoch: 0,
-      initialRecallAt1: cache.recall,
+      initialRecallAt1: cache.scores.recallAt1,
       epochsWithoutImprovement: 0,
       optimizer: optimizer.state(),
       rngState: rng.state(),
@@ -277,7 +328,8 @@ export async function trainHead(
     step: 0,
     steps,
     loss: NaN,
-    recallAt1: cache.recall,
+    recallAt1: cache.scores.recallAt1,
+    separation: cache.scores.separation,
   });
   const tensors = paramTensors(params);
   let epochsThisCall = 0;
@@ -322,21 +374,24 @@ export async function trainHead(
         steps,
         loss: lossSum / Math.max(1, tuplesDone),
         recallAt1: NaN,
+        separation: NaN,
       });
     }
     cache = refresh(params);
     const rec: EpochRecord = {
       epoch,
       loss: lossSum / Math.max(1, tuplesDone),
-      recallAt1: cache.recall,
+      recallAt1: cache.scores.recallAt1,
+      separation: cache.scores.separation,
       seconds: (performance.now() - t0) / 1000,
     };
     st.history.push(rec);
     st.epoch = epoch;
-    // improvement: strictly higher R@1 (or no validation at all: always keep the latest)
-    if (Number.isNaN(cache.recall) || cache.recall > st.bestRecallAt1 || Number.isNaN(st.bestRecallAt1)) {
+    // improvement: higher R@1, or equal R@1 and higher separation (no validation at all: keep the latest)
+    if (betterScores(cache.scores, { recallAt1: st.bestRecallAt1, separation: st.bestSeparation })) {
       st.best = cloneHeadParams(params);
-      st.bestRecallAt1 = cache.recall;
+      st.bestRecallAt1 = cache.scores.recallAt1;
+      st.bestSeparation = cache.scores.separation;
       st.bestEpoch = epoch;
       st.epochsWithoutImprovement = 0;
     } else {
@@ -355,6 +410,7 @@ export async function trainHead(
       steps,
       loss: rec.loss,
       recallAt1: rec.recallAt1,
+      separation: cache.scores.separation,
     });
   }
   return {

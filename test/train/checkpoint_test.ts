@@ -22,6 +22,7 @@ function state(epoch: number): TrainingState {
     params: head,
     best: head,
     bestRecallAt1: 0.5,
+    bestSeparation: 0.125,
     bestEpoch: epoch,
     initialRecallAt1: NaN,
     epochsWithoutImprovement: 0,
