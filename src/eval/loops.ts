@@ -13,6 +13,7 @@ import { readLoopDataset } from "../dataset/loop_dataset.ts";
 import type { LoopDataset } from "../dataset/types.ts";
 import { invalid } from "../errors.ts";
 import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
+import { gateLoop } from "../localize/loop_gate.ts";
 import { decodeStage, type FrameDecoder } from "../pipeline/decode_stage.ts";
 import { describeStage } from "../pipeline/describe_stage.ts";
 import { keyframeStage, type KeyframeStageOptions } from "../pipeline/keyframe_stage.ts";
@@ -53,7 +54,10 @@ export interface EvaluateLoopsOptions {
 export interface LoopReportEvent extends ScoredLoopEvent {
   /** Inlier count when verified. */
   inliers?: number;
+  /** Accepted by the verification gate (`gateLoop`: verified, or unverifiable with the detector's word). */
   verified?: boolean;
+  /** Confidence after the gate. */
+  gatedConfidence?: number;
 }
 
 /** Report of {@link evaluateLoops}. */
@@ -118,10 +122,23 @@ export async function evaluateLoops(
         continue;
       }
       if (work.sessionPlaceId !== undefined) frameOfPlace.set(work.sessionPlaceId, i);
+      // Every keyframe is remembered (a later loop may name it), after this frame's own verification.
+      const remember = async () => {
+        if (options.verifier?.remember && work.pixels && work.sessionPlaceId !== undefined) {
+          await options.verifier.remember({
+            seq: i,
+            stamp: frame.stamp,
+            pixels: work.pixels,
+            placeId: work.sessionPlaceId,
+          });
+        }
+      };
       const loop = work.loop;
-      if (!loop) continue;
-      const match = frameOfPlace.get(loop.match.placeId);
-      if (match === undefined) continue;
+      const match = loop ? frameOfPlace.get(loop.match.placeId) : undefined;
+      if (!loop || match === undefined) {
+        await remember();
+        continue;
+      }
       const ev: LoopReportEvent = { query: i, match, confidence: loop.confidence };
       if (options.verifier && work.pixels) {
         const r = await options.verifier.verify(
@@ -140,17 +157,12 @@ export async function evaluateLoops(
           }],
         );
         const res = r.results.find((x) => x.placeId === loop.match.placeId)?.result;
+        const gate = gateLoop(loop.confidence, res, { minInliers });
         ev.inliers = res?.inliers ?? 0;
-        ev.verified = !!res && res.ok && res.inliers >= minInliers;
+        ev.verified = gate.accept;
+        ev.gatedConfidence = gate.confidence;
       }
-      if (options.verifier?.remember && work.pixels && work.sessionPlaceId !== undefined) {
-        await options.verifier.remember({
-          seq: i,
-          stamp: frame.stamp,
-          pixels: work.pixels,
-          placeId: work.sessionPlaceId,
-        });
-      }
+      await remember();
       events.push(ev);
     }
   } finally {
@@ -172,7 +184,12 @@ export async function evaluateLoops(
       vocabulary: source,
     },
   };
-  if (options.verifier) report.verifiedScores = scoreLoops(events.filter((e) => e.verified), ds.loops);
+  if (options.verifier) {
+    report.verifiedScores = scoreLoops(
+      events.filter((e) => e.verified).map((e) => ({ ...e, confidence: e.gatedConfidence ?? e.confidence })),
+      ds.loops,
+    );
+  }
   return report;
 }
 

@@ -49,6 +49,7 @@ import type {
 } from "../types.ts";
 import type { PlaceFilterOptions } from "../localize/place_filter.ts";
 import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
+import { gateLoop } from "../localize/loop_gate.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
 import { describeStage } from "./describe_stage.ts";
@@ -75,6 +76,12 @@ export interface LocalizerOptions {
   filter?: Omit<PlaceFilterOptions, "placeCount">;
   /** Loop-closure detection: false disables; an object tunes the detector. Default on. */
   loops?: boolean | LoopDetectorOptions;
+  /**
+   * Fewest keyframes between two loop-closure events (a revisit matches for many frames in a row). Default 0
+   * without a map (SLAM: every frame's constraint), 10 with one (against the map every frame of the run is a
+   * revisit).
+   */
+  loopGap?: number;
   /** Geometric verification hook (off the fast path). Default none. */
   verifier?: Verifier;
   /** Map candidates verified per keyframe. Default 5. */
@@ -136,6 +143,9 @@ function validate(options: LocalizerOptions): void {
   pos("topK", options.topK);
   pos("verifyTopK", options.verifyTopK);
   pos("statsIntervalMs", options.statsIntervalMs);
+  if (options.loopGap !== undefined && (!Number.isInteger(options.loopGap) || options.loopGap < 0)) {
+    throw invalid(a, "loopGap", "a non-negative integer", options.loopGap);
+  }
   if (options.minInliers !== undefined && !(options.minInliers >= 0)) {
     throw invalid(a, "minInliers", "a number >= 0", options.minInliers);
   }
@@ -178,6 +188,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
   const stampNow = () => scheduler.now() / 1000;
   const loopsOn = options.loops !== false;
   const detectorOptions = typeof options.loops === "object" ? options.loops : undefined;
+  const loopGap = options.loopGap ?? (options.map ? 10 : 0);
 
   const events$ = defer(() =>
     new Observable<WaymarkEvent>((out) => {
@@ -213,9 +224,13 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             if (pending) {
               pendingLoops.delete(ev.seq);
               const r = ev.results.find((x) => x.placeId === pending.match.placeId)?.result;
-              if (r && r.ok && r.inliers >= minInliers) {
-                const loop: LoopClosureEvent = { ...pending, inliers: r.inliers };
-                if (r.transform) loop.transform = r.transform;
+              const gate = gateLoop(pending.confidence, r, { minInliers });
+              if (gate.accept) {
+                const loop: LoopClosureEvent = { ...pending, confidence: gate.confidence };
+                if (gate.verified && r) {
+                  loop.inliers = r.inliers;
+                  if (r.transform) loop.transform = r.transform;
+                }
                 out.next(loop);
               }
             }
@@ -312,6 +327,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         (acc, st) => pipe(acc, st),
         (x: Observable<FrameWork>) => x,
       );
+      let lastLoopKeyframe = -Infinity;
       const mapPlaces = options.map ? new Set(options.map.places.map((p) => p.placeId)) : new Set<number>();
 
       const handle = (work: FrameWork) => {
@@ -319,6 +335,13 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           counters.errors++;
           out.next(work.error);
           return;
+        }
+        if (work.loop || work.loopPending) {
+          const kf = work.keyframeIndex ?? 0;
+          if (kf - lastLoopKeyframe < loopGap) {
+            delete work.loop;
+            delete work.loopPending;
+          } else lastLoopKeyframe = kf;
         }
         counters.processed++;
         if (work.estimate) {

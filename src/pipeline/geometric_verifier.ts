@@ -1,0 +1,191 @@
+/**
+ * The pipeline's geometric verifier: a {@link Verifier} (see `verification_hook.ts`) over the DELF-style
+ * verification of `src/verify/` (dense SIFT local features with attention keypoints, mutual nearest
+ * neighbours, RANSAC).
+ *
+ * - Session keyframes (`space: "session"`, loop candidates of this run): `remember()` keeps a grayscale copy of
+ *   each keyframe (longer side at most `maxSide`), cheap enough for every keyframe; local features are extracted
+ *   only when a keyframe is first named as a candidate, and cached (LRU, `cacheSize`). At most
+ *   `sessionCapacity` keyframes are kept (the oldest forgotten first; a forgotten keyframe cannot be verified).
+ * - Prior map places (`space: "map"`): features from `mapFeatures` when given, else from the image that
+ *   `mapImage(placeId, candidate)` returns, else from the candidate's `image` path (relative to `imageRoot`),
+ *   decoded once and cached.
+ * - Features are full-size (128-d, no PCA), so that a run with no map needs no fitted projection.
+ *
+ * Every result is a `VerificationResult` (`ok` at `minInliers` RANSAC inliers or more); nothing throws on image
+ * content (a candidate that cannot be read gets `ok: false` and a `reason`).
+ *
+ * @module
+ */
+import { isAbsolute, join } from "node:path";
+import { invalid } from "../errors.ts";
+import { decodeImage } from "../image/decode.ts";
+import type { LocalFeatures, PixelImage, VerificationEvent, VerificationResult } from "../types.ts";
+import { extractLocalFeatures } from "../verify/local_features.ts";
+import { resizeGray, toGray } from "../verify/dense_sift.ts";
+import { type LocalFeatureStore, Verifier as PairVerifier, type VerifyOptions } from "../verify/verifier.ts";
+import { UNVERIFIABLE } from "../localize/loop_gate.ts";
+import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
+
+/** Options of {@link createGeometricVerifier}. All optional. */
+export interface GeometricVerifierOptions {
+  /** RANSAC inliers for `ok: true`. Default 15 (the pipeline's `minInliers`). */
+  minInliers?: number;
+  /** Keypoints kept per image. Default 500. */
+  maxKeypoints?: number;
+  /** Pyramid scales of the local features. Default `[1, 0.7071, 0.5]`. */
+  scales?: number[];
+  /** Images are downscaled so that their longer side is at most this (pixels). Default 512. */
+  maxSide?: number;
+  /** Session keyframes kept for verification. Default 4000. */
+  sessionCapacity?: number;
+  /** Extracted feature sets kept (LRU). Default 64. */
+  cacheSize?: number;
+  /** Features of prior-map places. Default none (see `mapImage`). */
+  mapFeatures?: LocalFeatureStore;
+  /** Pixels of a prior-map place. Default: decode `candidate.image` (relative to `imageRoot`). */
+  mapImage?: (placeId: number, candidate: VerificationCandidate) => Promise<PixelImage | undefined>;
+  /** Folder relative image paths of map candidates are resolved against. Default the working folder. */
+  imageRoot?: string;
+  /** Other pair-verification options (RANSAC model, threshold, matching distance). */
+  verify?: Omit<VerifyOptions, "minInliers">;
+}
+
+/** A {@link Verifier} with its bookkeeping visible (tests, stats). */
+export interface GeometricVerifier extends Verifier {
+  /** Session keyframes currently kept. */
+  readonly sessionSize: number;
+  /** Feature extractions done so far. */
+  readonly extractions: number;
+  /** Keep a keyframe of the run (a later loop may name it). */
+  remember(keyframe: VerificationQuery & { placeId: number }): void;
+}
+
+function gray(image: PixelImage, maxSide: number): PixelImage {
+  const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
+  if (image.channels === 1 && scale === 1) return image;
+  const g = resizeGray(toGray(image), image.width, image.height, scale);
+  const data = new Uint8Array(g.width * g.height);
+  for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(g.gray[i] * 255)));
+  return { width: g.width, height: g.height, channels: 1, data };
+}
+
+/**
+ * Create the pipeline's geometric verifier (see the module doc).
+ *
+ * @example
+ * ```ts ignore
+ * const verifier = createGeometricVerifier({ minInliers: 15 });
+ * const { loops$ } = localize(source.frames(), { model, verifier });
+ * ```
+ */
+export function createGeometricVerifier(options: GeometricVerifierOptions = {}): GeometricVerifier {
+  const action = "create the geometric verifier";
+  const minInliers = options.minInliers ?? 15;
+  const maxKeypoints = options.maxKeypoints ?? 500;
+  const maxSide = options.maxSide ?? 512;
+  const capacity = options.sessionCapacity ?? 4000;
+  const cacheSize = options.cacheSize ?? 64;
+  if (!Number.isInteger(minInliers) || minInliers < 0) {
+    throw invalid(action, "minInliers", "an integer >= 0", minInliers);
+  }
+  if (!Number.isInteger(maxKeypoints) || maxKeypoints < 8) {
+    throw invalid(action, "maxKeypoints", "an integer >= 8", maxKeypoints);
+  }
+  if (!(maxSide >= 32)) throw invalid(action, "maxSide", "a number >= 32", maxSide);
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw invalid(action, "sessionCapacity", "a positive integer", capacity);
+  }
+  if (!Number.isInteger(cacheSize) || cacheSize < 1) {
+    throw invalid(action, "cacheSize", "a positive integer", cacheSize);
+  }
+  const session = new Map<number, PixelImage>();
+  const cache = new Map<string, LocalFeatures>();
+  let extractions = 0;
+  const extract = async (image: PixelImage): Promise<LocalFeatures> => {
+    extractions++;
+    return await extractLocalFeatures(gray(image, maxSide), { maxKeypoints, scales: options.scales });
+  };
+  const cached = async (key: string, get: () => Promise<PixelImage | undefined>) => {
+    const hit = cache.get(key);
+    if (hit) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit;
+    }
+    const image = await get();
+    if (!image) return undefined;
+    const f = await extract(image);
+    cache.set(key, f);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+    return f;
+  };
+  const mapImage = options.mapImage ?? (async (_id: number, c: VerificationCandidate) => {
+    if (!c.image) return undefined;
+    const path = isAbsolute(c.image) || !options.imageRoot ? c.image : join(options.imageRoot, c.image);
+    return await decodeImage(await Deno.readFile(path), { channels: 1, source: path });
+  });
+  const candidateStore = (candidates: Map<number, VerificationCandidate>): LocalFeatureStore => ({
+    async get(placeId) {
+      const c = candidates.get(placeId)!;
+      if (c.space === "session") {
+        return await cached(`s${placeId}`, () => Promise.resolve(session.get(placeId)));
+      }
+      if (options.mapFeatures) return await options.mapFeatures.get(placeId);
+      return await cached(`m${placeId}`, () => mapImage(placeId, c));
+    },
+  });
+  const verifyOptions: VerifyOptions = { ...options.verify, minInliers };
+  return {
+    get sessionSize() {
+      return session.size;
+    },
+    get extractions() {
+      return extractions;
+    },
+    remember(kf) {
+      session.set(kf.placeId, gray(kf.pixels, maxSide));
+      if (session.size > capacity) session.delete(session.keys().next().value!);
+    },
+    async verify(query: VerificationQuery, candidates: VerificationCandidate[]): Promise<VerificationEvent> {
+      const q = await extract(query.pixels);
+      const byId = new Map(candidates.map((c) => [c.placeId, c]));
+      const store = candidateStore(byId);
+      const pair = new PairVerifier(store, verifyOptions);
+      const minKeypoints = pair.options.minKeypoints;
+      const unverifiable = (why: string): VerificationResult => ({
+        ok: false,
+        inliers: 0,
+        matches: 0,
+        score: 0,
+        reason: `${UNVERIFIABLE} ${why}`,
+      });
+      const results: { placeId: number; result: VerificationResult }[] = [];
+      for (const c of candidates) {
+        let result: VerificationResult;
+        try {
+          const f = await store.get(c.placeId);
+          if (!f) {
+            result = unverifiable(
+              c.space === "session"
+                ? `session keyframe ${c.placeId} is not remembered (forgotten or never seen)`
+                : `map place ${c.placeId} has no local features or readable image`,
+            );
+          } else if (q.count < minKeypoints || f.count < minKeypoints) {
+            const side = q.count < minKeypoints ? "query" : `place ${c.placeId}`;
+            result = unverifiable(
+              `${side} has too few keypoints (${Math.min(q.count, f.count)} < ${minKeypoints}): textureless`,
+            );
+          } else {
+            const { correspondences: _c, ...r } = await pair.verify(q, c.placeId);
+            result = r;
+          }
+        } catch (err) {
+          result = unverifiable(`place ${c.placeId} could not be read: ${(err as Error).message}`);
+        }
+        results.push({ placeId: c.placeId, result });
+      }
+      return { kind: "verification", seq: query.seq, stamp: query.stamp, results };
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { createGeometricVerifier } from "../../src/pipeline/geometric_verifier.ts";
+import { createSimulator } from "../../src/io/simulator/simulator.ts";
+import { isUnverifiable } from "../../src/localize/loop_gate.ts";
+import { ValidationError } from "../../src/errors.ts";
+
+const sim = createSimulator({ width: 320, height: 240, frames: 120 });
+const poses = sim.path({ index: 0 });
+const frame = (i: number, traversal = 0) =>
+  sim.render(traversal === 0 ? poses[i] : sim.path({ index: traversal })[i], {
+    noiseSeed: traversal * 1000 + i,
+  });
+
+Deno.test("geometric verifier confirms a remembered keyframe of the same place and rejects a far one", async () => {
+  const v = createGeometricVerifier({ minInliers: 60 });
+  v.remember({ seq: 0, stamp: 0, placeId: 0, pixels: frame(10) });
+  v.remember({ seq: 1, stamp: 1, placeId: 1, pixels: frame(70) });
+  assert.equal(v.sessionSize, 2);
+  const ev = await v.verify({ seq: 5, stamp: 5, pixels: frame(10, 1) }, [
+    { placeId: 0, space: "session", similarity: 0.9 },
+    { placeId: 1, space: "session", similarity: 0.8 },
+  ]);
+  assert.equal(ev.kind, "verification");
+  assert.equal(ev.seq, 5);
+  const [same, far] = ev.results;
+  assert.equal(same.placeId, 0);
+  assert.ok(same.result.ok, `same place: ${JSON.stringify(same.result)}`);
+  assert.ok(same.result.inliers > far.result.inliers);
+  assert.equal(far.result.ok, false);
+  assert.equal(isUnverifiable(far.result), false);
+});
+
+Deno.test("geometric verifier: a blank query or a forgotten keyframe is unverifiable, not rejected", async () => {
+  const v = createGeometricVerifier({ sessionCapacity: 1 });
+  v.remember({ seq: 0, stamp: 0, placeId: 0, pixels: frame(10) });
+  v.remember({ seq: 1, stamp: 1, placeId: 1, pixels: frame(20) }); // place 0 forgotten (capacity 1)
+  assert.equal(v.sessionSize, 1);
+  const blank = { width: 320, height: 240, channels: 1 as const, data: new Uint8Array(320 * 240).fill(128) };
+  const a = await v.verify({ seq: 2, stamp: 2, pixels: blank }, [{
+    placeId: 1,
+    space: "session",
+    similarity: 1,
+  }]);
+  assert.ok(isUnverifiable(a.results[0].result), a.results[0].result.reason);
+  assert.match(a.results[0].result.reason!, /keypoints/);
+  const b = await v.verify({ seq: 3, stamp: 3, pixels: frame(10) }, [
+    { placeId: 0, space: "session", similarity: 1 },
+    { placeId: 9, space: "map", similarity: 1 },
+  ]);
+  assert.match(b.results[0].result.reason!, /not remembered/);
+  assert.match(b.results[1].result.reason!, /no local features or readable image/);
+  assert.ok(b.results.every((r) => isUnverifiable(r.result)));
+  assert.throws(() => createGeometricVerifier({ maxKeypoints: 2 }), ValidationError);
+});
