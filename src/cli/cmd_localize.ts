@@ -1,0 +1,264 @@
+/**
+ * `waymark localize --map <dir> --source <spec>`: live localization against a prior map, with the events
+ * served to downstream clients (WebSocket server, rosbridge topics, JSON-lines file).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Observable, share, type Subscription } from "rxjs";
+import { invalid } from "../errors.ts";
+import type { FrameSource } from "../io/frame_source.ts";
+import { JsonlSink } from "../io/jsonl_sink.ts";
+import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";
+import { RosbridgeSink } from "../io/rosbridge_sink.ts";
+import { WebSocketSink } from "../io/websocket_sink.ts";
+import { loadMap } from "../map/map_loader.ts";
+import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
+import { localize } from "../pipeline/localize_pipeline.ts";
+import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
+import type { WaymarkEvent } from "../types.ts";
+import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { providerOption } from "./cmd_map_build.ts";
+
+/** One-line description for `waymark --help`. */
+export const summary =
+  "live localization against a map from a camera source; events to WebSocket/rosbridge/JSONL";
+
+const HELP = `waymark localize --map <dir> --source <spec> [options]
+
+Run the live pipeline (decode, keyframes, global descriptor, index top-k, temporal place filter, loop
+closures, optional verification) on frames from --source, against the map in --map. Prints estimates
+(at most --print-hz lines a second, plus every status change), loop closures and errors; serves every event.
+Stops when the source ends or on Ctrl-C.
+
+Sources (--source):
+  ws://host:port/path              a WebSocket camera (binary JPEG/PNG or JSON envelopes)
+  rosbridge://host:port/topic      a rosbridge topic (sensor_msgs/Image or CompressedImage)
+  dataset:<dir>[#queries|...]      replay a dataset list at its recorded rate
+  sim                              the simulated camera
+
+Options:
+  --map DIR            the map (built with 'waymark map build' or 'waymark slam')           required
+  --source SPEC         see above                                                            required
+  --publish URL        serve events on a WebSocket server, e.g. ws://127.0.0.1:8765 (port 0: any free)
+  --token T            bearer token clients must present to --publish
+  --ros-publish [URL]  publish events (std_msgs/String) and poses to rosbridge (default: the source's bridge)
+  --jsonl FILE         append every event as one JSON line
+  --backpressure P     latest | drop-newest[:N] | queue:N                                   default latest
+  --rate R             dataset: and sim sources: recorded | max | frames per second       default recorded
+  --top-k K            map candidates per frame                                             default 50
+  --no-loops           do not detect loop closures
+  --verify             geometric verification off the fast path (DELF-style)
+  --provider P         auto | cpu | cuda                                                    default auto
+  --print-hz N         estimate lines per second on stdout (0: none)                       default 5
+  -h, --help           this help
+`;
+
+/** Source options of --rate R (recorded | max | frames per second) for dataset: and sim sources. */
+export function sourceOptions(action: string, rate: string | undefined): OpenFrameSourceOptions {
+  if (rate === undefined || rate === "recorded") return {};
+  if (rate === "max") return { replay: { rate: "max" }, simulator: { rate: 0 } };
+  const fps = Number(rate);
+  if (!(fps > 0 && fps <= 10000)) {
+    throw invalid(action, "rate", "recorded, max or frames per second in (0, 10000]", rate);
+  }
+  return { replay: { rate: fps }, simulator: { rate: fps } };
+}
+
+/** Sinks a streaming command serves events to. */
+export interface EventSinks {
+  attach(events$: Observable<WaymarkEvent>): Subscription[];
+  close(): Promise<void>;
+  describe(): string[];
+}
+
+/** Open the sinks named by --publish / --token / --ros-publish / --jsonl. */
+export async function openSinks(
+  o: { publish?: string; token?: string; rosPublish?: string; jsonl?: string },
+): Promise<EventSinks> {
+  const ws: WebSocketSink[] = [], ros: RosbridgeSink[] = [], jl: JsonlSink[] = [];
+  if (o.publish) {
+    let url: URL;
+    try {
+      url = new URL(o.publish);
+    } catch {
+      throw invalid("publish events", "publish", "a ws://host:port URL", o.publish);
+    }
+    if (url.protocol !== "ws:") throw invalid("publish events", "publish", "a ws://host:port URL", o.publish);
+    ws.push(
+      await WebSocketSink.listen({
+        host: url.hostname,
+        port: url.port === "" ? 8765 : Number(url.port),
+        token: o.token,
+      }),
+    );
+  }
+  if (o.rosPublish) ros.push(new RosbridgeSink(o.rosPublish));
+  if (o.jsonl) jl.push(await JsonlSink.open(o.jsonl));
+  return {
+    attach: (events$) => [...ws, ...ros, ...jl].map((s) => s.attach(events$)),
+    async close() {
+      for (const s of [...ws, ...ros, ...jl]) await s.close();
+    },
+    describe: () => [
+      ...ws.map((s) => `serving events on ${s.url}`),
+      ...ros.map(() => `publishing to rosbridge ${o.rosPublish}`),
+      ...jl.map(() => `writing events to ${o.jsonl}`),
+    ],
+  };
+}
+
+/** A compact one-line rendering of an event. */
+export function formatEvent(e: WaymarkEvent): string {
+  switch (e.kind) {
+    case "estimate": {
+      const s = e.estimate;
+      const pos = s.position ? ` (${s.position.x.toFixed(1)}, ${s.position.y.toFixed(1)})` : "";
+      return `#${s.seq} t=${s.stamp.toFixed(2)} ${s.status.padEnd(9)} place ${s.placeId ?? "-"}${pos} conf ${
+        s.confidence.toFixed(2)
+      } ${e.latencyMs.toFixed(1)} ms`;
+    }
+    case "loop":
+      return `LOOP #${e.query.seq} -> place ${e.match.placeId}${
+        e.match.image ? ` (${e.match.image})` : ""
+      } conf ${e.confidence.toFixed(2)}${e.inliers !== undefined ? ` inliers ${e.inliers}` : ""}`;
+    case "stats":
+      return `stats received ${e.received} processed ${e.processed} dropped ${e.dropped} errors ${e.errors}${
+        e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""
+      }`;
+    case "error":
+      return `error ${e.error}${e.seq !== undefined ? ` #${e.seq}` : ""}: ${e.message}`;
+    case "connection":
+      return `${e.source}: ${e.state}${e.attempt ? ` (attempt ${e.attempt})` : ""}`;
+    case "verification":
+      return `verified #${e.seq}: ${e.results.map((r) => `${r.placeId}:${r.result.inliers}`).join(" ")}`;
+  }
+}
+
+/** Wait for the stream to end or for Ctrl-C; returns true when interrupted. */
+export function runUntilDone(
+  events$: Observable<WaymarkEvent>,
+  onEvent: (e: WaymarkEvent) => void,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    let sub: Subscription | null = null;
+    const onSignal = () => {
+      sub?.unsubscribe();
+      Deno.removeSignalListener("SIGINT", onSignal);
+      resolve(true);
+    };
+    Deno.addSignalListener("SIGINT", onSignal);
+    sub = events$.subscribe({
+      next: onEvent,
+      error: (err) => {
+        Deno.removeSignalListener("SIGINT", onSignal);
+        reject(err);
+      },
+      complete: () => {
+        Deno.removeSignalListener("SIGINT", onSignal);
+        resolve(false);
+      },
+    });
+  });
+}
+
+/** Merge a source's connection/error events into the pipeline's events. */
+export function withSourceEvents(
+  source: FrameSource,
+  events$: Observable<WaymarkEvent>,
+): Observable<WaymarkEvent> {
+  return new Observable<WaymarkEvent>((sub) => {
+    const a = source.events().subscribe((e) => sub.next(e));
+    const b = events$.subscribe(sub);
+    return () => {
+      b.unsubscribe();
+      a.unsubscribe();
+    };
+  });
+}
+
+/** Run `waymark localize`. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      map: { type: "string" },
+      source: { type: "string" },
+      publish: { type: "string" },
+      token: { type: "string" },
+      "ros-publish": { type: "string" },
+      jsonl: { type: "string" },
+      backpressure: { type: "string", default: "latest" },
+      rate: { type: "string" },
+      "top-k": { type: "string" },
+      "no-loops": { type: "boolean", default: false },
+      verify: { type: "boolean", default: false },
+      provider: { type: "string" },
+      "print-hz": { type: "string", default: "5" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  if (!values.map || !values.source) {
+    console.error(`waymark localize: --map and --source are required\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const action = "localize";
+  const policy = parseBackpressurePolicy(values.backpressure!);
+  const srcOptions = sourceOptions(action, values.rate);
+  const printHz = Number(values["print-hz"]);
+  if (!(printHz >= 0)) throw invalid(action, "print-hz", "a number >= 0", values["print-hz"]);
+  const topK = values["top-k"] === undefined ? 50 : Number(values["top-k"]);
+  if (!Number.isInteger(topK) || topK < 1) {
+    throw invalid(action, "top-k", "a positive integer", values["top-k"]);
+  }
+  let rosPublish = values["ros-publish"];
+  if (rosPublish === "" && /^rosbridges?:\/\//.test(values.source)) {
+    rosPublish = values.source.replace(/^(rosbridges?:\/\/[^/]+).*$/, "$1");
+  }
+  const map = await loadMap(values.map, { provider: providerOption(action, values.provider) });
+  const verifier = values.verify ? await loadPipelineVerifier({}) : undefined;
+  const source = await openFrameSource(values.source, srcOptions);
+  const sinks = await openSinks({
+    publish: values.publish,
+    token: values.token,
+    rosPublish,
+    jsonl: values.jsonl,
+  });
+  for (const line of sinks.describe()) console.error(`waymark: ${line}`);
+  console.error(`waymark: localizing against ${map.dir} (${map.places.length} places) from ${source.name}`);
+  const { events$ } = localize(source.frames(), {
+    model: map.model,
+    map,
+    backpressure: policy,
+    topK,
+    loops: !values["no-loops"],
+    verifier,
+  });
+  const all$ = withSourceEvents(source, events$).pipe(share());
+  const subs = sinks.attach(all$);
+  let lastPrint = 0;
+  let lastStatus = "";
+  try {
+    const interrupted = await runUntilDone(all$, (e) => {
+      if (e.kind === "estimate") {
+        const now = performance.now();
+        const changed = e.estimate.status !== lastStatus;
+        lastStatus = e.estimate.status;
+        if (printHz === 0 || (!changed && now - lastPrint < 1000 / printHz)) return;
+        lastPrint = now;
+      }
+      if (e.kind === "stats" || e.kind === "connection") console.error(formatEvent(e));
+      else console.log(formatEvent(e));
+    });
+    if (interrupted) console.error("waymark: interrupted");
+  } finally {
+    for (const s of subs) s.unsubscribe();
+    await source.close();
+    await sinks.close();
+    await map.model.close();
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,215 @@
+/**
+ * `waymark slam --source <spec> --out <map-dir>`: loop-closure detection with no prior map (the map grows
+ * online), every new keyframe journaled before it is acknowledged, the map saved at the end; a later run on
+ * the same folder extends it (multi-session).
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { share } from "rxjs";
+import { invalid } from "../errors.ts";
+import { openFrameSource } from "../io/open_source.ts";
+import { compactMap } from "../map/compact.ts";
+import { MAP_FILES } from "../map/format.ts";
+import { type FsyncPolicy, KeyframeJournal } from "../map/journal.ts";
+import { loadMap } from "../map/map_loader.ts";
+import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
+import { loadModel } from "../model/onnx_model.ts";
+import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
+import { localize } from "../pipeline/localize_pipeline.ts";
+import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
+import type { DescriptorModel } from "../types.ts";
+import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { providerOption } from "./cmd_map_build.ts";
+import { formatEvent, openSinks, runUntilDone, sourceOptions, withSourceEvents } from "./cmd_localize.ts";
+
+/** One-line description for `waymark --help`. */
+export const summary =
+  "SLAM loop closure: grow a map online from a camera source, journal keyframes, save the map";
+
+const HELP = `waymark slam --source <spec> --out <map-dir> [options]
+
+Detect loop closures with no prior map: every keyframe joins the map and is compared with the earlier ones
+(the recent window excluded); an event needs a short consistent sequence of matches (and, with --verify,
+geometric verification). Each new keyframe is appended to <map-dir>/journal.wal before its frame completes
+(a crash loses no committed keyframe); at the end the journal is folded into the map. When <map-dir> already
+holds a map (or a journal left by a crash), the run extends it with the same model (multi-session).
+
+Vocabulary with no prior map: the shipped generic one (models/waymark-generic: the default dense-SIFT
+NetVLAD fitted on varied generic imagery), so that descriptors are comparable from the first frame; fitting
+online would change the descriptor space while the map grows. --model uses another model folder.
+
+Options:
+  --source SPEC        ws://..., rosbridge://host:port/topic, dataset:<dir>[#sequence], sim    required
+  --out DIR            the map folder to create or extend                                       required
+  --model DIR          model folder for a new map                               default the generic model
+  --fsync P            journal fsync: always | never | <ms> (interval)                          default always
+  --min-interval S     seconds between keyframes                                                default 0
+  --min-change X       mean thumbnail change for a keyframe, 0..1                               default 0
+  --exclude N          recent keyframes never loop candidates                                   default 10
+  --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765)
+  --token T            bearer token for --publish
+  --ros-publish URL    publish events to rosbridge
+  --jsonl FILE         append every event as one JSON line
+  --backpressure P     latest | drop-newest[:N] | queue:N                                       default latest
+  --rate R             dataset: and sim sources: recorded | max | frames per second           default recorded
+  --verify             gate loops on geometric verification
+  --provider P         auto | cpu | cuda                                                        default auto
+  -h, --help           this help
+`;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Run `waymark slam`. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      source: { type: "string" },
+      out: { type: "string" },
+      model: { type: "string" },
+      fsync: { type: "string", default: "always" },
+      "min-interval": { type: "string", default: "0" },
+      "min-change": { type: "string", default: "0" },
+      exclude: { type: "string" },
+      publish: { type: "string" },
+      token: { type: "string" },
+      "ros-publish": { type: "string" },
+      jsonl: { type: "string" },
+      backpressure: { type: "string", default: "latest" },
+      rate: { type: "string" },
+      verify: { type: "boolean", default: false },
+      provider: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  if (!values.source || !values.out) {
+    console.error(`waymark slam: --source and --out are required\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const action = "run slam";
+  const provider = providerOption(action, values.provider);
+  const fsync: FsyncPolicy = values.fsync === "always" || values.fsync === "never"
+    ? values.fsync
+    : { intervalMs: Number(values.fsync) };
+  if (typeof fsync === "object" && !(fsync.intervalMs > 0)) {
+    throw invalid(action, "fsync", "always, never or a positive number of ms", values.fsync);
+  }
+  const minInterval = Number(values["min-interval"]), minChange = Number(values["min-change"]);
+  if (!(minInterval >= 0)) throw invalid(action, "min-interval", "a number >= 0", values["min-interval"]);
+  if (!(minChange >= 0 && minChange <= 1)) {
+    throw invalid(action, "min-change", "a number in [0, 1]", values["min-change"]);
+  }
+  const exclude = values.exclude === undefined ? 10 : Number(values.exclude);
+  if (!Number.isInteger(exclude) || exclude < 0) {
+    throw invalid(action, "exclude", "an integer >= 0", values.exclude);
+  }
+  const policy = parseBackpressurePolicy(values.backpressure!);
+  const srcOptions = sourceOptions(action, values.rate);
+  const out = values.out;
+  await Deno.mkdir(out, { recursive: true });
+
+  // Prior session: an existing map (its model), plus any journal a crashed run left.
+  let model: DescriptorModel;
+  let modelSource: string | undefined;
+  const prior: { placeId: number; stamp?: number; image?: string; descriptor: Float32Array }[] = [];
+  const hasMap = await exists(join(out, MAP_FILES.manifest));
+  if (hasMap) {
+    const map = await loadMap(out, { provider, modelDir: values.model });
+    model = map.model;
+    const dim = map.index.dim;
+    map.places.forEach((p, i) =>
+      prior.push({ ...p, descriptor: map.descriptors.subarray(i * dim, (i + 1) * dim) })
+    );
+    console.error(
+      `waymark: extending ${out}: ${map.places.length} places (generation ${map.manifest.generation})`,
+    );
+  } else if (values.model) {
+    model = await loadModel(values.model, { provider });
+    modelSource = values.model;
+  } else {
+    model = await loadGenericModel({ provider });
+    modelSource = fileURLToPath(GENERIC_MODEL_URL);
+  }
+  const journal = await KeyframeJournal.open(join(out, MAP_FILES.journal), {
+    dim: model.info.descriptorDim,
+    modelId: model.info.id,
+    fsync,
+  });
+  for (const r of journal.replayed) {
+    if (r.placeId >= prior.length) {
+      prior.push({ placeId: r.placeId, stamp: r.stamp, image: r.meta.image, descriptor: r.descriptor });
+    }
+  }
+  if (journal.replayed.length > 0) {
+    console.error(`waymark: replayed ${journal.replayed.length} journaled keyframes`);
+  }
+  const verifier = values.verify ? await loadPipelineVerifier({}) : undefined;
+  const source = await openFrameSource(values.source, srcOptions);
+  const sinks = await openSinks({
+    publish: values.publish,
+    token: values.token,
+    rosPublish: values["ros-publish"],
+    jsonl: values.jsonl,
+  });
+  for (const line of sinks.describe()) console.error(`waymark: ${line}`);
+  let added = 0;
+  const { events$ } = localize(source.frames(), {
+    model,
+    backpressure: policy,
+    keyframes: { minInterval, minChange },
+    loops: { excludeRecent: exclude },
+    priorKeyframes: prior,
+    verifier,
+    onKeyframe: async (kf) => {
+      const meta: { image?: string; position?: { x: number; y: number; z?: number } } = {};
+      if (kf.image !== undefined) meta.image = kf.image;
+      if (kf.position) meta.position = kf.position;
+      await journal.append({ placeId: kf.placeId, stamp: kf.stamp, meta, descriptor: kf.descriptor });
+      added++;
+    },
+  });
+  const all$ = withSourceEvents(source, events$).pipe(share());
+  const subs = sinks.attach(all$);
+  let loops = 0;
+  try {
+    const interrupted = await runUntilDone(all$, (e) => {
+      if (e.kind === "loop") loops++;
+      if (e.kind === "stats" || e.kind === "connection") console.error(formatEvent(e));
+      else console.log(formatEvent(e));
+    });
+    if (interrupted) console.error("waymark: interrupted");
+  } finally {
+    for (const s of subs) s.unsubscribe();
+    await source.close();
+    await sinks.close();
+    await journal.close();
+    await model.close();
+  }
+  const result = await compactMap(out, {
+    model: {
+      name: model.info.name,
+      id: model.info.id,
+      dim: model.info.descriptorDim,
+      bundled: false,
+      source: modelSource,
+    },
+    modelBundleDir: hasMap ? undefined : modelSource,
+  });
+  console.log(
+    `map ${out}: ${result.manifest.counts.places} places (${added} new keyframes, generation ${result.manifest.generation}), ${loops} loop closures`,
+  );
+  return EXIT_OK;
+}

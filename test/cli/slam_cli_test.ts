@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { loadMap, readMapManifest } from "../../src/map/map_loader.ts";
+import { tempDir } from "../map/_tmp.ts";
+import { runCli } from "./_capture.ts";
+import { simDataset } from "./_sim_fixture.ts";
+
+Deno.test("waymark slam --help documents the vocabulary; missing --out or a bad --fsync is a usage error", async () => {
+  const h = await runCli(["slam", "--help"]);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /Vocabulary with no prior map: the shipped generic one/);
+  const a = await runCli(["slam", "--source", "sim"]);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /--source and --out are required/);
+  const b = await runCli([
+    "slam",
+    "--source",
+    "sim",
+    "--out",
+    `${await tempDir()}/m`,
+    "--fsync",
+    "sometimes",
+  ]);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /'fsync' must be always, never or a positive number of ms/);
+});
+
+Deno.test("waymark slam writes a journaled map, a second session extends it with loops to the first, reload works", async () => {
+  const ds = await simDataset();
+  const out = `${await tempDir()}/slam_map`;
+  // Session 1: the first traversal (no revisit yet).
+  const first = await runCli(["slam", "--source", `dataset:${ds}#database`, "--out", out, "--rate", "25"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /map .*: 40 places \(40 new keyframes, generation 1\), \d+ loop closures/);
+  const m1 = await readMapManifest(out);
+  assert.equal(m1.counts.places, 40);
+  assert.equal(m1.model.name, "waymark-generic");
+  // Session 2: the second traversal revisits the same loop: it extends the map and closes loops with session 1.
+  const second = await runCli(["slam", "--source", `dataset:${ds}#queries`, "--out", out, "--rate", "25"]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /extending .*: 40 places \(generation 1\)/);
+  assert.match(second.stdout, /map .*: 80 places \(40 new keyframes, generation 2\)/);
+  const loops = second.stdout.split("\n").filter((l) => l.startsWith("LOOP "));
+  assert.ok(loops.length >= 5, `loops to the first session:\n${second.stdout}`);
+  for (const l of loops) {
+    const seq = Number(l.match(/^LOOP #(\d+)/)![1]), place = Number(l.match(/-> place (\d+)/)![1]);
+    // Frame i of the second lap is where keyframe i of the first was (same route, 40 frames a lap).
+    assert.ok(place < 40 && Math.abs(place - seq) <= 2, `a loop to the same place of session 1: ${l}`);
+  }
+  // Reload: the folded map loads for localization, with every keyframe of both sessions.
+  const map = await loadMap(out, { provider: "cpu" });
+  try {
+    assert.equal(map.places.length, 80);
+    assert.equal(map.manifest.generation, 2);
+    assert.deepEqual(map.places.map((p) => p.placeId), Array.from({ length: 80 }, (_, i) => i));
+  } finally {
+    await map.model.close();
+  }
+  const journal = await Deno.stat(`${out}/journal.wal`).then((s) => s.size).catch(() => 0);
+  assert.ok(journal < 4096, "the journal is folded into the map at the end");
+});
