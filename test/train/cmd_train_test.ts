@@ -43,3 +43,97 @@ Deno.test("waymark train exits 2 with a clear message on missing --out or a bad 
   assert.ok(errors.some((e) => /'epochs' must be an integer/.test(e)));
   assert.ok(errors.some((e) => /'optimizer' must be adam or sgd/.test(e)));
 });
+
+/** Run the CLI in-process, collecting what it prints. */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log, error = console.error, warn = console.warn;
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  console.error = (...a: unknown[]) => err.push(a.join(" "));
+  console.warn = (...a: unknown[]) => err.push(a.join(" "));
+  try {
+    const code = await main(args);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+    console.warn = warn;
+  }
+}
+
+function lastJson(text: string): Record<string, unknown> {
+  const lines = text.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+Deno.test("waymark train writes a model every --model command accepts, and --resume continues the run", async () => {
+  const { exportSimDataset } = await import("../../src/io/simulator/export.ts");
+  const { join } = await import("node:path");
+  const root = await Deno.makeTempDir({ prefix: "waymark_cmd_train_" });
+  const ds = join(root, "route");
+  const model = join(root, "model");
+  try {
+    await exportSimDataset(ds, {
+      frames: 40,
+      traversals: 2,
+      width: 96,
+      height: 72,
+      condition: "lighting",
+      overwrite: true,
+    });
+    const common = ["--clusters", "8", "--pos-radius", "2.5", "--neg-radius", "6", "--patience", "0"];
+    const first = await cli(["train", ds, "--out", model, "--epochs", "1", "--keep", "last", ...common]);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.err, /validation Recall@1 before training: \d\.\d{3}/);
+    assert.match(first.err, /epoch 1\/1: loss \d+\.\d{4}\s+validation Recall@1 \d\.\d{3}/);
+    // resume with a larger budget: one more epoch on top of the checkpoint
+    const second = await cli([
+      "train",
+      ds,
+      "--out",
+      model,
+      "--epochs",
+      "2",
+      "--keep",
+      "last",
+      "--resume",
+      ...common,
+    ]);
+    assert.equal(second.code, 0, second.err);
+    assert.match(second.err, /epoch 2\/2/);
+    assert.doesNotMatch(second.err, /epoch 1\/2/, "the resumed run does not redo epoch 1");
+    const report = JSON.parse(await Deno.readTextFile(join(model, "training.json")));
+    assert.equal(report.history.length, 2);
+
+    // every command with --model takes the trained folder
+    const info = await cli(["model", "info", model, "--json"]);
+    assert.equal(info.code, 0, info.err);
+    assert.equal((lastJson(info.out).manifest as { name: string }).name, "waymark-dsift-netvlad-trained");
+    const val = join(model, "validation");
+    const retrieval = await cli(["eval", "retrieval", val, "--model", model, "--json"]);
+    assert.equal(retrieval.code, 0, retrieval.err);
+    const r1 = lastJson(retrieval.out)["recall@1"] as number;
+    assert.ok(r1 >= 0 && r1 <= 1, `recall@1 ${r1}`);
+    const built = await cli(["map", "build", ds, "--out", join(root, "map"), "--model", model]);
+    assert.equal(built.code, 0, built.err);
+    const stream = await cli(["eval", "stream", val, "--model", model, "--json"]);
+    assert.equal(stream.code, 0, stream.err);
+    const loops = await cli(["eval", "loops", ds, "--model", model, "--json"]);
+    assert.equal(loops.code, 0, loops.err);
+    const img = (await Deno.readTextFile(join(ds, "database.csv"))).split("\n")[1].split(",")[0];
+    const verify = await cli([
+      "verify",
+      join(ds, img),
+      join(ds, img),
+      "--out",
+      join(root, "pair.png"),
+      "--model",
+      model,
+      "--json",
+    ]);
+    assert.equal(verify.code, 0, verify.err);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
