@@ -82,6 +82,14 @@ export interface LocalizerOptions {
    * revisit).
    */
   loopGap?: number;
+  /**
+   * With a map, a loop closure must agree with a `localized` estimate of its frame: the place it matches (a map
+   * place, or the place where the matched keyframe of this run was localized) within this distance of the
+   * estimated place (metres when both places have positions, else places in traversal order). Look-alike
+   * places far along a corridor pass the detector and even geometric verification; the filter, which has
+   * followed the whole traversal, knows better. 0 disables. Default 5.
+   */
+  loopAgreement?: number;
   /** Geometric verification hook (off the fast path). Default none. */
   verifier?: Verifier;
   /** Map candidates verified per keyframe. Default 5. */
@@ -146,6 +154,9 @@ function validate(options: LocalizerOptions): void {
   if (options.loopGap !== undefined && (!Number.isInteger(options.loopGap) || options.loopGap < 0)) {
     throw invalid(a, "loopGap", "a non-negative integer", options.loopGap);
   }
+  if (options.loopAgreement !== undefined && !(options.loopAgreement >= 0)) {
+    throw invalid(a, "loopAgreement", "a number >= 0", options.loopAgreement);
+  }
   if (options.minInliers !== undefined && !(options.minInliers >= 0)) {
     throw invalid(a, "minInliers", "a number >= 0", options.minInliers);
   }
@@ -189,6 +200,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
   const loopsOn = options.loops !== false;
   const detectorOptions = typeof options.loops === "object" ? options.loops : undefined;
   const loopGap = options.loopGap ?? (options.map ? 10 : 0);
+  const agreement = options.loopAgreement ?? 5;
 
   const events$ = defer(() =>
     new Observable<WaymarkEvent>((out) => {
@@ -200,7 +212,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         onDrop: () => counters.dropped++,
       });
       const verifications = new Subject<VerificationEvent>();
-      const pendingLoops = new Map<number, LoopClosureEvent>();
+      const pendingLoops = new Map<number, { loop: LoopClosureEvent; keyframe: number }>();
+      let lastLoopKeyframe = -Infinity;
       // Verification runner: one in flight, the newest request waiting (latest-wins).
       let verifying = false;
       let waitingRequest: { query: VerificationQuery; candidates: VerificationCandidate[] } | null = null;
@@ -223,10 +236,13 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             const pending = pendingLoops.get(ev.seq);
             if (pending) {
               pendingLoops.delete(ev.seq);
-              const r = ev.results.find((x) => x.placeId === pending.match.placeId)?.result;
-              const gate = gateLoop(pending.confidence, r, { minInliers });
-              if (gate.accept) {
-                const loop: LoopClosureEvent = { ...pending, confidence: gate.confidence };
+              const { loop: hyp, keyframe } = pending;
+              const r = ev.results.find((x) => x.placeId === hyp.match.placeId)?.result;
+              const gate = gateLoop(hyp.confidence, r, { minInliers });
+              // The gap counts from the last loop actually emitted (a rejected hypothesis does not hold it).
+              if (gate.accept && keyframe - lastLoopKeyframe >= loopGap) {
+                lastLoopKeyframe = keyframe;
+                const loop: LoopClosureEvent = { ...hyp, confidence: gate.confidence };
                 if (gate.verified && r) {
                   loop.inliers = r.inliers;
                   if (r.transform) loop.transform = r.transform;
@@ -327,8 +343,27 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         (acc, st) => pipe(acc, st),
         (x: Observable<FrameWork>) => x,
       );
-      let lastLoopKeyframe = -Infinity;
       const mapPlaces = options.map ? new Set(options.map.places.map((p) => p.placeId)) : new Set<number>();
+      const placeMeta = new Map(
+        options.map?.places.map((p, i) => [p.placeId, { order: i, position: p.position }]),
+      );
+      const localizedAt = new Map<number, number>(); // session place id of a run keyframe -> its localized place
+      /** False when a loop contradicts the frame's localized estimate (see `loopAgreement`). */
+      const agrees = (loop: LoopClosureEvent, work: FrameWork): boolean => {
+        const est = work.estimate;
+        if (!options.map || agreement === 0 || est?.status !== "localized" || est.placeId == null) {
+          return true;
+        }
+        const matched = mapPlaces.has(loop.match.placeId)
+          ? loop.match.placeId
+          : localizedAt.get(loop.match.placeId);
+        const a = placeMeta.get(est.placeId), b = matched === undefined ? undefined : placeMeta.get(matched);
+        if (!a || !b) return true;
+        if (a.position && b.position) {
+          return Math.hypot(a.position.x - b.position.x, a.position.y - b.position.y) <= agreement;
+        }
+        return Math.abs(a.order - b.order) <= agreement;
+      };
 
       const handle = (work: FrameWork) => {
         if (work.error) {
@@ -336,12 +371,21 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           out.next(work.error);
           return;
         }
-        if (work.loop || work.loopPending) {
+        if (
+          work.sessionPlaceId !== undefined && work.estimate?.status === "localized" &&
+          work.estimate.placeId != null
+        ) {
+          localizedAt.set(work.sessionPlaceId, work.estimate.placeId);
+        }
+        if (work.loop && !agrees(work.loop, work)) delete work.loop;
+        if (work.loopPending && !agrees(work.loopPending, work)) delete work.loopPending;
+        if (work.loop) {
           const kf = work.keyframeIndex ?? 0;
-          if (kf - lastLoopKeyframe < loopGap) {
-            delete work.loop;
-            delete work.loopPending;
-          } else lastLoopKeyframe = kf;
+          if (kf - lastLoopKeyframe < loopGap) delete work.loop;
+          else lastLoopKeyframe = kf;
+        }
+        if (work.loopPending && (work.keyframeIndex ?? 0) - lastLoopKeyframe < loopGap) {
+          delete work.loopPending;
         }
         counters.processed++;
         if (work.estimate) {
@@ -389,7 +433,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             if (pl.match.image !== undefined) c.image = pl.match.image;
             candidates.push(c);
           }
-          if (pl) pendingLoops.set(work.frame.seq, pl);
+          if (pl) pendingLoops.set(work.frame.seq, { loop: pl, keyframe: work.keyframeIndex ?? 0 });
           if (candidates.length > 0) submitVerification(query, candidates);
         }
       };
