@@ -145,3 +145,42 @@ Deno.test("trainHead() rejects bad options and mismatched features", async () =>
     TrainingError,
   );
 });
+
+Deno.test("trainHead() with SGD (momentum) also lowers the training loss and raises held-out Recall@1", async () => {
+  const big = syntheticProblem({ places: 120, nuisance: 0.6, seed: 1 });
+  const head = initHead(big.database, { clusters: 8, whitenDim: 16, seed: 1 });
+  const r = await trainHead(big.dataset, { database: big.database, queries: big.queries }, head, {
+    epochs: 3,
+    valFraction: 0.3,
+    optimizer: { kind: "sgd", lr: 0.01 },
+    patience: 0,
+    seed: 1,
+  });
+  assert.ok(r.history[2].loss < r.history[0].loss, `loss ${r.history.map((h) => h.loss)}`);
+  assert.ok(r.bestRecallAt1 > r.initialRecallAt1, `R@1 ${r.initialRecallAt1} -> ${r.bestRecallAt1}`);
+});
+
+Deno.test("trainHead() is deterministic for a seed, and the seed matters", async () => {
+  const head = initHead(problem.database, { clusters: 6, whitenDim: 8, seed: 4 });
+  const a = await trainHead(problem.dataset, features, head, { ...opts, epochs: 2 });
+  const b = await trainHead(problem.dataset, features, head, { ...opts, epochs: 2 });
+  const c = await trainHead(problem.dataset, features, head, { ...opts, epochs: 2, seed: 99 });
+  assert.ok(sameParams(a.last, b.last), "same seed, same parameters");
+  assert.deepEqual(a.history.map((h) => h.loss), b.history.map((h) => h.loss));
+  assert.ok(!sameParams(a.last, c.last), "another seed shuffles and mines differently");
+});
+
+Deno.test("the best head is chosen by Recall@1, ties broken by separation; never worse than the initial", async () => {
+  const { betterScores } = await import("../../src/train/trainer.ts");
+  assert.ok(betterScores({ recallAt1: 0.6, separation: -1 }, { recallAt1: 0.5, separation: 1 }));
+  assert.ok(!betterScores({ recallAt1: 0.5, separation: 1 }, { recallAt1: 0.6, separation: -1 }));
+  assert.ok(betterScores({ recallAt1: 0.5, separation: 0.2 }, { recallAt1: 0.5, separation: 0.1 }));
+  assert.ok(!betterScores({ recallAt1: 0.5, separation: 0.1 + 1e-6 }, { recallAt1: 0.5, separation: 0.1 }));
+  assert.ok(betterScores({ recallAt1: NaN, separation: NaN }, { recallAt1: NaN, separation: NaN }));
+  const head = initHead(problem.database, { clusters: 6, whitenDim: 8, seed: 4 });
+  const r = await trainHead(problem.dataset, features, head, { ...opts, epochs: 3 });
+  assert.ok(r.bestRecallAt1 >= r.initialRecallAt1);
+  const best = r.bestEpoch === 0 ? r.initialRecallAt1 : r.history[r.bestEpoch - 1].recallAt1;
+  assert.equal(best, r.bestRecallAt1);
+  for (const h of r.history) assert.ok(h.recallAt1 <= r.bestRecallAt1);
+});
