@@ -6,7 +6,6 @@
 import { parseArgs } from "node:util";
 import { Observable, share, type Subscription } from "rxjs";
 import { invalid } from "../errors.ts";
-import type { FrameSource } from "../io/frame_source.ts";
 import { JsonlSink } from "../io/jsonl_sink.ts";
 import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";
 import { RosbridgeSink } from "../io/rosbridge_sink.ts";
@@ -14,6 +13,7 @@ import { WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
 import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
+import { withSourceEvents } from "../pipeline/with_source.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { WaymarkEvent } from "../types.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
@@ -161,20 +161,7 @@ export function runUntilDone(
   });
 }
 
-/** Merge a source's connection/error events into the pipeline's events. */
-export function withSourceEvents(
-  source: FrameSource,
-  events$: Observable<WaymarkEvent>,
-): Observable<WaymarkEvent> {
-  return new Observable<WaymarkEvent>((sub) => {
-    const a = source.events().subscribe((e) => sub.next(e));
-    const b = events$.subscribe(sub);
-    return () => {
-      b.unsubscribe();
-      a.unsubscribe();
-    };
-  });
-}
+export { withSourceEvents } from "../pipeline/with_source.ts";
 
 /** Run `waymark localize`. */
 export async function run(args: string[]): Promise<number> {
