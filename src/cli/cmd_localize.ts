@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Observable, share, type Subscription } from "rxjs";
+import { type Observable, share, type Subscription } from "rxjs";
 import { invalid } from "../errors.ts";
 import { JsonlSink } from "../io/jsonl_sink.ts";
 import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";

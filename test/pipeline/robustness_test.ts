@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { encodeBase64 } from "../../src/io/base64.ts";
 import { encodeImage } from "../../src/io/simulator/encode.ts";
 import { websocketSource } from "../../src/io/websocket_source.ts";
 import { localize } from "../../src/pipeline/localize_pipeline.ts";
