@@ -86,7 +86,7 @@ export async function bench(): Promise<BenchResult[]> {
     epochs: 1,
     posRadius: 4,
     negRadius: 12,
-    optimizer: { kind: "adam", lr: 1e-4 },
+    optimizer: { kind: "adam", lr: 1e-3 },
   });
   const e = r.history[0];
   out.push({

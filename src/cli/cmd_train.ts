@@ -39,7 +39,7 @@ pooling); the result is the backbone with the head appended, one ONNX model (ops
 Options:
   --out DIR            model folder to write (required)
   --epochs N           maximum epochs                                       default 10
-  --lr X               learning rate                                        default 1e-4 (adam), 1e-2 (sgd)
+  --lr X               learning rate                                        default 1e-3 (adam), 1e-2 (sgd)
   --optimizer O        adam | sgd (momentum 0.9)                            default adam
   --margin M           ranking-loss margin                                  default 0.1
   --pos-radius M       potential positives within M metres                  default 10

@@ -62,7 +62,7 @@ export interface TrainHeadOptions extends TupleOptions {
   negativePool?: number;
   /** Tuples per optimizer step (gradients averaged). Default 4. */
   batchSize?: number;
-  /** Optimizer. Default Adam, lr 1e-4. */
+  /** Optimizer. Default Adam, lr 1e-3 (SGD: lr 1e-2, momentum 0.9). */
   optimizer?: OptimizerOptions;
   /** Seed of the PRNG (shuffling, negative pools). Default 0. */
   seed?: number;
@@ -118,7 +118,8 @@ function resolve(o: TrainHeadOptions): ResolvedOptions {
     hardNegatives: o.hardNegatives ?? 10,
     negativePool: o.negativePool ?? 1000,
     batchSize: o.batchSize ?? 4,
-    optimizer: { kind: "adam", lr: 1e-4, ...o.optimizer } as OptimizerOptions,
+    // lr undefined: the optimizer's default for its kind (Adam 1e-3, SGD 1e-2)
+    optimizer: resolveOptimizerOptions({ kind: "adam", ...o.optimizer }) as OptimizerOptions,
     seed: o.seed ?? 0,
     patience: o.patience ?? 3,
     checkpointDir: o.checkpointDir,
