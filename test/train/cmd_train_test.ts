@@ -137,3 +137,53 @@ Deno.test("waymark train writes a model every --model command accepts, and --res
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("waymark train --backbone trains the head on a frozen feature-map ONNX; the result loads with --model", async () => {
+  const { exportSimDataset } = await import("../../src/io/simulator/export.ts");
+  const { GraphBuilder } = await import("../../src/model/graph_builder.ts");
+  const { join } = await import("node:path");
+  const root = await Deno.makeTempDir({ prefix: "waymark_cmd_train_byo_" });
+  const ds = join(root, "route");
+  const model = join(root, "model");
+  try {
+    await exportSimDataset(ds, { frames: 30, traversals: 2, width: 64, height: 48, overwrite: true });
+    // a tiny frozen "backbone": 8 fixed 3x3 filters, stride 2, ReLU -> [N, 8, h, w]
+    const g = new GraphBuilder("tiny_backbone");
+    const x = g.input("pixels", ["N", 3, 48, 64]);
+    const w = new Float32Array(8 * 3 * 3 * 3).map((_, i) => Math.sin(i * 1.7));
+    g.output(g.relu(g.conv(x, g.constant(w, [8, 3, 3, 3], "bb_w"), null, { strides: [2, 2] })), "features", [
+      "N",
+      8,
+      "h",
+      "w",
+    ]);
+    const bb = join(root, "backbone.onnx");
+    await Deno.writeFile(bb, g.toBytes({ opset: 17 }));
+    const args = ["train", ds, "--out", model, "--backbone", bb, "--clusters", "4", "--pca-dim", "6"];
+    const common = ["--epochs", "1", "--pos-radius", "2.5", "--neg-radius", "6", "--optimizer", "sgd"];
+    // the input contract is required
+    const missing = await cli([...args, ...common]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /input-size/);
+    const r = await cli([
+      ...args,
+      ...common,
+      "--input-size",
+      "64x48",
+      "--mean",
+      "0.5,0.5,0.5",
+      "--std",
+      "0.25,0.25,0.25",
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const info = await cli(["model", "info", model, "--json"]);
+    assert.equal(info.code, 0, info.err);
+    const manifest = lastJson(info.out).manifest as { descriptorDim: number; input: { width: number } };
+    assert.equal(manifest.descriptorDim, 6);
+    assert.equal(manifest.input.width, 64);
+    const retrieval = await cli(["eval", "retrieval", join(model, "validation"), "--model", model, "--json"]);
+    assert.equal(retrieval.code, 0, retrieval.err);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
