@@ -13,6 +13,7 @@
  * @module
  */
 import { pipe, Subject } from "rxjs";
+import { isAbsolute, join } from "node:path";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
 import type { RetrievalDataset } from "../dataset/types.ts";
 import { expectedCalibrationError } from "../localize/calibration.ts";
@@ -138,6 +139,10 @@ export async function evaluateStream(
   const places = built.places;
   const byImage = new Map(ds.database.map((d) => [d.image, d.index]));
   const placeToDb = places.map((p) => byImage.get(p.image) ?? -1);
+  // Map images by place (absolute paths: the verifier reads candidates' images).
+  const imageOfPlace = new Map(
+    places.map((p) => [p.placeId, isAbsolute(p.image) ? p.image : join(ds.dir, p.image)]),
+  );
   const n = places.length;
   const dim = index.dim;
   const topK = options.topK ?? (n <= 5000 ? n : 200);
@@ -216,6 +221,7 @@ export async function evaluateStream(
           placeId: h.placeId,
           space: "map" as const,
           similarity: h.similarity,
+          image: imageOfPlace.get(h.placeId),
         }));
         const ev = await options.verifier.verify(
           { seq: qi, stamp: frame.stamp, pixels: work.pixels, image: frame.source },

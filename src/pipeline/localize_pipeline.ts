@@ -347,6 +347,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
       const placeMeta = new Map(
         options.map?.places.map((p, i) => [p.placeId, { order: i, position: p.position }]),
       );
+      const placeImage = new Map(options.map?.places.map((p) => [p.placeId, p.image]));
       const localizedAt = new Map<number, number>(); // session place id of a run keyframe -> its localized place
       /** False when a loop contradicts the frame's localized estimate (see `loopAgreement`). */
       const agrees = (loop: LoopClosureEvent, work: FrameWork): boolean => {
@@ -416,13 +417,14 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
               Promise.resolve(v.remember({ ...query, placeId: work.sessionPlaceId })).catch(() => {});
             } catch { /* a verifier's bookkeeping never breaks the fast path */ }
           }
-          const candidates: VerificationCandidate[] = (work.hypotheses ?? []).slice(0, verifyTopK).map((
-            h,
-          ) => ({
-            placeId: h.placeId,
-            space: "map" as const,
-            similarity: h.similarity,
-          }));
+          const candidates: VerificationCandidate[] = (work.hypotheses ?? []).slice(0, verifyTopK).map(
+            (h) => {
+              const c: VerificationCandidate = { placeId: h.placeId, space: "map", similarity: h.similarity };
+              const image = placeImage.get(h.placeId);
+              if (image !== undefined) c.image = image;
+              return c;
+            },
+          );
           const pl = work.loopPending;
           if (pl && !candidates.some((c) => c.placeId === pl.match.placeId)) {
             const c: VerificationCandidate = {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createGeometricVerifier } from "../../src/pipeline/geometric_verifier.ts";
 import { evaluateLoops, loopsReportJson } from "../../src/eval/loops.ts";
 import { scoreLoops } from "../../src/eval/_metrics_stream.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
@@ -43,5 +44,27 @@ Deno.test({
     for (const k of ["precision", "recall", "recall_at_100p", "events", "latency_ms"]) {
       assert.ok(k in json, k);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "evaluateLoops --verify on rtabmap_samples_loop: recall@100%P >= 0.95 and not below the unverified run",
+  ...needsShared(),
+  fn: async () => {
+    const r = await evaluateLoops(sharedPath("data/rtabmap_samples_loop"), {
+      provider: "cpu",
+      verifier: createGeometricVerifier(),
+      onWarning: () => {},
+    });
+    assert.ok(r.verifiedScores, "verified scores are reported");
+    const v = r.verifiedScores!.recallAt100Precision, u = r.scores.recallAt100Precision;
+    assert.ok(v >= 0.95, `verified recall@100%P ${v}`);
+    assert.ok(v >= u, `verified ${v} >= unverified ${u}`);
+    assert.ok(r.events.some((e) => (e.inliers ?? 0) >= 15), "events carry inlier counts");
+    const json = loopsReportJson(r);
+    assert.equal(json.verified, true);
+    assert.equal(json.recall_at_100p, Math.round(v * 10000) / 10000);
+    assert.ok(typeof (json.unverified as { recall_at_100p: number }).recall_at_100p === "number");
   },
 });
