@@ -28,7 +28,8 @@
  * @module
  */
 
-import hnswlib from "hnswlib-node";
+import { hnswlib } from "./_hnswlib.ts";
+import type { HierarchicalNSW } from "hnswlib-node";
 import { IndexError, invalid, requirePositiveInt } from "../errors.ts";
 import { writeAtomically } from "./_atomic.ts";
 import { crc32File } from "./_crc32.ts";
@@ -108,7 +109,7 @@ export class HnswIndex implements VectorIndex {
   readonly dim: number;
   /** Resolved options (efSearch reflects the current value; maxElements is the initial capacity). */
   readonly options: ResolvedHnswOptions;
-  private readonly native: hnswlib.HierarchicalNSW;
+  private readonly native: HierarchicalNSW;
 
   /**
    * An empty index of `dim`-dimensional vectors.
