@@ -81,14 +81,26 @@ export {
 export { type BackpressurePolicy, parseBackpressurePolicy } from "./src/pipeline/backpressure.ts";
 export type { VerificationCandidate, VerificationQuery, Verifier } from "./src/pipeline/verification_hook.ts";
 export { loadPipelineVerifier } from "./src/pipeline/verifier_loader.ts";
+export {
+  createGeometricVerifier,
+  type GeometricVerifier,
+  type GeometricVerifierOptions,
+} from "./src/pipeline/geometric_verifier.ts";
+export { withSourceEvents } from "./src/pipeline/with_source.ts";
 export { decodeStage, type DecodeStageOptions } from "./src/pipeline/decode_stage.ts";
 export { keyframeStage, type KeyframeStageOptions } from "./src/pipeline/keyframe_stage.ts";
 export { describeStage, type DescribeStageOptions } from "./src/pipeline/describe_stage.ts";
-export { searchStage, type SearchStageOptions } from "./src/pipeline/search_stage.ts";
+export { type PlaceMap, searchStage, type SearchStageOptions } from "./src/pipeline/search_stage.ts";
 export { filterStage, type FilterStageOptions } from "./src/pipeline/filter_stage.ts";
 export { loopStage, type LoopStageOptions } from "./src/pipeline/loop_stage.ts";
 export { PlaceFilter, type PlaceFilterOptions, type PlaceObservation } from "./src/localize/place_filter.ts";
 export { LoopDetector, type LoopDetectorOptions } from "./src/localize/loop_detector.ts";
+export {
+  gateLoop,
+  isUnverifiable,
+  type LoopGateDecision,
+  type LoopGateOptions,
+} from "./src/localize/loop_gate.ts";
 export { SequenceMatcher, type SequenceMatcherOptions } from "./src/localize/seq_match.ts";
 export {
   type CalibrationMap,
