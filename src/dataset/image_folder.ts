@@ -9,20 +9,18 @@ import { readCsvFile } from "./csv.ts";
 import { checkImagesExist, fileExists, imageListFromTable, requireDir } from "./_frames.ts";
 import type { DatasetImage } from "./types.ts";
 
-/** File extensions (lower case, with dot) treated as images: the formats Waymark decodes (JPEG, PNG, WebP). */
-export const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png", ".webp"];
-
-/** Image extensions Waymark does not decode: ignored in a folder, but named when nothing else is there. */
-const UNSUPPORTED_IMAGE_EXTENSIONS: readonly string[] = [
+/** File extensions (lower case, with dot) treated as images. */
+export const IMAGE_EXTENSIONS: readonly string[] = [
+  ".jpg",
+  ".jpeg",
+  ".png",
+  ".webp",
   ".bmp",
   ".tif",
   ".tiff",
   ".gif",
   ".pgm",
   ".ppm",
-  ".pnm",
-  ".heic",
-  ".avif",
 ];
 
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
@@ -54,20 +52,12 @@ export function naturalCompare(a: string, b: string): number {
 export async function readImageFolder(dir: string): Promise<DatasetImage[]> {
   const root = await requireDir(dir, "image folder");
   const names: string[] = [];
-  const unsupported = new Map<string, number>();
   for await (const entry of Deno.readDir(root)) {
-    if (!entry.isFile) continue;
-    const ext = extname(entry.name).toLowerCase();
-    if (IMAGE_EXTENSIONS.includes(ext)) names.push(entry.name);
-    else if (UNSUPPORTED_IMAGE_EXTENSIONS.includes(ext)) {
-      unsupported.set(ext, (unsupported.get(ext) ?? 0) + 1);
-    }
+    if (entry.isFile && IMAGE_EXTENSIONS.includes(extname(entry.name).toLowerCase())) names.push(entry.name);
   }
   if (names.length === 0) {
-    const other = [...unsupported].map(([ext, n]) => `${n} ${ext}`).join(", ");
     throw new DatasetError(
-      `${root}: no image files (${IMAGE_EXTENSIONS.join(", ")}) in the folder: the dataset is empty` +
-        (other ? ` (found ${other} file(s): unsupported format, convert to JPEG, PNG or WebP)` : ""),
+      `${root}: no image files (${IMAGE_EXTENSIONS.join(", ")}) in the folder: the dataset is empty`,
       { context: { file: root } },
     );
   }

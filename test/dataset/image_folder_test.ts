@@ -9,7 +9,6 @@ Deno.test("readImageFolder() lists images naturally sorted with evenly spaced st
     "2.PNG": FAKE,
     "1.jpeg": FAKE,
     "notes.txt": "x",
-    "4.bmp": FAKE,
     "sub/3.jpg": FAKE,
   });
   const im = await readImageFolder(dir);
@@ -22,16 +21,6 @@ Deno.test("readImageFolder() rejects a folder with no images as an empty dataset
   await assert.rejects(
     readImageFolder(dir),
     (e) => e instanceof DatasetError && /the dataset is empty/.test(e.message),
-  );
-});
-
-Deno.test("readImageFolder() names images in formats it cannot decode when nothing else is there", async () => {
-  const dir = await tempDataset({ "a.bmp": FAKE, "b.BMP": FAKE, "c.tif": FAKE });
-  await assert.rejects(
-    readImageFolder(dir),
-    (e) =>
-      e instanceof DatasetError && e.message.includes(dir) && /the dataset is empty/.test(e.message) &&
-      /2 \.bmp, 1 \.tif file\(s\): unsupported format/.test(e.message),
   );
 });
 
