@@ -7,7 +7,7 @@ import { requireRange } from "../errors.ts";
 import { evaluateRetrieval, type RetrievalReport, retrievalReportJson } from "../eval/retrieval.ts";
 import { createRetrievalVerifier } from "../eval/verified_retrieval.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
-import { indexOption, intOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
+import { indexOption, intOption, pcaOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -27,7 +27,10 @@ Options:
   --radius M          metres for positional ground truth                     default 25
   --model DIR         use this model folder instead of fitting the default one
   --index KIND        hnsw | exact                                           default hnsw
-  --clusters K        NetVLAD clusters of the fitted default model           default 64
+  --preset NAME       default-model preset to fit: dsift-netvlad-64 (8192-d), dsift-netvlad-64-pca256
+                      (PCA whitening learnt on the map, 256-d), dsift-netvlad-32-fast   default dsift-netvlad-64
+  --clusters K        NetVLAD clusters of the fitted default model           default: the preset's (64)
+  --pca D             PCA-whiten the fitted model to D dims (0 = none)        default: the preset's (0)
   --provider P        auto | cpu | cuda                                      default auto
   --map-out DIR       keep the map in DIR (default: a temporary folder, removed)
   --verify            re-rank each query's first --verify-top candidates by DELF-style geometric
@@ -72,7 +75,9 @@ export async function run(args: string[]): Promise<number> {
       radius: { type: "string" },
       model: { type: "string" },
       index: { type: "string" },
+      preset: { type: "string" },
       clusters: { type: "string" },
+      pca: { type: "string" },
       provider: { type: "string" },
       "map-out": { type: "string" },
       "per-query": { type: "boolean", default: false },
@@ -100,7 +105,9 @@ export async function run(args: string[]): Promise<number> {
     radius,
     modelDir: values.model,
     index: indexOption(action, values.index),
-    clusters: intOption(action, "clusters", values.clusters, 64),
+    preset: values.preset,
+    clusters: values.clusters === undefined ? undefined : intOption(action, "clusters", values.clusters, 64),
+    pcaDim: pcaOption(action, values.pca),
     provider: providerOption(action, values.provider),
     mapOut: values["map-out"],
     verifier,

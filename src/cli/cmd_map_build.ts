@@ -25,7 +25,10 @@ Options:
   --out DIR           map folder to write (replaced atomically if it exists)   required
   --model DIR         use this model folder instead of fitting the default one
   --index KIND        hnsw | exact                                           default hnsw
-  --clusters K        NetVLAD clusters of the fitted default model           default 64
+  --preset NAME       default-model preset to fit: dsift-netvlad-64 (8192-d), dsift-netvlad-64-pca256
+                      (PCA whitening learnt on the map, 256-d), dsift-netvlad-32-fast   default dsift-netvlad-64
+  --clusters K        NetVLAD clusters of the fitted default model           default: the preset's (64)
+  --pca D             PCA-whiten the fitted model to D dims (0 = none)        default: the preset's (0)
   --provider P        auto | cpu | cuda                                      default auto
   --batch N           images per describe batch                              default 8
   --json              print the result as one JSON object (last line of stdout)
@@ -38,6 +41,16 @@ export function intOption(action: string, name: string, value: string | undefine
   const n = Number(value);
   if (value.trim() === "" || !Number.isInteger(n) || n <= 0) {
     throw invalid(action, name, "a positive integer", value);
+  }
+  return n;
+}
+
+/** Check a `--pca` value: a non-negative integer, or undefined when absent. */
+export function pcaOption(action: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < 0) {
+    throw invalid(action, "pca", "a non-negative integer (0 = no PCA)", value);
   }
   return n;
 }
@@ -101,7 +114,9 @@ export async function run(args: string[]): Promise<number> {
       out: { type: "string" },
       model: { type: "string" },
       index: { type: "string" },
+      preset: { type: "string" },
       clusters: { type: "string" },
+      pca: { type: "string" },
       provider: { type: "string" },
       batch: { type: "string" },
       json: { type: "boolean", default: false },
@@ -122,7 +137,9 @@ export async function run(args: string[]): Promise<number> {
   const r = await buildMap(positionals[0], values.out, {
     modelDir: values.model,
     index: indexOption(action, values.index),
-    clusters: intOption(action, "clusters", values.clusters, 64),
+    preset: values.preset,
+    clusters: values.clusters === undefined ? undefined : intOption(action, "clusters", values.clusters, 64),
+    pcaDim: pcaOption(action, values.pca),
     provider: providerOption(action, values.provider),
     batchSize: intOption(action, "batch", values.batch, 8),
     onProgress: (p: BuildProgress) => progress.update(p),

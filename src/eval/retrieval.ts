@@ -44,8 +44,12 @@ export interface EvaluateRetrievalOptions {
   model?: DescriptorModel;
   /** Load the model from this folder instead. */
   modelDir?: string;
-  /** NetVLAD clusters when fitting the default model. Default 64. */
+  /** Default-model preset to fit. Default `dsift-netvlad-64`. */
+  preset?: string;
+  /** NetVLAD clusters when fitting the default model. Default: the preset's (64). */
   clusters?: number;
+  /** PCA whitening dimension learnt on the map when fitting the default model; 0 = none. */
+  pcaDim?: number;
   /** Index kind. Default `"hnsw"`. */
   index?: MapIndexKind;
   /** HNSW parameters. */
@@ -141,7 +145,9 @@ export async function evaluateRetrieval(
   const built = await buildMap(ds.database, mapDir, {
     model: options.model,
     modelDir: options.modelDir,
+    preset: options.preset,
     clusters: options.clusters,
+    pcaDim: options.pcaDim,
     index: options.index,
     hnsw: options.hnsw,
     provider: options.provider,

@@ -6,6 +6,7 @@
 import { decodeImage } from "../image/decode.ts";
 import { fitDefaultModel } from "../model/default_model.ts";
 import { loadModel, saveModelBundle } from "../model/onnx_model.ts";
+import { DEFAULT_PRESET, getPreset } from "../model/registry.ts";
 import type { DescriptorModel, PixelImage, ProviderChoice } from "../types.ts";
 
 /** Load the model stored in a folder (a bundle written by the default-model fitter or a BYO manifest). */
@@ -15,10 +16,20 @@ export function loadModelDir(dir: string, provider: ProviderChoice): Promise<Des
 
 /** Options of {@link fitDefaultModelInto}. */
 export interface FitOptions {
-  clusters: number;
+  /** Named preset (`src/model/registry.ts`). Default `dsift-netvlad-64`. */
+  preset?: string;
+  /** NetVLAD clusters (overrides the preset's). */
+  clusters?: number;
+  /** PCA whitening dimension, 0 = none (overrides the preset's). */
+  pcaDim?: number;
   provider: ProviderChoice;
   /** Fit progress: stage name, done, total (when known). */
   onProgress?: (stage: string, done: number, total?: number) => void;
+}
+
+/** Check a default-model preset name (an unknown one is an `UnknownNameError` listing the known ones). */
+export function checkPreset(name: string): string {
+  return getPreset(name).name;
 }
 
 /** Channels the default model's fitter works on (its front end is greyscale). */
@@ -30,8 +41,11 @@ export async function fitDefaultModelInto(
   modelDir: string,
   options: FitOptions,
 ): Promise<DescriptorModel> {
+  const preset = getPreset(options.preset ?? DEFAULT_PRESET);
   const bundle = await fitDefaultModel(images, {
-    clusters: options.clusters,
+    ...preset.fit,
+    clusters: options.clusters ?? preset.fit.clusters,
+    pcaDim: options.pcaDim ?? preset.fit.pcaDim,
     onProgress: options.onProgress ? (p) => options.onProgress!(p.stage, p.done, p.total) : undefined,
   });
   await saveModelBundle(modelDir, bundle);

@@ -12,7 +12,7 @@ import type { VectorIndex } from "../index/vector_index.ts";
 import type { DescriptorModel, PixelImage, PlaceMeta, ProviderChoice } from "../types.ts";
 import { copyTree, removeQuietly } from "./_fs.ts";
 import { buildMapIndex } from "./_index_io.ts";
-import { decodeFile, FIT_CHANNELS, fitDefaultModelInto, loadModelDir } from "./_model_bridge.ts";
+import { checkPreset, decodeFile, FIT_CHANNELS, fitDefaultModelInto, loadModelDir } from "./_model_bridge.ts";
 import {
   MAP_FILES,
   type MapIndexKind,
@@ -45,8 +45,12 @@ export interface BuildMapOptions {
   model?: DescriptorModel;
   /** Load the model from this folder (recorded in the manifest, not copied). Default: fit the default model. */
   modelDir?: string;
-  /** NetVLAD clusters when fitting the default model. Default 64. */
+  /** Default-model preset to fit (`listPresets()`). Default `dsift-netvlad-64`. */
+  preset?: string;
+  /** NetVLAD clusters when fitting the default model. Default: the preset's (64). */
   clusters?: number;
+  /** PCA whitening dimension learnt on the map when fitting the default model; 0 = none. Default: the preset's. */
+  pcaDim?: number;
   /** At most this many images (evenly spread) fit the default model. Default 400. */
   fitImages?: number;
   /** Index kind. Default `"hnsw"`. */
@@ -95,7 +99,14 @@ export interface BuildMapResult {
 
 function validate(options: BuildMapOptions) {
   const action = "build map";
-  const clusters = requirePositiveInt(action, "clusters", options.clusters ?? 64);
+  const clusters = options.clusters === undefined
+    ? undefined
+    : requirePositiveInt(action, "clusters", options.clusters);
+  const pcaDim = options.pcaDim;
+  if (pcaDim !== undefined && (!Number.isInteger(pcaDim) || pcaDim < 0)) {
+    throw invalid(action, "pcaDim", "a non-negative integer (0 = no PCA)", pcaDim);
+  }
+  const preset = options.preset === undefined ? undefined : checkPreset(options.preset);
   const fitImages = requirePositiveInt(action, "fitImages", options.fitImages ?? 400);
   const batchSize = requirePositiveInt(action, "batchSize", options.batchSize ?? 8);
   const index = options.index ?? "hnsw";
@@ -107,7 +118,7 @@ function validate(options: BuildMapOptions) {
   if (options.model && options.modelDir) {
     throw invalid(action, "modelDir", "absent when 'model' is given", options.modelDir);
   }
-  return { clusters, fitImages, batchSize, index, provider };
+  return { preset, clusters, pcaDim, fitImages, batchSize, index, provider };
 }
 
 /** Evenly spread `k` of `n` indices. */
@@ -190,7 +201,9 @@ export async function buildMap(
     fittedDir = await Deno.makeTempDir({ prefix: "waymark_model_" });
     try {
       model = await fitDefaultModelInto(fitSet, fittedDir, {
+        preset: opts.preset,
         clusters: opts.clusters,
+        pcaDim: opts.pcaDim,
         provider: opts.provider,
         onProgress: (stage, done) => {
           // Dense descriptors of each fit image, then k-means and the rest (reported as done at the end).

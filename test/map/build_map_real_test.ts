@@ -57,6 +57,31 @@ Deno.test({
 
 Deno.test({
   name:
+    "buildMap() with the pca256 preset learns PCA whitening on the map: 256-d places that find themselves",
+  ...needsShared(),
+  fn: async () => {
+    const out = `${await tempDir()}/map`;
+    const r = await buildMap(sharedPath("data/rtabmap_samples_loop"), out, {
+      provider: "cpu",
+      preset: "dsift-netvlad-64-pca256",
+      onWarning: () => {},
+    });
+    assert.equal(r.manifest.counts.dim, 256);
+    const model = JSON.parse(await Deno.readTextFile(`${out}/model/manifest.json`));
+    assert.equal(model.provenance.pcaDim, 256);
+    assert.equal(model.outputs.local.dim, 128, "the dense local output is still there");
+    const map = await loadMap(out, { provider: "cpu" });
+    try {
+      const d = map.descriptors.subarray(7 * 256, 8 * 256);
+      assert.equal(map.index.search(d, 1)[0].id, 7);
+    } finally {
+      await map.model.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "buildMap() with modelDir records the external model; loadMap() reloads it from there and checks its id",
   ...needsShared(),
   fn: async () => {

@@ -81,6 +81,16 @@ Deno.test("buildMap() validates options up front", async () => {
     buildMap("/nowhere", "/tmp/x", { index: "lsh" as unknown as "hnsw" }),
     /'index' must be one of hnsw, exact/,
   );
+  await assert.rejects(
+    buildMap("/nowhere", "/tmp/x", { pcaDim: -1 }),
+    /'pcaDim' must be a non-negative integer/,
+  );
+  await assert.rejects(
+    buildMap("/nowhere", "/tmp/x", { preset: "nope" }),
+    (e) =>
+      e instanceof Error && e.name === "UnknownNameError" &&
+      /known presets are dsift-netvlad-64/.test(e.message),
+  );
 });
 
 Deno.test("loadMap() refuses a model other than the map's, naming both ids", async () => {
