@@ -14,15 +14,25 @@
  * @module
  */
 import type { BenchResult } from "./_types.ts";
+import { invalid } from "../src/errors.ts";
 import { FrontEnd } from "../src/model/default_model.ts";
 import { initHead } from "../src/train/init_head.ts";
 import { syntheticProblem } from "../src/train/synthetic.ts";
 import { describeAll, trainHead } from "../src/train/trainer.ts";
 import type { PixelImage } from "../src/types.ts";
 
+/** Options of {@linkcode bench}. */
+export interface TrainBenchOptions {
+  /** Images in the dataset (half database, half queries). Default 1000 (or `WAYMARK_TRAIN_BENCH_IMAGES`). */
+  images?: number;
+}
+
 /** Run the training benchmark. */
-export async function bench(): Promise<BenchResult[]> {
-  const images = Number(Deno.env.get("WAYMARK_TRAIN_BENCH_IMAGES") ?? 1000);
+export async function bench(options: TrainBenchOptions = {}): Promise<BenchResult[]> {
+  const images = options.images ?? Number(Deno.env.get("WAYMARK_TRAIN_BENCH_IMAGES") ?? 1000);
+  if (!Number.isInteger(images) || images < 20) {
+    throw invalid("run the training benchmark", "images", "an integer >= 20", images);
+  }
   const places = Math.max(10, Math.floor(images / 2));
   const M = 1064;
   const out: BenchResult[] = [];
