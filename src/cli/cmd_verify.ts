@@ -11,7 +11,13 @@ import { decodeImage } from "../image/decode.ts";
 import type { DescriptorModel } from "../types.ts";
 import { drawAttention, drawPair, type RgbCanvas } from "../verify/draw.ts";
 import { MapFeatureBuilder } from "../verify/eval_hooks.ts";
-import { type DenseExtractor, modelExtractor, siftExtractor } from "../verify/local_features.ts";
+import {
+  type DenseExtractor,
+  extractLocalFeatures,
+  modelExtractor,
+  siftExtractor,
+} from "../verify/local_features.ts";
+import { type DelfModel, loadDelfModel } from "../verify/delf_contract.ts";
 import { verifyPair } from "../verify/verifier.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
 
@@ -28,6 +34,8 @@ Options:
   --out <png>            output picture (required)
   --attention-out <png>  attention heat map of image A over the image
   --model <dir>          descriptor model with a dense local output (default: built-in TypeScript dense SIFT)
+  --delf <dir|json>      a learned DELF export fitting the DELF ONNX contract (delf.json: feature map +
+                         attention map outputs, stride, offset); wins over --model
   --geometry <m>         affine (default) or homography
   --threshold <px>       RANSAC inlier residual in B's pixels (default 20)
   --max-keypoints <n>    keypoints per image (default 1000)
@@ -48,6 +56,7 @@ export async function run(args: string[]): Promise<number> {
       out: { type: "string" },
       "attention-out": { type: "string" },
       model: { type: "string" },
+      delf: { type: "string" },
       geometry: { type: "string", default: "affine" },
       threshold: { type: "string", default: "20" },
       "max-keypoints": { type: "string", default: "1000" },
@@ -74,8 +83,22 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const threshold = Number(values.threshold), maxKeypoints = Number(values["max-keypoints"]);
+  if (!(threshold > 0)) {
+    throw new ValidationError(
+      `Cannot verify as 'threshold' must be a positive number: current value is "${values.threshold}"`,
+    );
+  }
+  if (!Number.isInteger(maxKeypoints) || maxKeypoints < 1) {
+    throw new ValidationError(
+      `Cannot verify as 'max-keypoints' must be a positive integer: current value is "${
+        values["max-keypoints"]
+      }"`,
+    );
+  }
   let model: DescriptorModel | undefined;
-  if (values.model) {
+  let delf: DelfModel | undefined;
+  if (values.delf) delf = await loadDelfModel(values.delf);
+  else if (values.model) {
     const { loadModel } = await import("../model/onnx_model.ts");
     model = await loadModel(values.model, { provider: "cpu" });
   }
@@ -83,7 +106,8 @@ export async function run(args: string[]): Promise<number> {
     const [pathA, pathB] = positionals;
     const a = await decodeImage(await Deno.readFile(pathA), { source: pathA });
     const b = await decodeImage(await Deno.readFile(pathB), { source: pathB });
-    const builder = new MapFeatureBuilder({ descriptorModel: model, maxKeypoints });
+    const extractor: DenseExtractor = delf?.extractor ?? (model ? modelExtractor(model) : siftExtractor());
+    const builder = new MapFeatureBuilder({ extractor, maxKeypoints });
     await builder.add(0, a);
     await builder.add(1, b);
     let fa, fb;
@@ -92,17 +116,14 @@ export async function run(args: string[]): Promise<number> {
       fa = features.get(0)!, fb = features.get(1)!;
     } catch {
       // Neither image has keypoints (blank): verify the unreduced (empty) features to get the reason.
-      const { extractLocalFeatures } = await import("../verify/local_features.ts");
-      const ex = model ? modelExtractor(model) : undefined;
-      fa = await extractLocalFeatures(a, { extractor: ex, maxKeypoints });
-      fb = await extractLocalFeatures(b, { extractor: ex, maxKeypoints });
+      fa = await extractLocalFeatures(a, { extractor, maxKeypoints });
+      fb = await extractLocalFeatures(b, { extractor, maxKeypoints });
     }
     const t = performance.now();
     const result = verifyPair(fa, fb, { model: geometry, threshold });
     const ms = performance.now() - t;
     await writePng(values.out, drawPair(a, b, fa, fb, result));
     if (values["attention-out"]) {
-      const extractor: DenseExtractor = model ? modelExtractor(model) : siftExtractor();
       await writePng(values["attention-out"], drawAttention(a, await extractor(a, 1)));
     }
     const { correspondences: _c, ...plain } = result;
@@ -130,5 +151,6 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_OK;
   } finally {
     await model?.close();
+    await delf?.close();
   }
 }

@@ -7,7 +7,12 @@
  */
 import type { DescriptorModel, LocalFeatures, PixelImage, PlaceHypothesis } from "../types.ts";
 import { invalid } from "../errors.ts";
-import { extractLocalFeatures, type LocalFeatureOptions, modelExtractor } from "./local_features.ts";
+import {
+  type DenseExtractor,
+  extractLocalFeatures,
+  type LocalFeatureOptions,
+  modelExtractor,
+} from "./local_features.ts";
 import { applyPca, fitPca, type PcaProjection } from "./pca.ts";
 import { encodeLocalFeatures, encodePca } from "./features_codec.ts";
 import {
@@ -24,6 +29,8 @@ import {
 export interface FeatureSetup extends Omit<LocalFeatureOptions, "pca" | "extractor"> {
   /** Use this model's dense local output; default: the TypeScript dense SIFT front end. */
   descriptorModel?: DescriptorModel;
+  /** A dense front end (e.g. `loadDelfModel(dir).extractor`); wins over `descriptorModel`. */
+  extractor?: DenseExtractor;
   /** PCA output size. Default 40. */
   pcaDim?: number;
 }
@@ -97,7 +104,8 @@ export class MapFeatureBuilder {
 }
 
 function featureOptions(setup: FeatureSetup): LocalFeatureOptions {
-  const { descriptorModel, pcaDim: _p, ...rest } = setup;
+  const { descriptorModel, extractor, pcaDim: _p, ...rest } = setup;
+  if (extractor) return { ...rest, extractor };
   return { ...rest, ...(descriptorModel ? { extractor: modelExtractor(descriptorModel) } : {}) };
 }
 
@@ -141,6 +149,7 @@ export function createVerificationHook(
   const { rerank } = options;
   const setup: FeatureSetup = {
     descriptorModel: options.descriptorModel,
+    extractor: options.extractor,
     scales: options.scales,
     maxKeypoints: options.maxKeypoints,
     attentionThreshold: options.attentionThreshold,
