@@ -3,6 +3,8 @@ import { extractLocalFeatures, modelExtractor, siftExtractor } from "../../src/v
 import { denseSift } from "../../src/verify/dense_sift.ts";
 import type { DescriptorModel, DescriptorOutput, PixelImage } from "../../src/types.ts";
 import { blankImage, texturedImage } from "./_synthetic.ts";
+import { MapFeatureBuilder } from "../../src/verify/eval_hooks.ts";
+import { decodeLocalFeatures } from "../../src/verify/features_codec.ts";
 
 Deno.test("denseSift() gives unit 128-d rows on a regular grid and zero attention on flat areas", () => {
   const w = 80, h = 64;
@@ -85,4 +87,78 @@ Deno.test("modelExtractor() maps a model's grid back to image pixels and adds at
   assert.ok(f.count > 20);
   // Half-resolution grid: centres at (8 + 8g) * 2 = 16 + 16g in the original image.
   for (let i = 0; i < f.count; i++) assert.equal((f.keypoints[2 * i] - 16) % 16, 0);
+});
+
+Deno.test("extractLocalFeatures() suppresses overlapping receptive fields across pyramid levels (NMS)", async () => {
+  const img = texturedImage(320, 240, 4);
+  const iouOf = (f: Awaited<ReturnType<typeof extractLocalFeatures>>, i: number, j: number) => {
+    // Dense SIFT receptive field: 2 strides (16 px) at the level, i.e. half-side 8 / scale in image pixels.
+    const hi = 8 / f.scales[i], hj = 8 / f.scales[j];
+    const ix = Math.min(f.keypoints[2 * i] + hi, f.keypoints[2 * j] + hj) -
+      Math.max(f.keypoints[2 * i] - hi, f.keypoints[2 * j] - hj);
+    const iy = Math.min(f.keypoints[2 * i + 1] + hi, f.keypoints[2 * j + 1] + hj) -
+      Math.max(f.keypoints[2 * i + 1] - hi, f.keypoints[2 * j + 1] - hj);
+    if (ix <= 0 || iy <= 0) return 0;
+    return (ix * iy) / (4 * hi * hi + 4 * hj * hj - ix * iy);
+  };
+  const f = await extractLocalFeatures(img, { maxKeypoints: 2000, nmsIoU: 0.3 });
+  let crossScaleNeighbours = 0;
+  for (let i = 0; i < f.count; i++) {
+    for (let j = i + 1; j < f.count; j++) {
+      const iou = iouOf(f, i, j);
+      assert.ok(iou < 0.3 + 1e-6, `keypoints ${i} and ${j} overlap with IoU ${iou}`);
+      if (iou > 0 && f.scales[i] !== f.scales[j]) crossScaleNeighbours++;
+    }
+  }
+  assert.ok(crossScaleNeighbours > 0); // levels interleave; they are not kept apart by construction
+  // Without suppression (only identical boxes are removed) more candidates survive, overlapping across scales.
+  const loose = await extractLocalFeatures(img, { maxKeypoints: 2000, nmsIoU: 1 });
+  assert.ok(loose.count > f.count * 1.5, `${loose.count} vs ${f.count}`);
+  let overlapping = 0;
+  for (let i = 0; i < Math.min(loose.count, 300); i++) {
+    for (let j = i + 1; j < Math.min(loose.count, 300); j++) {
+      if (loose.scales[i] !== loose.scales[j] && iouOf(loose, i, j) >= 0.3) overlapping++;
+    }
+  }
+  assert.ok(overlapping > 0);
+  // Threshold: nothing below it is kept.
+  const strict = await extractLocalFeatures(img, {
+    attentionThreshold: f.attention[Math.floor(f.count / 2)],
+    maxKeypoints: 2000,
+    nmsIoU: 0.3,
+  });
+  assert.ok(strict.count > 0 && strict.count < f.count);
+  for (const a of strict.attention) assert.ok(a >= f.attention[Math.floor(f.count / 2)]);
+});
+
+Deno.test("map features: L2 -> PCA 40-d -> L2, stored as int8 blobs of about 60 bytes per keypoint", async () => {
+  const b = new MapFeatureBuilder();
+  const raw = await b.add(0, texturedImage(320, 240, 8));
+  await b.add(1, texturedImage(320, 240, 9));
+  for (let i = 0; i < raw.count; i++) {
+    let n = 0;
+    for (let k = 0; k < raw.dim; k++) n += raw.descriptors[i * raw.dim + k] ** 2;
+    assert.ok(Math.abs(n - 1) < 1e-4); // L2 before PCA
+  }
+  const { pca, features, blobs } = b.finish();
+  assert.equal(pca.outputDim, 40);
+  assert.equal(pca.inputDim, 128);
+  const f = features.get(0)!;
+  assert.equal(f.dim, 40);
+  assert.equal(f.count, raw.count);
+  for (let i = 0; i < f.count; i++) {
+    let n = 0;
+    for (let k = 0; k < 40; k++) n += f.descriptors[i * 40 + k] ** 2;
+    assert.ok(Math.abs(n - 1) < 1e-4); // L2 after PCA
+  }
+  const blob = blobs.get(0)!;
+  assert.ok(blob.length <= 20 + 60 * f.count, `${blob.length} bytes for ${f.count} keypoints`);
+  const back = decodeLocalFeatures(blob);
+  let worst = 1;
+  for (let i = 0; i < f.count; i++) {
+    let dot = 0;
+    for (let k = 0; k < 40; k++) dot += f.descriptors[i * 40 + k] * back.descriptors[i * 40 + k];
+    worst = Math.min(worst, dot);
+  }
+  assert.ok(worst > 0.999, `cosine ${worst}`);
 });

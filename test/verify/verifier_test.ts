@@ -82,3 +82,23 @@ Deno.test("rerankByVerification() puts verified candidates first by inliers and 
   assert.deepEqual(dropped.map((h) => h.placeId), [2, 3, 4]);
   assert.throws(() => rerankByVerification(hyps, [], { mode: "x" as "inliers" }), /'mode'/);
 });
+
+Deno.test("verifyPair() says 'too few keypoints' for a nearly textureless image; Verifier reports a missing place", async () => {
+  const { pca, features } = await mapOf();
+  // One small bright square on a flat background: a few dozen keypoints at most.
+  const img = blankImage(320, 240, 90);
+  for (let y = 100; y < 112; y++) for (let x = 150; x < 162; x++) img.data[y * 320 + x] = 250;
+  const q = await queryFeatures(img, pca);
+  const min = q.count + 1;
+  assert.ok(q.count > 0 && q.count < 40, `count ${q.count}`);
+  assert.match(
+    verifyPair(q, features.get(1)!, { minKeypoints: min }).reason!,
+    new RegExp(`query image has too few keypoints \\(${q.count} < ${min}\\)`),
+  );
+  const v = new Verifier(new MemoryFeatureStore());
+  const [r] = await v.verifyCandidates(q, [3]);
+  assert.match(r.result.reason!, /place 3 has no stored local features/);
+  // Mismatched descriptor sizes (different PCA) are reported, not thrown.
+  const other = { ...features.get(2)!, dim: 39 };
+  assert.match(verifyPair(features.get(1)!, other).reason!, /descriptor sizes differ/);
+});
