@@ -208,6 +208,12 @@ export async function run(args: string[]): Promise<number> {
       `(${
         (r.history.reduce((s, h) => s + h.seconds, 0) / Math.max(1, r.history.length)).toFixed(1)
       } s/epoch)`,
+      ...(r.validationDir && r.initialDir
+        ? [
+          `compare    waymark eval retrieval ${r.validationDir} --model ${r.initialDir} --json   (before)`,
+          `           waymark eval retrieval ${r.validationDir} --model ${r.out} --json   (after)`,
+        ]
+        : []),
     ].join("\n"),
   );
   return EXIT_OK;

@@ -66,7 +66,10 @@ export interface TrainHeadOptions extends TupleOptions {
   optimizer?: OptimizerOptions;
   /** Seed of the PRNG (shuffling, negative pools). Default 0. */
   seed?: number;
-  /** Stop after this many epochs without a validation Recall@1 improvement. Default 3; 0 disables. */
+  /**
+   * Stop after this many epochs without a validation improvement (higher Recall@1, or equal Recall@1 and a
+   * separation gain over {@linkcode SEPARATION_MIN_GAIN}). Default 3; 0 disables.
+   */
   patience?: number;
   /** Folder for checkpoints (saved after every epoch). Default: none. */
   checkpointDir?: string;
