@@ -66,6 +66,10 @@ Options:
   --feature-output N   backbone output holding the feature map              default: its first output
   -h, --help           this help
 
+The validation Recall@1 printed while training is computed on the training sub-grid of --max-positions
+positions per image; waymark eval retrieval runs the exported model on the full grid, so its numbers differ
+(use the printed compare commands for the before/after that counts).
+
 Indoor datasets need smaller radii than the city-scale defaults (e.g. --pos-radius 2.5 --neg-radius 8).
 `;
 

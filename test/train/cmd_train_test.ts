@@ -36,12 +36,14 @@ Deno.test("waymark train exits 2 with a clear message on missing --out or a bad 
     assert.equal(await main(["train", "some-dataset"]), 2);
     assert.equal(await main(["train", "some-dataset", "--out", "x", "--epochs", "two"]), 2);
     assert.equal(await main(["train", "some-dataset", "--out", "x", "--optimizer", "rmsprop"]), 2);
+    assert.equal(await main(["train", "some-dataset", "--out", "x", "--keep", "first"]), 2);
   } finally {
     console.error = err;
   }
   assert.ok(errors.some((e) => /--out/.test(e)));
   assert.ok(errors.some((e) => /'epochs' must be an integer/.test(e)));
   assert.ok(errors.some((e) => /'optimizer' must be adam or sgd/.test(e)));
+  assert.ok(errors.some((e) => /'keep' must be best or last/.test(e)));
 });
 
 /** Run the CLI in-process, collecting what it prints. */
