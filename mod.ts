@@ -240,5 +240,28 @@ export { decodeLocalFeatures, encodeLocalFeatures } from "./src/verify/features_
 // Training: k-means, init_params, ranking loss (src/train)
 export { kmeans, type KMeansOptions, type KMeansResult } from "./src/train/kmeans.ts";
 export { rankingLoss, rankingLossWithGradients } from "./src/train/ranking_loss.ts";
-export { train, type TrainModelResult, type TrainOptions } from "./src/train/train_model.ts";
-export { buildTuples, type TupleOptions } from "./src/train/tuples.ts";
+export {
+  train,
+  trainBackboneHead,
+  type TrainBackboneOptions,
+  type TrainModelProgress,
+  type TrainModelResult,
+  type TrainOptions,
+  writeValidationSplit,
+} from "./src/train/train_model.ts";
+export {
+  trainHead,
+  type TrainHeadOptions,
+  type TrainHeadResult,
+  type TrainProgress,
+  type ValidationScores,
+  validationScores,
+} from "./src/train/trainer.ts";
+export {
+  bestPositive,
+  buildTuples,
+  mineNegatives,
+  type TupleOptions,
+  type TupleSplit,
+} from "./src/train/tuples.ts";
+export { loadCheckpoint, type TrainingState } from "./src/train/checkpoint.ts";
