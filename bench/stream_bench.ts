@@ -42,6 +42,8 @@ export interface StreamBenchOptions {
 interface RunResult {
   stats: StatsEvent;
   latencies: number[];
+  /** Per-stage times (ms) of every frame, `wait` = waiting for the gate. */
+  stages: Map<string, number[]>;
   rss: { t: number; bytes: number }[];
 }
 
@@ -55,7 +57,21 @@ async function replay(
   log: (m: string) => void,
 ): Promise<RunResult> {
   const frames$ = new Subject<CameraFrame>();
-  const { events$ } = localize(frames$, { model, map, loops: true });
+  const stages = new Map<string, number[]>();
+  const put = (name: string, ms: number) => {
+    let a = stages.get(name);
+    if (!a) stages.set(name, a = []);
+    a.push(ms);
+  };
+  const { events$ } = localize(frames$, {
+    model,
+    map,
+    loops: true,
+    onTiming: (t) => {
+      put("wait", t.waitMs);
+      for (const [name, ms] of Object.entries(t.stages)) put(name, ms);
+    },
+  });
   const latencies: number[] = [];
   const rss: { t: number; bytes: number }[] = [];
   let last: StatsEvent | null = null;
@@ -94,14 +110,16 @@ async function replay(
   }
   frames$.complete();
   await done;
-  return { stats: last!, latencies, rss };
+  return { stats: last!, latencies, rss, stages };
 }
 
 /** Run the streaming benchmark (see the module doc). */
 export async function bench(options: StreamBenchOptions = {}): Promise<BenchResult[]> {
   const frames = options.frames ?? 120;
   const fps = options.fps ?? 30;
-  const replaySeconds = options.replaySeconds ?? 20;
+  const envReplay = Deno.env.get("WAYMARK_REPLAY_SECONDS");
+  const replaySeconds = options.replaySeconds ?? (envReplay !== undefined ? Number(envReplay) : 20);
+  if (!(replaySeconds > 0)) throw new Error(`stream bench: replay seconds must be > 0, got ${envReplay}`);
   const envSoak = Deno.env.get("WAYMARK_SOAK_MINUTES");
   const soakMinutes = options.soakMinutes ?? (envSoak !== undefined ? Number(envSoak) : 10);
   if (!(soakMinutes >= 0)) throw new Error(`stream bench: soak minutes must be >= 0, got ${envSoak}`);
@@ -152,9 +170,22 @@ export async function bench(options: StreamBenchOptions = {}): Promise<BenchResu
       { name: "stream/replay_latency_p50", value: lat.p50, unit: "ms", note: "frame in to estimate out" },
       { name: "stream/replay_latency_p99", value: lat.p99, unit: "ms", note: "target <= 50 ms" },
     );
+    for (const [name, ms] of r.stages) {
+      const st = summarize(ms);
+      results.push({
+        name: `stream/replay_stage_${name}_p50`,
+        value: st.p50,
+        unit: "ms",
+        note: `p90 ${st.p90.toFixed(1)} ms, p99 ${st.p99.toFixed(1)} ms`,
+      });
+    }
     log(
       `replay: received ${r.stats.received} processed ${r.stats.processed} dropped ${r.stats.dropped} ` +
-        `p50 ${lat.p50.toFixed(1)} ms p99 ${lat.p99.toFixed(1)} ms`,
+        `p50 ${lat.p50.toFixed(1)} ms p99 ${lat.p99.toFixed(1)} ms; stages p50/p99 ms: ` +
+        [...r.stages].map(([n, ms]) => {
+          const st = summarize(ms);
+          return `${n} ${st.p50.toFixed(1)}/${st.p99.toFixed(1)}`;
+        }).join(", "),
     );
     if (soakMinutes > 0) {
       const seconds = soakMinutes * 60;

@@ -2,17 +2,23 @@
  * Decode stage: compressed or raw frame bytes to 8-bit pixels. A frame that cannot be decoded becomes an
  * `ErrorEvent` on its envelope (counted, the stream continues).
  *
+ * With `size` (the model's input size: the live pipeline sets it when nothing downstream needs the full image),
+ * the default decoder decodes straight to that size (`prepareImage`: JPEG shrink-on-load and resize in one
+ * sharp pass), so neither a full-size buffer nor a second resize in the model is paid per frame.
+ *
  * @module
  */
 import { concatMap, of, type OperatorFunction } from "rxjs";
+import { invalid } from "../errors.ts";
 import type { EncodedImage, PixelImage, RawImage } from "../types.ts";
 import { decodeFrameImage } from "../image/decode.ts";
+import { prepareImage } from "../image/prepare.ts";
 import { afterStep, frameError, type FrameWork } from "./frame_work.ts";
 
 /** Decodes one frame image. */
 export type FrameDecoder = (
   image: EncodedImage | RawImage,
-  options: { channels: 1 | 3; source?: string },
+  options: { channels: 1 | 3; source?: string; size?: { width: number; height: number } },
 ) => PixelImage | Promise<PixelImage>;
 
 /** Options of {@link decodeStage}. */
@@ -21,6 +27,11 @@ export interface DecodeStageOptions {
   channels?: 1 | 3;
   /** Decoder. Default `decodeFrameImage` of `src/image/decode.ts` (sharp for JPEG/PNG/WebP, raw ROS encodings). */
   decode?: FrameDecoder;
+  /**
+   * Decode straight to this size (aspect not kept), e.g. the model's input size. Default: full size. A custom
+   * `decode` receives it in its options (and may ignore it: the model resizes anyway).
+   */
+  size?: { width: number; height: number };
   /** Clock for error stamps (seconds). Default `Date.now() / 1000`. */
   now?: () => number;
 }
@@ -35,13 +46,24 @@ export interface DecodeStageOptions {
  */
 export function decodeStage(options: DecodeStageOptions = {}): OperatorFunction<FrameWork, FrameWork> {
   const channels = options.channels ?? 3;
-  const decode = options.decode ?? decodeFrameImage;
+  const size = options.size;
+  if (size) {
+    for (const f of ["width", "height"] as const) {
+      if (!Number.isInteger(size[f]) || size[f] < 1) {
+        throw invalid("decode frames", `size.${f}`, "a positive integer", size[f]);
+      }
+    }
+  }
+  const decode: FrameDecoder = options.decode ??
+    (size
+      ? (image, o) => prepareImage(image, { width: size.width, height: size.height, channels }, o)
+      : decodeFrameImage);
   const now = options.now ?? (() => Date.now() / 1000);
   return concatMap((work: FrameWork) => {
     if (work.error || work.pixels) return of(work);
     const source = work.frame.source ?? `frame ${work.frame.seq}`;
     return afterStep(work, () => {
-      const r = decode(work.frame.image, { channels, source });
+      const r = decode(work.frame.image, size ? { channels, source, size } : { channels, source });
       if (r instanceof Promise) return r.then((p) => void (work.pixels = p));
       work.pixels = r;
       return undefined;

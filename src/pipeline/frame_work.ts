@@ -43,6 +43,8 @@ export interface FrameWork {
   loopPending?: LoopClosureEvent;
   /** What went wrong with this frame; later stages pass it through untouched. */
   error?: ErrorEvent;
+  /** Per-stage timing, only when the pipeline was asked for it (`onTiming`). */
+  timing?: { admittedAt: number; last: number; stages: Record<string, number> };
 }
 
 /** Build the ErrorEvent of a failed frame. */

@@ -96,6 +96,14 @@ export interface LocalizerOptions {
   verifyTopK?: number;
   /** Inliers for a verified candidate to confirm a place or a loop. Default 15. */
   minInliers?: number;
+  /**
+   * With a map: the run's own keyframes kept for loop closure. A keyframe joins only when the map does not
+   * explain it (not `localized`) and its similarity to the last one that joined is below `novelty` (default
+   * 0.9); at most `max` are kept (default 1024, int8, 8 KB each at D = 8192), the older half thinned when
+   * full. Memory and per-frame time stay bounded however long the run. Without a map every keyframe joins
+   * (the SLAM map).
+   */
+  sessionKeyframes?: { novelty?: number; max?: number };
   /** Keyframes of the run (SLAM journaling), called before the frame completes. */
   onKeyframe?: (kf: SessionKeyframe) => void | Promise<void>;
   /** Prior session keyframes to extend in SLAM mode (multi-session). */
@@ -108,6 +116,24 @@ export interface LocalizerOptions {
   scheduler?: SchedulerLike;
   /** Clock (ms) for latencies. Default `performance.now`. */
   clock?: () => number;
+  /**
+   * Per-frame timing (profiling): called for every frame that leaves the pipeline with the time it waited for
+   * the gate and the time each stage took. Default none (no timing cost).
+   */
+  onTiming?: (timing: FrameTiming) => void;
+}
+
+/** Where one frame's time went (see `LocalizerOptions.onTiming`); milliseconds on the pipeline's clock. */
+export interface FrameTiming {
+  seq: number;
+  /** The frame was a keyframe (described, searched, observed). */
+  keyframe: boolean;
+  /** From arrival to admission by the backpressure gate (waiting for the frame before it). */
+  waitMs: number;
+  /** Time in each stage, by stage name (`decode`, `keyframe`, `describe`, `search`, `filter`, `loop`). */
+  stages: Record<string, number>;
+  /** From arrival to the end of the last stage. */
+  totalMs: number;
 }
 
 /** The Observables of a running pipeline (all views of one shared `events$`). */
@@ -159,6 +185,13 @@ function validate(options: LocalizerOptions): void {
   }
   if (options.minInliers !== undefined && !(options.minInliers >= 0)) {
     throw invalid(a, "minInliers", "a number >= 0", options.minInliers);
+  }
+  const sk = options.sessionKeyframes;
+  if (sk?.novelty !== undefined && !(sk.novelty >= -1 && sk.novelty <= 1)) {
+    throw invalid(a, "sessionKeyframes.novelty", "a number in [-1, 1]", sk.novelty);
+  }
+  if (sk?.max !== undefined && (!Number.isInteger(sk.max) || sk.max < 2)) {
+    throw invalid(a, "sessionKeyframes.max", "an integer >= 2", sk.max);
   }
   if (options.map && options.map.places.length === 0) {
     throw invalid(a, "map", "a map with at least one place", 0);
@@ -302,45 +335,78 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         out.next(ev);
       };
 
-      const stages: MonoTypeOperatorFunction<FrameWork>[] = [
-        decodeStage({ channels: options.model.info.inputChannels, decode: options.decode, now: stampNow }),
-        keyframeStage(options.keyframes),
-        describeStage(options.model, {
-          local: !!options.verifier && !!options.model.info.localDim,
-          now: stampNow,
-        }),
+      const stages: [string, MonoTypeOperatorFunction<FrameWork>][] = [
+        [
+          "decode",
+          decodeStage({
+            channels: options.model.info.inputChannels,
+            decode: options.decode,
+            // Without a verifier only the model sees the pixels: decode straight to its input size.
+            size: options.verifier
+              ? undefined
+              : { width: options.model.info.inputWidth, height: options.model.info.inputHeight },
+            now: stampNow,
+          }),
+        ],
+        ["keyframe", keyframeStage(options.keyframes)],
+        [
+          "describe",
+          describeStage(options.model, {
+            local: !!options.verifier && !!options.model.info.localDim,
+            now: stampNow,
+          }),
+        ],
       ];
       if (options.map) {
-        stages.push(searchStage(options.map, { k: options.topK, now: stampNow }));
-        stages.push(filterStage(options.map.places, { filter: options.filter, verifications, minInliers }));
+        stages.push(["search", searchStage(options.map, { k: options.topK, now: stampNow })]);
+        stages.push([
+          "filter",
+          filterStage(options.map.places, { filter: options.filter, verifications, minInliers }),
+        ]);
       }
       if (loopsOn) {
+        // With a map: the map part of loop detection reuses the search stage's top-k and background, and only
+        // keyframes the map does not explain join the (bounded) session map; without one, SLAM.
+        const withMap = !!options.map;
         const prior = options.map
           ? (options.map.descriptors
-            ? options.map.places.map((p, i) => ({
+            ? options.map.places.map((p) => ({
               placeId: p.placeId,
               stamp: p.stamp,
               image: p.image,
               position: p.position,
-              descriptor: options.map!.descriptors!.subarray(
-                i * options.map!.index.dim,
-                (i + 1) * options.map!.index.dim,
-              ),
             }))
             : undefined)
           : options.priorKeyframes;
-        if (!options.map || prior) {
-          stages.push(loopStage({
-            detector: detectorOptions,
-            prior,
-            verify: !!options.verifier,
-            onKeyframe: options.onKeyframe,
-            now: stampNow,
-          }));
+        if (!withMap || prior) {
+          stages.push([
+            "loop",
+            loopStage({
+              detector: detectorOptions,
+              prior,
+              priorFromSearch: withMap,
+              admit: withMap ? "novel" : "all",
+              novelty: options.sessionKeyframes?.novelty,
+              maxSession: withMap ? options.sessionKeyframes?.max : undefined,
+              verify: !!options.verifier,
+              onKeyframe: options.onKeyframe,
+              now: stampNow,
+            }),
+          ]);
         }
       }
-      const chain = (stages as OperatorFunction<FrameWork, FrameWork>[]).reduce(
-        (acc, st) => pipe(acc, st),
+      const onTiming = options.onTiming;
+      const mark = (name: string) =>
+        map((w: FrameWork) => {
+          if (w.timing) {
+            const t = clock();
+            w.timing.stages[name] = t - w.timing.last;
+            w.timing.last = t;
+          }
+          return w;
+        });
+      const chain = stages.reduce(
+        (acc, [name, st]) => onTiming ? pipe(acc, st, mark(name)) : pipe(acc, st),
         (x: Observable<FrameWork>) => x,
       );
       const mapPlaces = options.map ? new Set(options.map.places.map((p) => p.placeId)) : new Set<number>();
@@ -377,6 +443,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           work.estimate.placeId != null
         ) {
           localizedAt.set(work.sessionPlaceId, work.estimate.placeId);
+          // Bounded: only the newest entries matter (older session keyframes are thinned out anyway).
+          if (localizedAt.size > 4096) localizedAt.delete(localizedAt.keys().next().value!);
         }
         if (work.loop && !agrees(work.loop, work)) delete work.loop;
         if (work.loopPending && !agrees(work.loopPending, work)) delete work.loopPending;
@@ -450,9 +518,27 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           return { frame, receivedAt: clock() };
         }),
         gate.admit,
+        map((work: FrameWork) => {
+          if (onTiming) {
+            const t = clock();
+            work.timing = { admittedAt: t, last: t, stages: {} };
+          }
+          return work;
+        }),
         chain,
       ).subscribe({
         next: (work) => {
+          if (onTiming && work.timing) {
+            try {
+              onTiming({
+                seq: work.frame.seq,
+                keyframe: !!work.keyframe,
+                waitMs: work.timing.admittedAt - work.receivedAt,
+                stages: work.timing.stages,
+                totalMs: work.timing.last - work.receivedAt,
+              });
+            } catch { /* a profiler's failure never breaks the pipeline */ }
+          }
           handle(work);
           gate.release();
         },

@@ -1,10 +1,23 @@
 /**
- * Loop-closure stage for SLAM: every keyframe joins a session map that grows online (optionally seeded with
- * the keyframes of a prior map: multi-session); the keyframe is compared with the eligible earlier keyframes
- * (the recent window excluded) and the sequence-consistent `LoopDetector` decides. With a verifier the
- * hypothesis is marked pending (`loopPending`) and the pipeline emits it only once geometric verification
- * passes; without one it is an event at once (`loop`). New keyframes are handed to `onKeyframe` (the SLAM
- * command journals them there) before the frame completes.
+ * Loop-closure stage: keyframes join a session map that grows online (optionally seeded with the keyframes of
+ * a prior map); each keyframe is compared with the eligible earlier keyframes (the recent window excluded)
+ * and the sequence-consistent `LoopDetector` decides. With a verifier the hypothesis is marked pending
+ * (`loopPending`) and the pipeline emits it only once geometric verification passes; without one it is an
+ * event at once (`loop`). New session keyframes are handed to `onKeyframe` (the SLAM command journals them
+ * there) before the frame completes.
+ *
+ * Two ways to run it:
+ * - SLAM (`admit: "all"`, the default): every keyframe joins the session map, which is the map being built
+ *   (it grows with the run, by design; choose keyframes with `keyframeStage` options). Prior keyframes
+ *   (multi-session) are compared densely.
+ * - Against a prior map (`admit: "novel"`, `priorFromSearch`: what the live pipeline does with a map): the map
+ *   part of the comparison is the search stage's top-k and background (no second pass over the map), and a
+ *   keyframe joins the session map only when the map does not already explain it (its estimate is not
+ *   `localized`) and it differs from the last keyframe that joined (similarity below `novelty`). Session rows
+ *   are stored as int8 with a per-row scale (a quarter of float32; similarities within about 1e-3) and capped
+ *   at `maxSession` rows: when full, every second row of the older half is dropped, so that the session map
+ *   covers the whole run with a density that decays with age, and memory and per-frame time stay bounded over
+ *   hours.
  *
  * @module
  */
@@ -14,7 +27,6 @@ import type { VectorIndex } from "../index/vector_index.ts";
 import { LoopDetector, type LoopDetectorOptions } from "../localize/loop_detector.ts";
 import type { LoopClosureEvent, Position } from "../types.ts";
 import { afterStep, frameError, type FrameWork } from "./frame_work.ts";
-import { similarityBackground } from "./search_stage.ts";
 
 /** A keyframe of the session map. */
 export interface SessionKeyframe {
@@ -37,13 +49,25 @@ export interface LoopStageOptions {
     stamp?: number;
     image?: string;
     position?: Position;
-    descriptor: Float32Array;
+    descriptor?: Float32Array;
   }[];
+  /**
+   * Take the prior's part of each comparison from the search stage (`work.hypotheses`, ids = the prior's
+   * place ids, and `work.background`) instead of comparing with every prior keyframe; prior descriptors are
+   * then not needed. Default false.
+   */
+  priorFromSearch?: boolean;
+  /** Which keyframes join the session map: `all` (SLAM) or `novel` (see the module doc). Default `all`. */
+  admit?: "all" | "novel";
+  /** With `admit: "novel"`: similarity to the last session keyframe below which a keyframe is new. Default 0.9. */
+  novelty?: number;
+  /** Most session keyframes kept (prior excluded; see the module doc). Default 1024 with `novel`, else no cap. */
+  maxSession?: number;
   /** Compare with every eligible keyframe up to this many; beyond, the index's top-k. Default 4096. */
   denseLimit?: number;
   /** Candidates from the index beyond `denseLimit`. Default 100. */
   k?: number;
-  /** Index for large session maps (every keyframe is added). Default none (dense comparison only). */
+  /** Index for large session maps (every keyframe is added; `admit: "all"` only). Default none. */
   index?: VectorIndex;
   /** Verification will gate events: emit hypotheses as `loopPending`. Default false. */
   verify?: boolean;
@@ -53,106 +77,284 @@ export interface LoopStageOptions {
   now?: () => number;
 }
 
+interface RowMeta {
+  placeId: number;
+  stamp?: number;
+  image?: string;
+  position?: Position;
+}
+
+/**
+ * Rows of descriptors: float32, or int8 with a per-row scale (`quantised`). Rows can be dropped (`keepOnly`).
+ * Capacity doubles when full (up to `cap` rows when given).
+ */
+class Rows {
+  dim = 0;
+  count = 0;
+  #f32 = new Float32Array(0);
+  #i8 = new Int8Array(0);
+  #scale = new Float32Array(0);
+  constructor(readonly quantised: boolean, readonly cap = Infinity) {}
+
+  add(v: Float32Array): void {
+    if (this.dim === 0) this.dim = v.length;
+    if (v.length !== this.dim) {
+      throw invalid("add keyframe", "descriptor", `a vector of length ${this.dim}`, v.length);
+    }
+    const dim = this.dim;
+    const have = this.quantised ? this.#scale.length : this.#f32.length / dim;
+    if (this.count + 1 > have) {
+      const rows = Math.min(this.cap, Math.max(64, have * 2));
+      if (this.quantised) {
+        const i8 = new Int8Array(rows * dim), sc = new Float32Array(rows);
+        i8.set(this.#i8.subarray(0, this.count * dim));
+        sc.set(this.#scale.subarray(0, this.count));
+        this.#i8 = i8;
+        this.#scale = sc;
+      } else {
+        const f = new Float32Array(rows * dim);
+        f.set(this.#f32.subarray(0, this.count * dim));
+        this.#f32 = f;
+      }
+    }
+    const o = this.count * dim;
+    if (this.quantised) {
+      let m = 0;
+      for (let i = 0; i < dim; i++) m = Math.max(m, Math.abs(v[i]));
+      const sc = m > 0 ? m / 127 : 1;
+      const inv = 1 / sc;
+      for (let i = 0; i < dim; i++) this.#i8[o + i] = Math.round(v[i] * inv);
+      this.#scale[this.count] = sc;
+    } else {
+      this.#f32.set(v, o);
+    }
+    this.count++;
+  }
+
+  /** Inner product of `q` with row `r`. */
+  dot(q: Float32Array, r: number): number {
+    const dim = this.dim, o = r * dim;
+    let d = 0;
+    if (this.quantised) {
+      const a = this.#i8;
+      for (let i = 0; i < dim; i++) d += q[i] * a[o + i];
+      return d * this.#scale[r];
+    }
+    const a = this.#f32;
+    for (let i = 0; i < dim; i++) d += q[i] * a[o + i];
+    return d;
+  }
+
+  /** Keep the rows whose `keep(r)` is true, in order. */
+  keepOnly(keep: (r: number) => boolean): void {
+    const dim = this.dim;
+    let w = 0;
+    for (let r = 0; r < this.count; r++) {
+      if (!keep(r)) continue;
+      if (w !== r) {
+        if (this.quantised) {
+          this.#i8.copyWithin(w * dim, r * dim, (r + 1) * dim);
+          this.#scale[w] = this.#scale[r];
+        } else this.#f32.copyWithin(w * dim, r * dim, (r + 1) * dim);
+      }
+      w++;
+    }
+    this.count = w;
+  }
+}
+
 /** The loop-closure stage. */
 export function loopStage(options: LoopStageOptions = {}): OperatorFunction<FrameWork, FrameWork> {
+  const a = "detect loops";
   const denseLimit = options.denseLimit ?? 4096;
   const k = options.k ?? 100;
   if (!Number.isInteger(denseLimit) || denseLimit < 1) {
-    throw invalid("detect loops", "denseLimit", "a positive integer", denseLimit);
+    throw invalid(a, "denseLimit", "a positive integer", denseLimit);
   }
-  if (!Number.isInteger(k) || k < 1) throw invalid("detect loops", "k", "a positive integer", k);
+  if (!Number.isInteger(k) || k < 1) throw invalid(a, "k", "a positive integer", k);
+  const admit = options.admit ?? "all";
+  if (admit !== "all" && admit !== "novel") throw invalid(a, "admit", '"all" or "novel"', admit);
+  const novelty = options.novelty ?? 0.9;
+  if (typeof novelty !== "number" || !(novelty >= -1 && novelty <= 1)) {
+    throw invalid(a, "novelty", "a number in [-1, 1]", novelty);
+  }
+  const maxSession = options.maxSession ?? (admit === "novel" ? 1024 : Infinity);
+  if (maxSession !== Infinity && (!Number.isInteger(maxSession) || maxSession < 2)) {
+    throw invalid(a, "maxSession", "an integer >= 2", maxSession);
+  }
+  const fromSearch = options.priorFromSearch ?? false;
+  const prior = options.prior ?? [];
+  if (!fromSearch) {
+    prior.forEach((p, i) => {
+      if (!(p.descriptor instanceof Float32Array)) {
+        throw invalid(a, `prior[${i}].descriptor`, "a Float32Array (or priorFromSearch)", p.descriptor);
+      }
+    });
+  }
+  const useIndex = admit === "all" ? options.index : undefined;
   new LoopDetector(options.detector); // validate up front
   const now = options.now ?? (() => Date.now() / 1000);
   return (source) =>
     defer(() => {
       const detector = new LoopDetector(options.detector);
-      const metas: { placeId: number; stamp?: number; image?: string; position?: Position }[] = [];
-      let dim = 0;
-      let store = new Float32Array(0);
-      let count = 0;
-      const add = (v: Float32Array) => {
-        if (dim === 0) {
-          dim = v.length;
-          store = new Float32Array(dim * 256);
+      const excl = detector.excludeRecent;
+      const P = prior.length;
+      // Detector ordinals: prior place i is i; session row r has serial[r] (P + admission order, never reused).
+      // Rows hold the prior first (unless it comes from the search), then the session keyframes.
+      const rows = new Rows(admit === "novel", admit === "novel" ? maxSession : Infinity);
+      const priorRows = new Rows(false);
+      const serial: number[] = [], kfOf: number[] = [], metas: RowMeta[] = [];
+      const priorMeta: RowMeta[] = prior.map((p) => ({
+        placeId: p.placeId,
+        stamp: p.stamp,
+        image: p.image,
+        position: p.position,
+      }));
+      const priorOrdinal = new Map<number, number>(prior.map((p, i) => [p.placeId, i]));
+      if (!fromSearch) {
+        for (const p of prior) {
+          priorRows.add(p.descriptor!);
+          useIndex?.add(p.placeId, p.descriptor!);
         }
-        if (v.length !== dim) {
-          throw invalid("add keyframe", "descriptor", `a vector of length ${dim}`, v.length);
-        }
-        if ((count + 1) * dim > store.length) {
-          const bigger = new Float32Array(store.length * 2);
-          bigger.set(store);
-          store = bigger;
-        }
-        store.set(v, count * dim);
-        count++;
-      };
-      for (const p of options.prior ?? []) {
-        add(p.descriptor);
-        options.index?.add(p.placeId, p.descriptor);
-        metas.push({ placeId: p.placeId, stamp: p.stamp, image: p.image, position: p.position });
       }
-      let nextPlaceId = metas.reduce((m, p) => Math.max(m, p.placeId + 1), 0);
-      const ordinalOf = new Map<number, number>(metas.map((m, i) => [m.placeId, i]));
+      const ordinalOf = new Map<number, number>(priorOrdinal); // place id -> ordinal (index path)
+      let nextPlaceId = prior.reduce((m, p) => Math.max(m, p.placeId + 1), 0);
+      let nextSerial = P;
+      let keyframes = 0; // keyframes seen by this stage
+      const metaOf = (ordinal: number): RowMeta | undefined => {
+        if (ordinal < P) return priorMeta[ordinal];
+        // serials are increasing: binary search
+        let lo = 0, hi = serial.length - 1;
+        while (lo <= hi) {
+          const mid = (lo + hi) >> 1;
+          if (serial[mid] === ordinal) return metas[mid];
+          if (serial[mid] < ordinal) lo = mid + 1;
+          else hi = mid - 1;
+        }
+        return undefined;
+      };
+      const thin = () => {
+        // Drop every second row of the older half (see the module doc).
+        const half = rows.count >> 1;
+        const keep = (r: number) => r >= half || r % 2 === 0;
+        rows.keepOnly(keep);
+        let w = 0;
+        for (let r = 0; r < serial.length; r++) {
+          if (!keep(r)) continue;
+          serial[w] = serial[r];
+          kfOf[w] = kfOf[r];
+          metas[w] = metas[r];
+          w++;
+        }
+        serial.length = kfOf.length = metas.length = w;
+      };
       return source.pipe(
         concatMap((work: FrameWork) => {
           if (work.error || !work.keyframe || !work.descriptor) return of(work);
           const q = work.descriptor.global;
           return afterStep(work, () => {
-            const t = count; // this keyframe's ordinal
-            const bound = detector.excludeBefore(t);
+            const t = keyframes++; // this keyframe's ordinal in the run
+            const query = P + t; // detector ordinal (increases by one per keyframe)
+            const cut = t - excl; // keyframes before this one are eligible
             const ids: number[] = [], sims: number[] = [];
             let background: { mean: number; std: number } | undefined;
-            if (bound <= denseLimit || !options.index) {
-              for (let j = 0; j < bound; j++) {
-                let d = 0;
-                const o = j * dim;
-                for (let i = 0; i < dim; i++) d += q[i] * store[o + i];
+            let eligible = 0;
+            // The prior's part.
+            if (fromSearch) {
+              for (const h of work.hypotheses ?? []) {
+                const j = priorOrdinal.get(h.placeId);
+                if (j === undefined) continue;
                 ids.push(j);
-                sims.push(d);
+                sims.push(h.similarity);
               }
-            } else {
-              const hits = options.index.search(q, k, {
+              background = work.background;
+              eligible += P;
+            }
+            // Dense part: prior rows (kf index i - P) and session rows eligible for this keyframe.
+            const recent: number[] = [];
+            let sessionEligible = 0;
+            while (sessionEligible < kfOf.length && kfOf[sessionEligible] < cut) sessionEligible++;
+            const priorEligible = fromSearch ? 0 : Math.max(0, Math.min(P, P + cut));
+            const denseCount = priorEligible + sessionEligible;
+            if (!fromSearch && useIndex && denseCount > denseLimit) {
+              const bound = query - excl;
+              const hits = useIndex.search(q, k, {
                 filter: (id) => (ordinalOf.get(id) ?? Infinity) < bound,
               });
               for (const h of hits) {
                 ids.push(ordinalOf.get(h.id)!);
                 sims.push(h.similarity);
               }
-              background = similarityBackground(q, store.subarray(0, bound * dim), dim, 256);
+              // Background from an evenly spaced sample of the eligible keyframes (prior rows, then session rows).
+              const m = Math.min(denseCount, 256);
+              let s1 = 0, s2 = 0;
+              for (let i = 0; i < m; i++) {
+                const r = Math.floor((i * denseCount) / m);
+                const d = r < priorEligible ? priorRows.dot(q, r) : rows.dot(q, r - priorEligible);
+                s1 += d;
+                s2 += d * d;
+              }
+              const mean = s1 / m;
+              background = { mean, std: Math.sqrt(Math.max(0, s2 / m - mean * mean)) };
+              eligible += denseCount;
+            } else {
+              for (let j = 0; j < priorEligible; j++) {
+                ids.push(j);
+                sims.push(priorRows.dot(q, j));
+              }
+              for (let r = 0; r < sessionEligible; r++) {
+                ids.push(serial[r]);
+                sims.push(rows.dot(q, r));
+              }
+              eligible += denseCount;
             }
-            const recent: number[] = [];
-            for (let j = bound; j < t; j++) {
-              let d = 0;
-              const o = j * dim;
-              for (let i = 0; i < dim; i++) d += q[i] * store[o + i];
-              recent.push(d);
-            }
-            const hyp = detector.observe(t, { ids, similarities: sims, background, eligible: bound, recent });
-            const placeId = nextPlaceId++;
-            work.sessionPlaceId = placeId;
+            for (let j = priorEligible; j < (fromSearch ? 0 : P); j++) recent.push(priorRows.dot(q, j));
+            for (let r = sessionEligible; r < rows.count; r++) recent.push(rows.dot(q, r));
+            const hyp = detector.observe(query, { ids, similarities: sims, background, eligible, recent });
+
             const f = work.frame;
-            add(q);
-            options.index?.add(placeId, q);
-            ordinalOf.set(placeId, t);
-            metas.push({ placeId, stamp: f.stamp, image: f.source, position: f.position });
-            if (hyp) {
-              const m = metas[hyp.match];
-              const ev: LoopClosureEvent = {
-                kind: "loop",
-                query: { seq: f.seq, stamp: f.stamp, placeId },
-                match: { placeId: m.placeId },
-                stamps: [f.stamp, m.stamp ?? NaN],
-                score: hyp.similarity,
-                confidence: hyp.confidence,
-              };
-              if (f.source !== undefined) ev.query.image = f.source;
-              if (m.stamp !== undefined) ev.match.stamp = m.stamp;
-              if (m.image !== undefined) ev.match.image = m.image;
-              if (m.position !== undefined) ev.match.position = m.position;
-              if (options.verify) work.loopPending = ev;
-              else work.loop = ev;
+            let join = true;
+            if (admit === "novel") {
+              const last = rows.count > 0 ? rows.dot(q, rows.count - 1) : -Infinity;
+              join = work.estimate?.status !== "localized" && last < novelty;
             }
-            if (options.onKeyframe) {
+            let placeId: number | undefined;
+            if (join) {
+              if (rows.count >= maxSession) thin();
+              placeId = nextPlaceId++;
+              work.sessionPlaceId = placeId;
+              rows.add(q);
+              serial.push(nextSerial);
+              kfOf.push(t);
+              metas.push({ placeId, stamp: f.stamp, image: f.source, position: f.position });
+              if (useIndex) {
+                useIndex.add(placeId, q);
+                ordinalOf.set(placeId, nextSerial);
+              }
+              nextSerial++;
+            }
+            if (hyp) {
+              const m = metaOf(hyp.match);
+              if (m) {
+                const qp: LoopClosureEvent["query"] = { seq: f.seq, stamp: f.stamp };
+                if (placeId !== undefined) qp.placeId = placeId;
+                const ev: LoopClosureEvent = {
+                  kind: "loop",
+                  query: qp,
+                  match: { placeId: m.placeId },
+                  stamps: [f.stamp, m.stamp ?? NaN],
+                  score: hyp.similarity,
+                  confidence: hyp.confidence,
+                };
+                if (f.source !== undefined) ev.query.image = f.source;
+                if (m.stamp !== undefined) ev.match.stamp = m.stamp;
+                if (m.image !== undefined) ev.match.image = m.image;
+                if (m.position !== undefined) ev.match.position = m.position;
+                if (options.verify) work.loopPending = ev;
+                else work.loop = ev;
+              }
+            }
+            if (placeId !== undefined && options.onKeyframe) {
               return options.onKeyframe({
                 placeId,
                 seq: f.seq,
