@@ -163,7 +163,7 @@ if (values.sweep) {
 for (const { name, options } of configs) {
   const verifier = new Verifier(memoryStore(features), options);
   const verified: LoopEventScore[] = [];
-  const pos: number[] = [], neg: number[] = [];
+  const pos: number[] = [], neg: number[] = [], posScore: number[] = [], negScore: number[] = [];
   let tVerify = 0, nVerify = 0;
   for (let q = 0; q < ds.frames.length; q++) {
     const head = candidates[q].slice(0, topK);
@@ -175,6 +175,7 @@ for (const { name, options } of configs) {
     let best = 0;
     results.forEach((r, k) => {
       (isLoop(q, head[k].i) ? pos : neg).push(r.result.inliers);
+      (isLoop(q, head[k].i) ? posScore : negScore).push(r.result.score);
       if (r.result.inliers > results[best].result.inliers) best = k;
     });
     // Event confidence: inliers, the global similarity breaking ties.
@@ -189,7 +190,9 @@ for (const { name, options } of configs) {
   console.log(`\n[${name}] verification ${(tVerify / nVerify).toFixed(2)} ms/pair`);
   console.log(`  loop events, most inliers among top-${topK}: ${fmt(loopMetrics(verified, ds.loops))}`);
   console.log(
-    `  candidate pairs: ${pos.length} true, ${neg.length} false; inlier AUC ${auc(pos, neg).toFixed(3)}; ` +
+    `  candidate pairs: ${pos.length} true, ${neg.length} false; inlier AUC ${
+      auc(pos, neg).toFixed(3)
+    }, score AUC ${auc(posScore, negScore).toFixed(3)}; ` +
       `true p10/p50 ${pct(pos, 10)}/${pct(pos, 50)}, false p50/p90/p99/max ${pct(neg, 50)}/${pct(neg, 90)}/${
         pct(neg, 99)
       }/${negMax}`,

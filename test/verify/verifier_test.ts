@@ -3,6 +3,7 @@ import {
   BlobFeatureStore,
   MemoryFeatureStore,
   rerankByVerification,
+  verificationScore,
   Verifier,
   verifyPair,
 } from "../../src/verify/verifier.ts";
@@ -101,4 +102,15 @@ Deno.test("verifyPair() says 'too few keypoints' for a nearly textureless image;
   // Mismatched descriptor sizes (different PCA) are reported, not thrown.
   const other = { ...features.get(2)!, dim: 39 };
   assert.match(verifyPair(features.get(1)!, other).reason!, /descriptor sizes differ/);
+});
+
+Deno.test("verificationScore() is inliers net of a third of the outliers, and ranks a true pair above a false one", async () => {
+  assert.equal(verificationScore(60, 90), 50);
+  assert.equal(verificationScore(10, 100), 0); // never negative
+  assert.equal(verificationScore(0, 0), 0);
+  const { pca, features } = await mapOf();
+  const q = await queryFeatures(B, pca);
+  const good = verifyPair(q, features.get(1)!), bad = verifyPair(q, features.get(2)!);
+  assert.equal(good.score, verificationScore(good.inliers, good.matches));
+  assert.ok(good.score > 3 * bad.score + 10, `${good.score} vs ${bad.score}`);
 });
