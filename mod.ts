@@ -223,12 +223,26 @@ export { evaluateLoops, type EvaluateLoopsOptions, type LoopsReport } from "./sr
 
 // ---------------------------------------------------------------------------------------------------------------
 // DELF-style verification: local features, matching, RANSAC (src/verify)
-export { extractLocalFeatures, type LocalFeatureOptions } from "./src/verify/local_features.ts";
+export {
+  type DenseExtractor,
+  extractLocalFeatures,
+  type LocalFeatureOptions,
+  modelExtractor,
+  siftExtractor,
+} from "./src/verify/local_features.ts";
+export {
+  checkDelfContract,
+  DELF_FORMAT,
+  type DelfContract,
+  type DelfModel,
+  loadDelfModel,
+} from "./src/verify/delf_contract.ts";
 export { matchDescriptors, type MatchOptions, mutualMatches } from "./src/verify/match.ts";
 export { ransac, type RansacOptions, type RansacResult } from "./src/verify/ransac.ts";
 export {
   type PairVerification,
   rerankByVerification,
+  verificationScore,
   Verifier as LocalFeatureVerifier,
   type VerifierOptions,
   type VerifyOptions,
