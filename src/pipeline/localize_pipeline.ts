@@ -9,9 +9,10 @@
  * `events$` is shared (`share()`), so subscribing to several views runs the pipeline once; when the last
  * subscriber leaves, every stage's state, waiting frame and timer is released.
  *
- * - Backpressure: a credit gate in front of the slow part lets one frame in flight at a time; frames arriving
- *   meanwhile wait in a bounded buffer (policy `latest` by default: only the newest frame waits). Drops are
- *   counted. Nothing queues without bound.
+ * - Backpressure: a credit gate in front of the slow part lets `inFlight` frames (default 2: the next frame
+ *   decodes while the model describes the previous one) into the stages; frames arriving meanwhile wait in a
+ *   bounded buffer (policy `latest` by default: only the newest frame waits). Drops are counted. Nothing
+ *   queues without bound.
  * - Stats: a `StatsEvent` every `statsIntervalMs` (default 1000, on `scheduler`) with received, processed,
  *   dropped and error counts and the latency percentiles of the last 1000 frames (frame in to estimate out).
  * - Bad frames: an `ErrorEvent` each, counted; the stream continues.
@@ -68,6 +69,12 @@ export interface LocalizerOptions {
   map?: PlaceMap;
   /** Overflow policy of the backpressure buffer. Default `{ kind: "latest" }`. */
   backpressure?: BackpressurePolicy;
+  /**
+   * Frames in the stages at once (the backpressure gate's credits). 2 (default) lets the next frame decode
+   * while the model describes the previous one (each stage still takes frames one at a time and in order);
+   * 1 runs frame after frame. Frames beyond wait in the backpressure buffer.
+   */
+  inFlight?: number;
   /** Keyframe selection. Default: every frame. */
   keyframes?: KeyframeStageOptions;
   /** Map candidates per keyframe. Default 50. */
@@ -175,6 +182,7 @@ function validate(options: LocalizerOptions): void {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalid(a, f, "a positive integer", v);
   };
   pos("topK", options.topK);
+  pos("inFlight", options.inFlight);
   pos("verifyTopK", options.verifyTopK);
   pos("statsIntervalMs", options.statsIntervalMs);
   if (options.loopGap !== undefined && (!Number.isInteger(options.loopGap) || options.loopGap < 0)) {
@@ -242,6 +250,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
       let latencyCount = 0;
       const gate = createGate<FrameWork>({
         policy: options.backpressure,
+        credits: options.inFlight ?? 2,
         onDrop: () => counters.dropped++,
       });
       const verifications = new Subject<VerificationEvent>();

@@ -68,10 +68,54 @@ export function searchStage(
   const byId = new Map<number, PlaceMeta>();
   for (const p of placeMap.places) byId.set(p.placeId, p);
   const kk = Math.min(k, Math.max(1, placeMap.index.size));
+  // A small map (no larger than the background sample) with its descriptors: one exact pass over the rows
+  // gives both the top-k and the exact background (instead of the index search plus a second pass).
+  const n = placeMap.places.length, dim = placeMap.index.dim, rows = placeMap.descriptors;
+  const onePass = rows !== undefined && n <= sample && placeMap.index.size === n && rows.length === n * dim;
+  const sims = onePass ? new Float64Array(n) : undefined;
+  const order = onePass ? new Int32Array(n) : undefined;
+  const scan = (q: Float32Array) => {
+    let s1 = 0, s2 = 0;
+    for (let r = 0; r < n; r++) {
+      let d = 0;
+      const o = r * dim;
+      for (let i = 0; i < dim; i++) d += q[i] * rows![o + i];
+      sims![r] = d;
+      order![r] = r;
+      s1 += d;
+      s2 += d * d;
+    }
+    // Partial selection of the kk best (kk * n comparisons; n is small here).
+    const hits: { id: number; similarity: number }[] = [];
+    for (let t = 0; t < kk; t++) {
+      let best = t;
+      for (let r = t + 1; r < n; r++) if (sims![order![r]] > sims![order![best]]) best = r;
+      const b = order![best];
+      order![best] = order![t];
+      order![t] = b;
+      hits.push({ id: placeMap.places[b].placeId, similarity: sims![b] });
+    }
+    const mean = s1 / n;
+    return { hits, background: { mean, std: Math.sqrt(Math.max(0, s2 / n - mean * mean)) } };
+  };
   return map((work: FrameWork) => {
     if (work.error || !work.keyframe || !work.descriptor) return work;
     try {
       const q = work.descriptor.global;
+      if (onePass) {
+        if (q.length !== dim) {
+          throw invalid("search places", "query descriptor", `a vector of length ${dim}`, q.length);
+        }
+        const { hits, background } = scan(q);
+        work.hypotheses = hits.map((h, rank) => {
+          const hyp: PlaceHypothesis = { placeId: h.id, similarity: h.similarity, rank };
+          const pos = byId.get(h.id)?.position;
+          if (pos) hyp.position = pos;
+          return hyp;
+        });
+        if (kk < n) work.background = background;
+        return work;
+      }
       const hits = placeMap.index.search(q, kk);
       work.hypotheses = hits.map((h, rank) => {
         const hyp: PlaceHypothesis = { placeId: h.id, similarity: h.similarity, rank };
