@@ -4,13 +4,15 @@
  * loop detector), verification off, against a map of another traversal of the same loop.
  *
  * - `stream/replay_*`: received, processed and dropped frames and the p50/p99 latency from a frame entering
- *   the pipeline to its estimate leaving it (targets: 0 dropped, p99 <= 50 ms on the 2-core CPU).
+ *   the pipeline to its estimate leaving it (targets: 0 dropped, p99 <= 50 ms on the 2-core CPU), and
+ *   `stream/replay_stage_<stage>_p50` (p90, p99 in the note): where the time goes, from the pipeline's
+ *   `onTiming` (`wait` = waiting for the backpressure gate).
  * - `stream/soak_*`: the same replay for `soakMinutes` (default 10, env `WAYMARK_SOAK_MINUTES`), resident
  *   memory growth from the end of the warm-up (the first 10% of the soak, at least 10 s) to the end (target
  *   < 50 MB), with the soak's drops and p99.
  *
- * Run alone: `deno run -A bench/stream_bench.ts` (about 30 s plus the soak). Frames come from the simulator:
- * no shared data needed.
+ * Run alone: `deno run -A bench/stream_bench.ts` (about 30 s plus the soak; `WAYMARK_REPLAY_SECONDS` changes
+ * the replay's 20 s). Frames come from the simulator: no shared data needed.
  * @module
  */
 import { Subject } from "rxjs";

@@ -16,9 +16,14 @@
  * - Stats: a `StatsEvent` every `statsIntervalMs` (default 1000, on `scheduler`) with received, processed,
  *   dropped and error counts and the latency percentiles of the last 1000 frames (frame in to estimate out).
  * - Bad frames: an `ErrorEvent` each, counted; the stream continues.
- * - With no prior map (`map` absent) it is SLAM: loop closures over the growing session map, no estimates.
- *   With a map, estimates come from the filter, and loop closures (when `loops` is on, the default) are found
- *   over the map's places followed by the run's own keyframes.
+ * - With no prior map (`map` absent) it is SLAM: loop closures over the growing session map (every keyframe
+ *   joins it: choose keyframes with `keyframes`), no estimates. With a map, estimates come from the filter, and
+ *   loop closures (when `loops` is on, the default) are found over the map's places (the search stage's top-k,
+ *   no second pass over the map) followed by the run's own keyframes; only keyframes the map does not explain
+ *   join those, int8-compressed and capped (`sessionKeyframes`), so memory and per-frame time stay bounded
+ *   over hours of localization.
+ * - Decoding: without a verifier, frames are decoded straight to the model's input size (one sharp pass).
+ * - Profiling: `onTiming` reports, per frame, the wait for the gate and the time spent in each stage.
  * - Verification (`verifier`, see `verification_hook.ts`) runs off the fast path and feeds back
  *   asynchronously.
  *
@@ -137,7 +142,11 @@ export interface FrameTiming {
   keyframe: boolean;
   /** From arrival to admission by the backpressure gate (waiting for the frame before it). */
   waitMs: number;
-  /** Time in each stage, by stage name (`decode`, `keyframe`, `describe`, `search`, `filter`, `loop`). */
+  /**
+   * Time in each stage, by stage name (`decode`, `keyframe`, `describe`, `search`, `filter`, `loop`): from
+   * leaving the previous stage to leaving this one (with two frames in flight this includes waiting for the
+   * frame ahead to leave the stage).
+   */
   stages: Record<string, number>;
   /** From arrival to the end of the last stage. */
   totalMs: number;

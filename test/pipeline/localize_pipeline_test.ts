@@ -12,7 +12,7 @@ import {
   toArray,
 } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
-import { createLocalizer, localize } from "../../src/pipeline/localize_pipeline.ts";
+import { createLocalizer, type FrameTiming, localize } from "../../src/pipeline/localize_pipeline.ts";
 import type { Verifier } from "../../src/pipeline/verification_hook.ts";
 import type {
   CameraFrame,
@@ -193,6 +193,39 @@ Deno.test("SLAM mode without verification reports loop closures on a revisit and
     assert.ok(l.query.seq >= 25, "no loop on the first pass");
     assert.equal(codes[l.match.placeId], codes[l.query.seq]);
   }
+});
+
+Deno.test("with a map, localized frames stay out of the session map; onTiming reports every frame's stages", async () => {
+  const codes = [...Array.from({ length: 40 }, (_, i) => i), ...Array.from({ length: 40 }, (_, i) => i)];
+  const frames = codes.map((c, i) => codeFrame(i, c));
+  const joined: number[] = [];
+  const timings: FrameTiming[] = [];
+  const events = await lastValueFrom(
+    localize(from(frames), {
+      model: fakeModel(),
+      map: codeMap(40),
+      decode: syncDecode,
+      onKeyframe: (kf) => void joined.push(kf.seq),
+      onTiming: (t) => void timings.push(t),
+    }).events$.pipe(toArray()),
+  );
+  const est = events.filter((e): e is EstimateEvent => e.kind === "estimate");
+  const localized = est.filter((e) => e.estimate.status === "localized").length;
+  assert.ok(localized >= 70, `localized ${localized} of ${est.length}`);
+  // Only frames the map did not explain yet (the filter's first frames) joined the session map.
+  assert.ok(joined.length <= est.length - localized, `joined ${joined.length}`);
+  const loops = events.filter((e) => e.kind === "loop");
+  assert.ok(loops.length >= 3, `loops to map places: ${loops.length}`);
+  assert.equal(timings.length, frames.length);
+  for (const t of timings) {
+    assert.deepEqual(Object.keys(t.stages), ["decode", "keyframe", "describe", "search", "filter", "loop"]);
+    assert.ok(t.totalMs >= 0 && t.waitMs >= 0);
+  }
+  assert.throws(
+    () => createLocalizer({ model: fakeModel(), sessionKeyframes: { max: 1 } }),
+    /sessionKeyframes\.max/,
+  );
+  assert.throws(() => createLocalizer({ model: fakeModel(), inFlight: 0 }), /inFlight/);
 });
 
 Deno.test("createLocalizer validates its options up front", () => {
