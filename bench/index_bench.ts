@@ -9,7 +9,7 @@
  * revisit) and `fresh` (new draws from the mixture, usually harder). Built HNSW indexes and exact ground truth are
  * cached under `.waymark-cache/index_bench/` keyed by every parameter, so reruns (and the 1M size) are fast.
  *
- * Run: `deno run -A bench/index_bench.ts [--sizes 10000,100000,1000000] [--ef 16,32,64,128] [--m 16]
+ * Run: `deno run -A bench/index_bench.ts [--sizes 10000,100000,1000000] [--ef 16,32,64,128,256] [--m 16]
  * [--ef-construction 100] [--queries 200] [--no-cache] [--json]`.
  *
  * @module
@@ -37,9 +37,9 @@ export interface IndexBenchOptions {
   m?: number;
   /** HNSW build candidate list. Default 100 (half the library default: 1M builds twice as fast). */
   efConstruction?: number;
-  /** efSearch reported as the headline numbers. Default `HNSW_DEFAULTS.efSearch` (64). */
+  /** efSearch reported as the headline numbers. Default `HNSW_DEFAULTS.efSearch` (128). */
   efSearch?: number;
-  /** Further efSearch values measured (recall/latency trade-off). Default [16, 32, 64, 128]. */
+  /** Further efSearch values measured (recall/latency trade-off). Default [16, 32, 64, 128, 256]. */
   efSweep?: number[];
   /** Cache folder for built indexes and ground truth, or false. Default `.waymark-cache/index_bench`. */
   cache?: string | false;
@@ -66,7 +66,9 @@ export async function bench(options: IndexBenchOptions = {}): Promise<BenchResul
   const m = options.m ?? HNSW_DEFAULTS.m;
   const efConstruction = options.efConstruction ?? 100;
   const efSearch = options.efSearch ?? HNSW_DEFAULTS.efSearch;
-  const efSweep = [...new Set([...(options.efSweep ?? [16, 32, 64, 128]), efSearch])].sort((a, b) => a - b);
+  const efSweep = [...new Set([...(options.efSweep ?? [16, 32, 64, 128, 256]), efSearch])].sort((a, b) =>
+    a - b
+  );
   const cache = options.cache === undefined ? ".waymark-cache/index_bench" : options.cache;
   const seed = options.seed ?? 1;
   const log = options.log ?? ((line: string) => console.error(line));
@@ -276,7 +278,7 @@ HNSW vs exact search on synthetic 256-d clustered unit vectors.
 
 Options:
   --sizes LIST            database sizes (default 10000,100000,1000000)
-  --ef LIST               efSearch values swept (default 16,32,64,128)
+  --ef LIST               efSearch values swept (default 16,32,64,128,256)
   --ef-search N           headline efSearch (default ${HNSW_DEFAULTS.efSearch})
   --m N                   HNSW M (default ${HNSW_DEFAULTS.m})
   --ef-construction N     HNSW efConstruction (default 100)

@@ -12,8 +12,11 @@
  *   handing the file to hnswlib, so a truncated, corrupt or mismatched pair is an `IndexError` naming the file,
  *   never a crash or silently wrong results.
  *
- * Defaults (`HNSW_DEFAULTS`): m = 16, efConstruction = 200, efSearch = 64 (measured in
- * `bench/index_bench.ts`: Recall@1 against exact search well above 0.95 at 1M x 256-d, clustered data).
+ * Defaults (`HNSW_DEFAULTS`): m = 16, efConstruction = 200, efSearch = 128. Measured by `bench/index_bench.ts`
+ * at 1M x 256-d clustered vectors, built with m = 16 and efConstruction = 100 (half the default, a cheaper graph):
+ * efSearch 128 gives Recall@1 against exact search 0.985 (revisits) / 0.995 (fresh draws) at 0.63 ms p50 on a
+ * shared 2-core CPU; efSearch 64 only 0.90 / 0.945 at 0.37 ms. Raise `efSearch` for more recall, lower it for
+ * speed on small maps (at 100k, 32 already gives 1.00).
  *
  * @example
  * ```ts
@@ -42,7 +45,7 @@ export interface HnswIndexOptions {
   m?: number;
   /** Candidate list size while inserting. Higher: better graph, slower build. Default 200. */
   efConstruction?: number;
-  /** Candidate list size while searching (at least k is used). Higher: better recall, slower. Default 64. */
+  /** Candidate list size while searching (at least k is used). Higher: better recall, slower. Default 128. */
   efSearch?: number;
   /** Initial capacity; doubles when full. Default 1024. */
   maxElements?: number;
@@ -57,7 +60,7 @@ export type ResolvedHnswOptions = Required<HnswIndexOptions>;
 export const HNSW_DEFAULTS: Readonly<ResolvedHnswOptions> = Object.freeze({
   m: 16,
   efConstruction: 200,
-  efSearch: 64,
+  efSearch: 128,
   maxElements: 1024,
   seed: 100,
 });
