@@ -206,11 +206,8 @@ export async function run(args: string[]): Promise<number> {
     rosPublish = values.source.replace(/^(rosbridges?:\/\/[^/]+).*$/, "$1");
   }
   const map = await loadMap(values.map, { provider: providerOption(action, values.provider) });
-  // Map candidates are verified against the map's images, relative to the folder the map was built from.
-  const builtFrom = map.manifest.build?.source;
-  const verifier = values.verify
-    ? await loadPipelineVerifier({ imageRoot: typeof builtFrom === "string" ? builtFrom : undefined })
-    : undefined;
+  // Map candidates are verified against the map's stored local features (or, for an older map, its images).
+  const verifier = values.verify ? await loadPipelineVerifier({ map }) : undefined;
   const source = await openFrameSource(values.source, srcOptions);
   const sinks = await openSinks({
     publish: values.publish,

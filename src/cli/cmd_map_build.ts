@@ -31,6 +31,8 @@ Options:
   --pca D             PCA-whiten the fitted model to D dims (0 = none)        default: the preset's (0)
   --provider P        auto | cpu | cuda                                      default auto
   --batch N           images per describe batch                              default 8
+  --no-local-features do not store the places' local features for verification (--verify then
+                      re-extracts them from the map's images, which must stay where they are)
   --json              print the result as one JSON object (last line of stdout)
   -h, --help          this help
 `;
@@ -119,6 +121,7 @@ export async function run(args: string[]): Promise<number> {
       pca: { type: "string" },
       provider: { type: "string" },
       batch: { type: "string" },
+      "no-local-features": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -142,6 +145,7 @@ export async function run(args: string[]): Promise<number> {
     pcaDim: pcaOption(action, values.pca),
     provider: providerOption(action, values.provider),
     batchSize: intOption(action, "batch", values.batch, 8),
+    localFeatures: !values["no-local-features"],
     onProgress: (p: BuildProgress) => progress.update(p),
   });
   progress.end();
@@ -157,6 +161,14 @@ export async function run(args: string[]): Promise<number> {
     seconds: Math.round(r.seconds * 1000) / 1000,
     images_per_s: Math.round(r.imagesPerSecond * 100) / 100,
     describe_images_per_s: Math.round(r.describeImagesPerSecond * 100) / 100,
+    local_features: r.localFeatures
+      ? {
+        stored: r.localFeatures.stored,
+        seconds: r.localFeatures.seconds,
+        bytes_per_place: r.localFeatures.bytesPerPlace,
+        keypoints_per_place: r.localFeatures.keypointsPerPlace,
+      }
+      : null,
   };
   if (values.json) console.log(JSON.stringify(line));
   else {
@@ -167,6 +179,16 @@ export async function run(args: string[]): Promise<number> {
         } images/s overall, ` +
         `${r.describeImagesPerSecond.toFixed(1)} images/s decode+describe)`,
     );
+    const lf = r.localFeatures;
+    if (lf) {
+      console.log(
+        lf.stored
+          ? `local features: ${lf.keypointsPerPlace.toFixed(0)} keypoints and ${
+            (lf.bytesPerPlace / 1024).toFixed(1)
+          } KiB per place, ${lf.seconds.toFixed(1)} s of the build`
+          : `local features: none stored (${lf.reason})`,
+      );
+    }
   }
   return EXIT_OK;
 }

@@ -155,6 +155,7 @@ export async function evaluateRetrieval(
     onWarning: warn,
     decode,
     keepOpen: true,
+    localFeatures: options.mapOut !== undefined, // a temporary map is never verified against from disk
     onPlace: options.verifier?.addPlace
       ? (_place, image, source) => options.verifier!.addPlace!(source.index, image)
       : undefined,

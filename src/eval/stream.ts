@@ -38,6 +38,7 @@ import type {
   VerificationEvent,
 } from "../types.ts";
 import { latencySummary } from "./_metrics_stream.ts";
+import { useMapFeatures } from "../pipeline/verifier_loader.ts";
 
 /** Options of {@link evaluateStream}. All optional. */
 export interface EvaluateStreamOptions {
@@ -132,10 +133,15 @@ export async function evaluateStream(
     provider: options.provider,
     onWarning: warn,
     keepOpen: true,
+    localFeatures: !!options.verifier, // stored for verification only
     onProgress: (p) => options.onProgress?.(`map ${p.phase}`, p.done, p.total),
     onPlace: options.onPlace ? (place, image) => options.onPlace!(place.placeId, image) : undefined,
   });
   const model = built.model!, index = built.index!, descriptors = built.descriptors!;
+  // Map candidates are verified against the features the build stored (no re-extraction from the images).
+  if (options.verifier) {
+    await useMapFeatures(options.verifier, { dir: built.dir, manifest: built.manifest }, warn);
+  }
   const places = built.places;
   const byImage = new Map(ds.database.map((d) => [d.image, d.index]));
   const placeToDb = places.map((p) => byImage.get(p.image) ?? -1);

@@ -20,6 +20,7 @@ import {
   type MapModelRef,
   type SkippedImage,
 } from "./format.ts";
+import { LocalFeatureCollector, type LocalFeatureCollectorOptions } from "./local_features_writer.ts";
 import { writeMap, type WriteMapOptions } from "./map_writer.ts";
 
 /**
@@ -72,6 +73,12 @@ export interface BuildMapOptions {
    * verification). Default none.
    */
   onPlace?: (place: PlaceMeta, image: PixelImage, source: DatasetImage) => Promise<void> | void;
+  /**
+   * Store every place's local features for verification (`features/`, PCA fitted on the map, int8; see
+   * `local_features.ts`): `false` skips them (verification then re-extracts from the images), an object sets
+   * the extraction. Default true.
+   */
+  localFeatures?: boolean | LocalFeatureCollectorOptions;
   /** Keep the model open and return it with the index (for evaluation). Default false (closed). */
   keepOpen?: boolean;
   /** Options of the atomic write (test hooks). */
@@ -89,12 +96,29 @@ export interface BuildMapResult {
   seconds: number;
   /** Places per second over the whole build (decode, fit, describe, index, write). */
   imagesPerSecond: number;
-  /** Places per second of decode + describe alone. */
+  /** Places per second of decode + describe (+ local-feature extraction, overlapped, when stored). */
   describeImagesPerSecond: number;
   /** Only with `keepOpen`: the model (caller closes it) and the in-memory index. */
   model?: DescriptorModel;
   index?: VectorIndex;
   descriptors?: Float32Array;
+  /** The stored local features: what they cost and weigh (absent with `localFeatures: false`). */
+  localFeatures?: LocalFeaturesBuildFacts;
+}
+
+/** What storing local features added to a build. */
+export interface LocalFeaturesBuildFacts {
+  /** False when no place had any keypoint (nothing stored; `reason` says so). */
+  stored: boolean;
+  reason?: string;
+  /** Seconds spent on them (extraction, PCA fit, writing); part of the build's `seconds`. */
+  seconds: number;
+  /** Bytes of `features/local.bin` per place (int8 descriptors, keypoints, scales, attention). */
+  bytesPerPlace: number;
+  /** Mean keypoints per place. */
+  keypointsPerPlace: number;
+  /** Bytes of the three `features/` files. */
+  bytes: number;
 }
 
 function validate(options: BuildMapOptions) {
@@ -151,6 +175,7 @@ export async function buildMap(
   const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));
   const progress = options.onProgress ?? (() => {});
   const decodeFn = options.decode ?? decodeFile;
+  const featureOpts = options.localFeatures ?? true;
   const sourceName = typeof source === "string" ? resolve(source) : undefined;
   const images = typeof source === "string" ? (await readImageSource(source)).images : source;
   if (images.length === 0) throw invalid("build map", "images", "a non-empty list", images);
@@ -220,7 +245,15 @@ export async function buildMap(
     modelRef = { bundled: true };
   }
 
+  let collector: LocalFeatureCollector | null = null;
+  let featureDir: string | null = null;
   try {
+    if (featureOpts !== false) {
+      collector = await LocalFeatureCollector.create({
+        expectedPlaces: images.length,
+        ...(featureOpts === true ? {} : featureOpts),
+      });
+    }
     const dim = model.info.descriptorDim;
     const channels = model.info.inputChannels;
     // 2. Describe in batches.
@@ -246,7 +279,13 @@ export async function buildMap(
       next = start + opts.batchSize < images.length ? decodeBatch(start + opts.batchSize) : null;
       next?.catch(() => {}); // handled when awaited; avoids an unhandled rejection if describe throws first
       if (decoded.length > 0) {
-        const outs = await model.describeBatch(decoded.map((d) => d.px));
+        // Local features of the batch are extracted while the model describes it (inference runs off-thread).
+        const outsP = model.describeBatch(decoded.map((d) => d.px));
+        outsP.catch(() => {}); // awaited below
+        if (collector) {
+          for (let k = 0; k < decoded.length; k++) await collector.add(places.length + k, decoded[k].px);
+        }
+        const outs = await outsP;
         for (let k = 0; k < outs.length; k++) {
           const o = outs[k];
           if (o.global.length !== dim) {
@@ -281,6 +320,27 @@ export async function buildMap(
     const built = buildMapIndex(opts.index, dim, descriptors, options.hnsw);
     progress({ phase: "index", done: places.length, total: places.length });
     progress({ phase: "write", done: 0, total: 1 });
+    let featureFacts: LocalFeaturesBuildFacts | undefined;
+    let featureInfo = null;
+    if (collector) {
+      featureDir = await Deno.makeTempDir({ prefix: "waymark_map_features_" });
+      featureInfo = await collector.write(featureDir, places.length);
+      const sizes = featureInfo
+        ? await Promise.all(
+          [featureInfo.pca, featureInfo.data, featureInfo.index].map(async (f) =>
+            (await Deno.stat(join(featureDir!, f))).size
+          ),
+        )
+        : [];
+      featureFacts = {
+        stored: !!featureInfo,
+        ...(featureInfo ? {} : { reason: "no place has any local-feature keypoint (blank or tiny images)" }),
+        seconds: round(collector.seconds),
+        bytesPerPlace: featureInfo ? Math.round(featureInfo.bytes / places.length) : 0,
+        keypointsPerPlace: featureInfo ? round(featureInfo.keypoints / places.length) : 0,
+        bytes: sizes.reduce((a, b) => a + b, 0),
+      };
+    }
     const seconds = (performance.now() - t0) / 1000;
     const manifest = await writeMap(outDir, {
       model: { name: model.info.name, id: model.info.id, dim, ...modelRef },
@@ -294,8 +354,17 @@ export async function buildMap(
         seconds: round(seconds),
         imagesPerSecond: round(places.length / seconds),
         provider: model.info.provider,
+        ...(featureFacts ? { localFeatures: featureFacts } : {}),
       },
-      populate: fittedDir ? (staging) => copyTree(fittedDir!, join(staging, MAP_FILES.modelDir)) : undefined,
+      localFeatures: featureInfo ?? undefined,
+      populate: fittedDir || featureInfo
+        ? async (staging) => {
+          if (fittedDir) await copyTree(fittedDir, join(staging, MAP_FILES.modelDir));
+          if (featureInfo) {
+            await copyTree(join(featureDir!, MAP_FILES.featuresDir), join(staging, MAP_FILES.featuresDir));
+          }
+        }
+        : undefined,
     }, options.write);
     progress({ phase: "write", done: 1, total: 1 });
     const total = (performance.now() - t0) / 1000;
@@ -307,6 +376,7 @@ export async function buildMap(
       seconds: total,
       imagesPerSecond: places.length / total,
       describeImagesPerSecond: places.length / describeSeconds,
+      ...(featureFacts ? { localFeatures: featureFacts } : {}),
     };
     if (options.keepOpen) {
       result.model = model;
@@ -319,6 +389,8 @@ export async function buildMap(
     throw err;
   } finally {
     if (fittedDir) await removeQuietly(fittedDir);
+    await collector?.dispose();
+    if (featureDir) await removeQuietly(featureDir);
   }
 }
 

@@ -10,6 +10,11 @@
  * | `model/…`          | the model bundle, when the map fitted its own default model                    |
  * | `journal.wal`      | optional append-only keyframe journal (SLAM), see `journal.ts`                 |
  * | `local.bin/.idx`   | optional per-place blob store (local features), see `blob_store.ts`            |
+ * | `features/…`       | optional local features of every place (verification), see `local_features.ts` |
+ *
+ * Maps written since local features are stored carry `manifest.localFeatures` ({@link MapLocalFeaturesInfo})
+ * and the `features/` files (checksummed like every written file); the format version is unchanged (1): older
+ * readers ignore the section, and maps without it still load (verification then re-extracts from the images).
  *
  * Every file written with the map is listed in the manifest with its SHA-256 and size; the journal and the
  * blob store are append-only, carry their own per-record CRC-32, and are not listed.
@@ -33,6 +38,11 @@ export const MAP_FILES = {
   journal: "journal.wal",
   blobData: "local.bin",
   blobIndex: "local.idx",
+  /** Folder of the stored per-place local features (see `local_features.ts`). */
+  featuresDir: "features",
+  featuresPca: "features/pca.bin",
+  featuresData: "features/local.bin",
+  featuresIndex: "features/local.idx",
 } as const;
 
 /** Files that change after the map is written (own integrity checks) and so are not checksummed. */
@@ -67,6 +77,41 @@ export interface SkippedImage {
   reason: string;
 }
 
+/** How the stored local features were extracted (a verifier extracts its queries the same way). */
+export interface LocalFeatureExtraction {
+  /** Dense front end: `dense-sift` (the TypeScript dense SIFT of `src/verify/`). */
+  extractor: "dense-sift";
+  /** Images were converted to grey and downscaled so that their longer side is at most this (pixels). */
+  maxSide: number;
+  /** Keypoints kept per image (attention top-N). */
+  maxKeypoints: number;
+  /** Pyramid scales. */
+  scales: number[];
+}
+
+/** `manifest.localFeatures`: the map's stored per-place local features. */
+export interface MapLocalFeaturesInfo {
+  /** Layout version of the `features/` files (1). */
+  version: number;
+  /** PCA blob (`src/verify/features_codec.ts`), fitted on the map's own features. */
+  pca: string;
+  /** Per-place feature blobs back to back (int8 descriptors with a per-row scale). */
+  data: string;
+  /** Per-place index: header, then one (offset, length, CRC-32) entry per place. */
+  index: string;
+  /** Full descriptor size before PCA. */
+  inputDim: number;
+  /** Stored descriptor size (after PCA). */
+  dim: number;
+  /** Places indexed (= `counts.places` when written; places added later have none). */
+  places: number;
+  /** Keypoints over all places. */
+  keypoints: number;
+  /** Bytes of `data`. */
+  bytes: number;
+  extraction: LocalFeatureExtraction;
+}
+
 /** `manifest.json` of a map folder. */
 export interface MapManifest {
   format: typeof MAP_FORMAT;
@@ -84,6 +129,8 @@ export interface MapManifest {
   };
   index: { kind: MapIndexKind; file?: string; params: Record<string, number> };
   files: MapFileEntry[];
+  /** Stored local features (absent in maps built without them, or before they were stored). */
+  localFeatures?: MapLocalFeaturesInfo;
   /** Facts about the build (source, speed, skipped images: the first 100). */
   build?: {
     source?: string;

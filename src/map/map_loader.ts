@@ -10,6 +10,7 @@ import { exists, leBytesToF32, sha256File } from "./_fs.ts";
 import { loadMapIndex } from "./_index_io.ts";
 import { loadModelDir } from "./_model_bridge.ts";
 import { MAP_FILES, MAP_FORMAT, MAP_VERSION, type MapData, type MapManifest } from "./format.ts";
+import { MapLocalFeatures } from "./local_features.ts";
 import { recoverMapDir } from "./map_writer.ts";
 
 /** A loaded map. */
@@ -20,6 +21,11 @@ export interface LoadedMap extends MapData {
   index: VectorIndex;
   /** The model the map was built with (the one passed in, or loaded from the map / the given folder). */
   model: DescriptorModel;
+  /**
+   * The places' stored local features for verification, read lazily (a place's blob only when asked for);
+   * undefined for a map built without them (or before they were stored).
+   */
+  localFeatures?: MapLocalFeatures;
 }
 
 /** Options of {@link loadMap}. */
@@ -195,13 +201,15 @@ export async function loadMap(dir: string, options: LoadMapOptions = {}): Promis
     );
   }
   let index: VectorIndex;
+  let localFeatures: MapLocalFeatures | undefined;
   try {
+    localFeatures = MapLocalFeatures.open(data.dir, manifest);
     index = await loadMapIndex(data.dir, manifest, data.descriptors);
   } catch (err) {
     if (!options.model) await model.close();
     throw err;
   }
-  return { ...data, index, model };
+  return { ...data, index, model, ...(localFeatures ? { localFeatures } : {}) };
 }
 
 async function loadMapModel(

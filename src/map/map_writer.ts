@@ -36,6 +36,7 @@ import {
   MAP_VERSION,
   type MapFileEntry,
   type MapIndexKind,
+  type MapLocalFeaturesInfo,
   type MapManifest,
   type MapModelRef,
   MUTABLE_FILES,
@@ -64,6 +65,8 @@ export interface MapWriteContent {
   build?: MapManifest["build"];
   /** Writes extra files into the staging folder (model bundle into `model/`, a carried blob store…). */
   populate?: (stagingDir: string) => Promise<void>;
+  /** The stored local features (their files written by `populate`). Default none. */
+  localFeatures?: MapLocalFeaturesInfo;
 }
 
 /** Steps of {@link writeMap}, reported to `onStep` (tests use it to simulate a crash). */
@@ -148,6 +151,7 @@ export async function writeMap(
         params: content.index.params ?? {},
       },
       files,
+      ...(content.localFeatures ? { localFeatures: content.localFeatures } : {}),
       build: { ...content.build, skipped: skipped.slice(0, 100) },
     };
     await writeFileSynced(

@@ -7,10 +7,14 @@
  *   each keyframe (longer side at most `maxSide`), cheap enough for every keyframe; local features are extracted
  *   only when a keyframe is first named as a candidate, and cached (LRU, `cacheSize`). At most
  *   `sessionCapacity` keyframes are kept (the oldest forgotten first; a forgotten keyframe cannot be verified).
- * - Prior map places (`space: "map"`): features from `mapFeatures` when given, else from the image that
+ * - Prior map places (`space: "map"`): the features the map stores (`mapFeatures`, e.g. a loaded map's
+ *   `localFeatures`: read lazily, PCA-reduced with the map's projection, which the query is then reduced with
+ *   too); for a place without stored features, features extracted from the image that
  *   `mapImage(placeId, candidate)` returns, else from the candidate's `image` path (relative to `imageRoot`),
  *   decoded once and cached.
- * - Features are full-size (128-d, no PCA), so that a run with no map needs no fitted projection.
+ * - Extracted features are full-size (128-d, no PCA), so that a run with no map needs no fitted projection;
+ *   images are reduced as map build reduces them for its stored features (`verificationImage`, longer side
+ *   `maxSide`, `maxKeypoints`), so stored and fresh features compare.
  *
  * Every result is a `VerificationResult` (`ok` at `minInliers` RANSAC inliers or more); nothing throws on image
  * content (a candidate that cannot be read gets `ok: false` and a `reason`).
@@ -21,28 +25,36 @@ import { isAbsolute, join } from "node:path";
 import { invalid } from "../errors.ts";
 import { decodeImage } from "../image/decode.ts";
 import type { LocalFeatures, PixelImage, VerificationEvent, VerificationResult } from "../types.ts";
-import { extractLocalFeatures } from "../verify/local_features.ts";
-import { resizeGray, toGray } from "../verify/dense_sift.ts";
+import { extractLocalFeatures, verificationImage } from "../verify/local_features.ts";
+import { reduceFeatures } from "../verify/eval_hooks.ts";
+import type { PcaProjection } from "../verify/pca.ts";
 import { type LocalFeatureStore, Verifier as PairVerifier, type VerifyOptions } from "../verify/verifier.ts";
+import { DEFAULT_LOCAL_FEATURE_EXTRACTION } from "../map/local_features_writer.ts";
 import { UNVERIFIABLE } from "../localize/loop_gate.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
+
+/** Stored features of prior-map places (a loaded map's `localFeatures` fits). */
+export interface MapFeatureSource extends LocalFeatureStore {
+  /** The projection the stored features were reduced with; queries are reduced with it for map candidates. */
+  pca?(): Promise<PcaProjection>;
+}
 
 /** Options of {@link createGeometricVerifier}. All optional. */
 export interface GeometricVerifierOptions {
   /** RANSAC inliers for `ok: true`. Default 15 (the pipeline's `minInliers`). */
   minInliers?: number;
-  /** Keypoints kept per image. Default 500. */
+  /** Keypoints kept per image. Default 500 (as map build stores). */
   maxKeypoints?: number;
   /** Pyramid scales of the local features. Default `[1, 0.7071, 0.5]`. */
   scales?: number[];
-  /** Images are downscaled so that their longer side is at most this (pixels). Default 512. */
+  /** Images are downscaled so that their longer side is at most this (pixels). Default 512 (as map build). */
   maxSide?: number;
   /** Session keyframes kept for verification. Default 4000. */
   sessionCapacity?: number;
   /** Extracted feature sets kept (LRU). Default 64. */
   cacheSize?: number;
-  /** Features of prior-map places. Default none (see `mapImage`). */
-  mapFeatures?: LocalFeatureStore;
+  /** Stored features of prior-map places (e.g. `loadMap(...).localFeatures`). Default none (see `mapImage`). */
+  mapFeatures?: MapFeatureSource;
   /** Pixels of a prior-map place. Default: decode `candidate.image` (relative to `imageRoot`). */
   mapImage?: (placeId: number, candidate: VerificationCandidate) => Promise<PixelImage | undefined>;
   /** Folder relative image paths of map candidates are resolved against. Default the working folder. */
@@ -59,16 +71,11 @@ export interface GeometricVerifier extends Verifier {
   readonly extractions: number;
   /** Keep a keyframe of the run (a later loop may name it). */
   remember(keyframe: VerificationQuery & { placeId: number }): void;
+  /** Use (or, with undefined, stop using) stored features of the prior map, e.g. once a map is built. */
+  useMapFeatures(features: MapFeatureSource | undefined): void;
 }
 
-function gray(image: PixelImage, maxSide: number): PixelImage {
-  const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
-  if (image.channels === 1 && scale === 1) return image;
-  const g = resizeGray(toGray(image), image.width, image.height, scale);
-  const data = new Uint8Array(g.width * g.height);
-  for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(g.gray[i] * 255)));
-  return { width: g.width, height: g.height, channels: 1, data };
-}
+const gray = verificationImage;
 
 /**
  * Create the pipeline's geometric verifier (see the module doc).
@@ -82,8 +89,9 @@ function gray(image: PixelImage, maxSide: number): PixelImage {
 export function createGeometricVerifier(options: GeometricVerifierOptions = {}): GeometricVerifier {
   const action = "create the geometric verifier";
   const minInliers = options.minInliers ?? 15;
-  const maxKeypoints = options.maxKeypoints ?? 500;
-  const maxSide = options.maxSide ?? 512;
+  const maxKeypoints = options.maxKeypoints ?? DEFAULT_LOCAL_FEATURE_EXTRACTION.maxKeypoints;
+  const maxSide = options.maxSide ?? DEFAULT_LOCAL_FEATURE_EXTRACTION.maxSide;
+  let mapFeatures = options.mapFeatures;
   const capacity = options.sessionCapacity ?? 4000;
   const cacheSize = options.cacheSize ?? 64;
   if (!Number.isInteger(minInliers) || minInliers < 0) {
@@ -131,8 +139,8 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
       if (c.space === "session") {
         return await cached(`s${placeId}`, () => Promise.resolve(session.get(placeId)));
       }
-      if (options.mapFeatures) return await options.mapFeatures.get(placeId);
-      return await cached(`m${placeId}`, () => mapImage(placeId, c));
+      const stored = mapFeatures ? await mapFeatures.get(placeId) : undefined;
+      return stored ?? await cached(`m${placeId}`, () => mapImage(placeId, c));
     },
   });
   const verifyOptions: VerifyOptions = { ...options.verify, minInliers };
@@ -147,8 +155,22 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
       session.set(kf.placeId, gray(kf.pixels, maxSide));
       if (session.size > capacity) session.delete(session.keys().next().value!);
     },
+    useMapFeatures(features) {
+      mapFeatures = features;
+    },
     async verify(query: VerificationQuery, candidates: VerificationCandidate[]): Promise<VerificationEvent> {
       const q = await extract(query.pixels);
+      // Stored map features are PCA-reduced: the query is reduced with the map's projection (once) for them.
+      let reduced: Promise<LocalFeatures | undefined> | undefined;
+      const queryFor = (f: LocalFeatures): Promise<LocalFeatures | undefined> => {
+        if (f.dim === q.dim) return Promise.resolve(q);
+        const source = mapFeatures;
+        reduced ??= (async () => {
+          const pca = source?.pca ? await source.pca() : undefined;
+          return pca && pca.inputDim === q.dim ? reduceFeatures(q, pca) : undefined;
+        })();
+        return reduced.then((r) => (r && r.dim === f.dim ? r : undefined));
+      };
       const byId = new Map(candidates.map((c) => [c.placeId, c]));
       const store = candidateStore(byId);
       const pair = new PairVerifier(store, verifyOptions);
@@ -177,8 +199,15 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
               `${side} has too few keypoints (${Math.min(q.count, f.count)} < ${minKeypoints}): textureless`,
             );
           } else {
-            const { correspondences: _c, ...r } = await pair.verify(q, c.placeId);
-            result = r;
+            const qf = await queryFor(f);
+            if (!qf) {
+              result = unverifiable(
+                `place ${c.placeId} has ${f.dim}-d stored features that the query's ${q.dim}-d cannot be reduced to (no matching PCA)`,
+              );
+            } else {
+              const { correspondences: _c, ...r } = await pair.verify(qf, c.placeId);
+              result = r;
+            }
           }
         } catch (err) {
           result = unverifiable(`place ${c.placeId} could not be read: ${(err as Error).message}`);

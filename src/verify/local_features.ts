@@ -48,6 +48,20 @@ export function siftExtractor(options: { cellSize?: number } = {}): DenseExtract
   };
 }
 
+/**
+ * The grey image local features are extracted from for verification: 8-bit grey, downscaled (never upscaled) so
+ * that the longer side is at most `maxSide`. Map build (stored features) and the pipeline's verifier (queries,
+ * session keyframes) both use it, so stored and fresh features are comparable.
+ */
+export function verificationImage(image: PixelImage, maxSide: number): PixelImage {
+  const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
+  if (image.channels === 1 && scale === 1) return image;
+  const g = resizeGray(toGray(image), image.width, image.height, scale);
+  const data = new Uint8Array(g.width * g.height);
+  for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(g.gray[i] * 255)));
+  return { width: g.width, height: g.height, channels: 1, data };
+}
+
 /** Bilinear resize of 8-bit interleaved pixels. */
 export function resizePixels(image: PixelImage, scale: number): PixelImage {
   if (scale === 1) return image;
