@@ -1,7 +1,8 @@
 /**
  * `compactMap`: fold the keyframe journal of a map folder into a new map version (generation + 1), written
  * atomically like any map; the new version starts with an empty journal. The blob store and the bundled model
- * are carried over; journal blobs are added to the blob store.
+ * are carried over; journal blobs are added to the blob store. Stored local features (`features/`) are carried
+ * over as they are: they cover the places they were built for, not the journaled keyframes.
  *
  * Close the folder's `KeyframeJournal` and `BlobStore` before compacting, and reopen them after.
  * Crash safety comes from `writeMap`: before the commit rename the old map and its journal are intact;
@@ -134,8 +135,12 @@ export async function compactMap(dir: string, options: CompactMapOptions = {}): 
     generation: (data?.manifest.generation ?? 0) + 1,
     skippedCount: data?.manifest.counts.skipped ?? 0,
     build: { ...(data?.manifest.build ?? {}), compactedFromJournal: fresh.length },
+    localFeatures: data?.manifest.localFeatures,
     populate: async (staging) => {
       if (bundleFrom) await copyTree(bundleFrom, join(staging, MAP_FILES.modelDir));
+      if (data?.manifest.localFeatures) {
+        await copyTree(join(root, MAP_FILES.featuresDir), join(staging, MAP_FILES.featuresDir));
+      }
       for (const f of [MAP_FILES.blobData, MAP_FILES.blobIndex]) {
         if (await exists(join(root, f))) await Deno.copyFile(join(root, f), join(staging, f));
       }

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { MapFormatError } from "../../src/errors.ts";
 import type { DatasetImage } from "../../src/dataset/types.ts";
 import { buildMap } from "../../src/map/build_map.ts";
+import { compactMap } from "../../src/map/compact.ts";
+import { KeyframeJournal } from "../../src/map/journal.ts";
 import { MAP_FILES } from "../../src/map/format.ts";
 import { loadMap, readMapManifest } from "../../src/map/map_loader.ts";
 import type { PixelImage } from "../../src/types.ts";
@@ -135,4 +137,21 @@ Deno.test("blank images: no features stored, and the build says why", async () =
   assert.match(r.localFeatures!.reason!, /no place has any local-feature keypoint/);
   assert.equal(r.manifest.localFeatures, undefined);
   assert.ok(!(await Deno.stat(`${dir}_map/features`).then(() => true, () => false)));
+});
+
+Deno.test("compactMap() carries the stored features over; journaled keyframes have none", async () => {
+  const { out, model } = await buildSimMap();
+  const j = await KeyframeJournal.open(join(out, MAP_FILES.journal), { dim: 16, modelId: model.info.id });
+  const d = new Float32Array(16).fill(0.25);
+  await j.append({ placeId: 12, stamp: 12, meta: { image: "kf12" }, descriptor: d });
+  await j.close();
+  const before = (await readMapManifest(out)).localFeatures;
+  const { manifest, folded } = await compactMap(out);
+  assert.equal(folded, 1);
+  assert.deepEqual(manifest.localFeatures, before);
+  assert.ok(manifest.files.some((f) => f.path === MAP_FILES.featuresData));
+  const map = await loadMap(out, { model });
+  assert.equal(map.places.length, 13);
+  assert.equal((await map.localFeatures!.get(3))!.dim, 40);
+  assert.equal(await map.localFeatures!.get(12), undefined);
 });
