@@ -19,23 +19,44 @@ export interface CommandModule {
 export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   "map build": () => import("./cmd_map_build.ts"),
   "map info": () => import("./cmd_map_info.ts"),
+  "localize": () => import("./cmd_localize.ts"),
+  "slam": () => import("./cmd_slam.ts"),
   "eval retrieval": () => import("./cmd_eval_retrieval.ts"),
   "eval stream": () => import("./cmd_eval_stream.ts"),
   "eval loops": () => import("./cmd_eval_loops.ts"),
-  "sim export": () => import("./cmd_sim_export.ts"),
-  "localize": () => import("./cmd_localize.ts"),
-  "slam": () => import("./cmd_slam.ts"),
   "verify": () => import("./cmd_verify.ts"),
   "train": () => import("./cmd_train.ts"),
+  "sim export": () => import("./cmd_sim_export.ts"),
   "model info": () => import("./cmd_model_info.ts"),
 };
+
+/**
+ * One line per command for `waymark --help`, kept here so that help does not load every command's module
+ * (onnxruntime, sharp, ...). test/cli/main_test.ts checks that every command has one and answers --help.
+ */
+export const SUMMARIES: Record<string, string> = {
+  "map build": "describe a dataset or image folder and write a versioned map",
+  "map info": "what a map holds, checked",
+  "localize": "live localization against a map; events to WebSocket/rosbridge/JSONL",
+  "slam": "loop closures with no prior map; the map grows online (journaled, multi-session)",
+  "eval retrieval": "single-frame Recall@1/5/10 and per-stage latency on a dataset",
+  "eval stream": "replay queries through the pipeline: single-frame and smoothed Recall@1, ECE, latency",
+  "eval loops": "replay a sequence as SLAM: precision, recall, recall at 100% precision",
+  "verify": "DELF-style geometric verification of two images, drawn side by side",
+  "train": "learn the NetVLAD head with the weakly supervised ranking loss",
+  "sim export": "render the simulated route as a dataset",
+  "model info": "load and check a model; print its contract and execution provider",
+};
+
+const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+const list = (names: string[]) => names.map((c) => `  ${c.padEnd(width)}  ${SUMMARIES[c] ?? ""}`).join("\n");
 
 const USAGE = `waymark: live visual localization (NetVLAD retrieval + DELF verification)
 
 Usage: waymark <command> [options]      (--help on any command)
 
 Commands:
-${Object.keys(COMMANDS).map((c) => `  ${c}`).join("\n")}
+${list(Object.keys(COMMANDS))}
 `;
 
 /** Resolve argv to a command and run it; returns the exit code. */
@@ -49,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   if (name === null) {
     const group = Object.keys(COMMANDS).filter((c) => c.startsWith(argv[0] + " "));
     if (group.length > 0 && (argv.length === 1 || argv[1] === "--help")) {
-      console.log(`waymark ${argv[0]}: subcommands\n${group.map((c) => `  ${c}`).join("\n")}`);
+      console.log(`waymark ${argv[0]}: subcommands\n${list(group)}`);
       return argv.length === 1 ? 2 : 0;
     }
     console.error(`waymark: unknown command '${argv.slice(0, 2).join(" ")}'\n\n${USAGE}`);
