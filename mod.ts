@@ -152,7 +152,13 @@ export { parseRosbridgeUrl, type RosbridgeCompression } from "./src/io/rosbridge
 // Simulated camera (the embedded default input)
 export { createSimulator, type Simulator, type SimulatorOptions } from "./src/io/simulator/simulator.ts";
 export { type ExportOptions, exportSimDataset, type ExportSummary } from "./src/io/simulator/export.ts";
-export { CONDITION_NAMES, type ConditionName } from "./src/io/simulator/conditions.ts";
+export {
+  CONDITION_NAMES,
+  type ConditionName,
+  type TraversalSetup,
+  traversalSetup,
+} from "./src/io/simulator/conditions.ts";
+export { loopPairs, retrievalMatches, samePlace } from "./src/io/simulator/ground_truth.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models: ONNX runtime adapter, the default NetVLAD model, bring-your-own manifests, registry (src/model)
@@ -172,12 +178,15 @@ export {
 } from "./src/model/manifest.ts";
 export {
   buildDefaultModelGraph,
+  buildFrontEndGraph,
   type DefaultModelParams,
   fitDefaultModel,
   type FitDefaultOptions,
   type FittedDefaultModel,
+  type FrontEnd,
+  frontEndDescriptors,
 } from "./src/model/default_model.ts";
-export { loadGenericModel } from "./src/model/generic_model.ts";
+export { loadGenericModel, readGenericModelBundle } from "./src/model/generic_model.ts";
 export {
   addNetVladLayer,
   initParams,
@@ -187,7 +196,13 @@ export {
 } from "./src/model/netvlad.ts";
 export { GraphBuilder } from "./src/model/graph_builder.ts";
 export { applyPca, fitPca, type PcaParams } from "./src/model/pca.ts";
-export { getPreset, listPresets, MODEL_PRESETS, type ModelPreset } from "./src/model/registry.ts";
+export {
+  DEFAULT_PRESET,
+  getPreset,
+  listPresets,
+  MODEL_PRESETS,
+  type ModelPreset,
+} from "./src/model/registry.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Images (src/image)
@@ -212,11 +227,17 @@ export { compactMap, type CompactMapOptions } from "./src/map/compact.ts";
 // Datasets and evaluation (src/dataset, src/eval)
 export { readRetrievalDataset, type ReadRetrievalDatasetOptions } from "./src/dataset/retrieval_dataset.ts";
 export { readLoopDataset, type ReadLoopDatasetOptions } from "./src/dataset/loop_dataset.ts";
+export { type ImageSource, readImageFolder, readImageSource } from "./src/dataset/image_folder.ts";
+export { parseCsv, readCsvFile } from "./src/dataset/csv.ts";
+export { type LatencySummary, recallAtN, summarizeLatency } from "./src/eval/metrics.ts";
 export type { DatasetImage, LoopDataset, RetrievalDataset } from "./src/dataset/types.ts";
 export {
   evaluateRetrieval,
   type EvaluateRetrievalOptions,
+  type RerankFn,
   type RetrievalReport,
+  retrievalReportJson,
+  type RetrievalVerifier,
 } from "./src/eval/retrieval.ts";
 export { evaluateStream, type EvaluateStreamOptions, type StreamReport } from "./src/eval/stream.ts";
 export { evaluateLoops, type EvaluateLoopsOptions, type LoopsReport } from "./src/eval/loops.ts";
