@@ -80,11 +80,17 @@ export {
 } from "./src/pipeline/localize_pipeline.ts";
 export { type BackpressurePolicy, parseBackpressurePolicy } from "./src/pipeline/backpressure.ts";
 export type { VerificationCandidate, VerificationQuery, Verifier } from "./src/pipeline/verification_hook.ts";
-export { loadPipelineVerifier } from "./src/pipeline/verifier_loader.ts";
+export {
+  loadPipelineVerifier,
+  type PipelineVerifierOptions,
+  useMapFeatures,
+  type VerifierMapRef,
+} from "./src/pipeline/verifier_loader.ts";
 export {
   createGeometricVerifier,
   type GeometricVerifier,
   type GeometricVerifierOptions,
+  type MapFeatureSource,
 } from "./src/pipeline/geometric_verifier.ts";
 export { withSourceEvents } from "./src/pipeline/with_source.ts";
 export { decodeStage, type DecodeStageOptions } from "./src/pipeline/decode_stage.ts";
@@ -217,9 +223,23 @@ export { BruteForceIndex, type BruteForceIndexOptions } from "./src/index/brute_
 
 // ---------------------------------------------------------------------------------------------------------------
 // Maps: build, on-disk format, journal, load (src/map)
-export { buildMap, type BuildMapOptions, type BuildMapResult, decodeImageFile } from "./src/map/build_map.ts";
+export {
+  buildMap,
+  type BuildMapOptions,
+  type BuildMapResult,
+  decodeImageFile,
+  type LocalFeaturesBuildFacts,
+} from "./src/map/build_map.ts";
 export { type LoadedMap, loadMap, type LoadMapOptions, readMapManifest } from "./src/map/map_loader.ts";
-export { MAP_FORMAT, MAP_VERSION, type MapManifest } from "./src/map/format.ts";
+export {
+  type LocalFeatureExtraction,
+  MAP_FORMAT,
+  MAP_VERSION,
+  type MapLocalFeaturesInfo,
+  type MapManifest,
+} from "./src/map/format.ts";
+export { MapLocalFeatures, type MapLocalFeaturesOptions } from "./src/map/local_features.ts";
+export { DEFAULT_LOCAL_FEATURE_EXTRACTION, LocalFeatureCollector } from "./src/map/local_features_writer.ts";
 export { type FsyncPolicy, type JournalOptions, KeyframeJournal } from "./src/map/journal.ts";
 export { compactMap, type CompactMapOptions } from "./src/map/compact.ts";
 
