@@ -44,6 +44,8 @@ export interface StreamBenchOptions {
 interface RunResult {
   stats: StatsEvent;
   latencies: number[];
+  /** Keyframes of the run that joined the session map (not explained by the map). */
+  sessionKeyframes: number;
   /** Per-stage times (ms) of every frame, `wait` = waiting for the gate. */
   stages: Map<string, number[]>;
   rss: { t: number; bytes: number }[];
@@ -60,6 +62,7 @@ async function replay(
 ): Promise<RunResult> {
   const frames$ = new Subject<CameraFrame>();
   const stages = new Map<string, number[]>();
+  let sessionKeyframes = 0;
   const put = (name: string, ms: number) => {
     let a = stages.get(name);
     if (!a) stages.set(name, a = []);
@@ -69,6 +72,7 @@ async function replay(
     model,
     map,
     loops: true,
+    onKeyframe: () => void sessionKeyframes++,
     onTiming: (t) => {
       put("wait", t.waitMs);
       for (const [name, ms] of Object.entries(t.stages)) put(name, ms);
@@ -112,7 +116,7 @@ async function replay(
   }
   frames$.complete();
   await done;
-  return { stats: last!, latencies, rss, stages };
+  return { stats: last!, latencies, rss, stages, sessionKeyframes };
 }
 
 /** Run the streaming benchmark (see the module doc). */
@@ -215,12 +219,18 @@ export async function bench(options: StreamBenchOptions = {}): Promise<BenchResu
           note: `of ${s.stats.received}`,
         },
         { name: "stream/soak_latency_p99", value: slat.p99, unit: "ms" },
+        {
+          name: "stream/soak_session_keyframes",
+          value: s.sessionKeyframes,
+          unit: "keyframes",
+          note: "joined the bounded session map (not explained by the map; at most 1024 kept)",
+        },
       );
       log(
         `soak: rss growth ${
           mb(end.bytes - warm.bytes).toFixed(1)
         } MB, dropped ${s.stats.dropped}/${s.stats.received}, ` +
-          `p99 ${slat.p99.toFixed(1)} ms`,
+          `p99 ${slat.p99.toFixed(1)} ms, ${s.sessionKeyframes} session keyframes`,
       );
     }
   } finally {

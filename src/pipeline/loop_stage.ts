@@ -13,11 +13,12 @@
  * - Against a prior map (`admit: "novel"`, `priorFromSearch`: what the live pipeline does with a map): the map
  *   part of the comparison is the search stage's top-k and background (no second pass over the map), and a
  *   keyframe joins the session map only when the map does not already explain it (its estimate is not
- *   `localized`) and it differs from the last keyframe that joined (similarity below `novelty`). Session rows
- *   are stored as int8 with a per-row scale (a quarter of float32; similarities within about 1e-3) and capped
- *   at `maxSession` rows: when full, every second row of the older half is dropped, so that the session map
- *   covers the whole run with a density that decays with age, and memory and per-frame time stay bounded over
- *   hours.
+ *   `localized`) and it differs from the last keyframe that joined (similarity below `novelty`); a session
+ *   keyframe becomes a candidate only once `excludeRecent` newer ones have joined (a robot standing still
+ *   does not match its own last keyframe). Session rows are stored as int8 with a per-row scale (a quarter
+ *   of float32; similarities within about 1e-3) and capped at `maxSession` rows: when full, every second row
+ *   of the older half is dropped, so that the session map covers the whole run with a density that decays
+ *   with age, and memory and per-frame time stay bounded over hours.
  *
  * @module
  */
@@ -273,7 +274,12 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
             // Dense part: prior rows (kf index i - P) and session rows eligible for this keyframe.
             const recent: number[] = [];
             let sessionEligible = 0;
-            while (sessionEligible < kfOf.length && kfOf[sessionEligible] < cut) sessionEligible++;
+            // A session keyframe is a candidate once `excludeRecent` keyframes have passed since it joined AND
+            // `excludeRecent` newer ones have joined (with `novel` admission a robot standing still adds none:
+            // its last keyframes stay in the recent window, the reference a true revisit must beat). With
+            // `all` admission the two coincide.
+            const windowStart = Math.max(0, rows.count - excl);
+            while (sessionEligible < windowStart && kfOf[sessionEligible] < cut) sessionEligible++;
             const priorEligible = fromSearch ? 0 : Math.max(0, Math.min(P, P + cut));
             const denseCount = priorEligible + sessionEligible;
             if (!fromSearch && useIndex && denseCount > denseLimit) {

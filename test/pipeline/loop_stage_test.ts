@@ -122,6 +122,19 @@ Deno.test("loop stage: a capped session map thins its older half but keeps cover
   assert.ok(capped.loops.some((l) => l.code !== 0), "keyframes of the older half were dropped");
 });
 
+Deno.test("loop stage with novel admission: a robot standing still off the map closes no loop with itself", async () => {
+  const runner = createStageRunner(loopStage({ admit: "novel" }));
+  let seq = 0;
+  for (let code = 0; code < 20; code++) await runner.push(work(seq++, code, "lost")); // novel places
+  const loops: LoopClosureEvent[] = [];
+  for (let i = 0; i < 40; i++) {
+    const out = await runner.push(work(seq++, 40, "lost")); // the same view, keyframe after keyframe
+    if (out.loop) loops.push(out.loop);
+  }
+  runner.close();
+  assert.deepEqual(loops, [], "its own last keyframe stays in the excluded recent window");
+});
+
 Deno.test("loop stage validates admit, novelty, maxSession and prior descriptors", () => {
   assert.throws(() => loopStage({ admit: "some" as "all" }), /admit/);
   assert.throws(() => loopStage({ novelty: 2 }), /novelty/);
