@@ -69,6 +69,12 @@ export interface EvaluateStreamOptions {
   /** Called with each map place's decoded image (e.g. to extract its local features). */
   onPlace?: (placeId: number, image: PixelImage) => Promise<void> | void;
   decode?: FrameDecoder;
+  /**
+   * Called for each described query with its full similarity row to the map places (traversal order), whether
+   * it was a keyframe, and the database index of each place (for offline replay of the filter; the row is
+   * reused: copy it).
+   */
+  onSimilarities?: (query: number, row: Float32Array, keyframe: boolean, placeToDb: number[]) => void;
   onProgress?: (phase: string, done: number, total: number) => void;
   onWarning?: (message: string) => void;
 }
@@ -211,6 +217,7 @@ export async function evaluateStream(
         row[j] = d;
       }
       const seq = matcher.push(row);
+      options.onSimilarities?.(qi, row, !!work.keyframe, placeToDb);
       const est = work.estimate;
       const top = work.hypotheses?.[0];
       perQuery.push({

@@ -1,18 +1,28 @@
 /**
  * Fits the shipped calibration of the place filter's confidence (`calibration_params.ts`) by isotonic
- * regression on (raw mass around the MAP place, correct within +-1 place) pairs collected by running the
- * filter over simulated hard sequences of varied difficulty (signal, speed profile, off-map segments).
+ * regression on (raw mass around the MAP place, estimate correct) pairs collected by running the filter over
+ * a MIX of easy and hard data: synthetic similarity sequences of varied difficulty (`_synthetic.ts`: signal,
+ * speed profile, hub places; correct = within +-1 place) and, when given, similarity caches of simulated
+ * datasets written by `scripts/filter_tune.ts dump` (correct = a true match, as `eval stream` scores it).
+ * Never fit on the shared evaluation data.
  *
- * Run: `deno run -A src/localize/_fit_calibration.ts > src/localize/calibration_params.ts`
+ * Run (caches optional, e.g. easy / medium / hard `waymark sim export` runs at 64x48):
+ * `deno run -A src/localize/_fit_calibration.ts [cache...] > src/localize/calibration_params.ts`
  *
  * @module
  */
-import { expectedCalibrationError, fitIsotonicCalibration } from "./calibration.ts";
+import { applyCalibration, expectedCalibrationError, fitIsotonicCalibration } from "./calibration.ts";
 import { generateHardSequence } from "./_synthetic.ts";
 import { PlaceFilter } from "./place_filter.ts";
 
-/** Collect (raw mass, correct) pairs of the filter on simulated sequences. */
-export function collectCalibrationPairs(seeds: number[]): { raw: number[]; correct: boolean[] } {
+/** (raw score, correct) pairs. */
+export interface CalibrationPairs {
+  raw: number[];
+  correct: boolean[];
+}
+
+/** Collect (raw mass, correct) pairs of the filter on synthetic sequences. */
+export function collectCalibrationPairs(seeds: number[]): CalibrationPairs {
   const raw: number[] = [], correct: boolean[] = [];
   for (const seed of seeds) {
     for (const signal of [1.0, 1.3, 1.7, 2.2, 3.0]) {
@@ -37,19 +47,48 @@ export function collectCalibrationPairs(seeds: number[]): { raw: number[]; corre
   return { raw, correct };
 }
 
+/** Collect pairs from a similarity cache (`<path>.bin` rows, `<path>.json` {places, keyframe, truth}). */
+export async function collectCachePairs(path: string): Promise<CalibrationPairs> {
+  const meta = JSON.parse(await Deno.readTextFile(`${path}.json`));
+  const buf = await Deno.readFile(`${path}.bin`);
+  const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  const n: number = meta.places;
+  const filter = new PlaceFilter({ placeCount: n, calibration: null });
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const raw: number[] = [], correct: boolean[] = [];
+  (meta.truth as number[][]).forEach((truth, q) => {
+    if (!meta.keyframe[q]) return;
+    const b = filter.step({ indices, similarities: all.subarray(q * n, (q + 1) * n) });
+    if (b.bestPlaceIndex === null || truth.length === 0) return;
+    raw.push(b.rawConfidence);
+    correct.push(truth.includes(b.bestPlaceIndex));
+  });
+  return { raw, correct };
+}
+
+function concat(parts: CalibrationPairs[]): CalibrationPairs {
+  return { raw: parts.flatMap((p) => p.raw), correct: parts.flatMap((p) => p.correct) };
+}
+
 if (import.meta.main) {
-  const fit = collectCalibrationPairs([1, 2, 3, 4, 5, 6]);
+  const caches = await Promise.all(Deno.args.map(collectCachePairs));
+  // Caches weigh as much as the synthetic part (which has many more frames): repeat them.
+  const synth = collectCalibrationPairs([1, 2, 3, 4, 5, 6]);
+  const cacheFrames = caches.reduce((s, c) => s + c.raw.length, 0);
+  const reps = cacheFrames ? Math.max(1, Math.round(synth.raw.length / cacheFrames)) : 0;
+  const fit = concat([synth, ...Array.from({ length: reps }, () => concat(caches))]);
   const map = fitIsotonicCalibration(fit.raw, fit.correct, { prior: 0 });
   const held = collectCalibrationPairs([101, 102]);
-  const { applyCalibration } = await import("./calibration.ts");
   const before = expectedCalibrationError(held.raw, held.correct);
   const after = expectedCalibrationError(held.raw.map((r) => applyCalibration(map, r)), held.correct);
+  const names = Deno.args.map((a) => a.slice(a.lastIndexOf("/") + 1)).join(", ");
   console.log(`/**
  * Shipped calibration parameters of the place filter's confidence (raw posterior mass within +-1 place of the
- * MAP place -> probability that the MAP place is correct within +-1 place), fitted by isotonic regression with
- * \`_fit_calibration.ts\` on ${fit.raw.length} frames of simulated hard sequences. Held-out simulated ECE (10 bins):
- * ${before.toFixed(3)} raw, ${after.toFixed(3)} calibrated. Regenerate with
- * \`deno run -A src/localize/_fit_calibration.ts > src/localize/calibration_params.ts\`.
+ * MAP place -> probability that the estimate is correct), fitted by isotonic regression with
+ * \`_fit_calibration.ts\` on ${synth.raw.length} frames of synthetic hard sequences${
+    caches.length ? ` and ${cacheFrames} frames of simulated\n * datasets (${names}, weighted x${reps})` : ""
+  }. Held-out synthetic ECE (10 bins): ${before.toFixed(3)} raw, ${after.toFixed(3)} calibrated.
+ * Regenerate with \`deno run -A src/localize/_fit_calibration.ts [caches] > src/localize/calibration_params.ts\`.
  *
  * @module
  */

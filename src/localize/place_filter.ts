@@ -81,6 +81,15 @@ export interface PlaceFilterOptions {
   unmatchedMass?: number;
   /** Consecutive unmatched frames after which the estimate is `lost`. Default 5. */
   lostAfter?: number;
+  /**
+   * Per-place normalisation against "hub" places (similar to every query): on complete observations (every
+   * place given), each place's standardised similarity is standardised again by its running mean and std
+   * over the frames seen so far (starting from `placePrior` pseudo-frames of N(0, 1)), then the row is
+   * re-standardised. Default true.
+   */
+  placeNormalization?: boolean;
+  /** Pseudo-frames of the per-place statistics' prior. Default 10. */
+  placePrior?: number;
 }
 
 /** Similarities of some places for one frame. */
@@ -161,6 +170,12 @@ export class PlaceFilter {
   readonly #unmatchedMass: number;
   readonly #lostAfter: number;
   #unmatched = 0;
+  readonly #placeNorm: boolean;
+  readonly #placePrior: number;
+  /** Per-place running sums of the standardised similarity (complete observations). */
+  #colSum: Float64Array | null = null;
+  #colSq: Float64Array | null = null;
+  #colCount = 0;
   /** Common mass of every place. */
   #base = 0;
   /** Deviation from base per tracked place. */
@@ -221,6 +236,10 @@ export class PlaceFilter {
     const la = options.lostAfter ?? 5;
     if (!Number.isInteger(la) || la < 1) throw invalid(a, "lostAfter", "a positive integer", la);
     this.#lostAfter = la;
+    this.#placeNorm = options.placeNormalization ?? true;
+    const pp = options.placePrior ?? 10;
+    if (!(pp > 0)) throw invalid(a, "placePrior", "a positive number", pp);
+    this.#placePrior = pp;
     this.reset();
   }
 
@@ -233,6 +252,9 @@ export class PlaceFilter {
     this.#unmatched = 0;
     this.#lastMass = 0;
     this.#signal = this.#initialSignal;
+    this.#colSum = null;
+    this.#colSq = null;
+    this.#colCount = 0;
   }
 
   /** The match signal in use (fixed, or the current online estimate). */
@@ -324,6 +346,7 @@ export class PlaceFilter {
       zs[i] = z;
     }
     const complete = k >= n;
+    if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
     if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin);
     const b = this.#signal;
     const c = -0.5 * b * b;
@@ -346,6 +369,38 @@ export class PlaceFilter {
     const mass = this.#mapMass();
     this.#lastMass = mass;
     this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
+  }
+
+  /** Standardise each place's z by its running statistics, then the row again; returns the new minimum. */
+  #normalizePlaces(indices: ArrayLike<number>, zs: Float64Array): number {
+    const n = this.placeCount, k = zs.length;
+    if (!this.#colSum) {
+      this.#colSum = new Float64Array(n);
+      this.#colSq = new Float64Array(n);
+    }
+    const sum = this.#colSum, sq = this.#colSq!;
+    this.#colCount++;
+    const w = this.#colCount + this.#placePrior;
+    let s1 = 0, s2 = 0;
+    for (let i = 0; i < k; i++) {
+      const j = indices[i];
+      sum[j] += zs[i];
+      sq[j] += zs[i] * zs[i];
+      const m = sum[j] / w;
+      const v = Math.max(0.01, (sq[j] + this.#placePrior) / w - m * m);
+      const z = (zs[i] - m) / Math.sqrt(v);
+      zs[i] = z;
+      s1 += z;
+      s2 += z * z;
+    }
+    const mean = s1 / k;
+    const sd = Math.sqrt(Math.max(1e-12, s2 / k - mean * mean));
+    let zmin = Infinity;
+    for (let i = 0; i < k; i++) {
+      zs[i] = (zs[i] - mean) / sd;
+      if (zs[i] < zmin) zmin = zs[i];
+    }
+    return zmin;
   }
 
   /**

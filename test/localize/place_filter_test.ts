@@ -108,3 +108,28 @@ Deno.test("SequenceMatcher finds the diagonal through noisy rows", () => {
   assert.equal(r!.frames, 5);
   assert.throws(() => m.push(new Float32Array(3)), ValidationError);
 });
+
+Deno.test("PlaceFilter's per-place normalisation overcomes hub places that defeat single frames", () => {
+  // Strong hub places (similar to every query) with a constant speed: without normalising each place against
+  // its own history the hubs win most frames.
+  const seq = generateHardSequence({ seed: 7, signal: 2, hub: 2, speed: [1, 1], queries: 400 });
+  const n = seq.placeCount;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const score = (placeNormalization: boolean) => {
+    const f = new PlaceFilter({ placeCount: n, placeNormalization });
+    let ok = 0, single = 0;
+    for (let t = 0; t < seq.rows.length; t++) {
+      const row = seq.rows[t];
+      let top = 0;
+      for (let j = 1; j < n; j++) if (row[j] > row[top]) top = j;
+      if (Math.abs(top - seq.truth[t]) <= 1) single++;
+      const b = f.step({ indices, similarities: row });
+      if (b.placeIndex !== null && Math.abs(b.placeIndex - seq.truth[t]) <= 1) ok++;
+    }
+    return { filter: ok / seq.rows.length, single: single / seq.rows.length };
+  };
+  const on = score(true), off = score(false);
+  assert.ok(on.single < 0.15, `single-frame recall should be low, got ${on.single}`);
+  assert.ok(on.filter > off.filter + 0.2, `normalised ${on.filter} vs not ${off.filter}`);
+  assert.ok(on.filter > 0.6, `normalised filter recall ${on.filter}`);
+});

@@ -1,0 +1,148 @@
+/**
+ * Offline tuning harness of the place filter. `dump <dataset> <cache>`: runs `evaluateStream` once and stores
+ * every query's full similarity row, keyframe flag and true places (`<cache>.bin` + `<cache>.json`).
+ * `replay <cache>...`: replays the filter (default options, or `--raw` for uncalibrated confidence), the
+ * single-frame top-1 and the SeqSLAM baseline over the cached rows and prints Recall@1 / ECE / statuses, in
+ * seconds instead of a full `eval stream`.
+ *
+ * Run: `deno run -A scripts/filter_tune.ts dump /tmp/hard /tmp/hard_cache --radius 1`
+ *      `deno run -A scripts/filter_tune.ts replay /tmp/hard_cache`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { evaluateStream, streamReportJson } from "../src/eval/stream.ts";
+import { expectedCalibrationError } from "../src/localize/calibration.ts";
+import { PlaceFilter, type PlaceFilterOptions } from "../src/localize/place_filter.ts";
+import { SequenceMatcher } from "../src/localize/seq_match.ts";
+
+/** A cached replay: rows (Q x N), keyframe flags, true place indices per query. */
+export interface ReplayCache {
+  places: number;
+  rows: Float32Array[];
+  keyframe: boolean[];
+  truth: number[][];
+}
+
+/** Read a cache written by `dump`. */
+export async function readCache(path: string): Promise<ReplayCache> {
+  const meta = JSON.parse(await Deno.readTextFile(`${path}.json`));
+  const buf = await Deno.readFile(`${path}.bin`);
+  const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  const n = meta.places;
+  const rows = meta.truth.map((_: unknown, i: number) => all.subarray(i * n, (i + 1) * n));
+  return { places: n, rows, keyframe: meta.keyframe, truth: meta.truth };
+}
+
+/** Replay result. */
+export interface ReplayScore {
+  single: number;
+  smoothed: number;
+  seqslam: number;
+  ece: number;
+  lostOnUnknown: number;
+  status: Record<string, number>;
+  /** (confidence, correct) pairs of every estimate. */
+  pairs: { conf: number[]; raw: number[]; correct: boolean[] };
+}
+
+/** Replay the filter over a cache (every place observed, as `eval stream` does on maps up to 5000 places). */
+export function replay(
+  c: ReplayCache,
+  options: Omit<PlaceFilterOptions, "placeCount"> = {},
+  seq = true,
+): ReplayScore {
+  const n = c.places;
+  const f = new PlaceFilter({ ...options, placeCount: n });
+  const m = seq ? new SequenceMatcher({ placeCount: n, length: 20 }) : null;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  let s1 = 0, s2 = 0, s3 = 0, withMatch = 0, unk = 0, lostUnk = 0;
+  const status: Record<string, number> = {};
+  const conf: number[] = [], raw: number[] = [], correct: boolean[] = [];
+  let last: { place: number | null; conf: number; raw: number; status: string } | null = null;
+  for (let q = 0; q < c.rows.length; q++) {
+    const row = c.rows[q];
+    let top = 0;
+    for (let j = 1; j < n; j++) if (row[j] > row[top]) top = j;
+    if (c.keyframe[q] || !last) {
+      const b = f.step({ indices, similarities: row });
+      last = { place: b.placeIndex, conf: b.confidence, raw: b.rawConfidence, status: b.status };
+    }
+    const sq = m ? m.push(row).placeIndex : -1;
+    const t = c.truth[q];
+    status[last.status] = (status[last.status] ?? 0) + 1;
+    const ok = last.status === "lost" ? t.length === 0 : last.place !== null && t.includes(last.place);
+    conf.push(last.conf);
+    raw.push(last.raw);
+    correct.push(ok);
+    if (t.length > 0) {
+      withMatch++;
+      if (t.includes(top)) s1++;
+      if (last.place !== null && last.status !== "lost" && t.includes(last.place)) s2++;
+      if (t.includes(sq)) s3++;
+    } else {
+      unk++;
+      if (last.status === "lost") lostUnk++;
+    }
+  }
+  return {
+    single: s1 / Math.max(1, withMatch),
+    smoothed: s2 / Math.max(1, withMatch),
+    seqslam: s3 / Math.max(1, withMatch),
+    ece: expectedCalibrationError(conf, correct, 10),
+    lostOnUnknown: unk ? lostUnk / unk : 0,
+    status,
+    pairs: { conf, raw, correct },
+  };
+}
+
+if (import.meta.main) {
+  const { positionals, values } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: { radius: { type: "string" }, raw: { type: "boolean" }, json: { type: "string" } },
+  });
+  const [cmd, ...rest] = positionals;
+  if (cmd === "dump") {
+    const [dataset, out] = rest;
+    const rows: Float32Array[] = [];
+    const kf: boolean[] = [];
+    let p2d: number[] = [];
+    const r = await evaluateStream(dataset, {
+      radius: values.radius ? Number(values.radius) : undefined,
+      onWarning: () => {},
+      onSimilarities: (q, row, keyframe, placeToDb) => {
+        rows[q] = row.slice();
+        kf[q] = keyframe;
+        p2d = placeToDb;
+      },
+    });
+    const dbToPlace = new Map(p2d.map((d, i) => [d, i]));
+    const n = p2d.length;
+    const truth = r.perQuery.map((p) => p.truth.map((d) => dbToPlace.get(d) ?? -1).filter((i) => i >= 0));
+    const all = new Float32Array(n * r.perQuery.length);
+    r.perQuery.forEach((_, q) => rows[q] && all.set(rows[q], q * n));
+    await Deno.writeFile(`${out}.bin`, new Uint8Array(all.buffer));
+    await Deno.writeTextFile(
+      `${out}.json`,
+      JSON.stringify({ places: n, keyframe: r.perQuery.map((_, q) => kf[q] ?? false), truth }),
+    );
+    console.log(JSON.stringify(streamReportJson(r)));
+  } else if (cmd === "replay") {
+    const opts: Omit<PlaceFilterOptions, "placeCount"> = values.json ? JSON.parse(values.json) : {};
+    if (values.raw) opts.calibration = null;
+    for (const path of rest) {
+      const s = replay(await readCache(path), opts);
+      const r4 = (x: number) => Math.round(x * 1000) / 1000;
+      console.log(
+        `${path}: single ${r4(s.single)} smoothed ${r4(s.smoothed)} seqslam ${r4(s.seqslam)} ece ${
+          r4(s.ece)
+        } ` +
+          `lostOnUnknown ${r4(s.lostOnUnknown)} ${JSON.stringify(s.status)}`,
+      );
+    }
+  } else {
+    console.error("usage: filter_tune.ts dump <dataset> <cache> [--radius M] | replay <cache>... [--raw]");
+    Deno.exit(2);
+  }
+}
