@@ -3,6 +3,7 @@
  * becomes a keyframe when enough time passed, the camera moved enough (when positions are known), or the
  * image changed enough (mean absolute difference of a 16x12 thumbnail); with every threshold at 0 (the
  * default) every decoded frame is a keyframe. Non-keyframes still get an estimate (the last one, restamped).
+ * A frame stamped before the last keyframe (time went backwards) is a keyframe.
  *
  * State (the last keyframe) is per subscription.
  *
@@ -69,7 +70,8 @@ export function keyframeStage(options: KeyframeStageOptions = {}): OperatorFunct
         let thumb: Float32Array | undefined;
         if (!take && last) {
           const dt = f.stamp - last.stamp;
-          if (dt >= maxInterval) take = true;
+          // Time went backwards (a replay restarted, a clock reset): start afresh from this frame.
+          if (dt >= maxInterval || dt < 0 || !Number.isFinite(dt)) take = true;
           else if (dt >= minInterval) {
             let moved = minDistance === 0;
             if (!moved && f.position && last.position) {

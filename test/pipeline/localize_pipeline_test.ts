@@ -228,6 +228,34 @@ Deno.test("with a map, localized frames stay out of the session map; onTiming re
   assert.throws(() => createLocalizer({ model: fakeModel(), inFlight: 0 }), /inFlight/);
 });
 
+Deno.test("by default a repeated frame is not described again but still gets an estimate", async () => {
+  // Codes 5, 5, 5, 6, 6, 7 at 10 Hz, then a frame stamped in the past (a replay restarted).
+  const codes = [5, 5, 5, 6, 6, 7];
+  const frames = codes.map((c, i) => codeFrame(i, c));
+  frames.push(codeFrame(6, 7, 0)); // same image, time went backwards: a keyframe again
+  const model = fakeModel();
+  const est = await lastValueFrom(
+    localize(from(frames), { model, map: codeMap(20), decode: syncDecode, loops: false }).estimates$
+      .pipe(toArray()),
+  );
+  assert.equal(est.length, frames.length, "every frame has an estimate");
+  assert.equal(model.calls, 4, "frames 0, 3, 5 and the one back in time were described");
+  assert.deepEqual(est.map((e) => e.estimate.seq), [0, 1, 2, 3, 4, 5, 6]);
+  // `{}` describes every frame.
+  const every = fakeModel();
+  await lastValueFrom(
+    localize(from(frames), {
+      model: every,
+      map: codeMap(20),
+      decode: syncDecode,
+      loops: false,
+      keyframes: {},
+    })
+      .estimates$.pipe(toArray()),
+  );
+  assert.equal(every.calls, frames.length);
+});
+
 Deno.test("createLocalizer validates its options up front", () => {
   assert.throws(() => createLocalizer({} as never), ValidationError);
   assert.throws(() => createLocalizer({ model: fakeModel(), topK: 0 }), /'topK' must be a positive integer/);
