@@ -223,7 +223,7 @@ export async function bench(options: StreamBenchOptions = {}): Promise<BenchResu
           name: "stream/soak_session_keyframes",
           value: s.sessionKeyframes,
           unit: "keyframes",
-          note: "joined the bounded session map (not explained by the map; at most 1024 kept)",
+          note: "joined the bounded session map (not explained by the map; at most 512 kept)",
         },
       );
       log(

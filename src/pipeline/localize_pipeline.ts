@@ -120,7 +120,7 @@ export interface LocalizerOptions {
   /**
    * With a map: the run's own keyframes kept for loop closure. A keyframe joins only when the map does not
    * explain it (not `localized`) and its similarity to the last one that joined is below `novelty` (default
-   * 0.9); at most `max` are kept (default 1024, int8, 8 KB each at D = 8192), the older half thinned when
+   * 0.9); at most `max` are kept (default 512, int8, 8 KB each at D = 8192), the older half thinned when
    * full. Memory and per-frame time stay bounded however long the run. Without a map every keyframe joins
    * (the SLAM map).
    */

@@ -62,7 +62,10 @@ export interface LoopStageOptions {
   admit?: "all" | "novel";
   /** With `admit: "novel"`: similarity to the last session keyframe below which a keyframe is new. Default 0.9. */
   novelty?: number;
-  /** Most session keyframes kept (prior excluded; see the module doc). Default 1024 with `novel`, else no cap. */
+  /**
+   * Most session keyframes kept (prior excluded; see the module doc). Default 512 with `novel` (4 MB, and a few
+   * ms a frame when full, at D = 8192), else no cap.
+   */
   maxSession?: number;
   /** Compare with every eligible keyframe up to this many; beyond, the index's top-k. Default 4096. */
   denseLimit?: number;
@@ -179,7 +182,7 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
   if (typeof novelty !== "number" || !(novelty >= -1 && novelty <= 1)) {
     throw invalid(a, "novelty", "a number in [-1, 1]", novelty);
   }
-  const maxSession = options.maxSession ?? (admit === "novel" ? 1024 : Infinity);
+  const maxSession = options.maxSession ?? (admit === "novel" ? 512 : Infinity);
   if (maxSession !== Infinity && (!Number.isInteger(maxSession) || maxSession < 2)) {
     throw invalid(a, "maxSession", "an integer >= 2", maxSession);
   }
