@@ -242,7 +242,7 @@ export async function bench(options: VerifyBenchOptions = {}): Promise<BenchResu
       name: "verify/waymark/extract_p50",
       value: p50(extractMs),
       unit: "ms",
-      note: "query features: dense SIFT, 3 scales, top-1000 + NMS + PCA",
+      note: "query features: keypoint-first SIFT (2 px steps), 4 scales, top-1000 + NMS + PCA",
     },
     {
       name: "verify/waymark/auc",

@@ -15,6 +15,7 @@
  *
  * Usage: deno run -A scripts/verify_eval_loops.ts [dataset] [--top-k 5] [--window 20] [--global auto|sift]
  *   [--model affine|homography] [--threshold 20] [--max-distance 0.8] [--max-keypoints 1000] [--sweep]
+ *   [--legacy] (the earlier dense-grid SIFT front end, for comparison)
  */
 import { parseArgs } from "node:util";
 import { readLoopDataset } from "../src/dataset/loop_dataset.ts";
@@ -42,6 +43,7 @@ const { values, positionals } = parseArgs({
     "max-distance": { type: "string", default: "0.8" },
     "max-keypoints": { type: "string", default: "1000" },
     sweep: { type: "boolean", default: false },
+    legacy: { type: "boolean", default: false },
   },
 });
 const dir = positionals[0] ?? new URL("../../shared/data/rtabmap_samples_loop", import.meta.url).pathname;
@@ -88,8 +90,12 @@ const ds = await readLoopDataset(dir);
 const model = values.global === "sift" ? null : await loadDefaultModel();
 const useModelLocal = values.local === "model" && model !== null;
 const maxKeypoints = Number(values["max-keypoints"]);
+// --legacy: the earlier front end (descriptor grid every 8 px, 3 scales, attention threshold 1e-4).
+const legacy = values.legacy
+  ? { sift: { dense: true }, scales: [1, 0.7071, 0.5], attentionThreshold: 1e-4 }
+  : {};
 const builder = new MapFeatureBuilder(
-  useModelLocal ? { descriptorModel: model!, maxKeypoints } : { maxKeypoints },
+  useModelLocal ? { descriptorModel: model!, maxKeypoints } : { maxKeypoints, ...legacy },
 );
 const globals: Float32Array[] = [];
 let tExtract = 0;
@@ -197,7 +203,7 @@ for (const { name, options } of configs) {
         pct(neg, 99)
       }/${negMax}`,
   );
-  for (const gate of [15, 30, 45, 60, 80, 100]) {
+  for (const gate of [15, 30, 45, 60, 80, 100, 120, 150, 200]) {
     const tp = pos.filter((x) => x >= gate).length, fp = neg.filter((x) => x >= gate).length;
     console.log(
       `  gate inliers >= ${String(gate).padStart(3)}: keeps ${tp}/${pos.length} true pairs (${

@@ -172,3 +172,157 @@ export function resizeGray(
   }
   return { gray: out, width: w, height: h };
 }
+
+/**
+ * One pyramid level prepared for keypoint-first extraction ({@link siftLevel}): orientation histograms and
+ * structure-tensor sums per `sub` x `sub` pixel block (`sub` = half a descriptor cell), so that attention can
+ * be evaluated and descriptors built at any block position (a 2 px step at the default cell of 4 px).
+ */
+export interface SiftLevel {
+  width: number;
+  height: number;
+  /** Block side in pixels (half a cell). */
+  sub: number;
+  /** Blocks per row and per column. */
+  bw: number;
+  bh: number;
+  /** bw*bh*8 soft-binned gradient magnitudes per orientation. */
+  hist: Float32Array;
+  /** (bw+1)*(bh+1)*3 summed-area table of the structure tensor (gx², gy², gx·gy) over blocks. */
+  tensorSat: Float64Array;
+}
+
+/**
+ * Orientation histograms and structure-tensor sums per block of a grey image (values in [0, 1]). The
+ * orientation is a polynomial arctangent (error < 0.3°), soft-binned between the two nearest of 8 bins.
+ */
+export function siftLevel(gray: Float32Array, width: number, height: number, cellSize = 4): SiftLevel {
+  const sub = Math.max(1, cellSize >> 1);
+  const bw = Math.floor(width / sub), bh = Math.floor(height / sub);
+  const hist = new Float32Array(bw * bh * 8);
+  const tensor = new Float64Array(bw * bh * 3);
+  const k8 = 8 / (2 * Math.PI);
+  for (let by = 0; by < bh; by++) {
+    for (let bx = 0; bx < bw; bx++) {
+      const c = by * bw + bx, h8 = 8 * c;
+      let txx = 0, tyy = 0, txy = 0;
+      for (let y = by * sub; y < (by + 1) * sub; y++) {
+        const row = y * width;
+        const up = (y > 0 ? y - 1 : y) * width, down = (y < height - 1 ? y + 1 : y) * width;
+        for (let x = bx * sub; x < (bx + 1) * sub; x++) {
+          const gx = 0.5 * (gray[row + (x < width - 1 ? x + 1 : x)] - gray[row + (x > 0 ? x - 1 : x)]);
+          const gy = 0.5 * (gray[down + x] - gray[up + x]);
+          txx += gx * gx, tyy += gy * gy, txy += gx * gy;
+          const m2 = gx * gx + gy * gy;
+          if (m2 === 0) continue;
+          const mag = Math.sqrt(m2);
+          const ax = gx < 0 ? -gx : gx, ay = gy < 0 ? -gy : gy;
+          const t = ax > ay ? ay / ax : ax / ay;
+          let a = t * (0.9724 - 0.1919 * t * t);
+          if (ay > ax) a = 1.5707963267948966 - a;
+          if (gx < 0) a = 3.141592653589793 - a;
+          if (gy < 0) a = 6.283185307179586 - a;
+          let o = a * k8;
+          if (o >= 8) o -= 8;
+          const b0 = o | 0;
+          const f = o - b0;
+          hist[h8 + b0] += mag * (1 - f);
+          hist[h8 + ((b0 + 1) & 7)] += mag * f;
+        }
+      }
+      tensor[3 * c] = txx, tensor[3 * c + 1] = tyy, tensor[3 * c + 2] = txy;
+    }
+  }
+  const w1 = bw + 1;
+  const tensorSat = new Float64Array(w1 * (bh + 1) * 3);
+  for (let y = 0; y < bh; y++) {
+    let r0 = 0, r1 = 0, r2 = 0;
+    for (let x = 0; x < bw; x++) {
+      const c = 3 * (y * bw + x);
+      r0 += tensor[c], r1 += tensor[c + 1], r2 += tensor[c + 2];
+      const o = 3 * ((y + 1) * w1 + x + 1), p = o - 3 * w1;
+      tensorSat[o] = tensorSat[p] + r0, tensorSat[o + 1] = tensorSat[p + 1] + r1;
+      tensorSat[o + 2] = tensorSat[p + 2] + r2;
+    }
+  }
+  return { width, height, sub, bw, bh, hist, tensorSat };
+}
+
+/**
+ * Shi-Tomasi attention (smaller structure-tensor eigenvalue per pixel of the window, intensities in [0, 1]) of
+ * the `win` x `win`-block window whose top-left block is (x, y).
+ */
+export function siftAttentionAt(level: SiftLevel, x: number, y: number, win: number): number {
+  const w1 = level.bw + 1, s = level.tensorSat;
+  const a = 3 * (y * w1 + x),
+    b = 3 * (y * w1 + x + win),
+    c = 3 * ((y + win) * w1 + x),
+    d = 3 * ((y + win) * w1 + x + win);
+  const sxx = s[d] - s[b] - s[c] + s[a];
+  const syy = s[d + 1] - s[b + 1] - s[c + 1] + s[a + 1];
+  const sxy = s[d + 2] - s[b + 2] - s[c + 2] + s[a + 2];
+  const area = win * win * level.sub * level.sub;
+  return Math.max(0, (sxx + syy) / 2 - Math.sqrt(((sxx - syy) / 2) ** 2 + sxy * sxy)) / area;
+}
+
+/** Triangle weights of the 4 blocks pooled into one cell (bilinear spatial binning, as SIFT). */
+const CELL_W = [0.25, 0.75, 0.75, 0.25];
+/** Gaussian window over the 4x4 cells (sigma = half the descriptor width, as SIFT). */
+const GAUSS_W = [0.7548, 0.9692, 0.9692, 0.7548];
+
+/**
+ * The 128-d RootSIFT descriptor (unit L2) whose 4x4 cells start at block (x, y): cell (i, j) pools blocks
+ * x + 2i - 1 .. x + 2i + 2 (and likewise in y) with triangle weights; needs 1 <= x, x + 8 < bw (same in y).
+ * Writes into `out` at `offset`; returns false (and writes zeros) for a flat patch.
+ */
+export function siftDescriptorAt(
+  level: SiftLevel,
+  x: number,
+  y: number,
+  out: Float32Array,
+  offset: number,
+  gaussian = true,
+): boolean {
+  const { hist, bw } = level;
+  let norm = 0;
+  for (let j = 0; j < 4; j++) {
+    for (let i = 0; i < 4; i++) {
+      const o = offset + (j * 4 + i) * 8;
+      for (let b = 0; b < 8; b++) out[o + b] = 0;
+      const g = gaussian ? GAUSS_W[i] * GAUSS_W[j] : 1;
+      for (let v = 0; v < 4; v++) {
+        const rowBase = ((y + 2 * j - 1 + v) * bw + x + 2 * i - 1) * 8;
+        const wv = CELL_W[v] * g;
+        for (let u = 0; u < 4; u++) {
+          const w = wv * CELL_W[u], h = rowBase + u * 8;
+          out[o] += w * hist[h];
+          out[o + 1] += w * hist[h + 1];
+          out[o + 2] += w * hist[h + 2];
+          out[o + 3] += w * hist[h + 3];
+          out[o + 4] += w * hist[h + 4];
+          out[o + 5] += w * hist[h + 5];
+          out[o + 6] += w * hist[h + 6];
+          out[o + 7] += w * hist[h + 7];
+        }
+      }
+      for (let b = 0; b < 8; b++) norm += out[o + b] * out[o + b];
+    }
+  }
+  if (norm <= 1e-20) {
+    out.fill(0, offset, offset + 128);
+    return false;
+  }
+  let inv = 1 / Math.sqrt(norm), n1 = 0;
+  for (let k = offset; k < offset + 128; k++) {
+    const v = Math.min(0.2, out[k] * inv);
+    out[k] = v;
+    n1 += v * v;
+  }
+  // Renormalise (L2), then RootSIFT (L1, sqrt): unit L2 rows.
+  inv = 1 / Math.sqrt(n1);
+  let l1 = 0;
+  for (let k = offset; k < offset + 128; k++) l1 += out[k] * inv;
+  inv = inv / l1;
+  for (let k = offset; k < offset + 128; k++) out[k] = Math.sqrt(out[k] * inv);
+  return true;
+}

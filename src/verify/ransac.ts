@@ -24,6 +24,18 @@ export interface RansacOptions {
   seed?: number;
   /** Refit the model on the inliers (least squares) and recount. Default true. */
   refit?: boolean;
+  /**
+   * Local optimisation (LO-RANSAC): each time a hypothesis beats the best so far, refit it on its inliers by
+   * least squares and recount, up to this many times while the count grows. Default 0 (off).
+   */
+  localOptimization?: number;
+  /**
+   * Reject hypotheses no camera motion between two views of a scene produces: a mirror (negative
+   * determinant of the linear part), an area scale change beyond `maxScale` (either way), or an anisotropy
+   * (ratio of singular values) beyond `maxAnisotropy`. Checked on the linear part (the homography's at the
+   * origin). Default: no limit.
+   */
+  plausible?: { maxScale: number; maxAnisotropy: number };
 }
 
 /** Outcome of {@link ransac}. */
@@ -53,7 +65,23 @@ const DEFAULTS: Required<RansacOptions> = {
   confidence: 0.999,
   seed: 0,
   refit: true,
+  localOptimization: 0,
+  plausible: { maxScale: Infinity, maxAnisotropy: Infinity },
 };
+
+/** Whether the linear part of `h` is a plausible view change (see {@link RansacOptions.plausible}). */
+export function plausibleTransform(h: ArrayLike<number>, maxScale: number, maxAnisotropy: number): boolean {
+  const a = h[0], b = h[1], d = h[3], e = h[4];
+  const det = a * e - b * d;
+  if (!(det > 0)) return false;
+  if (maxScale === Infinity && maxAnisotropy === Infinity) return true;
+  if (det > maxScale * maxScale || det * maxScale * maxScale < 1) return false;
+  // Singular values s1 >= s2: s1^2 + s2^2 = |A|_F^2, s1 s2 = det.
+  const f = a * a + b * b + d * d + e * e;
+  const disc = Math.sqrt(Math.max(0, f * f - 4 * det * det));
+  const s1 = Math.sqrt((f + disc) / 2), s2 = det / s1;
+  return s1 <= maxAnisotropy * s2;
+}
 
 /** Mulberry32: a small, fast, deterministic 32-bit PRNG returning floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -101,6 +129,12 @@ function validate(
   }
   if (!(o.confidence > 0 && o.confidence < 1)) {
     throw invalid(action, "confidence", "a number in (0, 1)", o.confidence);
+  }
+  if (!Number.isInteger(o.localOptimization) || o.localOptimization < 0) {
+    throw invalid(action, "localOptimization", "an integer >= 0", o.localOptimization);
+  }
+  if (!(o.plausible?.maxScale >= 1) || !(o.plausible?.maxAnisotropy >= 1)) {
+    throw invalid(action, "plausible", "{ maxScale >= 1, maxAnisotropy >= 1 }", JSON.stringify(o.plausible));
   }
   void n;
 }
@@ -269,6 +303,35 @@ function countInliers(
   return count;
 }
 
+/** LO step: refit on the inliers and recount while the count grows (at most `o.localOptimization` times). */
+function localOptimise(
+  h: Float64Array,
+  count: number,
+  src: ArrayLike<number>,
+  dst: ArrayLike<number>,
+  n: number,
+  thr2: number,
+  o: Required<RansacOptions>,
+): { h: Float64Array; count: number } {
+  const mask = new Uint8Array(n);
+  const idx = new Int32Array(n);
+  countInliers(h, src, dst, n, thr2, mask);
+  for (let step = 0; step < o.localOptimization; step++) {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (mask[i]) idx[k++] = i;
+    const refit = o.model === "affine"
+      ? fitAffine(src, dst, idx, k)
+      : homographyLeastSquares(src, dst, idx, k);
+    if (!refit || !plausibleTransform(refit, o.plausible.maxScale, o.plausible.maxAnisotropy)) break;
+    const mask2 = new Uint8Array(n);
+    const c2 = countInliers(refit, src, dst, n, thr2, mask2);
+    if (c2 <= count) break;
+    h = refit, count = c2;
+    mask.set(mask2);
+  }
+  return { h, count };
+}
+
 /**
  * Robustly fit a query -> candidate transform to correspondences `src[i] <-> dst[i]` (x,y pairs).
  *
@@ -287,6 +350,8 @@ export function ransac(
   options: RansacOptions = {},
 ): RansacResult {
   const o = { ...DEFAULTS, ...options };
+  o.plausible = options.plausible ?? DEFAULTS.plausible;
+  o.localOptimization = options.localOptimization ?? 0;
   const n = src.length / 2;
   validate(n, src, dst, o);
   const s = o.model === "affine" ? 3 : 4;
@@ -330,14 +395,19 @@ export function ransac(
         }
       }
     }
-    const h = bad ? null : s === 3 ? fitAffine(src, dst, sample, 3) : homographyMinimal(src, dst, sample);
+    let h = bad ? null : s === 3 ? fitAffine(src, dst, sample, 3) : homographyMinimal(src, dst, sample);
+    if (h && !plausibleTransform(h, o.plausible.maxScale, o.plausible.maxAnisotropy)) h = null;
     if (!h) {
       degenerate++;
       continue;
     }
     it++;
-    const count = countInliers(h, src, dst, n, thr2, null);
+    let count = countInliers(h, src, dst, n, thr2, null);
     if (count > bestCount) {
+      if (o.localOptimization > 0 && count > s) {
+        const lo = localOptimise(h, count, src, dst, n, thr2, o);
+        h = lo.h, count = lo.count;
+      }
       bestCount = count;
       best = h;
       needed = Math.min(o.maxIterations, requiredIterations(o.confidence, count / n, s));
@@ -353,7 +423,7 @@ export function ransac(
     const refit = o.model === "affine"
       ? fitAffine(src, dst, idx, count)
       : homographyLeastSquares(src, dst, idx, count);
-    if (refit) {
+    if (refit && plausibleTransform(refit, o.plausible.maxScale, o.plausible.maxAnisotropy)) {
       const mask2 = new Uint8Array(n);
       const c2 = countInliers(refit, src, dst, n, thr2, mask2);
       if (c2 >= count) {

@@ -31,11 +31,18 @@ export interface VerifyOptions {
   confidence?: number;
   /** RANSAC seed. Default 0. */
   seed?: number;
+  /** LO-RANSAC refits per improvement (see `RansacOptions.localOptimization`). */
+  localOptimization?: number;
+  /** Plausible view change limits of RANSAC hypotheses (see `RansacOptions.plausible`). */
+  plausible?: { maxScale: number; maxAnisotropy: number };
   /** Fewer keypoints than this on either side: not verifiable. Default 8. */
   minKeypoints?: number;
   /** Smallest images (either side, pixels) that can be verified. Default 32. */
   minImageSize?: number;
-  /** Inliers needed for `ok: true`. Default 60 (calibrated on the shared indoor sequence at 512x384). */
+  /**
+   * Inliers needed for `ok: true`. Default 150, calibrated on the shared indoor sequence at 512x384
+   * (`scripts/verify_eval_loops.ts`: top-5 retrieval candidates, keeps 90% of true pairs and 15% of false).
+   */
   minInliers?: number;
 }
 
@@ -52,9 +59,11 @@ const DEFAULTS: Required<VerifyOptions> = {
   maxIterations: 1000,
   confidence: 0.999,
   seed: 0,
+  localOptimization: 0,
+  plausible: { maxScale: Infinity, maxAnisotropy: Infinity },
   minKeypoints: 8,
   minImageSize: 32,
-  minInliers: 60,
+  minInliers: 150,
 };
 
 /** Fill defaults and validate; throws ValidationError on bad options. */
@@ -134,6 +143,8 @@ export function verifyMatches(
     maxIterations: o.maxIterations,
     confidence: o.confidence,
     seed: o.seed,
+    localOptimization: o.localOptimization,
+    plausible: o.plausible,
   });
   const correspondences = {
     query: matches.queryIndex,

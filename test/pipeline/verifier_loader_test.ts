@@ -7,8 +7,8 @@ import { buildSimMap, decodeRaw, simFrame } from "../map/_sim_map.ts";
 
 // Map place k = frame 10k of traversal 0; the query is frame 30 of traversal 1 (the same place, other noise and
 // a slightly other pose): place 3 is the true match, place 9 (frame 90) a false one. The simulated world repeats
-// its textures, so false pairs reach ~30 inliers: verify at 60 (true pairs: 150+ stored, 220+ re-extracted).
-const minInliers = 60;
+// its textures, so false pairs reach ~60 inliers: verify at 120 (true pairs: 230+ stored, 250+ re-extracted).
+const minInliers = 120;
 const query = { seq: 1, stamp: 1, pixels: simFrame(30, 1) };
 const candidates = [
   { placeId: 3, space: "map" as const, similarity: 0.9 },

@@ -162,3 +162,67 @@ Deno.test("map features: L2 -> PCA 40-d -> L2, stored as int8 blobs of about 60 
   }
   assert.ok(worst > 0.999, `cosine ${worst}`);
 });
+
+Deno.test("siftLevel() + siftDescriptorAt(): unit RootSIFT rows, zero for flat patches, shift-equivariant", async () => {
+  const { siftLevel, siftDescriptorAt, siftAttentionAt } = await import("../../src/verify/dense_sift.ts");
+  const w = 96, h = 80;
+  const gray = new Float32Array(w * h).fill(0.5);
+  for (let y = 30; y < 50; y++) for (let x = 40; x < 60; x++) gray[y * w + x] = 1;
+  const lv = siftLevel(gray, w, h);
+  assert.equal(lv.sub, 2);
+  assert.equal(lv.bw, 48);
+  const out = new Float32Array(256);
+  // Window whose centre (block x + 4) sits on the square's corner (40, 30) = block (20, 15).
+  assert.ok(siftDescriptorAt(lv, 16, 11, out, 0));
+  let n = 0;
+  for (let k = 0; k < 128; k++) n += out[k] ** 2;
+  assert.ok(Math.abs(n - 1) < 1e-5, `norm ${n}`);
+  assert.equal(siftDescriptorAt(lv, 1, 1, out, 128), false); // flat corner of the image
+  assert.ok(out.subarray(128).every((v) => v === 0));
+  // The same corner 4 px (2 blocks) to the right gives the same descriptor at the shifted window.
+  const g2 = new Float32Array(w * h).fill(0.5);
+  for (let y = 30; y < 50; y++) for (let x = 44; x < 64; x++) g2[y * w + x] = 1;
+  const out2 = new Float32Array(128);
+  siftDescriptorAt(siftLevel(g2, w, h), 18, 11, out2, 0);
+  for (let k = 0; k < 128; k++) assert.ok(Math.abs(out[k] - out2[k]) < 1e-5);
+  // Attention: high on the corner, zero on flat ground.
+  assert.ok(siftAttentionAt(lv, 16, 11, 8) > 1e-3);
+  assert.equal(siftAttentionAt(lv, 0, 0, 8), 0);
+});
+
+Deno.test("extractLocalFeatures() (keypoint-first SIFT) keypoints move with the image to within 1.5 px", async () => {
+  const w = 160, h = 120;
+  const corner = (cx: number, cy: number): PixelImage => {
+    const data = new Uint8Array(w * h).fill(60);
+    for (let y = cy; y < h; y++) for (let x = cx; x < w; x++) data[y * w + x] = 220;
+    return { width: w, height: h, channels: 1, data };
+  };
+  const strongest = async (img: PixelImage, dense: boolean) => {
+    const f = await extractLocalFeatures(img, { scales: [1], sift: { dense } });
+    assert.ok(f.count > 0);
+    return [f.keypoints[0], f.keypoints[1]];
+  };
+  const [ax, ay] = await strongest(corner(61, 41), false);
+  const [bx, by] = await strongest(corner(66, 44), false);
+  assert.ok(Math.hypot(bx - ax - 5, by - ay - 3) <= 1.5, `moved by ${bx - ax},${by - ay}, not 5,3`);
+  // The legacy dense grid can only place keypoints on its 8 px lattice.
+  const [lx, ly] = await strongest(corner(61, 41), true);
+  assert.equal(lx % 8, 0);
+  assert.equal(ly % 8, 0);
+  await assert.rejects(
+    () => extractLocalFeatures(blankImage(64, 64), { sift: { attentionWindow: 11 } }),
+    /'sift.attentionWindow'/,
+  );
+});
+
+Deno.test("extractLocalFeatures() keeps the strongest keypoints when the pool is cut before NMS", async () => {
+  const img = texturedImage(320, 240, 4);
+  const few = await extractLocalFeatures(img, { maxKeypoints: 20 });
+  const many = await extractLocalFeatures(img, { maxKeypoints: 2000 });
+  assert.equal(few.count, 20);
+  // The 20 kept with a small pool are the first 20 of the large run (same greedy NMS order).
+  for (let i = 0; i < 20; i++) {
+    assert.equal(few.attention[i], many.attention[i]);
+    assert.equal(few.keypoints[2 * i], many.keypoints[2 * i]);
+  }
+});

@@ -87,3 +87,36 @@ Deno.test("ransac() rejects degenerate samples and reports too few points withou
   assert.throws(() => ransac(new Float32Array(4), new Float32Array(6)), /Cannot run RANSAC as 'dst'/);
   assert.throws(() => ransac(src, dst, { threshold: -1 }), /'threshold' must be a positive number/);
 });
+
+Deno.test("plausibleTransform() rejects mirrors, big scale changes and strong anisotropy", async () => {
+  const { plausibleTransform } = await import("../../src/verify/ransac.ts");
+  assert.ok(plausibleTransform(AFFINE, 2, 2));
+  assert.equal(plausibleTransform([-1, 0, 0, 0, 1, 0, 0, 0, 1], 2, 2), false); // mirror
+  assert.equal(plausibleTransform([3, 0, 0, 0, 3, 0, 0, 0, 1], 2, 2), false); // 3x zoom
+  assert.equal(plausibleTransform([0.3, 0, 0, 0, 0.3, 0, 0, 0, 1], 2, 2), false); // 1/3 zoom
+  assert.equal(plausibleTransform([2, 0, 0, 0, 0.5, 0, 0, 0, 1], 2, 2), false); // anisotropy 4
+  assert.ok(plausibleTransform([2, 0, 0, 0, 0.5, 0, 0, 0, 1], 2, 5));
+  // A mirrored scene is not found when mirrors are implausible (the default rejects them).
+  const { src, dst } = synth([-1, 0, 640, 0, 1, 0, 0, 0, 1], 100, 100, 8);
+  assert.equal(ransac(src, dst, { threshold: 3, seed: 1 }).ok, false);
+  assert.throws(() => ransac(src, dst, { plausible: { maxScale: 0.5, maxAnisotropy: 2 } }), /'plausible'/);
+});
+
+Deno.test("ransac() with local optimisation finds at least as many inliers under noise", () => {
+  const r = mulberry32(9);
+  const n = 300, src = new Float32Array(2 * n), dst = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const x = r() * 640, y = r() * 480;
+    src[2 * i] = x, src[2 * i + 1] = y;
+    const [u, v] = apply(AFFINE, x, y);
+    const inlier = i < 150;
+    dst[2 * i] = inlier ? u + 4 * (r() - 0.5) : r() * 640;
+    dst[2 * i + 1] = inlier ? v + 4 * (r() - 0.5) : r() * 480;
+  }
+  // Every inlier is within 2.9 px of the true model; a 3-point fit on noisy points is not that good.
+  const plain = ransac(src, dst, { threshold: 3, seed: 2, refit: false });
+  const lo = ransac(src, dst, { threshold: 3, seed: 2, refit: false, localOptimization: 3 });
+  assert.ok(lo.inliers > plain.inliers, `${lo.inliers} <= ${plain.inliers}`);
+  assert.ok(lo.inliers >= 145, `LO inliers ${lo.inliers}`);
+  assert.throws(() => ransac(src, dst, { localOptimization: -1 }), /'localOptimization'/);
+});

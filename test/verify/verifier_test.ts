@@ -86,12 +86,12 @@ Deno.test("rerankByVerification() puts verified candidates first by inliers and 
 
 Deno.test("verifyPair() says 'too few keypoints' for a nearly textureless image; Verifier reports a missing place", async () => {
   const { pca, features } = await mapOf();
-  // One small bright square on a flat background: a few dozen keypoints at most.
+  // One small bright square on a flat background: under 150 keypoints (its corners, at 2 px steps, 4 scales).
   const img = blankImage(320, 240, 90);
   for (let y = 100; y < 112; y++) for (let x = 150; x < 162; x++) img.data[y * 320 + x] = 250;
   const q = await queryFeatures(img, pca);
   const min = q.count + 1;
-  assert.ok(q.count > 0 && q.count < 40, `count ${q.count}`);
+  assert.ok(q.count > 0 && q.count < 150, `count ${q.count}`);
   assert.match(
     verifyPair(q, features.get(1)!, { minKeypoints: min }).reason!,
     new RegExp(`query image has too few keypoints \\(${q.count} < ${min}\\)`),
