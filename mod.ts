@@ -270,6 +270,7 @@ export {
   type LocalFeatureOptions,
   modelExtractor,
   siftExtractor,
+  type SiftTuning,
 } from "./src/verify/local_features.ts";
 export {
   checkDelfContract,
@@ -279,7 +280,7 @@ export {
   loadDelfModel,
 } from "./src/verify/delf_contract.ts";
 export { matchDescriptors, type MatchOptions, mutualMatches } from "./src/verify/match.ts";
-export { ransac, type RansacOptions, type RansacResult } from "./src/verify/ransac.ts";
+export { plausibleTransform, ransac, type RansacOptions, type RansacResult } from "./src/verify/ransac.ts";
 export {
   type PairVerification,
   rerankByVerification,
