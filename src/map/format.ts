@@ -79,14 +79,21 @@ export interface SkippedImage {
 
 /** How the stored local features were extracted (a verifier extracts its queries the same way). */
 export interface LocalFeatureExtraction {
-  /** Dense front end: `dense-sift` (the TypeScript dense SIFT of `src/verify/`). */
-  extractor: "dense-sift";
+  /**
+   * Front end: `sift-kp` (the keypoint-first TypeScript SIFT of `src/verify/`, since 8dd850a); maps written
+   * before record `dense-sift` (the dense grid, 3 scales, 500 keypoints), which queries no longer match.
+   */
+  extractor: string;
   /** Images were converted to grey and downscaled so that their longer side is at most this (pixels). */
   maxSide: number;
   /** Keypoints kept per image (attention top-N). */
   maxKeypoints: number;
   /** Pyramid scales. */
   scales: number[];
+  /** Minimum attention score of a keypoint (absent in `dense-sift` maps). */
+  attentionThreshold?: number;
+  /** Cross-scale non-maximum suppression IoU (absent in `dense-sift` maps). */
+  nmsIoU?: number;
 }
 
 /** `manifest.localFeatures`: the map's stored per-place local features. */

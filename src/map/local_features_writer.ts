@@ -15,7 +15,11 @@ import { join } from "node:path";
 import { invalid } from "../errors.ts";
 import type { PixelImage } from "../types.ts";
 import { decodeLocalFeatures, encodeLocalFeatures, encodePca } from "../verify/features_codec.ts";
-import { extractLocalFeatures, verificationImage } from "../verify/local_features.ts";
+import {
+  DEFAULT_LOCAL_FEATURE_OPTIONS,
+  extractLocalFeatures,
+  verificationImage,
+} from "../verify/local_features.ts";
 import { applyPca, fitPca } from "../verify/pca.ts";
 import { crc32 } from "./_crc32.ts";
 import { removeQuietly, writeFileSynced } from "./_fs.ts";
@@ -27,26 +31,54 @@ import {
   FEATURE_INDEX_MAGIC,
 } from "./local_features.ts";
 
+/** `extraction.extractor` of features from the default (keypoint-first SIFT) front end of `src/verify/`. */
+export const LOCAL_FEATURE_EXTRACTOR = "sift-kp";
+
 /**
- * Extraction settings of stored features; the pipeline's verifier (`src/pipeline/geometric_verifier.ts`)
- * extracts its queries with the same defaults.
+ * Extraction settings of stored features: the verifier's own defaults (`DEFAULT_LOCAL_FEATURE_OPTIONS` of
+ * `src/verify/local_features.ts`), at the verification image size (longer side 512). The pipeline's verifier
+ * (`src/pipeline/geometric_verifier.ts`) extracts its queries with the same defaults.
  */
 export const DEFAULT_LOCAL_FEATURE_EXTRACTION: Readonly<LocalFeatureExtraction> = Object.freeze({
-  extractor: "dense-sift",
+  extractor: LOCAL_FEATURE_EXTRACTOR,
   maxSide: 512,
-  maxKeypoints: 500,
-  scales: [1, 0.7071, 0.5],
+  maxKeypoints: DEFAULT_LOCAL_FEATURE_OPTIONS.maxKeypoints,
+  scales: [...DEFAULT_LOCAL_FEATURE_OPTIONS.scales],
+  attentionThreshold: DEFAULT_LOCAL_FEATURE_OPTIONS.attentionThreshold,
+  nmsIoU: DEFAULT_LOCAL_FEATURE_OPTIONS.nmsIoU,
 });
+
+/**
+ * How a map's recorded extraction differs from the query side's (`"extractor dense-sift, not sift-kp"`,
+ * `"maxKeypoints 500, not 1000"`, ...), or undefined when stored and query features compare. A record without
+ * the extractor's tag or a setting counts as different (features from an older front end).
+ */
+export function extractionMismatch(
+  stored: Partial<LocalFeatureExtraction> | undefined,
+  query: LocalFeatureExtraction,
+): string | undefined {
+  if (!stored || typeof stored !== "object") return "no extraction settings recorded";
+  const diffs: string[] = [];
+  const show = (v: unknown) => v === undefined ? "unrecorded" : JSON.stringify(v);
+  for (const key of ["extractor", "maxSide", "maxKeypoints", "attentionThreshold", "nmsIoU"] as const) {
+    if (stored[key] !== query[key]) diffs.push(`${key} ${show(stored[key])}, not ${show(query[key])}`);
+  }
+  const a = stored.scales, b = query.scales;
+  if (!Array.isArray(a) || a.length !== b.length || a.some((s, i) => s !== b[i])) {
+    diffs.push(`scales ${show(a)}, not ${show(b)}`);
+  }
+  return diffs.length ? diffs.join("; ") : undefined;
+}
 
 /** Options of {@link LocalFeatureCollector.create}. All optional. */
 export interface LocalFeatureCollectorOptions {
   /** PCA output size. Default 40 (DELF). */
   pcaDim?: number;
-  /** Keypoints per place. Default 500. */
+  /** Keypoints per place. Default the verifier's (1000). */
   maxKeypoints?: number;
   /** Longer image side for extraction (pixels). Default 512. */
   maxSide?: number;
-  /** Pyramid scales. Default `[1, 0.7071, 0.5]`. */
+  /** Pyramid scales. Default the verifier's (`[1, 0.7071, 0.5, 0.3536]`). */
   scales?: number[];
   /** Descriptors the PCA is fitted on (at most; a strided sample of every place). Default 20000. */
   maxPcaSamples?: number;
@@ -114,7 +146,7 @@ export class LocalFeatureCollector {
     const f = await Deno.open(path, { read: true, write: true });
     const perPlace = Math.max(4, Math.ceil(maxPcaSamples / expected));
     return new LocalFeatureCollector(
-      { extractor: "dense-sift", maxSide, maxKeypoints, scales },
+      { ...d, maxSide, maxKeypoints, scales: [...scales] },
       pcaDim,
       perPlace,
       path,
@@ -130,8 +162,13 @@ export class LocalFeatureCollector {
   /** Extract and spool the full-size features of one place. */
   async add(placeId: number, image: PixelImage): Promise<void> {
     const t0 = performance.now();
-    const { maxSide, maxKeypoints, scales } = this.extraction;
-    const f = await extractLocalFeatures(verificationImage(image, maxSide), { maxKeypoints, scales });
+    const { maxSide, maxKeypoints, scales, attentionThreshold, nmsIoU } = this.extraction;
+    const f = await extractLocalFeatures(verificationImage(image, maxSide), {
+      maxKeypoints,
+      scales,
+      attentionThreshold,
+      nmsIoU,
+    });
     if (f.count > 0) {
       this.#inputDim = f.dim;
       const step = Math.max(1, Math.floor(f.count / this.#perPlace));

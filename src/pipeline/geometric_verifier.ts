@@ -14,7 +14,10 @@
  *   decoded once and cached.
  * - Extracted features are full-size (128-d, no PCA), so that a run with no map needs no fitted projection;
  *   images are reduced as map build reduces them for its stored features (`verificationImage`, longer side
- *   `maxSide`, `maxKeypoints`), so stored and fresh features compare.
+ *   `maxSide`, `maxKeypoints`, the same extraction defaults), so stored and fresh features compare. Stored
+ *   features whose recorded extraction (`info.extraction`) differs from the queries' ({@link
+ *   GeometricVerifier.extraction}, e.g. a map written before the front end changed) are not used: those places
+ *   are re-extracted from their images (`verifier_loader.ts` says so in one notice).
  *
  * Every result is a `VerificationResult` (`ok` at `minInliers` RANSAC inliers or more); nothing throws on image
  * content (a candidate that cannot be read gets `ok: false` and a `reason`).
@@ -29,7 +32,8 @@ import { extractLocalFeatures, verificationImage } from "../verify/local_feature
 import { reduceFeatures } from "../verify/eval_hooks.ts";
 import type { PcaProjection } from "../verify/pca.ts";
 import { type LocalFeatureStore, Verifier as PairVerifier, type VerifyOptions } from "../verify/verifier.ts";
-import { DEFAULT_LOCAL_FEATURE_EXTRACTION } from "../map/local_features_writer.ts";
+import type { LocalFeatureExtraction } from "../map/format.ts";
+import { DEFAULT_LOCAL_FEATURE_EXTRACTION, extractionMismatch } from "../map/local_features_writer.ts";
 import { UNVERIFIABLE } from "../localize/loop_gate.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
 
@@ -37,15 +41,29 @@ import type { VerificationCandidate, VerificationQuery, Verifier } from "./verif
 export interface MapFeatureSource extends LocalFeatureStore {
   /** The projection the stored features were reduced with; queries are reduced with it for map candidates. */
   pca?(): Promise<PcaProjection>;
+  /** The manifest section the features come from (a loaded map's); its `extraction` must match the queries'. */
+  readonly info?: { readonly extraction?: LocalFeatureExtraction };
+}
+
+/**
+ * Why stored features cannot be compared with queries extracted as `query` (their recorded extraction differs,
+ * see `extractionMismatch`), or undefined when they can (or record nothing to compare: not a map's features).
+ */
+export function mapFeaturesMismatch(
+  features: MapFeatureSource,
+  query: LocalFeatureExtraction,
+): string | undefined {
+  if (!features.info) return undefined;
+  return extractionMismatch(features.info.extraction, query);
 }
 
 /** Options of {@link createGeometricVerifier}. All optional. */
 export interface GeometricVerifierOptions {
   /** RANSAC inliers for `ok: true`. Default 15 (the pipeline's `minInliers`). */
   minInliers?: number;
-  /** Keypoints kept per image. Default 500 (as map build stores). */
+  /** Keypoints kept per image. Default the extractor's (1000, as map build stores). */
   maxKeypoints?: number;
-  /** Pyramid scales of the local features. Default `[1, 0.7071, 0.5]`. */
+  /** Pyramid scales of the local features. Default the extractor's (`[1, 0.7071, 0.5, 0.3536]`). */
   scales?: number[];
   /** Images are downscaled so that their longer side is at most this (pixels). Default 512 (as map build). */
   maxSide?: number;
@@ -69,6 +87,8 @@ export interface GeometricVerifier extends Verifier {
   readonly sessionSize: number;
   /** Feature extractions done so far. */
   readonly extractions: number;
+  /** Extraction settings of queries and extracted candidates; stored map features must record the same. */
+  readonly extraction: LocalFeatureExtraction;
   /** Keep a keyframe of the run (a later loop may name it). */
   remember(keyframe: VerificationQuery & { placeId: number }): void;
   /** Use (or, with undefined, stop using) stored features of the prior map, e.g. once a map is built. */
@@ -91,7 +111,16 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
   const minInliers = options.minInliers ?? 15;
   const maxKeypoints = options.maxKeypoints ?? DEFAULT_LOCAL_FEATURE_EXTRACTION.maxKeypoints;
   const maxSide = options.maxSide ?? DEFAULT_LOCAL_FEATURE_EXTRACTION.maxSide;
-  let mapFeatures = options.mapFeatures;
+  const extraction: LocalFeatureExtraction = {
+    ...DEFAULT_LOCAL_FEATURE_EXTRACTION,
+    maxSide,
+    maxKeypoints,
+    scales: [...(options.scales ?? DEFAULT_LOCAL_FEATURE_EXTRACTION.scales)],
+  };
+  // Stored features extracted otherwise than the queries are not compared (their places are re-extracted).
+  const usable = (f: MapFeatureSource | undefined) =>
+    f && !mapFeaturesMismatch(f, extraction) ? f : undefined;
+  let mapFeatures = usable(options.mapFeatures);
   const capacity = options.sessionCapacity ?? 4000;
   const cacheSize = options.cacheSize ?? 64;
   if (!Number.isInteger(minInliers) || minInliers < 0) {
@@ -112,7 +141,13 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
   let extractions = 0;
   const extract = async (image: PixelImage): Promise<LocalFeatures> => {
     extractions++;
-    return await extractLocalFeatures(gray(image, maxSide), { maxKeypoints, scales: options.scales });
+    const { scales, attentionThreshold, nmsIoU } = extraction;
+    return await extractLocalFeatures(gray(image, maxSide), {
+      maxKeypoints,
+      scales,
+      attentionThreshold,
+      nmsIoU,
+    });
   };
   const cached = async (key: string, get: () => Promise<PixelImage | undefined>) => {
     const hit = cache.get(key);
@@ -151,12 +186,15 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
     get extractions() {
       return extractions;
     },
+    get extraction() {
+      return { ...extraction, scales: [...extraction.scales] };
+    },
     remember(kf) {
       session.set(kf.placeId, gray(kf.pixels, maxSide));
       if (session.size > capacity) session.delete(session.keys().next().value!);
     },
     useMapFeatures(features) {
-      mapFeatures = features;
+      mapFeatures = usable(features);
     },
     async verify(query: VerificationQuery, candidates: VerificationCandidate[]): Promise<VerificationEvent> {
       const q = await extract(query.pixels);

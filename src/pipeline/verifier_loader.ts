@@ -4,12 +4,15 @@
  *
  * With a prior map, map candidates are verified against the local features the map stores (`features/`, read
  * lazily, no image decoding, no extraction). A map built before features were stored (or with
- * `--no-local-features`) still works: its candidates' features are re-extracted from its images, found under the
- * folder the map was built from, and one notice says so.
+ * `--no-local-features`), or one whose stored features were extracted otherwise than queries now are (its
+ * manifest's `localFeatures.extraction`, e.g. `dense-sift` maps from before the keypoint-first front end), still
+ * works: its candidates' features are re-extracted from its images, found under the folder the map was built
+ * from, and one notice says so.
  *
  * @module
  */
 import type { MapManifest } from "../map/format.ts";
+import type { LocalFeatureExtraction } from "../map/format.ts";
 import type { GeometricVerifierOptions, MapFeatureSource } from "./geometric_verifier.ts";
 import type { Verifier } from "./verification_hook.ts";
 
@@ -32,17 +35,28 @@ export interface PipelineVerifierOptions extends GeometricVerifierOptions {
 
 const stderrNotice = (line: string) => console.error(`waymark: ${line}`);
 
-async function mapFeaturesOf(map: VerifierMapRef): Promise<MapFeatureSource | undefined> {
-  if (map.localFeatures) return map.localFeatures;
+/** The map's stored features when queries extracted as `query` can use them; else why not. */
+async function mapFeaturesOf(
+  map: VerifierMapRef,
+  query: LocalFeatureExtraction,
+): Promise<{ features: MapFeatureSource } | { why: string }> {
   const { MapLocalFeatures } = await import("../map/local_features.ts");
-  return MapLocalFeatures.open(map.dir, map.manifest);
+  const { mapFeaturesMismatch } = await import("./geometric_verifier.ts");
+  const features = map.localFeatures ?? MapLocalFeatures.open(map.dir, map.manifest);
+  if (!features) {
+    return { why: "stores no local features (built before they were stored, or with --no-local-features)" };
+  }
+  const mismatch = mapFeaturesMismatch(features, query);
+  if (mismatch) {
+    return { why: `stores local features extracted otherwise than queries now are (${mismatch})` };
+  }
+  return { features };
 }
 
-function fallbackNotice(map: VerifierMapRef, imageRoot: string | undefined): string {
-  return `map ${map.dir} stores no local features (built before they were stored, or with --no-local-features): ` +
-    `verification re-extracts them from the map's images${
-      imageRoot ? ` under ${imageRoot}` : ""
-    } (about 40 ms per candidate); rebuild the map to store them`;
+function fallbackNotice(map: VerifierMapRef, why: string, imageRoot: string | undefined): string {
+  return `map ${map.dir} ${why}: verification re-extracts them from the map's images${
+    imageRoot ? ` under ${imageRoot}` : ""
+  } (about 40 ms per candidate); rebuild the map to store them`;
 }
 
 /**
@@ -58,35 +72,42 @@ function fallbackNotice(map: VerifierMapRef, imageRoot: string | undefined): str
 export async function loadPipelineVerifier(options: PipelineVerifierOptions = {}): Promise<Verifier> {
   const { map, onNotice, ...rest } = options;
   const { createGeometricVerifier } = await import("./geometric_verifier.ts");
+  const verifier = createGeometricVerifier(rest);
   if (map && !rest.mapFeatures) {
-    const features = await mapFeaturesOf(map);
-    if (features) rest.mapFeatures = features;
+    const got = await mapFeaturesOf(map, verifier.extraction);
+    if ("features" in got) verifier.useMapFeatures(got.features);
     else {
       const builtFrom = map.manifest.build?.source;
-      rest.imageRoot ??= typeof builtFrom === "string" ? builtFrom : undefined;
-      (onNotice ?? stderrNotice)(fallbackNotice(map, rest.imageRoot));
+      const imageRoot = rest.imageRoot ?? (typeof builtFrom === "string" ? builtFrom : undefined);
+      (onNotice ?? stderrNotice)(fallbackNotice(map, got.why, imageRoot));
+      if (imageRoot !== rest.imageRoot) return createGeometricVerifier({ ...rest, imageRoot });
     }
   }
-  return createGeometricVerifier(rest);
+  return verifier;
 }
 
 /**
  * Point an already created pipeline verifier at a map's stored features (e.g. a map an evaluation has just
- * built). Returns true when the map has features and the verifier took them; otherwise the verifier keeps
- * re-extracting from the candidates' images, and (for a map without features) one notice says so.
+ * built). Returns true when the map has features extracted as the verifier's queries are and the verifier took
+ * them; otherwise the verifier keeps re-extracting from the candidates' images, and (for a map without usable
+ * features) one notice says so.
  */
 export async function useMapFeatures(
   verifier: Verifier,
   map: VerifierMapRef,
   onNotice: (line: string) => void = stderrNotice,
 ): Promise<boolean> {
-  const target = verifier as Verifier & { useMapFeatures?: (f: MapFeatureSource | undefined) => void };
+  const target = verifier as Verifier & {
+    useMapFeatures?: (f: MapFeatureSource | undefined) => void;
+    extraction?: LocalFeatureExtraction;
+  };
   if (typeof target.useMapFeatures !== "function") return false;
-  const features = await mapFeaturesOf(map);
-  if (!features) {
-    onNotice(fallbackNotice(map, undefined));
+  const { DEFAULT_LOCAL_FEATURE_EXTRACTION } = await import("../map/local_features_writer.ts");
+  const got = await mapFeaturesOf(map, target.extraction ?? DEFAULT_LOCAL_FEATURE_EXTRACTION);
+  if (!("features" in got)) {
+    onNotice(fallbackNotice(map, got.why, undefined));
     return false;
   }
-  target.useMapFeatures(features);
+  target.useMapFeatures(got.features);
   return true;
 }

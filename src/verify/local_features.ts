@@ -74,7 +74,23 @@ export interface SiftTuning {
 
 const SIFT_MARK = Symbol("waymark.siftExtractor");
 
-const DEFAULT_SCALES = [1, 0.7071, 0.5, 0.3536];
+/**
+ * Defaults of {@link extractLocalFeatures} (the default front end is {@link siftExtractor}, keypoint-first):
+ * maps record them with their stored features (`src/map/local_features_writer.ts`), so that a change here makes
+ * older maps' features count as extracted differently.
+ */
+export const DEFAULT_LOCAL_FEATURE_OPTIONS: Readonly<{
+  scales: readonly number[];
+  maxKeypoints: number;
+  attentionThreshold: number;
+  nmsIoU: number;
+}> = Object.freeze({
+  scales: Object.freeze([1, 0.7071, 0.5, 0.3536]),
+  maxKeypoints: 1000,
+  attentionThreshold: 1e-5,
+  nmsIoU: 0.5,
+});
+const D = DEFAULT_LOCAL_FEATURE_OPTIONS;
 
 /** The TypeScript dense SIFT front end (see `dense_sift.ts`). */
 export function siftExtractor(options: { cellSize?: number } = {}): DenseExtractor {
@@ -227,10 +243,10 @@ export async function extractLocalFeatures(
   options: LocalFeatureOptions = {},
 ): Promise<LocalFeatures> {
   const o = {
-    scales: options.scales ?? DEFAULT_SCALES,
-    maxKeypoints: options.maxKeypoints ?? 1000,
-    attentionThreshold: options.attentionThreshold ?? 1e-5,
-    nmsIoU: options.nmsIoU ?? 0.5,
+    scales: options.scales ?? [...D.scales],
+    maxKeypoints: options.maxKeypoints ?? D.maxKeypoints,
+    attentionThreshold: options.attentionThreshold ?? D.attentionThreshold,
+    nmsIoU: options.nmsIoU ?? D.nmsIoU,
     extractor: options.extractor ?? siftExtractor(),
   };
   validate(o);

@@ -21,10 +21,12 @@ Deno.test("buildMap() stores every place's local features (PCA 40-d, int8), chec
   assert.equal(lf.dim, 40);
   assert.equal(lf.inputDim, 128);
   assert.deepEqual(lf.extraction, {
-    extractor: "dense-sift",
+    extractor: "sift-kp",
     maxSide: 512,
-    maxKeypoints: 500,
-    scales: [1, 0.7071, 0.5],
+    maxKeypoints: 1000,
+    scales: [1, 0.7071, 0.5, 0.3536],
+    attentionThreshold: 1e-5,
+    nmsIoU: 0.5,
   });
   for (const f of [MAP_FILES.featuresPca, MAP_FILES.featuresData, MAP_FILES.featuresIndex]) {
     const entry = m.files.find((e) => e.path === f);

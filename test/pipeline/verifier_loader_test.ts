@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { loadMap } from "../../src/map/map_loader.ts";
+import { DEFAULT_LOCAL_FEATURE_EXTRACTION, extractionMismatch } from "../../src/map/local_features_writer.ts";
 import type { GeometricVerifier } from "../../src/pipeline/geometric_verifier.ts";
 import { loadPipelineVerifier, useMapFeatures } from "../../src/pipeline/verifier_loader.ts";
 import { isUnverifiable } from "../../src/localize/loop_gate.ts";
@@ -77,4 +79,48 @@ Deno.test("useMapFeatures() points an existing verifier at a built map's feature
   const oldMap = await loadMap(old.out, { model: old.model });
   assert.equal(await useMapFeatures(v, oldMap, (l) => notices.push(l)), false);
   assert.equal(notices.length, 1);
+});
+
+Deno.test("a map whose manifest records the old dense-sift extraction is treated as mismatched: images, one notice", async () => {
+  const { src, out, model } = await buildSimMap();
+  // Rewrite the manifest as a map written before the keypoint-first front end recorded it.
+  const path = join(out, "manifest.json");
+  const manifest = JSON.parse(await Deno.readTextFile(path));
+  manifest.localFeatures.extraction = {
+    extractor: "dense-sift",
+    maxSide: 512,
+    maxKeypoints: 500,
+    scales: [1, 0.7071, 0.5],
+  };
+  await Deno.writeTextFile(path, JSON.stringify(manifest, null, 2));
+  const map = await loadMap(out, { model });
+  assert.ok(map.localFeatures, "the map still offers its stored features");
+  const notices: string[] = [];
+  const mapImage = async (_id: number, c: { image?: string }) =>
+    await decodeRaw(await Deno.readFile(c.image!), c.image!, 1);
+  const v = await loadPipelineVerifier({
+    map,
+    minInliers,
+    mapImage,
+    onNotice: (l) => notices.push(l),
+  }) as GeometricVerifier;
+  assert.equal(notices.length, 1);
+  assert.match(notices[0], /extracted otherwise .*extractor "dense-sift", not "sift-kp".* re-extracts them/);
+  const ev = await v.verify(query, candidates.map((c) => ({ ...c, image: src.images[c.placeId].path })));
+  assert.ok(ev.results[0].result.ok, JSON.stringify(ev.results[0].result));
+  assert.equal(v.extractions, 3, "query + both candidates re-extracted, stored features unused");
+  assert.equal(map.localFeatures!.reads, 0, "no stored blob read");
+  // useMapFeatures() refuses them the same way; the verifier itself ignores them if handed them directly.
+  const notices2: string[] = [];
+  assert.equal(await useMapFeatures(v, map, (l) => notices2.push(l)), false);
+  assert.equal(notices2.length, 1);
+  v.useMapFeatures(map.localFeatures);
+  await v.verify(query, candidates.slice(0, 1).map((c) => ({ ...c, image: src.images[c.placeId].path })));
+  assert.equal(map.localFeatures!.reads, 0);
+  // The current tag with the current settings matches.
+  assert.equal(extractionMismatch({ ...DEFAULT_LOCAL_FEATURE_EXTRACTION }, v.extraction), undefined);
+  assert.match(
+    extractionMismatch({ ...DEFAULT_LOCAL_FEATURE_EXTRACTION, scales: [1, 0.5] }, v.extraction)!,
+    /^scales \[1,0.5\], not \[1,0.7071,0.5,0.3536\]$/,
+  );
 });
