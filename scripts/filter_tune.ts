@@ -15,6 +15,7 @@ import { evaluateStream, streamReportJson } from "../src/eval/stream.ts";
 import { expectedCalibrationError } from "../src/localize/calibration.ts";
 import { PlaceFilter, type PlaceFilterOptions } from "../src/localize/place_filter.ts";
 import { SequenceMatcher } from "../src/localize/seq_match.ts";
+import { generateHardSequence, type HardSequenceOptions } from "../src/localize/_synthetic.ts";
 
 /** A cached replay: rows (Q x N), keyframe flags, true place indices per query. */
 export interface ReplayCache {
@@ -32,6 +33,14 @@ export async function readCache(path: string): Promise<ReplayCache> {
   const n = meta.places;
   const rows = meta.truth.map((_: unknown, i: number) => all.subarray(i * n, (i + 1) * n));
   return { places: n, rows, keyframe: meta.keyframe, truth: meta.truth };
+}
+
+/** A synthetic hard sequence as a cache (every frame a keyframe; truth: the true place +-1, none off the map). */
+export function syntheticCache(options: HardSequenceOptions): ReplayCache {
+  const seq = generateHardSequence(options);
+  const n = seq.placeCount;
+  const truth = Array.from(seq.truth, (p) => p < 0 ? [] : [p - 1, p, p + 1].filter((i) => i >= 0 && i < n));
+  return { places: n, rows: seq.rows, keyframe: truth.map(() => true), truth };
 }
 
 /** Replay result. */
@@ -132,7 +141,17 @@ if (import.meta.main) {
     const opts: Omit<PlaceFilterOptions, "placeCount"> = values.json ? JSON.parse(values.json) : {};
     if (values.raw) opts.calibration = null;
     for (const path of rest) {
-      const s = replay(await readCache(path), opts);
+      // "synth:SEED:SIGNAL:OFFMAP" replays a synthetic sequence instead of a cache.
+      const [kind, seed, signal, off] = path.split(":");
+      const cache = kind === "synth"
+        ? syntheticCache({
+          seed: Number(seed),
+          signal: Number(signal),
+          offMap: Number(off ?? 0),
+          queries: 400,
+        })
+        : await readCache(path);
+      const s = replay(cache, opts);
       const r4 = (x: number) => Math.round(x * 1000) / 1000;
       console.log(
         `${path}: single ${r4(s.single)} smoothed ${r4(s.smoothed)} seqslam ${r4(s.seqslam)} ece ${
