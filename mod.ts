@@ -73,6 +73,8 @@ export {
 // The live pipeline (src/pipeline) and its kernels (src/localize)
 export {
   createLocalizer,
+  DEFAULT_KEYFRAMES,
+  type FrameTiming,
   localize,
   type Localizer,
   type LocalizerOptions,

@@ -28,14 +28,34 @@ Deno.test("waymark slam writes a journaled map, a second session extends it with
   const ds = await simDataset();
   const out = `${await tempDir()}/slam_map`;
   // Session 1: the first traversal (no revisit yet).
-  const first = await runCli(["slam", "--source", `dataset:${ds}#database`, "--out", out, "--rate", "25"]);
+  const first = await runCli([
+    "slam",
+    "--source",
+    `dataset:${ds}#database`,
+    "--out",
+    out,
+    "--rate",
+    "25",
+    "--backpressure",
+    "queue:64",
+  ]);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /map .*: 40 places \(40 new keyframes, generation 1\), \d+ loop closures/);
   const m1 = await readMapManifest(out);
   assert.equal(m1.counts.places, 40);
   assert.equal(m1.model.name, "waymark-generic");
   // Session 2: the second traversal revisits the same loop: it extends the map and closes loops with session 1.
-  const second = await runCli(["slam", "--source", `dataset:${ds}#queries`, "--out", out, "--rate", "25"]);
+  const second = await runCli([
+    "slam",
+    "--source",
+    `dataset:${ds}#queries`,
+    "--out",
+    out,
+    "--rate",
+    "25",
+    "--backpressure",
+    "queue:64",
+  ]);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /extending .*: 40 places \(generation 1\)/);
   assert.match(second.stdout, /map .*: 80 places \(40 new keyframes, generation 2\)/);
