@@ -2,6 +2,7 @@
  * `waymark eval loops <dataset>`: loop-closure precision, recall and recall at 100% precision on a loop dataset.
  * @module
  */
+import { DEFAULT_MIN_INLIERS } from "../localize/loop_gate.ts";
 import { parseArgs } from "node:util";
 import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.ts";
 import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
@@ -30,7 +31,7 @@ Options:
   --provider P        auto | cpu | cuda                                       default auto
   --exclude N         recent keyframes never loop candidates                  default 10
   --verify            gate every loop on DELF-style geometric verification; reports both
-  --min-inliers N     inliers for a verified loop                             default 15
+  --min-inliers N     inliers for a verified loop                             default 120
   --events            also print every event (text mode)
   -h, --help          this help
 `;
@@ -87,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const action = "evaluate loops";
-  const minInliers = intOption(action, "min-inliers", values["min-inliers"], 15);
+  const minInliers = intOption(action, "min-inliers", values["min-inliers"], DEFAULT_MIN_INLIERS);
   const verifier = values.verify ? await loadPipelineVerifier({ minInliers }) : undefined;
   let bar: ProgressBar | null = null;
   const report = await evaluateLoops(positionals[0], {

@@ -13,7 +13,7 @@ import { readLoopDataset } from "../dataset/loop_dataset.ts";
 import type { LoopDataset } from "../dataset/types.ts";
 import { invalid } from "../errors.ts";
 import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
-import { gateLoop } from "../localize/loop_gate.ts";
+import { DEFAULT_MIN_INLIERS, gateLoop } from "../localize/loop_gate.ts";
 import { decodeStage, type FrameDecoder } from "../pipeline/decode_stage.ts";
 import { describeStage } from "../pipeline/describe_stage.ts";
 import { keyframeStage, type KeyframeStageOptions } from "../pipeline/keyframe_stage.ts";
@@ -42,7 +42,7 @@ export interface EvaluateLoopsOptions {
   keyframes?: KeyframeStageOptions;
   /** Verify each hypothesis (reports both metrics). Default none. */
   verifier?: Verifier;
-  /** Inliers for a verified loop. Default 15. */
+  /** Inliers for a verified loop. Default `DEFAULT_MIN_INLIERS` (120, `src/localize/loop_gate.ts`). */
   minInliers?: number;
   /** Frame decoder (tests). */
   decode?: FrameDecoder;
@@ -87,7 +87,7 @@ export async function evaluateLoops(
   dataset: LoopDataset | string,
   options: EvaluateLoopsOptions = {},
 ): Promise<LoopsReport> {
-  const minInliers = options.minInliers ?? 15;
+  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   if (!(minInliers >= 0)) throw invalid("evaluate loops", "minInliers", "a number >= 0", minInliers);
   const ds = typeof dataset === "string" ? await readLoopDataset(dataset) : dataset;
   const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { DEFAULT_MIN_INLIERS } from "../localize/loop_gate.ts";
 import { pipe, Subject } from "rxjs";
 import { isAbsolute, join } from "node:path";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
@@ -64,7 +65,7 @@ export interface EvaluateStreamOptions {
   verifier?: Verifier;
   /** Candidates verified per frame. Default 5. */
   verifyTopK?: number;
-  /** Inliers of a confirmed candidate. Default 15. */
+  /** Inliers of a confirmed candidate. Default `DEFAULT_MIN_INLIERS` (120, `src/localize/loop_gate.ts`). */
   minInliers?: number;
   /** Called with each map place's decoded image (e.g. to extract its local features). */
   onPlace?: (placeId: number, image: PixelImage) => Promise<void> | void;
@@ -159,7 +160,7 @@ export async function evaluateStream(
   const dim = index.dim;
   const topK = options.topK ?? (n <= 5000 ? n : 200);
   const verifications = new Subject<VerificationEvent>();
-  const minInliers = options.minInliers ?? 15;
+  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   const runner = createStageRunner(pipe(
     decodeStage({ channels: model.info.inputChannels, decode: options.decode }),
     keyframeStage(),

@@ -34,7 +34,7 @@ import type { PcaProjection } from "../verify/pca.ts";
 import { type LocalFeatureStore, Verifier as PairVerifier, type VerifyOptions } from "../verify/verifier.ts";
 import type { LocalFeatureExtraction } from "../map/format.ts";
 import { DEFAULT_LOCAL_FEATURE_EXTRACTION, extractionMismatch } from "../map/local_features_writer.ts";
-import { UNVERIFIABLE } from "../localize/loop_gate.ts";
+import { DEFAULT_MIN_INLIERS, UNVERIFIABLE } from "../localize/loop_gate.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
 
 /** Stored features of prior-map places (a loaded map's `localFeatures` fits). */
@@ -59,7 +59,7 @@ export function mapFeaturesMismatch(
 
 /** Options of {@link createGeometricVerifier}. All optional. */
 export interface GeometricVerifierOptions {
-  /** RANSAC inliers for `ok: true`. Default 15 (the pipeline's `minInliers`). */
+  /** RANSAC inliers for `ok: true`. Default the pipeline's `DEFAULT_MIN_INLIERS` (120, `loop_gate.ts`). */
   minInliers?: number;
   /** Keypoints kept per image. Default the extractor's (1000, as map build stores). */
   maxKeypoints?: number;
@@ -102,13 +102,13 @@ const gray = verificationImage;
  *
  * @example
  * ```ts ignore
- * const verifier = createGeometricVerifier({ minInliers: 15 });
+ * const verifier = createGeometricVerifier();
  * const { loops$ } = localize(source.frames(), { model, verifier });
  * ```
  */
 export function createGeometricVerifier(options: GeometricVerifierOptions = {}): GeometricVerifier {
   const action = "create the geometric verifier";
-  const minInliers = options.minInliers ?? 15;
+  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   const maxKeypoints = options.maxKeypoints ?? DEFAULT_LOCAL_FEATURE_EXTRACTION.maxKeypoints;
   const maxSide = options.maxSide ?? DEFAULT_LOCAL_FEATURE_EXTRACTION.maxSide;
   const extraction: LocalFeatureExtraction = {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { gateLoop, isUnverifiable, UNVERIFIABLE } from "../../src/localize/loop_gate.ts";
+import { DEFAULT_MIN_INLIERS, gateLoop, isUnverifiable, UNVERIFIABLE } from "../../src/localize/loop_gate.ts";
 import { ValidationError } from "../../src/errors.ts";
 
 Deno.test("gateLoop accepts a verified loop and raises its confidence with the inliers", () => {
-  const few = gateLoop(0.5, { ok: true, inliers: 20, matches: 40, score: 20 });
-  const many = gateLoop(0.5, { ok: true, inliers: 200, matches: 300, score: 200 });
+  const few = gateLoop(0.5, { ok: true, inliers: 130, matches: 260, score: 130 });
+  const many = gateLoop(0.5, { ok: true, inliers: 400, matches: 600, score: 400 });
   assert.ok(few.accept && few.verified && many.accept && many.verified);
   assert.ok(few.confidence > 0.5 && many.confidence > few.confidence && many.confidence < 1);
 });
@@ -19,6 +19,10 @@ Deno.test("gateLoop drops a rejected or unanswered hypothesis and keeps an unver
     false,
   );
   assert.equal(gateLoop(0.9, undefined).accept, false);
+  // The default (DEFAULT_MIN_INLIERS, 120) rejects what the old dense-grid default (15) let through.
+  assert.equal(DEFAULT_MIN_INLIERS, 120);
+  assert.equal(gateLoop(0.9, { ok: true, inliers: 100, matches: 300, score: 100 }).accept, false);
+  assert.equal(gateLoop(0.9, { ok: true, inliers: 120, matches: 300, score: 120 }).accept, true);
   const blank = {
     ok: false,
     inliers: 0,
