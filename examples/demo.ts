@@ -33,8 +33,24 @@ const { values } = parseArgs({
     size: { type: "string", default: "320x240" },
     seed: { type: "string", default: "7" },
     cache: { type: "string", default: ".waymark-cache" },
+    help: { type: "boolean", short: "h" },
   },
 });
+if (values.help) {
+  console.log(`deno task demo [-- options]
+
+Simulated camera -> map of traversal 1 (cached) -> traversal 2 served as a WebSocket camera -> the live
+pipeline with keyframe verification -> estimates and loop closures printed and served on a WebSocket.
+
+Options:
+  --frames N     frames per traversal                      default 150
+  --fps F        camera frame rate                         default 10
+  --size WxH     image size                                default 320x240
+  --seed S       simulator seed                            default 7
+  --cache DIR    where the rendered dataset and map are kept  default .waymark-cache
+  -h, --help     this help`);
+  Deno.exit(0);
+}
 const frames = Number(values.frames), fps = Number(values.fps), seed = Number(values.seed);
 const [width, height] = values.size!.split("x").map(Number);
 if (!(frames >= 20 && fps > 0 && width >= 64 && height >= 48)) {
@@ -46,7 +62,7 @@ const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
 // ---------------------------------------------------------------- 1-2. the map (cached)
 
-const cacheDir = `${values.cache}/demo-v1-${width}x${height}-${frames}-s${seed}`;
+const cacheDir = `${values.cache}/demo-v2-${width}x${height}-${frames}-s${seed}`;
 const datasetDir = `${cacheDir}/dataset`, mapDir = `${cacheDir}/map`;
 
 async function prepareMap(): Promise<LoadedMap> {
@@ -109,7 +125,7 @@ console.log(`camera: serving ${queries.length} JPEG frames at ${fps} fps on ${ca
 
 const placePosition = new Map(map.places.map((p) => [p.placeId, p.position]));
 const verifier = createGeometricVerifier({
-  minInliers: 30,
+  mapFeatures: map.localFeatures, // stored in the map at build time; the images below are the fallback
   mapImage: async (placeId) => {
     const image = map.places.find((p) => p.placeId === placeId)?.image;
     if (!image) return undefined;
@@ -122,7 +138,6 @@ const { events$ } = localize(source.frames().pipe(take(queries.length)), {
   model: map.model,
   map,
   verifier,
-  minInliers: 30,
 });
 const output = await WebSocketSink.listen({ host: "127.0.0.1", port: 0 });
 const served = output.attach(events$);

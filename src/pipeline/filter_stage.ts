@@ -8,6 +8,7 @@
 import { map, Observable, type OperatorFunction } from "rxjs";
 import type { LocationEstimate, PlaceMeta, VerificationEvent } from "../types.ts";
 import { PlaceFilter, type PlaceFilterOptions } from "../localize/place_filter.ts";
+import { DEFAULT_MIN_INLIERS } from "../localize/loop_gate.ts";
 import type { FrameWork } from "./frame_work.ts";
 
 /** Options of {@link filterStage}. */
@@ -16,7 +17,7 @@ export interface FilterStageOptions {
   filter?: Omit<PlaceFilterOptions, "placeCount">;
   /** Verification results to fold in (the pipeline's hook). */
   verifications?: Observable<VerificationEvent>;
-  /** Inliers from which a verified candidate counts as confirmed. Default 15. */
+  /** Inliers from which a verified candidate counts as confirmed. Default `DEFAULT_MIN_INLIERS` (120). */
   minInliers?: number;
 }
 
@@ -27,7 +28,7 @@ export function filterStage(
 ): OperatorFunction<FrameWork, FrameWork> {
   const indexOf = new Map<number, number>();
   places.forEach((p, i) => indexOf.set(p.placeId, i));
-  const minInliers = options.minInliers ?? 15;
+  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   // Validate options up front (throws ValidationError before anything runs).
   new PlaceFilter({ ...options.filter, placeCount: Math.max(1, places.length) });
   return (source) =>

@@ -55,7 +55,7 @@ import type {
 } from "../types.ts";
 import type { PlaceFilterOptions } from "../localize/place_filter.ts";
 import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
-import { gateLoop } from "../localize/loop_gate.ts";
+import { DEFAULT_MIN_INLIERS, gateLoop } from "../localize/loop_gate.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
 import { describeStage } from "./describe_stage.ts";
@@ -115,7 +115,7 @@ export interface LocalizerOptions {
   verifier?: Verifier;
   /** Map candidates verified per keyframe. Default 5. */
   verifyTopK?: number;
-  /** Inliers for a verified candidate to confirm a place or a loop. Default 15. */
+  /** Inliers for a verified candidate to confirm a place or a loop. Default `DEFAULT_MIN_INLIERS` (120). */
   minInliers?: number;
   /**
    * With a map: the run's own keyframes kept for loop closure. A keyframe joins only when the map does not
@@ -254,7 +254,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
   const clock = options.clock ?? (() => performance.now());
   const statsMs = options.statsIntervalMs ?? 1000;
   const verifyTopK = options.verifyTopK ?? 5;
-  const minInliers = options.minInliers ?? 15;
+  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   const stampNow = () => scheduler.now() / 1000;
   const loopsOn = options.loops !== false;
   const detectorOptions = typeof options.loops === "object" ? options.loops : undefined;

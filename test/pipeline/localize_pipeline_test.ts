@@ -1,3 +1,4 @@
+import { DEFAULT_MIN_INLIERS } from "../../src/localize/loop_gate.ts";
 import assert from "node:assert/strict";
 import {
   finalize,
@@ -143,7 +144,12 @@ Deno.test("the fast path never waits for verification; a verified loop arrives l
         stamp: query.stamp,
         results: candidates.map((c) => ({
           placeId: c.placeId,
-          result: { ok: true, inliers: 40, matches: 60, score: 40 },
+          result: {
+            ok: true,
+            inliers: DEFAULT_MIN_INLIERS + 20,
+            matches: 300,
+            score: DEFAULT_MIN_INLIERS + 20,
+          },
         })),
       };
       return ev;
@@ -174,7 +180,7 @@ Deno.test("the fast path never waits for verification; a verified loop arrives l
   const loops = events.filter((e) => e.kind === "loop");
   assert.ok(loops.length >= 1, "a verified loop closure");
   const loop = loops[0];
-  assert.ok(loop.kind === "loop" && loop.inliers === 40);
+  assert.ok(loop.kind === "loop" && loop.inliers === DEFAULT_MIN_INLIERS + 20);
   assert.ok(events.some((e) => e.kind === "verification"));
 });
 
