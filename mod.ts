@@ -267,6 +267,7 @@ export { evaluateLoops, type EvaluateLoopsOptions, type LoopsReport } from "./sr
 // ---------------------------------------------------------------------------------------------------------------
 // DELF-style verification: local features, matching, RANSAC (src/verify)
 export {
+  DEFAULT_LOCAL_FEATURE_OPTIONS,
   type DenseExtractor,
   extractLocalFeatures,
   type LocalFeatureOptions,
