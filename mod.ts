@@ -104,6 +104,7 @@ export { loopStage, type LoopStageOptions } from "./src/pipeline/loop_stage.ts";
 export { PlaceFilter, type PlaceFilterOptions, type PlaceObservation } from "./src/localize/place_filter.ts";
 export { LoopDetector, type LoopDetectorOptions } from "./src/localize/loop_detector.ts";
 export {
+  DEFAULT_MIN_INLIERS,
   gateLoop,
   isUnverifiable,
   type LoopGateDecision,
