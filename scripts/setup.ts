@@ -84,7 +84,9 @@ async function main() {
     const ok = await run("npx", ["--yes", "node-gyp", "rebuild"], hnswDir) ||
       await run(Deno.execPath(), ["run", "-A", "npm:node-gyp@11", "rebuild"], hnswDir);
     if (!ok) {
-      log("could not build hnswlib-node: install python3, make and g++ (Debian: apt-get install python3 make g++)");
+      log(
+        "could not build hnswlib-node: install python3, make and g++ (Debian: apt-get install python3 make g++)",
+      );
       Deno.exit(1);
     }
   }

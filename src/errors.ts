@@ -105,7 +105,13 @@ export function requirePositiveInt(action: string, field: string, value: unknown
 }
 
 /** Throw unless `value` is a finite number within [min, max]. */
-export function requireRange(action: string, field: string, value: unknown, min: number, max: number): number {
+export function requireRange(
+  action: string,
+  field: string,
+  value: unknown,
+  min: number,
+  max: number,
+): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
     throw invalid(action, field, `a number in [${min}, ${max}]`, value);
   }

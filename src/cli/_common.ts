@@ -18,7 +18,10 @@ export async function runCommand(body: () => Promise<number>): Promise<number> {
       console.error(`waymark: ${err.name}: ${err.message}`);
       return err.name === "ValidationError" ? EXIT_USAGE : EXIT_FAILURE;
     }
-    if (err instanceof TypeError && /parseArgs|ERR_PARSE_ARGS/.test(String((err as { code?: string }).code ?? err.message))) {
+    if (
+      err instanceof TypeError &&
+      /parseArgs|ERR_PARSE_ARGS/.test(String((err as { code?: string }).code ?? err.message))
+    ) {
       console.error(`waymark: ${err.message}`);
       return EXIT_USAGE;
     }
@@ -49,7 +52,9 @@ export class ProgressBar {
     this.#last = now;
     const width = 30;
     const filled = Math.round((done / this.#total) * width);
-    const line = `\r${this.#label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${this.#total} ${extra}`;
+    const line = `\r${this.#label} [${"#".repeat(filled)}${
+      "-".repeat(width - filled)
+    }] ${done}/${this.#total} ${extra}`;
     Deno.stderr.writeSync(new TextEncoder().encode(line));
   }
   /** End the bar's line. */
