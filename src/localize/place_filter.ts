@@ -90,6 +90,19 @@ export interface PlaceFilterOptions {
   placeNormalization?: boolean;
   /** Pseudo-frames of the per-place statistics' prior. Default 10. */
   placePrior?: number;
+  /**
+   * Unknown-place evidence from the frame's best standardised similarity (before per-place normalisation):
+   * on the map the best z comes from the true place, off the map it is only the maximum of the background.
+   * Two Gaussians on the best z are tracked online: "off the map" from the best z among places away from the
+   * MAP place (a background maximum on every frame), "on the map" from the best z of frames the filter is
+   * confident about; their density ratio (raised to `unknownEvidenceWeight`, clamped to 1e-3..1e3) multiplies
+   * the unknown state's likelihood. Default false.
+   */
+  unknownEvidence?: boolean;
+  /** Exponent of the unknown-place evidence ratio. Default 1. */
+  unknownEvidenceWeight?: number;
+  /** Places either side of the MAP place left out of the background maximum. Default 5. */
+  unknownEvidenceWindow?: number;
 }
 
 /** Similarities of some places for one frame. */
@@ -172,6 +185,16 @@ export class PlaceFilter {
   #unmatched = 0;
   readonly #placeNorm: boolean;
   readonly #placePrior: number;
+  readonly #evidence: boolean;
+  readonly #evidenceWeight: number;
+  readonly #evidenceWindow: number;
+  /** Online Gaussians of the best z: on the map (confident frames) and background maximum (off the map). */
+  #onMean = 0;
+  #onVar = 0;
+  #offMean = 0;
+  #offVar = 0;
+  #offCount = 0;
+  #onCount = 0;
   /** Per-place running sums of the standardised similarity (complete observations). */
   #colSum: Float64Array | null = null;
   #colSq: Float64Array | null = null;
@@ -240,6 +263,15 @@ export class PlaceFilter {
     const pp = options.placePrior ?? 10;
     if (!(pp > 0)) throw invalid(a, "placePrior", "a positive number", pp);
     this.#placePrior = pp;
+    this.#evidence = options.unknownEvidence ?? false;
+    const ew = options.unknownEvidenceWeight ?? 1;
+    if (!(ew >= 0 && ew <= 10)) throw invalid(a, "unknownEvidenceWeight", "a number in [0, 10]", ew);
+    this.#evidenceWeight = ew;
+    const win = options.unknownEvidenceWindow ?? 5;
+    if (!Number.isInteger(win) || win < 0) {
+      throw invalid(a, "unknownEvidenceWindow", "a non-negative integer", win);
+    }
+    this.#evidenceWindow = win;
     this.reset();
   }
 
@@ -255,6 +287,15 @@ export class PlaceFilter {
     this.#colSum = null;
     this.#colSq = null;
     this.#colCount = 0;
+    // Expected maximum of N standard normals (extreme-value approximation) as the off-map starting point.
+    const ln = Math.log(Math.max(2, this.placeCount));
+    const a = Math.sqrt(2 * ln);
+    this.#offMean = Math.max(0.5, a - (Math.log(ln) + Math.log(4 * Math.PI)) / (2 * a));
+    this.#offVar = 0.4 * 0.4;
+    this.#onMean = this.#offMean + 1;
+    this.#onVar = 0.8 * 0.8;
+    this.#offCount = 0;
+    this.#onCount = 0;
   }
 
   /** The match signal in use (fixed, or the current online estimate). */
@@ -346,6 +387,7 @@ export class PlaceFilter {
       zs[i] = z;
     }
     const complete = k >= n;
+    const evidence = this.#evidence ? this.#unknownEvidence(indices, zs) : 1;
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
     if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin);
     const b = this.#signal;
@@ -364,11 +406,58 @@ export class PlaceFilter {
       delta.set(idx, p * lr[i] - newBase);
     }
     this.#base = newBase;
+    this.#unknown *= evidence;
     this.#normalize();
     this.#steps++;
     const mass = this.#mapMass();
     this.#lastMass = mass;
     this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
+  }
+
+  /** Likelihood ratio of "unknown" from the frame's best z; updates the two online Gaussians. */
+  #unknownEvidence(indices: ArrayLike<number>, zs: Float64Array): number {
+    const { best } = this.#mapPlace();
+    const w = this.#evidenceWindow;
+    let zbest = -Infinity, zalt = -Infinity;
+    for (let i = 0; i < zs.length; i++) {
+      const z = zs[i];
+      if (z > zbest) zbest = z;
+      if ((best < 0 || Math.abs(indices[i] - best) > w) && z > zalt) zalt = z;
+    }
+    const dens = (x: number, m: number, v: number) => Math.exp(-0.5 * (x - m) * (x - m) / v) / Math.sqrt(v);
+    let onMean = this.#onMean, onVar = this.#onVar;
+    // The on-map Gaussian is never below the off-map one: the true place adds to the background maximum.
+    if (onMean < this.#offMean + 0.25) onMean = this.#offMean + 0.25;
+    if (onVar < this.#offVar) onVar = this.#offVar;
+    let ratio = dens(zbest, this.#offMean, this.#offVar) / Math.max(1e-300, dens(zbest, onMean, onVar));
+    if (!Number.isFinite(ratio)) ratio = 1e3;
+    ratio = Math.min(1e3, Math.max(1e-3, Math.pow(ratio, this.#evidenceWeight)));
+    // Update the statistics (robustly: exponential averages, outliers clipped at 3 std).
+    const ew = (mean: number, v: number, x: number, rate: number): [number, number] => {
+      const sd = Math.sqrt(v);
+      const xc = Math.min(mean + 3 * sd, Math.max(mean - 3 * sd, x));
+      const d = xc - mean;
+      return [mean + rate * d, Math.max(0.01, (1 - rate) * (v + rate * d * d))];
+    };
+    if (Number.isFinite(zalt)) {
+      this.#offCount++;
+      [this.#offMean, this.#offVar] = ew(
+        this.#offMean,
+        this.#offVar,
+        zalt,
+        Math.max(0.02, 1 / this.#offCount),
+      );
+    }
+    if (this.#lastMass >= 0.5 && this.#unknown < 0.1 && Number.isFinite(zbest)) {
+      this.#onCount++;
+      [this.#onMean, this.#onVar] = ew(
+        this.#onMean,
+        this.#onVar,
+        zbest,
+        Math.max(0.02, 1 / (this.#onCount + 5)),
+      );
+    }
+    return ratio;
   }
 
   /** Standardise each place's z by its running statistics, then the row again; returns the new minimum. */

@@ -133,3 +133,36 @@ Deno.test("PlaceFilter's per-place normalisation overcomes hub places that defea
   assert.ok(on.filter > off.filter + 0.2, `normalised ${on.filter} vs not ${off.filter}`);
   assert.ok(on.filter > 0.6, `normalised filter recall ${on.filter}`);
 });
+
+Deno.test("place filter: unknownEvidence turns a run of background-only frames into lost", () => {
+  let seed = 12345;
+  const uniform = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return (seed + 0.5) / 4294967296;
+  };
+  const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const n = 200;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const frames: { row: Float32Array; truth: number }[] = [];
+  for (let q = 0; q < 120; q++) {
+    const row = Float32Array.from({ length: n }, () => 0.3 + 0.05 * gauss());
+    const truth = q < 80 ? q : -1; // the last 40 frames are off the map
+    if (truth >= 0) row[truth] += 0.05 * 4.5;
+    frames.push({ row, truth });
+  }
+  const run = (unknownEvidence: boolean) => {
+    const f = new PlaceFilter({ placeCount: n, unknownEvidence, unknownStay: 0.97 });
+    let onOk = 0, offLost = 0;
+    for (const { row, truth } of frames) {
+      const b = f.step({ indices, similarities: row });
+      if (truth >= 0 && truth >= 10 && b.placeIndex !== null && Math.abs(b.placeIndex - truth) <= 1) onOk++;
+      if (truth < 0 && b.status === "lost") offLost++;
+    }
+    return { onOk, offLost };
+  };
+  const on = run(true);
+  assert.ok(on.onOk >= 65, `on-map frames localized: ${on.onOk} of 70`);
+  assert.ok(on.offLost >= 25, `off-map frames lost: ${on.offLost} of 40`);
+  assert.ok(on.offLost > run(false).offLost);
+  assert.throws(() => new PlaceFilter({ placeCount: 3, unknownEvidenceWeight: -1 }), /unknownEvidenceWeight/);
+});
