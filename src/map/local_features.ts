@@ -23,6 +23,7 @@ import { decodeLocalFeatures, decodePca } from "../verify/features_codec.ts";
 import type { PcaProjection } from "../verify/pca.ts";
 import { crc32 } from "./_crc32.ts";
 import type { MapLocalFeaturesInfo, MapManifest } from "./format.ts";
+import { LruCache } from "../_lru.ts";
 
 /** Magic of `features/local.idx` ("WMFI" little-endian). */
 export const FEATURE_INDEX_MAGIC = 0x49464d57;
@@ -63,15 +64,14 @@ export class MapLocalFeatures {
   readonly info: MapLocalFeaturesInfo;
   /** Blobs read from disk so far (cache misses; for tests and stats). */
   reads = 0;
-  readonly #cache = new Map<number, LocalFeatures>();
-  readonly #capacity: number;
+  readonly #cache: LruCache<number, LocalFeatures>;
   #index: Promise<DataView> | undefined;
   #pca: Promise<PcaProjection> | undefined;
 
   private constructor(dir: string, info: MapLocalFeaturesInfo, capacity: number) {
     this.dir = dir;
     this.info = info;
-    this.#capacity = capacity;
+    this.#cache = new LruCache(capacity);
   }
 
   /**
@@ -169,11 +169,7 @@ export class MapLocalFeatures {
    */
   async get(placeId: number): Promise<LocalFeatures | undefined> {
     const hit = this.#cache.get(placeId);
-    if (hit) {
-      this.#cache.delete(placeId);
-      this.#cache.set(placeId, hit);
-      return hit;
-    }
+    if (hit) return hit;
     if (!this.covers(placeId)) return undefined;
     const index = await this.#readIndex();
     const at = FEATURE_INDEX_HEADER + placeId * FEATURE_INDEX_ENTRY;
@@ -213,7 +209,6 @@ export class MapLocalFeatures {
       throw fail(file, `place ${placeId} has ${f.dim}-d features, not ${this.info.dim}`);
     }
     this.#cache.set(placeId, f);
-    if (this.#cache.size > this.#capacity) this.#cache.delete(this.#cache.keys().next().value!);
     return f;
   }
 }

@@ -36,6 +36,7 @@ import type { LocalFeatureExtraction } from "../map/format.ts";
 import { DEFAULT_LOCAL_FEATURE_EXTRACTION, extractionMismatch } from "../map/local_features_writer.ts";
 import { DEFAULT_MIN_INLIERS, UNVERIFIABLE } from "../localize/loop_gate.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
+import { LruCache } from "../_lru.ts";
 
 /** Stored features of prior-map places (a loaded map's `localFeatures` fits). */
 export interface MapFeatureSource extends LocalFeatureStore {
@@ -137,7 +138,7 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
     throw invalid(action, "cacheSize", "a positive integer", cacheSize);
   }
   const session = new Map<number, PixelImage>();
-  const cache = new Map<string, LocalFeatures>();
+  const cache = new LruCache<string, LocalFeatures>(cacheSize);
   let extractions = 0;
   const extract = async (image: PixelImage): Promise<LocalFeatures> => {
     extractions++;
@@ -151,16 +152,11 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
   };
   const cached = async (key: string, get: () => Promise<PixelImage | undefined>) => {
     const hit = cache.get(key);
-    if (hit) {
-      cache.delete(key);
-      cache.set(key, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const image = await get();
     if (!image) return undefined;
     const f = await extract(image);
     cache.set(key, f);
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
     return f;
   };
   const mapImage = options.mapImage ?? (async (_id: number, c: VerificationCandidate) => {

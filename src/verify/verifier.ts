@@ -16,6 +16,7 @@ import { type Matches, mutualMatches, type NearestNeighbours, nearestNeighbours 
 import { type NearestNeighbourFn, onnxNearestNeighbours } from "./onnx_matcher.ts";
 import { ransac } from "./ransac.ts";
 import { decodeLocalFeatures } from "./features_codec.ts";
+import { LruCache } from "../_lru.ts";
 
 /** Options of {@link verifyPair} and {@link Verifier}. */
 export interface VerifyOptions {
@@ -232,8 +233,7 @@ export class MemoryFeatureStore implements LocalFeatureStore {
  */
 export class BlobFeatureStore implements LocalFeatureStore {
   readonly #read: (placeId: number) => Promise<Uint8Array | undefined>;
-  readonly #cache = new Map<number, LocalFeatures>();
-  readonly #capacity: number;
+  readonly #cache: LruCache<number, LocalFeatures>;
   /** Blobs read so far (for tests and stats). */
   reads = 0;
   constructor(
@@ -241,25 +241,21 @@ export class BlobFeatureStore implements LocalFeatureStore {
     options: { cacheSize?: number } = {},
   ) {
     this.#read = read;
-    this.#capacity = options.cacheSize ?? 512;
-    if (!Number.isInteger(this.#capacity) || this.#capacity < 1) {
-      throw invalid("create a feature store", "cacheSize", "a positive integer", this.#capacity);
+    const capacity = options.cacheSize ?? 512;
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw invalid("create a feature store", "cacheSize", "a positive integer", capacity);
     }
+    this.#cache = new LruCache(capacity);
   }
   /** @inheritdoc */
   async get(placeId: number): Promise<LocalFeatures | undefined> {
     const hit = this.#cache.get(placeId);
-    if (hit) {
-      this.#cache.delete(placeId);
-      this.#cache.set(placeId, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const bytes = await this.#read(placeId);
     this.reads++;
     if (!bytes) return undefined;
     const f = decodeLocalFeatures(bytes, `local features of place ${placeId}`);
     this.#cache.set(placeId, f);
-    if (this.#cache.size > this.#capacity) this.#cache.delete(this.#cache.keys().next().value!);
     return f;
   }
 }
