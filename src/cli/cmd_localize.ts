@@ -163,25 +163,36 @@ export function runUntilDone(
 
 export { withSourceEvents } from "../pipeline/with_source.ts";
 
+/** `parseArgs` options shared by the streaming commands (`localize`, `slam`). */
+export const STREAM_OPTIONS = {
+  source: { type: "string" },
+  publish: { type: "string" },
+  token: { type: "string" },
+  "ros-publish": { type: "string" },
+  jsonl: { type: "string" },
+  backpressure: { type: "string", default: "latest" },
+  rate: { type: "string" },
+  verify: { type: "boolean", default: false },
+  provider: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** Print an event line: stats and connection changes to stderr, everything else to stdout. */
+export function printEvent(e: WaymarkEvent): void {
+  if (e.kind === "stats" || e.kind === "connection") console.error(formatEvent(e));
+  else console.log(formatEvent(e));
+}
+
 /** Run `waymark localize`. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      ...STREAM_OPTIONS,
       map: { type: "string" },
-      source: { type: "string" },
-      publish: { type: "string" },
-      token: { type: "string" },
-      "ros-publish": { type: "string" },
-      jsonl: { type: "string" },
-      backpressure: { type: "string", default: "latest" },
-      rate: { type: "string" },
       "top-k": { type: "string" },
       "no-loops": { type: "boolean", default: false },
-      verify: { type: "boolean", default: false },
-      provider: { type: "string" },
       "print-hz": { type: "string", default: "5" },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
@@ -238,8 +249,7 @@ export async function run(args: string[]): Promise<number> {
         if (printHz === 0 || (!changed && now - lastPrint < 1000 / printHz)) return;
         lastPrint = now;
       }
-      if (e.kind === "stats" || e.kind === "connection") console.error(formatEvent(e));
-      else console.log(formatEvent(e));
+      printEvent(e);
     });
     if (interrupted) console.error("waymark: interrupted");
   } finally {

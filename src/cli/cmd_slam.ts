@@ -13,7 +13,7 @@ import { openFrameSource } from "../io/open_source.ts";
 import { compactMap } from "../map/compact.ts";
 import { MAP_FILES } from "../map/format.ts";
 import { type FsyncPolicy, KeyframeJournal } from "../map/journal.ts";
-import { loadMap } from "../map/map_loader.ts";
+import { loadMap, mapExists } from "../map/map_loader.ts";
 import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
 import { loadModel } from "../model/onnx_model.ts";
 import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
@@ -22,7 +22,14 @@ import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { DescriptorModel } from "../types.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
 import { providerOption } from "./cmd_map_build.ts";
-import { formatEvent, openSinks, runUntilDone, sourceOptions, withSourceEvents } from "./cmd_localize.ts";
+import {
+  openSinks,
+  printEvent,
+  runUntilDone,
+  sourceOptions,
+  STREAM_OPTIONS,
+  withSourceEvents,
+} from "./cmd_localize.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -59,36 +66,18 @@ Options:
   -h, --help           this help
 `;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Run `waymark slam`. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      source: { type: "string" },
+      ...STREAM_OPTIONS,
       out: { type: "string" },
       model: { type: "string" },
       fsync: { type: "string", default: "always" },
       "min-interval": { type: "string", default: "0" },
       "min-change": { type: "string", default: "0" },
       exclude: { type: "string" },
-      publish: { type: "string" },
-      token: { type: "string" },
-      "ros-publish": { type: "string" },
-      jsonl: { type: "string" },
-      backpressure: { type: "string", default: "latest" },
-      rate: { type: "string" },
-      verify: { type: "boolean", default: false },
-      provider: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
@@ -125,7 +114,7 @@ export async function run(args: string[]): Promise<number> {
   let model: DescriptorModel;
   let modelSource: string | undefined;
   const prior: { placeId: number; stamp?: number; image?: string; descriptor: Float32Array }[] = [];
-  const hasMap = await exists(join(out, MAP_FILES.manifest));
+  const hasMap = await mapExists(out);
   if (hasMap) {
     const map = await loadMap(out, { provider, modelDir: values.model });
     model = map.model;
@@ -187,8 +176,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const interrupted = await runUntilDone(all$, (e) => {
       if (e.kind === "loop") loops++;
-      if (e.kind === "stats" || e.kind === "connection") console.error(formatEvent(e));
-      else console.log(formatEvent(e));
+      printEvent(e);
     });
     if (interrupted) console.error("waymark: interrupted");
   } finally {

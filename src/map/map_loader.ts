@@ -47,6 +47,11 @@ function fail(file: string, problem: string, cause?: unknown): MapFormatError {
   return new MapFormatError(`${file}: ${problem}`, { cause, context: { file } });
 }
 
+/** True when `dir` holds a map (its manifest exists). */
+export function mapExists(dir: string): Promise<boolean> {
+  return exists(join(dir, MAP_FILES.manifest));
+}
+
 /**
  * Read and validate `manifest.json` of a map folder (after crash recovery).
  * @throws {MapFormatError} missing folder or manifest, malformed JSON, another format or version.
