@@ -19,6 +19,7 @@ import cvModule from "@techstark/opencv-js";
 import sharp from "sharp";
 import type { BenchResult } from "./_types.ts";
 import { readLoopDataset } from "../src/dataset/loop_dataset.ts";
+import type { LoopDataset } from "../src/dataset/types.ts";
 import type { LocalFeatures, PixelImage } from "../src/types.ts";
 import { MapFeatureBuilder, queryFeatures } from "../src/verify/eval_hooks.ts";
 import { verifyPairWith } from "../src/verify/verifier.ts";
@@ -97,6 +98,30 @@ async function syntheticPairTime(): Promise<BenchResult> {
   };
 }
 
+/**
+ * The bench's image pairs from a loop dataset: up to `count` true loop pairs (all by default, in a seeded
+ * shuffle) and as many non-matching pairs (at least 10 frames apart, not a loop), seeded, so reruns agree.
+ */
+export function samplePairs(
+  ds: LoopDataset,
+  count = Infinity,
+): { truePairs: [number, number][]; falsePairs: [number, number][] } {
+  const rand = mulberry32(7);
+  const truePairs: [number, number][] = [], falsePairs: [number, number][] = [];
+  ds.loops.forEach((ms, q) => ms.forEach((m) => truePairs.push([q, m])));
+  for (let i = truePairs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [truePairs[i], truePairs[j]] = [truePairs[j], truePairs[i]];
+  }
+  truePairs.length = Math.min(count, truePairs.length);
+  while (falsePairs.length < truePairs.length) {
+    const q = Math.floor(rand() * ds.frames.length), m = Math.floor(rand() * q);
+    if (q - m < 10 || ds.loops[q].includes(m)) continue;
+    falsePairs.push([q, m]);
+  }
+  return { truePairs, falsePairs };
+}
+
 /** Options of {@link bench}. */
 export interface VerifyBenchOptions {
   /** True pairs (and as many false pairs). Default: every true pair of loops.csv (228 on the shared sequence). */
@@ -122,19 +147,7 @@ export async function bench(options: VerifyBenchOptions = {}): Promise<BenchResu
     throw new Error(`verify bench: 'pairs' must be a positive number, got ${options.pairs}`);
   }
   const ds = await readLoopDataset(dir);
-  const rand = mulberry32(7);
-  const truePairs: [number, number][] = [], falsePairs: [number, number][] = [];
-  ds.loops.forEach((ms, q) => ms.forEach((m) => truePairs.push([q, m])));
-  for (let i = truePairs.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [truePairs[i], truePairs[j]] = [truePairs[j], truePairs[i]];
-  }
-  truePairs.length = Math.min(nPairs, truePairs.length);
-  while (falsePairs.length < truePairs.length) {
-    const q = Math.floor(rand() * ds.frames.length), m = Math.floor(rand() * q);
-    if (q - m < 10 || ds.loops[q].includes(m)) continue;
-    falsePairs.push([q, m]);
-  }
+  const { truePairs, falsePairs } = samplePairs(ds, nPairs);
   const used = [...new Set([...truePairs, ...falsePairs].flat())];
   const images = new Map<number, PixelImage>();
   for (const i of used) images.set(i, await load(ds.frames[i].path));

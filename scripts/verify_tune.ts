@@ -12,7 +12,7 @@ import { readLoopDataset } from "../src/dataset/loop_dataset.ts";
 import type { PixelImage } from "../src/types.ts";
 import { type FeatureSetup, MapFeatureBuilder } from "../src/verify/eval_hooks.ts";
 import { type VerifyOptions, verifyPair } from "../src/verify/verifier.ts";
-import { mulberry32 } from "../src/verify/ransac.ts";
+import { auc, samplePairs } from "../bench/verify_bench.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -22,27 +22,10 @@ const { values, positionals } = parseArgs({
 const dir = positionals[0] ?? new URL("../../shared/data/rtabmap_samples_loop", import.meta.url).pathname;
 const W = 640, H = 480;
 
-function auc(pos: number[], neg: number[]): number {
-  let s = 0;
-  for (const p of pos) for (const n of neg) s += p > n ? 1 : p === n ? 0.5 : 0;
-  return s / (pos.length * neg.length);
-}
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const ds = await readLoopDataset(dir);
-const rand = mulberry32(7);
-const truePairs: [number, number][] = [], falsePairs: [number, number][] = [];
-ds.loops.forEach((ms, q) => ms.forEach((m) => truePairs.push([q, m])));
-for (let i = truePairs.length - 1; i > 0; i--) {
-  const j = Math.floor(rand() * (i + 1));
-  [truePairs[i], truePairs[j]] = [truePairs[j], truePairs[i]];
-}
-truePairs.length = Math.min(Number(values.pairs ?? Infinity), truePairs.length);
-while (falsePairs.length < truePairs.length) {
-  const q = Math.floor(rand() * ds.frames.length), m = Math.floor(rand() * q);
-  if (q - m < 10 || ds.loops[q].includes(m)) continue;
-  falsePairs.push([q, m]);
-}
+const { truePairs, falsePairs } = samplePairs(ds, Number(values.pairs ?? Infinity));
 const used = [...new Set([...truePairs, ...falsePairs].flat())];
 const images = new Map<number, PixelImage>();
 for (const i of used) {
