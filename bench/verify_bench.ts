@@ -241,7 +241,7 @@ export async function bench(options: VerifyBenchOptions = {}): Promise<BenchResu
     `${truePairs.length} true + ${falsePairs.length} false pairs from ${
       dir.split("/").pop()
     } at ${W}x${H}; ` +
-    `shared 2-core CPU under contention`;
+    `${navigator.hardwareConcurrency} logical CPUs`;
   return [
     {
       name: "verify/waymark/pair_p50",
