@@ -31,16 +31,17 @@ export function collectCalibrationPairs(seeds: number[]): CalibrationPairs {
         seed: seed * 31 + Math.round(signal * 10),
         signal,
         speed,
-        offMap: 0,
+        offMap: seed % 3 === 0 ? 2 : 0,
       });
       const n = seq.placeCount;
       const filter = new PlaceFilter({ placeCount: n, calibration: null });
       const indices = Int32Array.from({ length: n }, (_, i) => i);
       for (let t = 0; t < seq.rows.length; t++) {
         const b = filter.step({ indices, similarities: seq.rows[t] });
-        if (b.bestPlaceIndex === null || seq.truth[t] < 0) continue;
+        // A place reported off the map (truth -1) is a wrong estimate.
+        if (b.placeIndex === null) continue;
         raw.push(b.rawConfidence);
-        correct.push(Math.abs(b.bestPlaceIndex - seq.truth[t]) <= 1);
+        correct.push(seq.truth[t] >= 0 && Math.abs(b.placeIndex - seq.truth[t]) <= 1);
       }
     }
   }
@@ -59,9 +60,10 @@ export async function collectCachePairs(path: string): Promise<CalibrationPairs>
   (meta.truth as number[][]).forEach((truth, q) => {
     if (!meta.keyframe[q]) return;
     const b = filter.step({ indices, similarities: all.subarray(q * n, (q + 1) * n) });
-    if (b.bestPlaceIndex === null || truth.length === 0) return;
+    // A place reported for a query without a true match is a wrong estimate.
+    if (b.placeIndex === null) return;
     raw.push(b.rawConfidence);
-    correct.push(truth.includes(b.bestPlaceIndex));
+    correct.push(truth.includes(b.placeIndex));
   });
   return { raw, correct };
 }
