@@ -1,44 +1,17 @@
 /**
- * Deterministic synthetic vectors for index tests and benchmarks: a seeded PRNG, Gaussian samples, and an
- * L2-normalised Gaussian mixture (random unit centres, isotropic noise of per-cluster spread), which has the
- * clustered structure of real place descriptors rather than uniform noise.
+ * Deterministic synthetic vectors for index tests and benchmarks (seeded draws from `src/_rng.ts`): Gaussian
+ * samples and an L2-normalised Gaussian mixture (random unit centres, isotropic noise of per-cluster spread),
+ * which has the clustered structure of real place descriptors rather than uniform noise.
  *
  * @module
  */
 
 import { normalizeInPlace } from "./_kernels.ts";
-
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A standard normal sampler (Box-Muller, both outputs used) over `rand`. */
-export function gaussian(rand: () => number): () => number {
-  let spare = NaN;
-  return () => {
-    if (!Number.isNaN(spare)) {
-      const s = spare;
-      spare = NaN;
-      return s;
-    }
-    const u = 1 - rand(), v = rand();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
-}
+import { Mulberry32 } from "../_rng.ts";
 
 /** `n` i.i.d. Gaussian vectors of `dim`, L2-normalised (uniform on the sphere), row-major. */
 export function randomUnitVectors(n: number, dim: number, seed: number): Float32Array {
-  const g = gaussian(mulberry32(seed));
+  const g = new Mulberry32(seed).normal;
   const out = new Float32Array(n * dim);
   for (let i = 0; i < out.length; i++) out[i] = g();
   for (let r = 0; r < n; r++) normalizeInPlace(out.subarray(r * dim, (r + 1) * dim));
@@ -65,17 +38,15 @@ export class GaussianMixture {
   readonly centres: Float32Array;
   /** Noise norm of each cluster. */
   readonly spreads: Float64Array;
-  private readonly rand: () => number;
-  private readonly normal: () => number;
+  private readonly rng: Mulberry32;
 
   constructor(spec: MixtureSpec) {
     this.spec = spec;
     this.centres = randomUnitVectors(spec.clusters, spec.dim, spec.seed);
-    this.rand = mulberry32(spec.seed ^ 0x9e3779b9);
-    this.normal = gaussian(this.rand);
+    this.rng = new Mulberry32(spec.seed ^ 0x9e3779b9);
     this.spreads = new Float64Array(spec.clusters);
     const [lo, hi] = spec.spread;
-    for (let c = 0; c < spec.clusters; c++) this.spreads[c] = lo + (hi - lo) * this.rand();
+    for (let c = 0; c < spec.clusters; c++) this.spreads[c] = lo + (hi - lo) * this.rng.next();
   }
 
   /**
@@ -86,10 +57,10 @@ export class GaussianMixture {
     const { dim, clusters } = this.spec;
     const scaleBase = 1 / Math.sqrt(dim);
     for (let r = 0; r < n; r++) {
-      const c = Math.floor(this.rand() * clusters);
+      const c = this.rng.int(clusters);
       const scale = this.spreads[c] * scaleBase;
       const o = r * dim, co = c * dim;
-      for (let i = 0; i < dim; i++) out[o + i] = this.centres[co + i] + scale * this.normal();
+      for (let i = 0; i < dim; i++) out[o + i] = this.centres[co + i] + scale * this.rng.normal();
       normalizeInPlace(out.subarray(o, o + dim));
     }
     return out;
@@ -104,13 +75,13 @@ export class GaussianMixture {
     const scale = noise / Math.sqrt(dim);
     return Array.from(rows, (row) => {
       const v = new Float32Array(dim);
-      for (let i = 0; i < dim; i++) v[i] = data[row * dim + i] + scale * this.normal();
+      for (let i = 0; i < dim; i++) v[i] = data[row * dim + i] + scale * this.rng.normal();
       return normalizeInPlace(v);
     });
   }
 
   /** A uniform random integer in [0, n). */
   randomInt(n: number): number {
-    return Math.floor(this.rand() * n);
+    return this.rng.int(n);
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TopK } from "../../src/index/_top_k.ts";
-import { mulberry32 } from "../../src/index/_synthetic.ts";
+import { mulberry32 } from "../../src/_rng.ts";
 
 Deno.test("TopK keeps the k best scores of a stream, best first, ties by smaller id", () => {
   const rand = mulberry32(5);
