@@ -14,6 +14,7 @@
  * @module
  */
 import { invalid, requireRange } from "../errors.ts";
+import { mulberry32 } from "../_rng.ts";
 
 /** Reconnect policy. */
 export interface BackoffOptions {
@@ -58,7 +59,7 @@ export function resolveBackoff(o: BackoffOptions = {}, action = "reconnect"): Re
   if (!(maxAttempts === Infinity || (Number.isInteger(maxAttempts) && maxAttempts >= 0))) {
     throw invalid(action, "maxAttempts", "a non-negative integer or Infinity", maxAttempts);
   }
-  const random = o.seed === undefined ? Math.random : seededRandom(o.seed);
+  const random = o.seed === undefined ? Math.random : mulberry32(o.seed);
   return { initialDelayMs, maxDelayMs, factor, jitter, maxAttempts, random };
 }
 
@@ -68,16 +69,4 @@ export function backoffDelayMs(attempt: number, o: ResolvedBackoff): number {
   if (o.jitter === 0) return base;
   const j = 1 - o.jitter + 2 * o.jitter * o.random();
   return Math.min(o.maxDelayMs, Math.round(base * j));
-}
-
-/** A small deterministic generator (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
