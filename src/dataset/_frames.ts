@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { DatasetError } from "../errors.ts";
+import { fileExists } from "../_fs.ts";
 import type { CsvTable } from "./csv.ts";
 import { type GeoOrigin, latLonToLocal } from "./geo.ts";
 import type { DatasetImage } from "./types.ts";
@@ -108,13 +109,7 @@ export async function checkImagesExist(
   const BATCH = 64;
   for (let i = 0; i < images.length; i += BATCH) {
     const slice = images.slice(i, i + BATCH);
-    const ok = await Promise.all(slice.map(async (im) => {
-      try {
-        return (await Deno.stat(im.path)).isFile;
-      } catch {
-        return false;
-      }
-    }));
+    const ok = await Promise.all(slice.map((im) => fileExists(im.path)));
     ok.forEach((good, k) => {
       if (!good) missing.push(slice[k]);
     });
@@ -140,13 +135,4 @@ export async function requireDir(dir: string, what = "dataset folder"): Promise<
     throw new DatasetError(`${dir}: ${what} is not a directory`, { context: { file: dir } });
   }
   return resolve(dir);
-}
-
-/** True when `path` exists as a file. */
-export async function fileExists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
 }

@@ -6,7 +6,8 @@
 import { extname, join } from "node:path";
 import { DatasetError } from "../errors.ts";
 import { readCsvFile } from "./csv.ts";
-import { checkImagesExist, fileExists, imageListFromTable, requireDir } from "./_frames.ts";
+import { checkImagesExist, imageListFromTable, requireDir } from "./_frames.ts";
+import { fileExists } from "../_fs.ts";
 import type { DatasetImage } from "./types.ts";
 
 /** File extensions (lower case, with dot) treated as images. */

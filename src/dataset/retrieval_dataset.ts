@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import { DatasetError, requireRange } from "../errors.ts";
 import { type CsvTable, readCsvFile } from "./csv.ts";
-import { checkImagesExist, fileExists, imageListFromTable, requireDir } from "./_frames.ts";
+import { checkImagesExist, imageListFromTable, requireDir } from "./_frames.ts";
+import { fileExists } from "../_fs.ts";
 import { pointsWithinRadius } from "./geo.ts";
 import type { DatasetImage, RetrievalDataset } from "./types.ts";
 

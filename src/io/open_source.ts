@@ -23,6 +23,7 @@
  */
 import { join } from "node:path";
 import { invalid } from "../errors.ts";
+import { fileExists } from "../_fs.ts";
 import type { FrameSource } from "./frame_source.ts";
 import { websocketSource, type WebSocketSourceOptions } from "./websocket_source.ts";
 import { rosbridgeSource, type RosbridgeSourceOptions } from "./rosbridge_source.ts";
@@ -47,17 +48,9 @@ export interface OpenFrameSourceOptions {
 /** Which image list of a dataset folder a `dataset:` spec replays. */
 export type DatasetList = "queries" | "database" | "sequence" | "folder";
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** The entries of a dataset list (default: queries.csv, else database/sequence/folder as found). */
 export async function datasetEntries(dir: string, list?: DatasetList): Promise<ReplayEntry[]> {
-  const which = list ?? (await exists(join(dir, "queries.csv")) ? "queries" : undefined);
+  const which = list ?? (await fileExists(join(dir, "queries.csv")) ? "queries" : undefined);
   switch (which) {
     case "queries":
       return (await readRetrievalDataset(dir)).queries;
