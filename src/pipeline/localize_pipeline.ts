@@ -17,7 +17,8 @@
  *   dropped and error counts and the latency percentiles of the last 1000 frames (frame in to estimate out).
  * - Bad frames: an `ErrorEvent` each, counted; the stream continues.
  * - With no prior map (`map` absent) it is SLAM: loop closures over the growing session map (every keyframe
- *   joins it: choose keyframes with `keyframes`), no estimates. With a map, estimates come from the filter, and
+ *   joins it: choose keyframes with `keyframes`), no estimates. Every keyframe is also added to an HNSW
+ *   index; past 4096 eligible keyframes the index's top-k replaces dense comparison (`sessionIndex`). With a map, estimates come from the filter, and
  *   loop closures (when `loops` is on, the default) are found over the map's places (the search stage's top-k,
  *   no second pass over the map) followed by the run's own keyframes; only keyframes the map does not explain
  *   join those, int8-compressed and capped (`sessionKeyframes`), so memory and per-frame time stay bounded
@@ -43,6 +44,7 @@ import {
   Subject,
 } from "rxjs";
 import { invalid } from "../errors.ts";
+import { HnswIndex, type HnswIndexOptions } from "../index/hnsw_index.ts";
 import type {
   CameraFrame,
   DescriptorModel,
@@ -65,6 +67,12 @@ import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
+
+/** Eligible session keyframes compared densely in SLAM before `sessionIndex: "auto"` switches to the index. */
+export const SESSION_DENSE_LIMIT = 4096;
+
+/** HNSW options of the SLAM session index (efConstruction 100: half the default, a cheaper insert per keyframe). */
+export const SESSION_HNSW: Readonly<HnswIndexOptions> = { m: 16, efConstruction: 100, efSearch: 128 };
 
 /** Default keyframe selection of the live pipeline: skip repeated frames only (see `LocalizerOptions`). */
 export const DEFAULT_KEYFRAMES: Readonly<KeyframeStageOptions> = { minChange: 0.002, maxInterval: 1 };
@@ -127,6 +135,18 @@ export interface LocalizerOptions {
   sessionKeyframes?: { novelty?: number; max?: number };
   /** Keyframes of the run (SLAM journaling), called before the frame completes. */
   onKeyframe?: (kf: SessionKeyframe) => void | Promise<void>;
+  /**
+   * SLAM (no map): how each keyframe is compared with the session map (prior keyframes included).
+   * - `auto` (default): every keyframe is also added to an HNSW index as it joins; comparison stays dense
+   *   (exact, results unchanged) up to `SESSION_DENSE_LIMIT` (4096) eligible keyframes, then takes the index's
+   *   top 100 (the recent window filtered out) and releases the dense rows (only the recent window and a
+   *   256-row sample for the background statistics stay), so per-keyframe time and memory stop growing with
+   *   the dense part.
+   * - `dense`: always compare with every keyframe (no index; time and memory grow linearly with the session).
+   * - `hnsw`: the index from the first keyframe.
+   * Ignored with a map (the map part comes from the search stage; the session part is capped).
+   */
+  sessionIndex?: "auto" | "dense" | "hnsw";
   /** Prior session keyframes to extend in SLAM mode (multi-session). */
   priorKeyframes?: { placeId: number; stamp?: number; image?: string; descriptor: Float32Array }[];
   /** Frame decoder. Default `decodeFrameImage` (sharp). */
@@ -218,6 +238,10 @@ function validate(options: LocalizerOptions): void {
   }
   if (sk?.max !== undefined && (!Number.isInteger(sk.max) || sk.max < 2)) {
     throw invalid(a, "sessionKeyframes.max", "an integer >= 2", sk.max);
+  }
+  const si = options.sessionIndex;
+  if (si !== undefined && si !== "auto" && si !== "dense" && si !== "hnsw") {
+    throw invalid(a, "sessionIndex", '"auto", "dense" or "hnsw"', si);
   }
   if (options.map && options.map.places.length === 0) {
     throw invalid(a, "map", "a map with at least one place", 0);
@@ -406,6 +430,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             : undefined)
           : options.priorKeyframes;
         if (!withMap || prior) {
+          const sessionIndex = withMap ? "dense" : options.sessionIndex ?? "auto";
+          const dim = options.model.info.descriptorDim;
           stages.push([
             "loop",
             loopStage({
@@ -415,6 +441,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
               admit: withMap ? "novel" : "all",
               novelty: options.sessionKeyframes?.novelty,
               maxSession: withMap ? options.sessionKeyframes?.max : undefined,
+              index: sessionIndex === "dense" ? undefined : () => new HnswIndex(dim, SESSION_HNSW),
+              denseLimit: sessionIndex === "hnsw" ? 0 : SESSION_DENSE_LIMIT,
               verify: !!options.verifier,
               onKeyframe: options.onKeyframe,
               now: stampNow,

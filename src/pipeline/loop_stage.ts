@@ -9,7 +9,13 @@
  * Two ways to run it:
  * - SLAM (`admit: "all"`, the default): every keyframe joins the session map, which is the map being built
  *   (it grows with the run, by design; choose keyframes with `keyframeStage` options). Prior keyframes
- *   (multi-session) are compared densely.
+ *   (multi-session) come first. Without `index` every comparison is dense (time and memory grow with the
+ *   session). With `index`, every keyframe (prior included) is added to it as it joins; comparison stays dense
+ *   (exact) up to `denseLimit` eligible keyframes and then uses the index's top `k`, the recent window filtered
+ *   out inside the search. From then on the dense rows are released: the stage keeps only the recent window
+ *   (the `excludeRecent` newest rows, whose similarities the detector's reference needs) and a systematic
+ *   sample of 128 to 256 rows for the background statistics of the z-scores (the mean and spread over all
+ *   eligible keyframes, which the top `k` alone would overstate), so that memory is the index's plus a few MB.
  * - Against a prior map (`admit: "novel"`, `priorFromSearch`: what the live pipeline does with a map): the map
  *   part of the comparison is the search stage's top-k and background (no second pass over the map), and a
  *   keyframe joins the session map only when the map does not already explain it (its estimate is not
@@ -67,12 +73,19 @@ export interface LoopStageOptions {
    * ms a frame when full, at D = 8192), else no cap.
    */
   maxSession?: number;
-  /** Compare with every eligible keyframe up to this many; beyond, the index's top-k. Default 4096. */
+  /**
+   * With `index`: compare with every eligible keyframe up to this many; beyond, the index's top `k` (0: the
+   * index from the first keyframe). Default 4096.
+   */
   denseLimit?: number;
   /** Candidates from the index beyond `denseLimit`. Default 100. */
   k?: number;
-  /** Index for large session maps (every keyframe is added; `admit: "all"` only). Default none. */
-  index?: VectorIndex;
+  /**
+   * Index for large session maps (`admit: "all"` without `priorFromSearch` only; see the module doc): every
+   * keyframe, prior included, is added under its place id as it joins. A function is called once per run (a
+   * fresh index for each subscription); an instance must be empty and serve one run. Default none (dense).
+   */
+  index?: VectorIndex | (() => VectorIndex);
   /** Verification will gate events: emit hypotheses as `loopPending`. Default false. */
   verify?: boolean;
   /** Called with each new keyframe before its frame completes (journaling). */
@@ -167,13 +180,83 @@ class Rows {
   }
 }
 
+function dotRow(q: Float32Array, a: Float32Array, o: number): number {
+  let d = 0;
+  for (let i = 0; i < q.length; i++) d += q[i] * a[o + i];
+  return d;
+}
+
+/** The `size` newest rows by ordinal (the recent window once the dense rows are released). */
+class RecentRing {
+  #data = new Float32Array(0);
+  #ordinals: number[] = [];
+  #next = 0;
+  constructor(readonly size: number) {}
+
+  push(ordinal: number, v: Float32Array): void {
+    if (this.size === 0) return;
+    if (this.#data.length === 0) this.#data = new Float32Array(this.size * v.length);
+    const slot = this.#next++ % this.size;
+    this.#data.set(v, slot * v.length);
+    this.#ordinals[slot] = ordinal;
+  }
+
+  /** Similarities of `q` to the held rows with ordinal >= `from`, oldest first. */
+  dotsFrom(q: Float32Array, from: number): number[] {
+    const n = Math.min(this.#next, this.size), out: number[] = [];
+    for (let i = this.#next - n; i < this.#next; i++) {
+      const slot = i % this.size;
+      if (this.#ordinals[slot] >= from) out.push(dotRow(q, this.#data, slot * q.length));
+    }
+    return out;
+  }
+}
+
+/**
+ * A systematic sample of the rows: those whose ordinal is a multiple of `stride`, the stride doubling (and
+ * every second sampled row dropped) whenever more than `cap` are held, so `cap / 2` to `cap` rows spread
+ * evenly over the whole session (all of them while the session has at most `cap`).
+ */
+class RowSample {
+  stride = 1;
+  #rows = new Map<number, Float32Array>();
+  constructor(readonly cap: number) {}
+
+  add(ordinal: number, v: Float32Array): void {
+    if (ordinal % this.stride !== 0) return;
+    this.#rows.set(ordinal, v.slice());
+    if (this.#rows.size > this.cap) {
+      this.stride *= 2;
+      for (const o of [...this.#rows.keys()]) if (o % this.stride !== 0) this.#rows.delete(o);
+    }
+  }
+
+  /** Mean and standard deviation of `q`'s similarities to the sampled rows with ordinal below `bound`. */
+  background(q: Float32Array, bound: number): { mean: number; std: number } | undefined {
+    let m = 0, s1 = 0, s2 = 0;
+    for (const [o, v] of this.#rows) {
+      if (o >= bound) continue;
+      const d = dotRow(q, v, 0);
+      s1 += d;
+      s2 += d * d;
+      m++;
+    }
+    if (m === 0) return undefined;
+    const mean = s1 / m;
+    return { mean, std: Math.sqrt(Math.max(0, s2 / m - mean * mean)) };
+  }
+}
+
+/** Rows sampled for the background once the index replaces dense comparison (see the module doc). */
+const BACKGROUND_SAMPLE = 256;
+
 /** The loop-closure stage. */
 export function loopStage(options: LoopStageOptions = {}): OperatorFunction<FrameWork, FrameWork> {
   const a = "detect loops";
   const denseLimit = options.denseLimit ?? 4096;
   const k = options.k ?? 100;
-  if (!Number.isInteger(denseLimit) || denseLimit < 1) {
-    throw invalid(a, "denseLimit", "a positive integer", denseLimit);
+  if (!Number.isInteger(denseLimit) || denseLimit < 0) {
+    throw invalid(a, "denseLimit", "an integer >= 0", denseLimit);
   }
   if (!Number.isInteger(k) || k < 1) throw invalid(a, "k", "a positive integer", k);
   const admit = options.admit ?? "all";
@@ -195,7 +278,13 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
       }
     });
   }
-  const useIndex = admit === "all" ? options.index : undefined;
+  const indexOption = admit === "all" && !fromSearch ? options.index : undefined;
+  if (
+    indexOption !== undefined && typeof indexOption !== "function" &&
+    typeof indexOption?.search !== "function"
+  ) {
+    throw invalid(a, "index", "a VectorIndex or a function returning one", indexOption);
+  }
   new LoopDetector(options.detector); // validate up front
   const now = options.now ?? (() => Date.now() / 1000);
   return (source) =>
@@ -205,8 +294,16 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
       const P = prior.length;
       // Detector ordinals: prior place i is i; session row r has serial[r] (P + admission order, never reused).
       // Rows hold the prior first (unless it comes from the search), then the session keyframes.
-      const rows = new Rows(admit === "novel", admit === "novel" ? maxSession : Infinity);
-      const priorRows = new Rows(false);
+      let rows = new Rows(admit === "novel", admit === "novel" ? maxSession : Infinity);
+      let priorRows = new Rows(false);
+      // Index path (SLAM with an index): the index, and what remains once the dense rows are released.
+      const useIndex = typeof indexOption === "function" ? indexOption() : indexOption;
+      if (useIndex !== undefined && useIndex.size !== 0) {
+        throw invalid(a, "index", "an empty index (one per run)", `an index of ${useIndex.size} vectors`);
+      }
+      const ring = new RecentRing(useIndex ? excl : 0);
+      const sample = new RowSample(BACKGROUND_SAMPLE);
+      let indexActive = false; // dense rows released, the index answers (never goes back)
       const serial: number[] = [], kfOf: number[] = [], metas: RowMeta[] = [];
       const priorMeta: RowMeta[] = prior.map((p) => ({
         placeId: p.placeId,
@@ -216,10 +313,14 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
       }));
       const priorOrdinal = new Map<number, number>(prior.map((p, i) => [p.placeId, i]));
       if (!fromSearch) {
-        for (const p of prior) {
+        prior.forEach((p, i) => {
           priorRows.add(p.descriptor!);
-          useIndex?.add(p.placeId, p.descriptor!);
-        }
+          if (useIndex) {
+            useIndex.add(p.placeId, p.descriptor!);
+            ring.push(i, p.descriptor!);
+            sample.add(i, p.descriptor!);
+          }
+        });
       }
       const ordinalOf = new Map<number, number>(priorOrdinal); // place id -> ordinal (index path)
       let nextPlaceId = prior.reduce((m, p) => Math.max(m, p.placeId + 1), 0);
@@ -281,11 +382,22 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
             // `excludeRecent` newer ones have joined (with `novel` admission a robot standing still adds none:
             // its last keyframes stay in the recent window, the reference a true revisit must beat). With
             // `all` admission the two coincide.
-            const windowStart = Math.max(0, rows.count - excl);
-            while (sessionEligible < windowStart && kfOf[sessionEligible] < cut) sessionEligible++;
+            if (indexActive) sessionEligible = Math.max(0, cut); // `all`: session row r is keyframe r
+            else {
+              const windowStart = Math.max(0, rows.count - excl);
+              while (sessionEligible < windowStart && kfOf[sessionEligible] < cut) sessionEligible++;
+            }
             const priorEligible = fromSearch ? 0 : Math.max(0, Math.min(P, P + cut));
             const denseCount = priorEligible + sessionEligible;
-            if (!fromSearch && useIndex && denseCount > denseLimit) {
+            if (useIndex && !indexActive && denseCount > denseLimit) {
+              // Past the limit for good (eligible counts only grow with `all`): release the dense rows; the
+              // recent window lives on in the ring, the background in the sample.
+              indexActive = true;
+              rows = new Rows(false);
+              priorRows = new Rows(false);
+            }
+            if (useIndex && indexActive) {
+              // Ordinals below the bound are eligible: the same set as the dense path's.
               const bound = query - excl;
               const hits = useIndex.search(q, k, {
                 filter: (id) => (ordinalOf.get(id) ?? Infinity) < bound,
@@ -294,18 +406,10 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
                 ids.push(ordinalOf.get(h.id)!);
                 sims.push(h.similarity);
               }
-              // Background from an evenly spaced sample of the eligible keyframes (prior rows, then session rows).
-              const m = Math.min(denseCount, 256);
-              let s1 = 0, s2 = 0;
-              for (let i = 0; i < m; i++) {
-                const r = Math.floor((i * denseCount) / m);
-                const d = r < priorEligible ? priorRows.dot(q, r) : rows.dot(q, r - priorEligible);
-                s1 += d;
-                s2 += d * d;
-              }
-              const mean = s1 / m;
-              background = { mean, std: Math.sqrt(Math.max(0, s2 / m - mean * mean)) };
+              // The top k would overstate the background: take it from the sample of all eligible keyframes.
+              background = sample.background(q, bound);
               eligible += denseCount;
+              recent.push(...ring.dotsFrom(q, bound));
             } else {
               for (let j = 0; j < priorEligible; j++) {
                 ids.push(j);
@@ -317,8 +421,10 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
               }
               eligible += denseCount;
             }
-            for (let j = priorEligible; j < (fromSearch ? 0 : P); j++) recent.push(priorRows.dot(q, j));
-            for (let r = sessionEligible; r < rows.count; r++) recent.push(rows.dot(q, r));
+            if (!indexActive) {
+              for (let j = priorEligible; j < (fromSearch ? 0 : P); j++) recent.push(priorRows.dot(q, j));
+              for (let r = sessionEligible; r < rows.count; r++) recent.push(rows.dot(q, r));
+            }
             const hyp = detector.observe(query, { ids, similarities: sims, background, eligible, recent });
 
             const f = work.frame;
@@ -332,13 +438,15 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
               if (rows.count >= maxSession) thin();
               placeId = nextPlaceId++;
               work.sessionPlaceId = placeId;
-              rows.add(q);
+              if (!indexActive) rows.add(q);
               serial.push(nextSerial);
               kfOf.push(t);
               metas.push({ placeId, stamp: f.stamp, image: f.source, position: f.position });
               if (useIndex) {
                 useIndex.add(placeId, q);
                 ordinalOf.set(placeId, nextSerial);
+                ring.push(nextSerial, q);
+                sample.add(nextSerial, q);
               }
               nextSerial++;
             }
