@@ -1,6 +1,6 @@
 /**
- * The one seeded PRNG of the project's kernels, synthetic data and jitter: mulberry32 (32-bit state, floats in
- * [0, 1)), a Box-Muller normal sampler over it, and an integer draw. Same seed, same sequence, on every
+ * The one seeded PRNG of the project's kernels, synthetic data and jitter: mulberry32 (32-bit state, floats
+ * in [0, 1)), a Box-Muller normal sampler over it, and an integer draw. Same seed, same sequence, on every
  * platform: only 32-bit integer arithmetic until the final division.
  *
  * Private helper (not exported from mod.ts). The training loop's checkpointable generator is a different one
@@ -72,8 +72,8 @@ export function gaussian(rand: () => number): () => number {
 }
 
 /**
- * A seeded mulberry32 generator as an object: uniform, integer and normal draws from one stream. The draws are
- * those of {@link mulberry32} and {@link gaussian} over it.
+ * A seeded mulberry32 generator as an object: uniform, integer and normal draws from one stream. The draws
+ * are those of {@link mulberry32} and {@link gaussian} over it.
  *
  * @example
  * ```ts

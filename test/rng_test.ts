@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { boxMuller, gaussian, Mulberry32, mulberry32 } from "../src/_rng.ts";
 
-Deno.test("mulberry32() draws the reference sequence for seed 123 (the copies it replaced drew these)", () => {
+Deno.test("mulberry32() draws the reference sequence for seed 123 (as the replaced copies did)", () => {
   const r = mulberry32(123);
   assert.deepEqual(Array.from({ length: 5 }, r), [
     0.7872516233474016,
@@ -12,7 +12,7 @@ Deno.test("mulberry32() draws the reference sequence for seed 123 (the copies it
   ]);
 });
 
-Deno.test("mulberry32() is deterministic per seed, differs across seeds, and takes the seed modulo 2^32", () => {
+Deno.test("mulberry32() is deterministic per seed, differs across seeds, takes the seed mod 2^32", () => {
   const draw = (seed: number) => Array.from({ length: 20 }, mulberry32(seed));
   assert.deepEqual(draw(42), draw(42));
   assert.notDeepEqual(draw(42), draw(43));
@@ -35,7 +35,7 @@ Deno.test("mulberry32() stays in [0, 1) with a mean near 1/2 and variance near 1
   assert.ok(Math.abs(sq / n - mean * mean - 1 / 12) < 0.005, `variance ${sq / n - mean * mean}`);
 });
 
-Deno.test("gaussian() has mean near 0 and variance near 1, and pairs its draws (cos then sin of one u, v)", () => {
+Deno.test("gaussian() has mean ~0 and variance ~1, and pairs its draws (cos then sin of one u, v)", () => {
   const normal = gaussian(mulberry32(3));
   const n = 100_000;
   let sum = 0, sq = 0;
