@@ -24,7 +24,7 @@ import type { LocalFeatures, PixelImage } from "../src/types.ts";
 import { MapFeatureBuilder, queryFeatures } from "../src/verify/eval_hooks.ts";
 import { verifyPairWith } from "../src/verify/verifier.ts";
 import { onnxNearestNeighbours } from "../src/verify/onnx_matcher.ts";
-import { mulberry32 } from "../src/verify/ransac.ts";
+import { mulberry32 } from "../src/_rng.ts";
 
 const W = 640, H = 480;
 

@@ -1,13 +1,15 @@
 /**
  * Geometric verification kernel: RANSAC over tentative correspondences with an affine model (3-point minimal
- * sample, DELF's choice) or a homography (4 points, normalised DLT), refit on the inliers. Deterministic given
- * a seed (own PRNG); degenerate samples (collinear or repeated points) are rejected; early exit on the standard
- * confidence bound N = log(1 - p) / log(1 - w^s). Pure: typed arrays in, plain objects out.
+ * sample, DELF's choice) or a homography (4 points, normalised DLT), refit on the inliers. Deterministic
+ * given a seed (mulberry32 from `src/_rng.ts`); degenerate samples (collinear or repeated points) are
+ * rejected; early exit on the standard confidence bound N = log(1 - p) / log(1 - w^s). Pure: typed arrays
+ * in, plain objects out.
  *
  * @module
  */
 import type { ImageTransform } from "../types.ts";
 import { invalid } from "../errors.ts";
+import { mulberry32 } from "../_rng.ts";
 import { solveLinear, symmetricEigen } from "./_linalg.ts";
 
 /** Options of {@link ransac}. */
@@ -81,18 +83,6 @@ export function plausibleTransform(h: ArrayLike<number>, maxScale: number, maxAn
   const disc = Math.sqrt(Math.max(0, f * f - 4 * det * det));
   const s1 = Math.sqrt((f + disc) / 2), s2 = det / s1;
   return s1 <= maxAnisotropy * s2;
-}
-
-/** Mulberry32: a small, fast, deterministic 32-bit PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Test helpers: textured synthetic images and a shifted copy. */
 import type { PixelImage } from "../../src/types.ts";
-import { mulberry32 } from "../../src/verify/ransac.ts";
+import { mulberry32 } from "../../src/_rng.ts";
 
 /** Random blobs and rectangles on a grey background: rich, non-repetitive texture. */
 export function texturedImage(width: number, height: number, seed: number): PixelImage {

@@ -1,7 +1,7 @@
 /** Test helper: a tiny generated ONNX model that fits the DELF contract. */
 import { GraphBuilder } from "../../src/model/graph_builder.ts";
 import type { DelfContract } from "../../src/verify/delf_contract.ts";
-import { mulberry32 } from "../../src/verify/ransac.ts";
+import { mulberry32 } from "../../src/_rng.ts";
 
 export const D = 32, K = 8;
 

@@ -6,7 +6,7 @@ import {
   encodePca,
 } from "../../src/verify/features_codec.ts";
 import { fitPca } from "../../src/verify/pca.ts";
-import { mulberry32 } from "../../src/verify/ransac.ts";
+import { mulberry32 } from "../../src/_rng.ts";
 import type { LocalFeatures } from "../../src/types.ts";
 
 function randomFeatures(count: number, dim: number, seed: number): LocalFeatures {

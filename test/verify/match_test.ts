@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { matchDescriptors, nearestNeighbours } from "../../src/verify/match.ts";
 import { onnxNearestNeighbours } from "../../src/verify/onnx_matcher.ts";
-import { mulberry32 } from "../../src/verify/ransac.ts";
+import { mulberry32 } from "../../src/_rng.ts";
 
 function randomUnit(n: number, dim: number, seed: number): Float32Array {
   const r = mulberry32(seed);

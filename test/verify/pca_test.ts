@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { applyPca, fitPca } from "../../src/verify/pca.ts";
-import { mulberry32 } from "../../src/verify/ransac.ts";
+import { mulberry32 } from "../../src/_rng.ts";
 
 Deno.test("fitPca() finds the dominant axes of anisotropic data, largest variance first", () => {
   const r = mulberry32(1);

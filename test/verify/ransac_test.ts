@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mulberry32, ransac, requiredIterations } from "../../src/verify/ransac.ts";
+import { ransac, requiredIterations } from "../../src/verify/ransac.ts";
+import { mulberry32 } from "../../src/_rng.ts";
 
 function apply(h: number[], x: number, y: number): [number, number] {
   const w = h[6] * x + h[7] * y + h[8];
