@@ -5,6 +5,7 @@
  * @module
  */
 import { invalid } from "../errors.ts";
+import { mulberry32 } from "../_rng.ts";
 
 /** Options of {@link kmeans}. */
 export interface KMeansOptions {
@@ -29,16 +30,12 @@ export interface KMeansResult {
   iterations: number;
 }
 
-/** A small, fast, seeded PRNG (mulberry32) returning floats in [0, 1). */
+/**
+ * The seeded PRNG of k-means and of the model fitting that shares its seeds: mulberry32 from `src/_rng.ts`,
+ * floats in [0, 1), with seed 0 taken as 0x9e3779b9 (as it always was: the same seeds give the same draws).
+ */
 export function seededRandom(seed: number): () => number {
-  let a = (seed >>> 0) || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((seed >>> 0) || 0x9e3779b9);
 }
 
 function sqDist(a: Float32Array, ai: number, b: Float32Array, bi: number, dim: number): number {

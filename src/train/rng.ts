@@ -1,10 +1,13 @@
 /**
  * A small seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) whose state can be saved in
- * a checkpoint and restored, so that a resumed training run draws exactly the same numbers.
+ * a checkpoint and restored, so that a resumed training run draws exactly the same numbers. It is not the
+ * mulberry32 of `src/_rng.ts` (32-bit state) on purpose: its 128-bit state is what checkpoints store; it shares
+ * only the Box-Muller step.
  *
  * @module
  */
 import { invalid } from "../errors.ts";
+import { boxMuller } from "../_rng.ts";
 
 function splitmix32(seed: number): () => number {
   let s = seed >>> 0;
@@ -81,9 +84,7 @@ export class Rng {
 
   /** Standard normal (Box-Muller). */
   normal(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return boxMuller(1 - this.next(), this.next());
   }
 
   /** Shuffle in place (Fisher-Yates) and return the array. */
