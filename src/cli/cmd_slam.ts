@@ -55,6 +55,10 @@ Options:
   --min-interval S     seconds between keyframes                                                default 0
   --min-change X       mean thumbnail change for a keyframe, 0..1                               default 0
   --exclude N          recent keyframes never loop candidates                                   default 10
+  --session-index M    auto | dense | hnsw: how keyframes are compared with the map (prior
+                       keyframes included). auto: every keyframe also joins an HNSW index; dense
+                       comparison up to 4096 eligible keyframes, then the index's top 100 and only
+                       the recent window and a background sample kept in memory                 default auto
   --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765)
   --token T            bearer token for --publish
   --ros-publish URL    publish events to rosbridge
@@ -78,6 +82,7 @@ export async function run(args: string[]): Promise<number> {
       "min-interval": { type: "string", default: "0" },
       "min-change": { type: "string", default: "0" },
       exclude: { type: "string" },
+      "session-index": { type: "string", default: "auto" },
     },
   });
   if (values.help) {
@@ -104,6 +109,10 @@ export async function run(args: string[]): Promise<number> {
   const exclude = values.exclude === undefined ? 10 : Number(values.exclude);
   if (!Number.isInteger(exclude) || exclude < 0) {
     throw invalid(action, "exclude", "an integer >= 0", values.exclude);
+  }
+  const sessionIndex = values["session-index"];
+  if (sessionIndex !== "auto" && sessionIndex !== "dense" && sessionIndex !== "hnsw") {
+    throw invalid(action, "session-index", "auto, dense or hnsw", sessionIndex);
   }
   const policy = parseBackpressurePolicy(values.backpressure!);
   const srcOptions = sourceOptions(action, values.rate);
@@ -161,6 +170,7 @@ export async function run(args: string[]): Promise<number> {
     keyframes: { minInterval, minChange },
     loops: { excludeRecent: exclude },
     priorKeyframes: prior,
+    sessionIndex,
     verifier,
     onKeyframe: async (kf) => {
       const meta: { image?: string; position?: { x: number; y: number; z?: number } } = {};

@@ -1,0 +1,236 @@
+/**
+ * How SLAM loop closure scales with the session: per-keyframe time of the loop stage and resident memory with
+ * dense comparison (every eligible keyframe, float32 rows) and with the session index (HNSW, as the pipeline's
+ * `sessionIndex: "auto"` past its dense limit), on random unit descriptors (D = 8192, the generic model's
+ * dimension) whose last `window` keyframes before each size revisit earlier places (noisy copies).
+ *
+ *   deno run -A --v8-flags=--expose-gc scripts/slam_scale.ts [--n 2000,10000,20000] [--dim 8192]
+ *     [--window 100] [--modes dense,index] [--json]
+ *
+ * - `dense` at size N (one process per N): the session's first N - window keyframes are given as prior
+ *   keyframes (the SLAM stage compares prior and session rows alike, densely), so the expensive part, growing
+ *   the session keyframe by keyframe at O(N) each, is skipped; the timed keyframes are the last `window`.
+ * - `index` (one process, sizes as checkpoints): a real session, keyframe by keyframe, with the index from the
+ *   first keyframe (`denseLimit: 0`: what `auto` does once past 4096 eligible keyframes; below, `auto` costs
+ *   the dense time plus one insert). Timed: the last `window` keyframes before each checkpoint, every
+ *   keyframe's insert included (and the index's capacity doublings when they fall in the window).
+ * - RSS: the process's resident memory after a GC at the end of the window (the dense rows, or the index and
+ *   what the stage keeps; the descriptors given as prior are dropped by the script once the stage holds them).
+ * - loops: revisit keyframes whose loop event matched the right place / events matching a wrong one.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { HnswIndex } from "../src/index/hnsw_index.ts";
+import type { FrameWork } from "../src/pipeline/frame_work.ts";
+import { SESSION_HNSW } from "../src/pipeline/localize_pipeline.ts";
+import { loopStage } from "../src/pipeline/loop_stage.ts";
+import { createStageRunner } from "../src/pipeline/stage_runner.ts";
+
+interface Row {
+  mode: "dense" | "index";
+  n: number;
+  window: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  rss_mb: number;
+  loops_true: number;
+  loops_false: number;
+  seconds: number;
+}
+
+/** Place `id`'s descriptor: uniform noise from a per-id xorshift, L2-normalised. */
+function placeVector(id: number, dim: number, out = new Float32Array(dim)): Float32Array {
+  let s = (id * 2654435761 + 1) >>> 0 || 1;
+  let n = 0;
+  for (let i = 0; i < dim; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    const v = s / 2 ** 31 - 1;
+    out[i] = v;
+    n += v * v;
+  }
+  n = Math.sqrt(n);
+  for (let i = 0; i < dim; i++) out[i] /= n;
+  return out;
+}
+
+/** A revisit view of place `id`: its descriptor plus noise of relative size 0.5 (similarity ~ 0.9). */
+function revisitVector(id: number, dim: number): Float32Array {
+  const v = placeVector(id, dim), e = placeVector(id + 1e9, dim);
+  for (let i = 0; i < dim; i++) v[i] += 0.5 * e[i];
+  let n = 0;
+  for (let i = 0; i < dim; i++) n += v[i] * v[i];
+  n = Math.sqrt(n);
+  for (let i = 0; i < dim; i++) v[i] /= n;
+  return v;
+}
+
+/** Keyframe t of a session with checkpoints: the `window` before each checkpoint revisit places 100, 101, ... */
+function keyframe(t: number, checkpoints: number[], window: number, dim: number) {
+  for (const c of checkpoints) {
+    if (t >= c - window && t < c) {
+      const place = 100 + (t - (c - window));
+      return { v: revisitVector(place, dim), place };
+    }
+  }
+  return { v: placeVector(t, dim), place: t };
+}
+
+function work(seq: number, v: Float32Array): FrameWork {
+  return {
+    frame: {
+      seq,
+      stamp: seq,
+      frameId: "cam",
+      image: { kind: "encoded", format: "jpeg", data: new Uint8Array() },
+    },
+    receivedAt: 0,
+    keyframe: true,
+    descriptor: { global: v },
+  };
+}
+
+const pct = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+function rssMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return Deno.memoryUsage().rss / 2 ** 20;
+}
+
+function summarise(mode: Row["mode"], n: number, times: number[], loops: [number, number], t0: number): Row {
+  const s = [...times].sort((a, b) => a - b);
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    mode,
+    n,
+    window: times.length,
+    p50_ms: r2(pct(s, 0.5)),
+    p99_ms: r2(pct(s, 0.99)),
+    max_ms: r2(s[s.length - 1]),
+    rss_mb: Math.round(rssMb()),
+    loops_true: loops[0],
+    loops_false: loops[1],
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}
+
+/** Dense loop stage at session size n (prior-seeded, the last `window` keyframes timed). */
+async function runDense(n: number, window: number, dim: number): Promise<Row[]> {
+  const t0 = performance.now();
+  const P = n - window;
+  const prior: { placeId: number; descriptor?: Float32Array }[] = [];
+  for (let i = 0; i < P; i++) prior.push({ placeId: i, descriptor: placeVector(i, dim) });
+  const runner = createStageRunner(loopStage({ prior }));
+  for (const p of prior) delete p.descriptor; // the stage holds its own rows now
+  const times: number[] = [], loops: [number, number] = [0, 0];
+  for (let t = 0; t < window; t++) {
+    const { v, place } = keyframe(P + t, [n], window, dim);
+    const a = performance.now();
+    const out = await runner.push(work(t, v));
+    times.push(performance.now() - a);
+    if (out.error) throw new Error(out.error.message);
+    if (out.loop) loops[out.loop.match.placeId === place ? 0 : 1]++;
+  }
+  const row = summarise("dense", n, times, loops, t0);
+  runner.close();
+  return [row];
+}
+
+/** A session with the index from the first keyframe; a row per checkpoint. */
+async function runIndex(checkpoints: number[], window: number, dim: number): Promise<Row[]> {
+  const t0 = performance.now();
+  const runner = createStageRunner(
+    loopStage({ index: () => new HnswIndex(dim, SESSION_HNSW), denseLimit: 0 }),
+  );
+  const rows: Row[] = [];
+  let times: number[] = [], loops: [number, number] = [0, 0];
+  const last = Math.max(...checkpoints);
+  for (let t = 0; t < last; t++) {
+    const { v, place } = keyframe(t, checkpoints, window, dim);
+    const a = performance.now();
+    const out = await runner.push(work(t, v));
+    const dt = performance.now() - a;
+    if (out.error) throw new Error(out.error.message);
+    if (checkpoints.some((c) => t >= c - window && t < c)) {
+      times.push(dt);
+      if (out.loop) loops[out.loop.match.placeId === place ? 0 : 1]++;
+    }
+    if (checkpoints.includes(t + 1)) {
+      rows.push(summarise("index", t + 1, times, loops, t0));
+      console.error(JSON.stringify(rows[rows.length - 1]));
+      times = [];
+      loops = [0, 0];
+    }
+  }
+  runner.close();
+  return rows;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      n: { type: "string", default: "2000,10000,20000" },
+      dim: { type: "string", default: "8192" },
+      window: { type: "string", default: "100" },
+      modes: { type: "string", default: "dense,index" },
+      child: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const ns = values.n.split(",").map(Number), dim = Number(values.dim), window = Number(values.window);
+  if (ns.some((n) => !Number.isInteger(n) || n <= window + 20) || !(dim > 0) || !(window >= 10)) {
+    throw new Error(
+      `slam_scale: --n must be integers above --window + 20 (${values.n}), --dim and --window positive`,
+    );
+  }
+  if (values.child) {
+    const rows = values.child === "dense"
+      ? await runDense(ns[0], window, dim)
+      : await runIndex(ns, window, dim);
+    console.log(JSON.stringify(rows));
+  } else {
+    // One process per measurement, so that each RSS is that configuration's alone.
+    const jobs: { mode: string; n: string }[] = [];
+    const modes = values.modes.split(",");
+    if (modes.includes("dense")) { for (const n of ns) jobs.push({ mode: "dense", n: String(n) }); }
+    if (modes.includes("index")) jobs.push({ mode: "index", n: ns.join(",") });
+    const rows: Row[] = [];
+    for (const job of jobs) {
+      const args = [
+        "run",
+        "-A",
+        "--v8-flags=--expose-gc",
+        fileURLToPath(import.meta.url),
+        "--child",
+        job.mode,
+      ];
+      args.push("--n", job.n, "--dim", String(dim), "--window", String(window));
+      const out = await new Deno.Command(Deno.execPath(), { args, stderr: "inherit" }).output();
+      if (!out.success) throw new Error(`slam_scale: ${job.mode} at ${job.n} failed`);
+      const got: Row[] = JSON.parse(new TextDecoder().decode(out.stdout));
+      rows.push(...got);
+      if (!values.json) { for (const r of got) console.error(JSON.stringify(r)); }
+    }
+    if (values.json) console.log(JSON.stringify(rows, null, 2));
+    else {
+      console.log("mode   N      p50 ms  p99 ms  max ms  RSS MB  loops ok/wrong  (window)  s");
+      for (const r of rows) {
+        console.log(
+          `${r.mode.padEnd(6)} ${String(r.n).padEnd(6)} ${String(r.p50_ms).padStart(6)}  ${
+            String(r.p99_ms).padStart(6)
+          }  ${String(r.max_ms).padStart(6)}  ${String(r.rss_mb).padStart(6)}  ${
+            `${r.loops_true}/${r.loops_false}`.padStart(14)
+          }  ${String(r.window).padStart(8)}  ${r.seconds}`,
+        );
+      }
+    }
+  }
+}
