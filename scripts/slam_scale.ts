@@ -16,7 +16,7 @@
  *   keyframe's insert included (and the index's capacity doublings when they fall in the window).
  * - RSS: the process's resident memory after a GC at the end of the window (the dense rows, or the index and
  *   what the stage keeps; the descriptors given as prior are dropped by the script once the stage holds them).
- * - loops: revisit keyframes whose loop event matched the right place / events matching a wrong one.
+ * - loops: revisit keyframes whose loop event matched a keyframe of the same place / of another place.
  *
  * @module
  */
@@ -60,9 +60,9 @@ function placeVector(id: number, dim: number, out = new Float32Array(dim)): Floa
   return out;
 }
 
-/** A revisit view of place `id`: its descriptor plus noise of relative size 0.5 (similarity ~ 0.9). */
-function revisitVector(id: number, dim: number): Float32Array {
-  const v = placeVector(id, dim), e = placeVector(id + 1e9, dim);
+/** A revisit view of place `id` (visit `k`): its descriptor plus noise of relative size 0.5 (similarity ~ 0.9). */
+function revisitVector(id: number, k: number, dim: number): Float32Array {
+  const v = placeVector(id, dim), e = placeVector(id + 1e9 + k * 1e6, dim);
   for (let i = 0; i < dim; i++) v[i] += 0.5 * e[i];
   let n = 0;
   for (let i = 0; i < dim; i++) n += v[i] * v[i];
@@ -71,15 +71,16 @@ function revisitVector(id: number, dim: number): Float32Array {
   return v;
 }
 
-/** Keyframe t of a session with checkpoints: the `window` before each checkpoint revisit places 100, 101, ... */
+/** The place keyframe t views: the `window` before each checkpoint revisit places 100, 101, ... */
+function placeOf(t: number, checkpoints: number[], window: number): number {
+  for (const c of checkpoints) if (t >= c - window && t < c) return 100 + (t - (c - window));
+  return t;
+}
+
+/** Keyframe t of a session with checkpoints (see `placeOf`). */
 function keyframe(t: number, checkpoints: number[], window: number, dim: number) {
-  for (const c of checkpoints) {
-    if (t >= c - window && t < c) {
-      const place = 100 + (t - (c - window));
-      return { v: revisitVector(place, dim), place };
-    }
-  }
-  return { v: placeVector(t, dim), place: t };
+  const place = placeOf(t, checkpoints, window);
+  return { v: place === t ? placeVector(t, dim) : revisitVector(place, t, dim), place };
 }
 
 function work(seq: number, v: Float32Array): FrameWork {
@@ -136,7 +137,7 @@ async function runDense(n: number, window: number, dim: number): Promise<Row[]> 
     const out = await runner.push(work(t, v));
     times.push(performance.now() - a);
     if (out.error) throw new Error(out.error.message);
-    if (out.loop) loops[out.loop.match.placeId === place ? 0 : 1]++;
+    if (out.loop) loops[out.loop.match.placeId === place ? 0 : 1]++; // prior place id i views place i
   }
   const row = summarise("dense", n, times, loops, t0);
   runner.close();
@@ -160,7 +161,8 @@ async function runIndex(checkpoints: number[], window: number, dim: number): Pro
     if (out.error) throw new Error(out.error.message);
     if (checkpoints.some((c) => t >= c - window && t < c)) {
       times.push(dt);
-      if (out.loop) loops[out.loop.match.placeId === place ? 0 : 1]++;
+      // No prior: place id = keyframe ordinal; an earlier revisit of the same place is a right match too.
+      if (out.loop) loops[placeOf(out.loop.match.placeId, checkpoints, window) === place ? 0 : 1]++;
     }
     if (checkpoints.includes(t + 1)) {
       rows.push(summarise("index", t + 1, times, loops, t0));
