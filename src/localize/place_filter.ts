@@ -15,7 +15,12 @@
  *   is shifted by `signal`. The likelihood ratio of place i against "unknown" is then
  *   `exp(signal * z_i - signal^2 / 2)`, and "unknown" has ratio 1 (every similarity is background). A place
  *   not among the observed ones has z below the smallest observed z_k: its expected ratio is
- *   `Phi(z_k - signal) / Phi(z_k)`.
+ *   `Phi(z_k - signal) / Phi(z_k)`. With every place observed, each place's z is first normalised against its
+ *   own history ("hub" places similar to every query; `placeNormalization`).
+ * - Unknown-place evidence (`unknownEvidence`): the likelihood ratio above averages 1 over background places,
+ *   so a belief spread over the map explains an off-map frame as well as "unknown" does. What tells them
+ *   apart is the level of the best similarity (above the background mean): a true place's against the best
+ *   look-alike's. Both are learnt online, and their density ratio weighs the unknown state.
  * - Sparse belief: p(i) = base + delta(i), with `base` the common mass of every place and `delta` kept only for
  *   places that differ from it (at most `maxActive`). Prediction spreads the deltas through the kernel
  *   (a uniform belief stays uniform), an update touches only the observed places. Cost per frame:
@@ -84,24 +89,34 @@ export interface PlaceFilterOptions {
   /**
    * Per-place normalisation against "hub" places (similar to every query): on complete observations (every
    * place given), each place's standardised similarity is standardised again by its running mean and std
-   * over the frames seen so far (starting from `placePrior` pseudo-frames of N(0, 1)), then the row is
-   * re-standardised. Default true.
+   * over the earlier frames (all but the last `placeDelay`; starting from `placePrior` pseudo-frames of
+   * N(0, 1)), then the row is re-standardised. The pipeline gives complete rows when the search stage scans
+   * the whole map (its `fullScan` budget); with top-k rows this step is skipped. Default true.
    */
   placeNormalization?: boolean;
   /** Pseudo-frames of the per-place statistics' prior. Default 10. */
   placePrior?: number;
   /**
-   * Unknown-place evidence from the frame's best standardised similarity (before per-place normalisation):
-   * on the map the best z comes from the true place, off the map it is only the maximum of the background.
-   * Two Gaussians on the best z are tracked online: "off the map" from the best z among places away from the
-   * MAP place (a background maximum on every frame), "on the map" from the best z of frames the filter is
-   * confident about; their density ratio (raised to `unknownEvidenceWeight`, clamped to 1e-3..1e3) multiplies
-   * the unknown state's likelihood. Default false.
+   * Frames before a row joins the per-place statistics. A place is normalised against earlier frames only,
+   * and not against the last ones, in which it was often a neighbour of the true place: with 0 a slowly
+   * approached place is penalised by its own approach and the estimate runs a place ahead. Default 2.
+   */
+  placeDelay?: number;
+  /**
+   * Unknown-place evidence from the frame's best similarity above the background mean (not divided by the
+   * background std as z-scores are: that hides the evidence; subtracting the mean keeps it immune to a
+   * global change of the similarity level, e.g. lighting). On the map the best similarity is the true place's; off the map it is only the
+   * best look-alike, like the best similarity among places away from the MAP place on any frame. Two
+   * Gaussians are tracked online: "off" from that best similarity away from the MAP place (every frame),
+   * "on" from the frame's best similarity on frames the filter is confident about. Their log density ratio
+   * (times `unknownEvidenceWeight`, clamped to +-5 per frame) weighs the unknown state. Where the two overlap
+   * (hard data, where the true place is rarely the best) the ratio is near 1 and the filter is unchanged.
+   * Default true.
    */
   unknownEvidence?: boolean;
   /** Exponent of the unknown-place evidence ratio. Default 1. */
   unknownEvidenceWeight?: number;
-  /** Places either side of the MAP place left out of the background maximum. Default 5. */
+  /** Places either side of the MAP place left out of the "off" maximum. Default 5. */
   unknownEvidenceWindow?: number;
 }
 
@@ -134,6 +149,35 @@ export interface PlaceBelief {
 }
 
 const SIGNAL_MIN = 0.5;
+/** Frames each similarity Gaussian needs before the unknown-place evidence counts. */
+const EVIDENCE_MIN_FRAMES = 5;
+/** Largest |log ratio| of the unknown-place evidence per frame. */
+const EVIDENCE_CLAMP = 5;
+
+/** A Gaussian tracked online (exponential averages after a warm-up of plain averages). */
+interface OnlineGaussian {
+  mean: number;
+  variance: number;
+  count: number;
+}
+
+/**
+ * Add a sample: plain average for the first 50 samples, then rate 0.02; the sample is clipped at 3 std, and
+ * the variance kept above (0.01)^2 (cosine similarities: a 0.01 floor on the spread).
+ */
+function updateGaussian(g: OnlineGaussian, x: number): void {
+  g.count++;
+  if (g.count === 1) {
+    g.mean = x;
+    g.variance = 0.05 * 0.05;
+    return;
+  }
+  const rate = Math.max(0.02, 1 / g.count);
+  const sd = Math.sqrt(g.variance);
+  const d = Math.min(3 * sd, Math.max(-3 * sd, x - g.mean));
+  g.mean += rate * d;
+  g.variance = Math.max(1e-4, (1 - rate) * (g.variance + rate * d * d));
+}
 const SIGNAL_MAX = 4;
 const DEFAULT_MOTION: MotionKernel = { offsets: [-1, 0, 1, 2, 3], weights: [0.05, 0.25, 0.4, 0.2, 0.1] };
 
@@ -188,17 +232,17 @@ export class PlaceFilter {
   readonly #evidence: boolean;
   readonly #evidenceWeight: number;
   readonly #evidenceWindow: number;
-  /** Online Gaussians of the best z: on the map (confident frames) and background maximum (off the map). */
-  #onMean = 0;
-  #onVar = 0;
-  #offMean = 0;
-  #offVar = 0;
-  #offCount = 0;
-  #onCount = 0;
+  /** Online Gaussians of the best similarity above the mean: on the map (confident frames) and the best look-alike. */
+  #on: OnlineGaussian = { mean: 0, variance: 0, count: 0 };
+  #off: OnlineGaussian = { mean: 0, variance: 0, count: 0 };
   /** Per-place running sums of the standardised similarity (complete observations). */
   #colSum: Float64Array | null = null;
   #colSq: Float64Array | null = null;
   #colCount = 0;
+  /** Rows of the last `placeDelay` frames, not yet in the per-place statistics (oldest first). */
+  #ring: Float64Array[] = [];
+  #ringFull = false;
+  readonly #placeDelay: number;
   /** Common mass of every place. */
   #base = 0;
   /** Deviation from base per tracked place. */
@@ -263,7 +307,12 @@ export class PlaceFilter {
     const pp = options.placePrior ?? 10;
     if (!(pp > 0)) throw invalid(a, "placePrior", "a positive number", pp);
     this.#placePrior = pp;
-    this.#evidence = options.unknownEvidence ?? false;
+    const pd = options.placeDelay ?? 2;
+    if (!Number.isInteger(pd) || pd < 0 || pd > 1000) {
+      throw invalid(a, "placeDelay", "an integer in [0, 1000]", pd);
+    }
+    this.#placeDelay = pd;
+    this.#evidence = options.unknownEvidence ?? true;
     const ew = options.unknownEvidenceWeight ?? 1;
     if (!(ew >= 0 && ew <= 10)) throw invalid(a, "unknownEvidenceWeight", "a number in [0, 10]", ew);
     this.#evidenceWeight = ew;
@@ -287,15 +336,10 @@ export class PlaceFilter {
     this.#colSum = null;
     this.#colSq = null;
     this.#colCount = 0;
-    // Expected maximum of N standard normals (extreme-value approximation) as the off-map starting point.
-    const ln = Math.log(Math.max(2, this.placeCount));
-    const a = Math.sqrt(2 * ln);
-    this.#offMean = Math.max(0.5, a - (Math.log(ln) + Math.log(4 * Math.PI)) / (2 * a));
-    this.#offVar = 0.4 * 0.4;
-    this.#onMean = this.#offMean + 1;
-    this.#onVar = 0.8 * 0.8;
-    this.#offCount = 0;
-    this.#onCount = 0;
+    this.#ring = [];
+    this.#ringFull = false;
+    this.#on = { mean: 0, variance: 0, count: 0 };
+    this.#off = { mean: 0, variance: 0, count: 0 };
   }
 
   /** The match signal in use (fixed, or the current online estimate). */
@@ -387,7 +431,7 @@ export class PlaceFilter {
       zs[i] = z;
     }
     const complete = k >= n;
-    const evidence = this.#evidence ? this.#unknownEvidence(indices, zs) : 1;
+    const evidence = this.#evidence ? this.#unknownEvidence(indices, similarities, mean) : 1;
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
     if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin);
     const b = this.#signal;
@@ -414,49 +458,36 @@ export class PlaceFilter {
     this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
   }
 
-  /** Likelihood ratio of "unknown" from the frame's best z; updates the two online Gaussians. */
-  #unknownEvidence(indices: ArrayLike<number>, zs: Float64Array): number {
-    const { best } = this.#mapPlace();
+  /**
+   * Likelihood ratio of "unknown" from the frame's best similarity above the background mean (see
+   * `unknownEvidence`); updates the
+   * two online Gaussians. Called after the prediction, so the MAP place is the predicted one.
+   */
+  #unknownEvidence(indices: ArrayLike<number>, similarities: ArrayLike<number>, mean: number): number {
+    const { best, mass } = this.#mapPlace();
     const w = this.#evidenceWindow;
-    let zbest = -Infinity, zalt = -Infinity;
-    for (let i = 0; i < zs.length; i++) {
-      const z = zs[i];
-      if (z > zbest) zbest = z;
-      if ((best < 0 || Math.abs(indices[i] - best) > w) && z > zalt) zalt = z;
+    let sBest = -Infinity, sAway = -Infinity;
+    for (let i = 0; i < similarities.length; i++) {
+      const v = similarities[i] - mean;
+      if (v > sBest) sBest = v;
+      if (best >= 0 && Math.abs(indices[i] - best) > w && v > sAway) sAway = v;
     }
-    const dens = (x: number, m: number, v: number) => Math.exp(-0.5 * (x - m) * (x - m) / v) / Math.sqrt(v);
-    let onMean = this.#onMean, onVar = this.#onVar;
-    // The on-map Gaussian is never below the off-map one: the true place adds to the background maximum.
-    if (onMean < this.#offMean + 0.25) onMean = this.#offMean + 0.25;
-    if (onVar < this.#offVar) onVar = this.#offVar;
-    let ratio = dens(zbest, this.#offMean, this.#offVar) / Math.max(1e-300, dens(zbest, onMean, onVar));
-    if (!Number.isFinite(ratio)) ratio = 1e3;
-    ratio = Math.min(1e3, Math.max(1e-3, Math.pow(ratio, this.#evidenceWeight)));
-    // Update the statistics (robustly: exponential averages, outliers clipped at 3 std).
-    const ew = (mean: number, v: number, x: number, rate: number): [number, number] => {
-      const sd = Math.sqrt(v);
-      const xc = Math.min(mean + 3 * sd, Math.max(mean - 3 * sd, x));
-      const d = xc - mean;
-      return [mean + rate * d, Math.max(0.01, (1 - rate) * (v + rate * d * d))];
-    };
-    if (Number.isFinite(zalt)) {
-      this.#offCount++;
-      [this.#offMean, this.#offVar] = ew(
-        this.#offMean,
-        this.#offVar,
-        zalt,
-        Math.max(0.02, 1 / this.#offCount),
-      );
+    if (!Number.isFinite(sBest)) return 1;
+    let ratio = 1;
+    const on = this.#on, off = this.#off;
+    if (on.count >= EVIDENCE_MIN_FRAMES && off.count >= EVIDENCE_MIN_FRAMES) {
+      // The true place's similarity is never below the best look-alike's in distribution.
+      const onMean = Math.max(on.mean, off.mean), onVar = Math.max(on.variance, off.variance);
+      // Below the typical best look-alike a frame is as off the map as that (the wider "on" Gaussian would
+      // otherwise win the far lower tail): the ratio never favours the map as the best similarity falls.
+      const x = Math.max(sBest, off.mean);
+      const llr = 0.5 * (x - onMean) ** 2 / onVar - 0.5 * (x - off.mean) ** 2 / off.variance -
+        0.5 * Math.log(off.variance / onVar);
+      const e = this.#evidenceWeight * llr;
+      ratio = Math.exp(Math.max(-EVIDENCE_CLAMP, Math.min(EVIDENCE_CLAMP, e)));
     }
-    if (this.#lastMass >= 0.5 && this.#unknown < 0.1 && Number.isFinite(zbest)) {
-      this.#onCount++;
-      [this.#onMean, this.#onVar] = ew(
-        this.#onMean,
-        this.#onVar,
-        zbest,
-        Math.max(0.02, 1 / (this.#onCount + 5)),
-      );
-    }
+    if (Number.isFinite(sAway)) updateGaussian(off, sAway);
+    if (this.#lastMass >= 0.5 && mass >= 0.5 && this.#unknown < 0.1) updateGaussian(on, sBest);
     return ratio;
   }
 
@@ -468,20 +499,41 @@ export class PlaceFilter {
       this.#colSq = new Float64Array(n);
     }
     const sum = this.#colSum, sq = this.#colSq!;
-    this.#colCount++;
     const w = this.#colCount + this.#placePrior;
+    // The current frame's row joins the statistics only `placeDelay` frames later.
+    const delay = this.#placeDelay;
+    let row: Float64Array | undefined;
+    if (delay > 0) {
+      row = this.#ring.length < delay ? new Float64Array(n) : this.#ring.shift()!;
+      if (this.#ring.length === delay - 1 && this.#ringFull) {
+        for (let j = 0; j < n; j++) {
+          sum[j] += row[j];
+          sq[j] += row[j] * row[j];
+        }
+        this.#colCount++;
+      }
+    }
     let s1 = 0, s2 = 0;
     for (let i = 0; i < k; i++) {
       const j = indices[i];
-      sum[j] += zs[i];
-      sq[j] += zs[i] * zs[i];
-      const m = sum[j] / w;
-      const v = Math.max(0.01, (sq[j] + this.#placePrior) / w - m * m);
-      const z = (zs[i] - m) / Math.sqrt(v);
+      const zr = zs[i];
+      if (row) row[j] = zr;
+      else {
+        sum[j] += zr;
+        sq[j] += zr * zr;
+      }
+      const ww = row ? w : w + 1;
+      const m = sum[j] / ww;
+      const v = Math.max(0.01, (sq[j] + this.#placePrior) / ww - m * m);
+      const z = (zr - m) / Math.sqrt(v);
       zs[i] = z;
       s1 += z;
       s2 += z * z;
     }
+    if (row) {
+      this.#ring.push(row);
+      if (this.#ring.length === delay) this.#ringFull = true;
+    } else this.#colCount++;
     const mean = s1 / k;
     const sd = Math.sqrt(Math.max(1e-12, s2 / k - mean * mean));
     let zmin = Infinity;

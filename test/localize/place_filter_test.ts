@@ -166,3 +166,55 @@ Deno.test("place filter: unknownEvidence turns a run of background-only frames i
   assert.ok(on.offLost > run(false).offLost);
   assert.throws(() => new PlaceFilter({ placeCount: 3, unknownEvidenceWeight: -1 }), /unknownEvidenceWeight/);
 });
+
+Deno.test("place filter: a global drop of every similarity (e.g. lighting) on the map keeps the estimate localized", () => {
+  // The unknown-place evidence looks at the best similarity above the frame's mean, not at its raw level.
+  let seed = 777;
+  const uniform = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return (seed + 0.5) / 4294967296;
+  };
+  const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const n = 200;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const f = new PlaceFilter({ placeCount: n });
+  let lost = 0, ok = 0;
+  for (let q = 0; q < 160; q++) {
+    const level = q < 80 ? 0.3 : 0.1; // halfway the whole row drops by 4 background std
+    const row = Float32Array.from({ length: n }, () => level + 0.05 * gauss());
+    row[q] += 0.05 * 3;
+    const b = f.step({ indices, similarities: row });
+    if (q >= 80) {
+      if (b.status === "lost") lost++;
+      if (b.placeIndex !== null && Math.abs(b.placeIndex - q) <= 1) ok++;
+    }
+  }
+  assert.equal(lost, 0);
+  assert.ok(ok >= 78, `localized after the drop: ${ok} of 80`);
+});
+
+Deno.test("place filter: per-place normalisation does not run ahead on a slow, noiseless traversal (placeDelay)", () => {
+  // Rows like the pipeline's fake codes: similarity exp(-(i - c)^2 / 4) to place i for the true place c.
+  const n = 60;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const run = (placeDelay: number) => {
+    const f = new PlaceFilter({ placeCount: n, placeDelay });
+    let last = -1;
+    for (let t = 0; t < 30; t++) {
+      const c = 5 + t;
+      const b = f.step({
+        indices,
+        similarities: Float32Array.from({ length: n }, (_, i) => Math.exp(-((i - c) ** 2) / 4)),
+      });
+      last = b.placeIndex ?? -1;
+    }
+    return last;
+  };
+  assert.equal(run(2), 34);
+  assert.equal(
+    run(0),
+    35,
+    "with the place's own approach in its statistics the estimate runs one place ahead",
+  );
+  assert.throws(() => new PlaceFilter({ placeCount: 3, placeDelay: -1 }), /placeDelay/);
+});
