@@ -30,7 +30,9 @@ Options:
   --index KIND        hnsw | exact                                           default exact
   --clusters K        NetVLAD clusters of the fitted default model           default 64
   --provider P        auto | cpu | cuda                                      default auto
-  --top-k K           candidates per frame fed to the filter      default all places (<= 5000), else 200
+  --top-k K           candidates per frame from the search                   default 50
+  --full-scan N       maps of up to N places: every query is compared with every place and the filter
+                      observes them all (as the live pipeline within its budget)   default 5000
   --verify            verify each frame's top candidates (DELF-style) and fold the results into the filter
   --verify-top K      candidates verified per frame                          default 5
   --per-query         also print each query's answers (text mode)
@@ -77,6 +79,7 @@ export async function run(args: string[]): Promise<number> {
       clusters: { type: "string" },
       provider: { type: "string" },
       "top-k": { type: "string" },
+      "full-scan": { type: "string" },
       verify: { type: "boolean", default: false },
       "verify-top": { type: "string" },
       "per-query": { type: "boolean", default: false },
@@ -104,7 +107,10 @@ export async function run(args: string[]): Promise<number> {
     index: values.index === undefined ? "exact" : indexOption(action, values.index),
     clusters: intOption(action, "clusters", values.clusters, 64),
     provider: providerOption(action, values.provider),
-    topK: values["top-k"] === undefined ? undefined : intOption(action, "top-k", values["top-k"], 200),
+    topK: values["top-k"] === undefined ? undefined : intOption(action, "top-k", values["top-k"], 50),
+    fullScanPlaces: values["full-scan"] === undefined
+      ? undefined
+      : intOption(action, "full-scan", values["full-scan"], 5000),
     verifier,
     verifyTopK: intOption(action, "verify-top", values["verify-top"], 5),
     onPlace: verifier && "addPlace" in verifier

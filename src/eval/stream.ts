@@ -55,8 +55,16 @@ export interface EvaluateStreamOptions {
   index?: MapIndexKind;
   /** Execution provider. Default `"auto"`. */
   provider?: ProviderChoice;
-  /** Candidates per frame fed to the filter. Default: every place up to 5000 places, else 200. */
+  /**
+   * Candidates per frame from the search (the filter observes every place anyway up to `fullScanPlaces`).
+   * Default 50, as the live pipeline.
+   */
   topK?: number;
+  /**
+   * Maps up to this many places are compared with every query (the filter observes the whole row, as the
+   * live pipeline does within its `fullScan` budget). Default 5000.
+   */
+  fullScanPlaces?: number;
   /** Place filter options. */
   filter?: Omit<PlaceFilterOptions, "placeCount">;
   /** Frames of the sequence-matching baseline. Default 20. */
@@ -158,14 +166,15 @@ export async function evaluateStream(
   );
   const n = places.length;
   const dim = index.dim;
-  const topK = options.topK ?? (n <= 5000 ? n : 200);
+  const topK = options.topK ?? 50;
+  const fullScan = n <= (options.fullScanPlaces ?? 5000) ? Infinity : 0;
   const verifications = new Subject<VerificationEvent>();
   const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   const runner = createStageRunner(pipe(
     decodeStage({ channels: model.info.inputChannels, decode: options.decode }),
     keyframeStage(),
     describeStage(model),
-    searchStage({ index, places, descriptors }, { k: topK }),
+    searchStage({ index, places, descriptors }, { k: topK, fullScan }),
     filterStage(places, { filter: options.filter, verifications, minInliers }),
   ));
   const matcher = new SequenceMatcher({ placeCount: n, length: options.seqLength ?? 20 });
@@ -209,13 +218,16 @@ export async function evaluateStream(
         });
         continue;
       }
-      // Baseline: full similarity row to every place.
+      // Baseline: full similarity row to every place (the search stage's when it scanned the whole map).
       const g = work.descriptor.global;
-      for (let j = 0; j < n; j++) {
-        let d = 0;
-        const o = j * dim;
-        for (let i = 0; i < dim; i++) d += g[i] * descriptors[o + i];
-        row[j] = d;
+      if (work.similarities && work.similarities.length === n) row.set(work.similarities);
+      else {
+        for (let j = 0; j < n; j++) {
+          let d = 0;
+          const o = j * dim;
+          for (let i = 0; i < dim; i++) d += g[i] * descriptors[o + i];
+          row[j] = d;
+        }
       }
       const seq = matcher.push(row);
       options.onSimilarities?.(qi, row, !!work.keyframe, placeToDb);

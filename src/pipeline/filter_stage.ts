@@ -1,5 +1,7 @@
 /**
- * Filter stage: folds each keyframe's top-k hypotheses into the temporal place filter (`PlaceFilter`) and
+ * Filter stage: folds each keyframe's similarities into the temporal place filter (`PlaceFilter`): the whole
+ * row when the search stage compared the keyframe with every place (`work.similarities`), else its top-k
+ * hypotheses with the background, and
  * writes the smoothed `LocationEstimate`; a non-keyframe gets the last estimate restamped. Asynchronous
  * verification results (the pipeline's verification hook) update the filter of the same subscription.
  *
@@ -29,6 +31,7 @@ export function filterStage(
   const indexOf = new Map<number, number>();
   places.forEach((p, i) => indexOf.set(p.placeId, i));
   const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
+  const every = Int32Array.from({ length: places.length }, (_, i) => i);
   // Validate options up front (throws ValidationError before anything runs).
   new PlaceFilter({ ...options.filter, placeCount: Math.max(1, places.length) });
   return (source) =>
@@ -49,19 +52,24 @@ export function filterStage(
       {
         const inner = source.pipe(map((work) => {
           if (work.error) return work;
-          if (work.keyframe && work.hypotheses) {
-            const idx: number[] = [], sims: number[] = [];
-            for (const h of work.hypotheses) {
-              const i = indexOf.get(h.placeId);
-              if (i !== undefined) {
-                idx.push(i);
-                sims.push(h.similarity);
-              }
-            }
+          if (work.keyframe && (work.hypotheses || work.similarities)) {
             seqToKeyframe.set(work.frame.seq, keyframes++);
             if (seqToKeyframe.size > 64) seqToKeyframe.delete(seqToKeyframe.keys().next().value!);
-            if (idx.length > 0) {
-              filter.step({ indices: idx, similarities: sims, background: work.background });
+            if (work.similarities && work.similarities.length === places.length && places.length > 0) {
+              // Every place observed: the background is exact and per-place normalisation applies.
+              filter.step({ indices: every, similarities: work.similarities });
+            } else {
+              const idx: number[] = [], sims: number[] = [];
+              for (const h of work.hypotheses ?? []) {
+                const i = indexOf.get(h.placeId);
+                if (i !== undefined) {
+                  idx.push(i);
+                  sims.push(h.similarity);
+                }
+              }
+              if (idx.length > 0) {
+                filter.step({ indices: idx, similarities: sims, background: work.background });
+              }
             }
             const b = filter.belief();
             const est: LocationEstimate = {

@@ -33,6 +33,11 @@ export interface FrameWork {
   hypotheses?: PlaceHypothesis[];
   /** Similarity background of this frame against the whole map (search stage). */
   background?: { mean: number; std: number };
+  /**
+   * Similarity to every map place, in the map's place order (search stage, when it compares the keyframe
+   * with the whole map: see `SearchStageOptions.fullScan`). The filter then observes every place.
+   */
+  similarities?: Float32Array;
   /** Smoothed estimate (filter stage). */
   estimate?: LocationEstimate;
   /** Place id of this keyframe in the session map (loop stage). */

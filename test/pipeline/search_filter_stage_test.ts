@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { from, lastValueFrom, toArray } from "rxjs";
+import { PlaceFilter } from "../../src/localize/place_filter.ts";
+import { filterStage } from "../../src/pipeline/filter_stage.ts";
+import type { FrameWork } from "../../src/pipeline/frame_work.ts";
+import { searchStage } from "../../src/pipeline/search_stage.ts";
+import { codeFrame, codeMap, codeVector, DIM } from "./_fakes.ts";
+
+function work(seq: number, code: number): FrameWork {
+  return {
+    frame: codeFrame(seq, code),
+    receivedAt: 0,
+    keyframe: true,
+    descriptor: { global: codeVector(code) },
+  } as unknown as FrameWork;
+}
+
+Deno.test("searchStage() hands on the whole similarity row when the map fits the fullScan budget", async () => {
+  // 64 places of 64-d, more than the background sample: only the fullScan budget makes it scan.
+  const map = codeMap(64);
+  const [w] = await lastValueFrom(
+    from([work(0, 42)]).pipe(searchStage(map, { k: 5, backgroundSample: 16 }), toArray()),
+  );
+  assert.ok(w.similarities, "similarities expected");
+  assert.equal(w.similarities!.length, 64);
+  assert.equal(w.hypotheses!.length, 5);
+  assert.equal(w.hypotheses![0].placeId, 42);
+  // The row is in place order and holds the same values as the hypotheses.
+  for (const h of w.hypotheses!) assert.ok(Math.abs(w.similarities![h.placeId] - h.similarity) < 1e-6);
+  // Exact background of the whole row.
+  const row = [...w.similarities!];
+  const mean = row.reduce((s, v) => s + v, 0) / row.length;
+  assert.ok(Math.abs(w.background!.mean - mean) < 1e-6);
+});
+
+Deno.test("searchStage() asks the index (no whole row) above the fullScan budget, or with fullScan 0", async () => {
+  const map = codeMap(64);
+  const over = 64 * DIM - 1;
+  for (const fullScan of [0, over]) {
+    const [w] = await lastValueFrom(
+      from([work(0, 42)]).pipe(searchStage(map, { k: 5, fullScan, backgroundSample: 16 }), toArray()),
+    );
+    assert.equal(w.similarities, undefined, `fullScan ${fullScan}`);
+    assert.equal(w.hypotheses![0].placeId, 42);
+  }
+  assert.throws(() => searchStage(map, { fullScan: -1 }), /fullScan/);
+});
+
+Deno.test("filterStage() folds the whole row into the filter when given, as a direct PlaceFilter run does", async () => {
+  const map = codeMap(64);
+  const codes = Array.from({ length: 40 }, (_, i) => 5 + Math.floor(i * 1.2));
+  const out = await lastValueFrom(
+    from(codes.map((c, i) => work(i, c))).pipe(
+      searchStage(map, { k: 5 }),
+      filterStage(map.places),
+      toArray(),
+    ),
+  );
+  const direct = new PlaceFilter({ placeCount: 64 });
+  const indices = Int32Array.from({ length: 64 }, (_, i) => i);
+  out.forEach((w, i) => {
+    const b = direct.step({ indices, similarities: w.similarities! });
+    assert.equal(w.estimate!.placeId, b.placeIndex, `frame ${i}`);
+    assert.ok(Math.abs(w.estimate!.confidence - b.confidence) < 1e-12);
+  });
+  const last = out[out.length - 1].estimate!;
+  assert.equal(last.status, "localized");
+  assert.ok(Math.abs(last.placeId! - codes[codes.length - 1]) <= 1, `estimate ${last.placeId}`);
+});
