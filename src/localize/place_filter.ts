@@ -116,8 +116,9 @@ export interface PlaceFilterOptions {
    * global change of the similarity level, e.g. lighting). On the map the best similarity is the true place's; off the map it is only the
    * best look-alike, like the best similarity among places away from the MAP place on any frame. Two
    * Gaussians are tracked online: "off" from that best similarity away from the MAP place (every frame),
-   * "on" from the frame's best similarity on frames the filter is confident about. Their log density ratio
-   * (times `unknownEvidenceWeight`, clamped to +-5 per frame) weighs the unknown state. Where the two overlap
+   * "on" from the frame's best similarity on frames the filter is confident about (its mean shrunk towards
+   * "off" while it rests on few frames), with one spread, that of "off". Their log density ratio (times
+   * `unknownEvidenceWeight`, clamped to +-5 per frame) weighs the unknown state. Where the two overlap
    * (hard data, where the true place is rarely the best) the ratio is near 1 and the filter is unchanged.
    * Default true.
    */
@@ -161,6 +162,10 @@ const SIGNAL_MIN = 0.5;
 const EVIDENCE_MIN_FRAMES = 5;
 /** Largest |log ratio| of the unknown-place evidence per frame. */
 const EVIDENCE_CLAMP = 5;
+/** Floor of the similarity Gaussians' variance (a spread of 0.01 in cosine similarity). */
+const EVIDENCE_VAR_FLOOR = 1e-4;
+/** Confident frames at which the "on" mean is trusted halfway (shrunk towards "off" before). */
+const EVIDENCE_ON_PRIOR = 20;
 
 /** A Gaussian tracked online (exponential averages after a warm-up of plain averages). */
 interface OnlineGaussian {
@@ -170,21 +175,19 @@ interface OnlineGaussian {
 }
 
 /**
- * Add a sample: plain average for the first 50 samples, then rate 0.02; the sample is clipped at 3 std, and
- * the variance kept above (0.01)^2 (cosine similarities: a 0.01 floor on the spread).
+ * Add a sample: exact running mean and (population) variance for the first 50 samples, then exponential
+ * averages at rate 0.02; from the sixth sample on, a sample is clipped at 3 std.
  */
 function updateGaussian(g: OnlineGaussian, x: number): void {
   g.count++;
-  if (g.count === 1) {
-    g.mean = x;
-    g.variance = 0.05 * 0.05;
-    return;
-  }
   const rate = Math.max(0.02, 1 / g.count);
-  const sd = Math.sqrt(g.variance);
-  const d = Math.min(3 * sd, Math.max(-3 * sd, x - g.mean));
+  let d = x - g.mean;
+  if (g.count > 5) {
+    const lim = 3 * Math.sqrt(Math.max(g.variance, EVIDENCE_VAR_FLOOR));
+    d = Math.min(lim, Math.max(-lim, d));
+  }
   g.mean += rate * d;
-  g.variance = Math.max(1e-4, (1 - rate) * (g.variance + rate * d * d));
+  g.variance = g.count === 1 ? 0 : (1 - rate) * (g.variance + rate * d * d);
 }
 const SIGNAL_MAX = 4;
 const DEFAULT_MOTION: MotionKernel = { offsets: [-1, 0, 1, 2, 3], weights: [0.05, 0.25, 0.4, 0.2, 0.1] };
@@ -496,13 +499,15 @@ export class PlaceFilter {
     let ratio = 1;
     const on = this.#on, off = this.#off;
     if (on.count >= EVIDENCE_MIN_FRAMES && off.count >= EVIDENCE_MIN_FRAMES) {
-      // The true place's similarity is never below the best look-alike's in distribution.
-      const onMean = Math.max(on.mean, off.mean), onVar = Math.max(on.variance, off.variance);
-      // Below the typical best look-alike a frame is as off the map as that (the wider "on" Gaussian would
-      // otherwise win the far lower tail): the ratio never favours the map as the best similarity falls.
+      // One spread for both (that of the look-alikes, estimated on every frame): with unequal spreads a
+      // frame would carry evidence even where the two means agree (hard data, where the true place is rarely
+      // the best). The "on" mean is never below "off" (the true place adds to the look-alikes) and, from few
+      // confident frames, is shrunk towards it.
+      const v = Math.max(EVIDENCE_VAR_FLOOR, off.variance);
+      const onMean = off.mean + Math.max(0, on.mean - off.mean) * on.count / (on.count + EVIDENCE_ON_PRIOR);
+      // Below the typical best look-alike a frame is as off the map as that.
       const x = Math.max(sBest, off.mean);
-      const llr = 0.5 * (x - onMean) ** 2 / onVar - 0.5 * (x - off.mean) ** 2 / off.variance -
-        0.5 * Math.log(off.variance / onVar);
+      const llr = ((x - onMean) ** 2 - (x - off.mean) ** 2) / (2 * v);
       const e = this.#evidenceWeight * llr;
       ratio = Math.exp(Math.max(-EVIDENCE_CLAMP, Math.min(EVIDENCE_CLAMP, e)));
     }
