@@ -79,6 +79,8 @@ export {
   type Localizer,
   type LocalizerOptions,
   type LocalizerStreams,
+  SESSION_DENSE_LIMIT,
+  SESSION_HNSW,
 } from "./src/pipeline/localize_pipeline.ts";
 export { type BackpressurePolicy, parseBackpressurePolicy } from "./src/pipeline/backpressure.ts";
 export type { VerificationCandidate, VerificationQuery, Verifier } from "./src/pipeline/verification_hook.ts";
@@ -98,7 +100,12 @@ export { withSourceEvents } from "./src/pipeline/with_source.ts";
 export { decodeStage, type DecodeStageOptions } from "./src/pipeline/decode_stage.ts";
 export { keyframeStage, type KeyframeStageOptions } from "./src/pipeline/keyframe_stage.ts";
 export { describeStage, type DescribeStageOptions } from "./src/pipeline/describe_stage.ts";
-export { type PlaceMap, searchStage, type SearchStageOptions } from "./src/pipeline/search_stage.ts";
+export {
+  FULL_SCAN_DEFAULT,
+  type PlaceMap,
+  searchStage,
+  type SearchStageOptions,
+} from "./src/pipeline/search_stage.ts";
 export { filterStage, type FilterStageOptions } from "./src/pipeline/filter_stage.ts";
 export { loopStage, type LoopStageOptions } from "./src/pipeline/loop_stage.ts";
 export { PlaceFilter, type PlaceFilterOptions, type PlaceObservation } from "./src/localize/place_filter.ts";
