@@ -10,9 +10,15 @@
  * - SLAM (`admit: "all"`, the default): every keyframe joins the session map, which is the map being built
  *   (it grows with the run, by design; choose keyframes with `keyframeStage` options). Prior keyframes
  *   (multi-session) come first. Without `index` every comparison is dense (time and memory grow with the
- *   session). With `index`, every keyframe (prior included) is added to it as it joins; comparison stays dense
- *   (exact) up to `denseLimit` eligible keyframes and then uses the index's top `k`, the recent window filtered
- *   out inside the search. From then on the dense rows are released: the stage keeps only the recent window
+ *   session). With `index`, comparison stays dense (exact) up to `denseLimit` eligible keyframes and then uses
+ *   the index's top `k`, the recent window filtered out inside the search. The index is filled lazily and in
+ *   keyframe order: nothing while fewer than `indexFrom` keyframes are eligible (default `denseLimit / 2`: a
+ *   session that stays small pays nothing), then each new keyframe adds itself plus a share of the backlog,
+ *   sized so that the backlog is done when `denseLimit` is crossed (about two inserts a keyframe from a
+ *   fresh start; no long stall); when the limit is crossed earlier (a prior map near or above it) the rest of
+ *   the backlog is added then. An index may arrive already holding the first prior keyframes (the saved
+ *   map's own index), which are then not added again. From the crossing on the dense rows are released: the
+ *   stage keeps only the recent window
  *   (the `excludeRecent` newest rows, whose similarities the detector's reference needs) and a systematic
  *   sample of 128 to 256 rows for the background statistics of the z-scores (the mean and spread over all
  *   eligible keyframes, which the top `k` alone would overstate), so that memory is the index's plus a few MB.
@@ -78,12 +84,23 @@ export interface LoopStageOptions {
    * index from the first keyframe). Default 4096.
    */
   denseLimit?: number;
+  /**
+   * With `index`: eligible keyframes (prior included) below which nothing is added to the index; from there
+   * on each keyframe adds itself and a share of the backlog, so that the index holds every keyframe when
+   * `denseLimit` is crossed (see the module doc). 0: every keyframe as it joins. Default `denseLimit / 2`
+   * (rounded down).
+   */
+  indexFrom?: number;
   /** Candidates from the index beyond `denseLimit`. Default 100. */
   k?: number;
   /**
-   * Index for large session maps (`admit: "all"` without `priorFromSearch` only; see the module doc): every
-   * keyframe, prior included, is added under its place id as it joins. A function is called once per run (a
-   * fresh index for each subscription); an instance must be empty and serve one run. Default none (dense).
+   * Index for large session maps (`admit: "all"` without `priorFromSearch` and without a `maxSession` cap;
+   * see the module doc): keyframes, prior included, are added under their place ids (lazily, see
+   * `indexFrom`). A function is called once per run (a fresh index for each subscription); an instance
+   * serves one run. It must be empty, or hold exactly the first `size` prior keyframes under their place ids
+   * with the same vectors (e.g. the saved map's own index when extending it, checked by id when the index
+   * lists its ids): those are not added again. The stage adds to it: do not save it over a map or share it.
+   * Default none (dense).
    */
   index?: VectorIndex | (() => VectorIndex);
   /** Verification will gate events: emit hypotheses as `loopPending`. Default false. */
@@ -146,6 +163,11 @@ class Rows {
       this.#f32.set(v, o);
     }
     this.count++;
+  }
+
+  /** Row `r` (float32 rows only; a view, valid until the next `add`). */
+  row(r: number): Float32Array {
+    return this.#f32.subarray(r * this.dim, (r + 1) * this.dim);
   }
 
   /** Inner product of `q` with row `r`. */
@@ -247,6 +269,27 @@ class RowSample {
   }
 }
 
+/**
+ * How many prior keyframes `index` already holds: 0 for an empty index, else it must hold exactly the first
+ * `size` of them (by id, when the index lists its ids).
+ */
+function adoptedPrior(index: VectorIndex, P: number, priorOrdinal: Map<number, number>): number {
+  const a = "detect loops", held = index.size;
+  const expected = "an empty index, or one holding only the first prior keyframes (one per run)";
+  if (held > P) throw invalid(a, "index", expected, `an index of ${held} vectors (${P} prior keyframes)`);
+  const ids = (index as { ids?: () => number[] }).ids?.();
+  if (ids) {
+    if (ids.length !== held) throw invalid(a, "index", expected, `${ids.length} ids for ${held} vectors`);
+    for (const id of ids) {
+      const o = priorOrdinal.get(id);
+      if (o === undefined || o >= held) {
+        throw invalid(a, "index", expected, `id ${id}, not one of the first ${held} prior place ids`);
+      }
+    }
+  }
+  return held;
+}
+
 /** Rows sampled for the background once the index replaces dense comparison (see the module doc). */
 const BACKGROUND_SAMPLE = 256;
 
@@ -259,6 +302,10 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
     throw invalid(a, "denseLimit", "an integer >= 0", denseLimit);
   }
   if (!Number.isInteger(k) || k < 1) throw invalid(a, "k", "a positive integer", k);
+  const indexFrom = options.indexFrom ?? Math.floor(denseLimit / 2);
+  if (!Number.isInteger(indexFrom) || indexFrom < 0) {
+    throw invalid(a, "indexFrom", "an integer >= 0", indexFrom);
+  }
   const admit = options.admit ?? "all";
   if (admit !== "all" && admit !== "novel") throw invalid(a, "admit", '"all" or "novel"', admit);
   const novelty = options.novelty ?? 0.9;
@@ -285,6 +332,14 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
   ) {
     throw invalid(a, "index", "a VectorIndex or a function returning one", indexOption);
   }
+  if (indexOption !== undefined && maxSession !== Infinity) {
+    throw invalid(
+      a,
+      "maxSession",
+      "no cap with an index (every keyframe stays in the session map)",
+      maxSession,
+    );
+  }
   new LoopDetector(options.detector); // validate up front
   const now = options.now ?? (() => Date.now() / 1000);
   return (source) =>
@@ -298,12 +353,15 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
       let priorRows = new Rows(false);
       // Index path (SLAM with an index): the index, and what remains once the dense rows are released.
       const useIndex = typeof indexOption === "function" ? indexOption() : indexOption;
-      if (useIndex !== undefined && useIndex.size !== 0) {
-        throw invalid(a, "index", "an empty index (one per run)", `an index of ${useIndex.size} vectors`);
-      }
+      const priorOrdinal = new Map<number, number>(prior.map((p, i) => [p.placeId, i]));
+      // Ordinals below `indexed` are in the index (it is filled in ordinal order; see the module doc).
+      let indexed = useIndex === undefined ? 0 : adoptedPrior(useIndex, P, priorOrdinal);
       const ring = new RecentRing(useIndex ? excl : 0);
       const sample = new RowSample(BACKGROUND_SAMPLE);
       let indexActive = false; // dense rows released, the index answers (never goes back)
+      // With `all` admission eligible = P + t - excludeRecent at keyframe t: the index takes over at keyframe
+      // `crossAt` (<= 0: at the first one; the dense prior rows would never be read, so they are not copied).
+      const crossAt = denseLimit + excl + 1 - P;
       const serial: number[] = [], kfOf: number[] = [], metas: RowMeta[] = [];
       const priorMeta: RowMeta[] = prior.map((p) => ({
         placeId: p.placeId,
@@ -311,17 +369,15 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
         image: p.image,
         position: p.position,
       }));
-      const priorOrdinal = new Map<number, number>(prior.map((p, i) => [p.placeId, i]));
-      if (!fromSearch) {
-        prior.forEach((p, i) => {
-          priorRows.add(p.descriptor!);
-          if (useIndex) {
-            useIndex.add(p.placeId, p.descriptor!);
-            ring.push(i, p.descriptor!);
-            sample.add(i, p.descriptor!);
-          }
-        });
-      }
+      if (!fromSearch && !(useIndex && crossAt <= 0)) { for (const p of prior) priorRows.add(p.descriptor!); }
+      /** Descriptor of ordinal `o` (index path, before the dense rows are released). */
+      const vectorOf = (o: number): Float32Array =>
+        o < P ? (o < priorRows.count ? priorRows.row(o) : prior[o].descriptor!) : rows.row(o - P);
+      const placeIdOf = (o: number): number => o < P ? prior[o].placeId : metas[o - P].placeId;
+      /** Add ordinals [indexed, upTo) to the index. */
+      const fill = (upTo: number) => {
+        for (; indexed < upTo; indexed++) useIndex!.add(placeIdOf(indexed), vectorOf(indexed));
+      };
       const ordinalOf = new Map<number, number>(priorOrdinal); // place id -> ordinal (index path)
       let nextPlaceId = prior.reduce((m, p) => Math.max(m, p.placeId + 1), 0);
       let nextSerial = P;
@@ -390,8 +446,12 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
             const priorEligible = fromSearch ? 0 : Math.max(0, Math.min(P, P + cut));
             const denseCount = priorEligible + sessionEligible;
             if (useIndex && !indexActive && denseCount > denseLimit) {
-              // Past the limit for good (eligible counts only grow with `all`): release the dense rows; the
-              // recent window lives on in the ring, the background in the sample.
+              // Past the limit for good (eligible counts only grow with `all`): finish the backlog, then
+              // release the dense rows; the recent window lives on in the ring, the background in the sample.
+              const held = P + rows.count;
+              fill(held);
+              for (let o = 0; o < held; o++) sample.add(o, vectorOf(o));
+              for (let o = Math.max(0, held - excl); o < held; o++) ring.push(o, vectorOf(o));
               indexActive = true;
               rows = new Rows(false);
               priorRows = new Rows(false);
@@ -443,10 +503,17 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
               kfOf.push(t);
               metas.push({ placeId, stamp: f.stamp, image: f.source, position: f.position });
               if (useIndex) {
-                useIndex.add(placeId, q);
                 ordinalOf.set(placeId, nextSerial);
-                ring.push(nextSerial, q);
-                sample.add(nextSerial, q);
+                if (indexActive) {
+                  useIndex.add(placeId, q);
+                  indexed++;
+                  ring.push(nextSerial, q);
+                  sample.add(nextSerial, q);
+                } else if (denseCount >= indexFrom) {
+                  // This keyframe and a share of the backlog, so that it is done by keyframe `crossAt`.
+                  const backlog = P + rows.count - indexed;
+                  fill(indexed + Math.ceil(backlog / Math.max(1, crossAt - t)));
+                }
               }
               nextSerial++;
             }

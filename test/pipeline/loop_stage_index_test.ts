@@ -8,11 +8,11 @@ import { from, lastValueFrom, toArray } from "rxjs";
 import { HnswIndex } from "../../src/index/hnsw_index.ts";
 import type { SearchHit, SearchOptions, VectorIndex } from "../../src/index/vector_index.ts";
 import type { FrameWork } from "../../src/pipeline/frame_work.ts";
-import { localize } from "../../src/pipeline/localize_pipeline.ts";
+import { createLocalizer, localize } from "../../src/pipeline/localize_pipeline.ts";
 import { loopStage, type LoopStageOptions } from "../../src/pipeline/loop_stage.ts";
 import { createStageRunner } from "../../src/pipeline/stage_runner.ts";
 import type { LoopClosureEvent } from "../../src/types.ts";
-import { codeFrame, fakeModel, syncDecode } from "./_fakes.ts";
+import { codeFrame, codeVector, fakeModel, syncDecode } from "./_fakes.ts";
 
 const D = 128;
 
@@ -219,4 +219,174 @@ Deno.test("loop stage validates denseLimit, k and index", async () => {
   const runner = createStageRunner(loopStage({ index: used }));
   await assert.rejects(runner.push(work(0, new Float32Array([0, 1, 0, 0]))), /empty index/);
   runner.close();
+});
+
+/** An index that records, after each keyframe, how many vectors it held (`marks`) and every id added. */
+class CountingIndex extends SpyIndex {
+  added: number[] = [];
+  override add(id: number, v: Float32Array) {
+    this.added.push(id);
+    super.add(id, v);
+  }
+}
+
+async function runCounting(vs: Float32Array[], options: LoopStageOptions, index: CountingIndex) {
+  const runner = createStageRunner(loopStage({ ...options, index: () => index }));
+  const loops: LoopClosureEvent[] = [], sizes: number[] = [];
+  for (let t = 0; t < vs.length; t++) {
+    const out = await runner.push(work(t, vs[t]));
+    assert.equal(out.error, undefined, out.error?.message);
+    if (out.loop) loops.push(out.loop);
+    sizes.push(index.size);
+  }
+  runner.close();
+  return { loops, sizes };
+}
+
+Deno.test("session index is filled lazily: nothing below indexFrom, a few inserts a keyframe, complete at denseLimit", async () => {
+  const { frames } = route();
+  const vs = frames.map((f) => f.v);
+  const dense = await run(vs, { detector });
+  const excl = detector.excludeRecent, denseLimit = 60, indexFrom = 30;
+  const lazy = new CountingIndex(new HnswIndex(D));
+  const { loops, sizes } = await runCounting(vs, { detector, denseLimit, indexFrom, k: 10 }, lazy);
+  // Keyframe t has t - excl eligible; nothing is added before t = indexFrom + excl.
+  for (let t = 0; t < indexFrom + excl; t++) assert.equal(sizes[t], 0, `keyframe ${t}`);
+  assert.ok(sizes[indexFrom + excl] > 0);
+  // Never more than a few inserts a keyframe (the backlog spread over the keyframes up to the crossing).
+  const steps = sizes.map((s, t) => s - (t === 0 ? 0 : sizes[t - 1]));
+  assert.ok(Math.max(...steps) <= 3, `inserts per keyframe: ${Math.max(...steps)}`);
+  // The first search (keyframe denseLimit + excl + 1) found every earlier keyframe in the index.
+  assert.equal(lazy.searches[0].size, denseLimit + excl + 1);
+  assert.deepEqual(lazy.added, vs.map((_, i) => i), "keyframe order, each once");
+  // The default start is denseLimit / 2; results are those of dense (and of an index from the first keyframe).
+  const eager = new CountingIndex(new HnswIndex(D));
+  const eagerRun = await runCounting(vs, { detector, denseLimit, indexFrom: 0, k: 10 }, eager);
+  assert.deepEqual(eagerRun.sizes, vs.map((_, t) => t + 1), "indexFrom 0: every keyframe as it joins");
+  const key = (ls: LoopClosureEvent[]) =>
+    ls.map((l) => [l.query.seq, l.match.placeId, l.score, l.confidence]);
+  assert.deepEqual(key(loops), key(eagerRun.loops), "same insert order: same graph, same loops");
+  assert.deepEqual(
+    loops.map((l) => [l.query.seq, l.match.placeId]),
+    dense.map((l) => [l.query.seq, l.match.placeId]),
+  );
+  // A session that never reaches indexFrom adds nothing and is the dense path exactly.
+  const small = new CountingIndex(new HnswIndex(D));
+  const smallRun = await runCounting(vs, { detector, denseLimit: 1000, k: 10 }, small);
+  assert.equal(small.added.length, 0);
+  assert.deepEqual(smallRun.loops, dense);
+  assert.throws(() => loopStage({ indexFrom: -1 }), /indexFrom/);
+  assert.throws(() => loopStage({ index: () => new HnswIndex(D), maxSession: 100 }), /maxSession/);
+});
+
+Deno.test("session index with a prior near the limit spreads the prior's backlog; above the limit it is added at once", async () => {
+  const { frames, first } = route();
+  const prior = frames.slice(0, first).map((f, i) => ({ placeId: i, descriptor: f.v }));
+  const session = frames.slice(first).map((f) => f.v);
+  const excl = detector.excludeRecent;
+  const dense = await run(session, { detector, prior });
+  // Prior of 120, limit 150: the index takes over at session keyframe 150 + excl + 1 - 120 = 36.
+  const near = new CountingIndex(new HnswIndex(D));
+  const a = await runCounting(session, { detector, prior, denseLimit: 150, k: 10 }, near);
+  const crossAt = 150 + excl + 1 - first;
+  assert.ok(
+    a.sizes[0] > 0 && a.sizes[0] <= Math.ceil((first + 1) / crossAt),
+    `first keyframe: ${a.sizes[0]}`,
+  );
+  assert.equal(a.sizes[crossAt - 1], first + crossAt, "backlog done by the crossing");
+  assert.equal(near.searches[0].size, first + crossAt);
+  assert.deepEqual(
+    a.loops.map((l) => [l.query.seq, l.match.placeId]),
+    dense.map((l) => [l.query.seq, l.match.placeId]),
+  );
+  // Prior above the limit: the index answers from the first keyframe, so the prior is added before it.
+  const above = new CountingIndex(new HnswIndex(D));
+  const b = await runCounting(session, { detector, prior, denseLimit: 50, k: 10 }, above);
+  assert.equal(above.searches[0].size, first);
+  assert.equal(b.sizes[0], first + 1);
+  assert.deepEqual(
+    b.loops.map((l) => [l.query.seq, l.match.placeId]),
+    dense.map((l) => [l.query.seq, l.match.placeId]),
+  );
+});
+
+Deno.test("session index starting from a saved index of the prior: not re-added, grows past its capacity, the file is untouched", async () => {
+  const { frames, first } = route();
+  // Prior of 120 keyframes and 3 journal-replayed ones; the saved index holds the 120 (full: capacity 120).
+  const prior = frames.slice(0, first + 3).map((f, i) => ({ placeId: i, descriptor: f.v }));
+  const session = frames.slice(first + 3).map((f) => f.v);
+  const saved = new HnswIndex(D, { maxElements: first });
+  for (let i = 0; i < first; i++) saved.add(i, prior[i].descriptor);
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/index.hnsw`;
+    await saved.save(path);
+    const before = await Deno.readFile(path), beforeSide = await Deno.readTextFile(`${path}.json`);
+    const loaded = await HnswIndex.load(path);
+    assert.equal(loaded.capacity, first);
+    const reused = new CountingIndex(loaded);
+    const opts = { detector, prior, denseLimit: 50, k: 10 };
+    const { loops } = await runCounting(session, opts, reused);
+    assert.deepEqual(
+      reused.added,
+      [first, first + 1, first + 2, ...session.map((_, t) => first + 3 + t)],
+      "only the journal-replayed and new keyframes are added",
+    );
+    assert.equal(loaded.size, first + 3 + session.length);
+    assert.ok(loaded.capacity >= loaded.size);
+    assert.deepEqual(await Deno.readFile(path), before, "the saved index file is unchanged");
+    assert.equal(await Deno.readTextFile(`${path}.json`), beforeSide);
+    const fresh = await run(session, { ...opts, index: () => new HnswIndex(D) });
+    assert.ok(loops.length >= 40, `loops: ${loops.length}`);
+    assert.deepEqual(
+      loops.map((l) => [l.query.seq, l.match.placeId]),
+      fresh.map((l) => [l.query.seq, l.match.placeId]),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // An index that is not a prefix of the prior is refused.
+  const wrong = new HnswIndex(D);
+  wrong.add(5, prior[5].descriptor);
+  const runner = createStageRunner(loopStage({ detector, prior, index: wrong }));
+  await assert.rejects(runner.push(work(0, session[0])), /id 5, not one of the first 1 prior place ids/);
+  runner.close();
+  const tooBig = new HnswIndex(D);
+  for (let i = 0; i < 3; i++) tooBig.add(i, prior[i].descriptor);
+  const r2 = createStageRunner(loopStage({ detector, prior: prior.slice(0, 2), index: tooBig }));
+  await assert.rejects(r2.push(work(0, session[0])), /an index of 3 vectors \(2 prior keyframes\)/);
+  r2.close();
+});
+
+Deno.test("SLAM pipeline: priorKeyframesIndex serves the first run, a later run builds its own", async () => {
+  const codes = [
+    ...Array.from({ length: 20 }, (_, i) => i * 2),
+    ...Array.from({ length: 20 }, (_, i) => i * 2),
+  ];
+  const frames = codes.map((c, i) => codeFrame(i + 100, c));
+  const prior = Array.from({ length: 30 }, (_, i) => ({ placeId: i, descriptor: codeVector(60 + i) }));
+  const priorIndex = new HnswIndex(prior[0].descriptor.length);
+  for (const p of prior) priorIndex.add(p.placeId, p.descriptor);
+  const localizer = createLocalizer({
+    model: fakeModel(),
+    decode: syncDecode,
+    loops: { excludeRecent: 5 },
+    sessionIndex: "hnsw",
+    priorKeyframes: prior,
+    priorKeyframesIndex: priorIndex,
+  });
+  const first = await lastValueFrom(localizer.run(from(frames)).loops$.pipe(toArray()));
+  assert.equal(
+    priorIndex.size,
+    prior.length + frames.length,
+    "the run added its keyframes to the prior's index",
+  );
+  const second = await lastValueFrom(localizer.run(from(frames)).loops$.pipe(toArray()));
+  assert.equal(priorIndex.size, prior.length + frames.length, "the second run did not touch it");
+  assert.ok(first.length >= 15, `loops: ${first.length}`);
+  assert.deepEqual(second, first);
+  assert.throws(
+    () => createLocalizer({ model: fakeModel(), priorKeyframesIndex: {} as VectorIndex }),
+    /priorKeyframesIndex/,
+  );
 });
