@@ -46,6 +46,9 @@ Options:
   --backpressure P     latest | drop-newest[:N] | queue:N                                   default latest
   --rate R             dataset: and sim sources: recorded | max | frames per second       default recorded
   --top-k K            map candidates per frame                                             default 50
+  --full-scan N        maps of up to N places: every keyframe is compared with every place and the
+                       filter observes the whole map; above, the index's top-k (0: off, except maps
+                       of up to 256 places)                   default 8388608 / dim (1024 places at 8192-d)
   --no-loops           do not detect loop closures
   --verify             geometric verification off the fast path (DELF-style)
   --provider P         auto | cpu | cuda                                                    default auto
@@ -191,6 +194,7 @@ export async function run(args: string[]): Promise<number> {
       ...STREAM_OPTIONS,
       map: { type: "string" },
       "top-k": { type: "string" },
+      "full-scan": { type: "string" },
       "no-loops": { type: "boolean", default: false },
       "print-hz": { type: "string", default: "5" },
     },
@@ -211,6 +215,10 @@ export async function run(args: string[]): Promise<number> {
   const topK = values["top-k"] === undefined ? 50 : Number(values["top-k"]);
   if (!Number.isInteger(topK) || topK < 1) {
     throw invalid(action, "top-k", "a positive integer", values["top-k"]);
+  }
+  const fullScanPlaces = values["full-scan"] === undefined ? undefined : Number(values["full-scan"]);
+  if (fullScanPlaces !== undefined && !(Number.isInteger(fullScanPlaces) && fullScanPlaces >= 0)) {
+    throw invalid(action, "full-scan", "an integer >= 0 (places)", values["full-scan"]);
   }
   let rosPublish = values["ros-publish"];
   if (rosPublish === "" && /^rosbridges?:\/\//.test(values.source)) {
@@ -233,6 +241,8 @@ export async function run(args: string[]): Promise<number> {
     map,
     backpressure: policy,
     topK,
+    // Places -> the pipeline's budget in multiply-adds (places x dimension).
+    fullScan: fullScanPlaces === undefined ? undefined : fullScanPlaces * map.index.dim,
     loops: !values["no-loops"],
     verifier,
   });

@@ -15,6 +15,8 @@ import { MAP_FILES } from "../map/format.ts";
 import { type FsyncPolicy, KeyframeJournal } from "../map/journal.ts";
 import { loadMap, mapExists } from "../map/map_loader.ts";
 import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
+import { HnswIndex } from "../index/hnsw_index.ts";
+import type { VectorIndex } from "../index/vector_index.ts";
 import { loadModel } from "../model/onnx_model.ts";
 import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
@@ -56,9 +58,12 @@ Options:
   --min-change X       mean thumbnail change for a keyframe, 0..1                               default 0
   --exclude N          recent keyframes never loop candidates                                   default 10
   --session-index M    auto | dense | hnsw: how keyframes are compared with the map (prior
-                       keyframes included). auto: every keyframe also joins an HNSW index; dense
-                       comparison up to 4096 eligible keyframes, then the index's top 100 and only
-                       the recent window and a background sample kept in memory                 default auto
+                       keyframes included). auto: dense comparison up to 4096 eligible keyframes,
+                       then an HNSW index's top 100, with only the recent window and a background
+                       sample kept in memory; the index is filled a few keyframes at a time from
+                       2048 on (nothing for a small session). Extending a saved HNSW map starts
+                       from the map's own index (its places are not inserted again). hnsw: the
+                       index from the first keyframe. dense: no index                           default auto
   --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765)
   --token T            bearer token for --publish
   --ros-publish URL    publish events to rosbridge
@@ -123,6 +128,9 @@ export async function run(args: string[]): Promise<number> {
   let model: DescriptorModel;
   let modelSource: string | undefined;
   const prior: { placeId: number; stamp?: number; image?: string; descriptor: Float32Array }[] = [];
+  // The saved map's HNSW index (ids = place ids = rows of descriptors.f32, inner product): the session index
+  // starts from it. It lives in memory only (nothing here saves it; compaction rebuilds the map's index).
+  let priorIndex: VectorIndex | undefined;
   const hasMap = await mapExists(out);
   if (hasMap) {
     const map = await loadMap(out, { provider, modelDir: values.model });
@@ -131,9 +139,13 @@ export async function run(args: string[]): Promise<number> {
     map.places.forEach((p, i) =>
       prior.push({ ...p, descriptor: map.descriptors.subarray(i * dim, (i + 1) * dim) })
     );
+    if (sessionIndex !== "dense" && map.index instanceof HnswIndex) priorIndex = map.index;
     console.error(
       `waymark: extending ${out}: ${map.places.length} places (generation ${map.manifest.generation})`,
     );
+    if (priorIndex) {
+      console.error(`waymark: the session index starts from the map's (${priorIndex.size} places)`);
+    }
   } else if (values.model) {
     model = await loadModel(values.model, { provider });
     modelSource = values.model;
@@ -171,6 +183,7 @@ export async function run(args: string[]): Promise<number> {
     loops: { excludeRecent: exclude },
     priorKeyframes: prior,
     sessionIndex,
+    priorKeyframesIndex: priorIndex,
     verifier,
     onKeyframe: async (kf) => {
       const meta: { image?: string; position?: { x: number; y: number; z?: number } } = {};

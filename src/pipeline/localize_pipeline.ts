@@ -17,8 +17,9 @@
  *   dropped and error counts and the latency percentiles of the last 1000 frames (frame in to estimate out).
  * - Bad frames: an `ErrorEvent` each, counted; the stream continues.
  * - With no prior map (`map` absent) it is SLAM: loop closures over the growing session map (every keyframe
- *   joins it: choose keyframes with `keyframes`), no estimates. Every keyframe is also added to an HNSW
- *   index; past 4096 eligible keyframes the index's top-k replaces dense comparison (`sessionIndex`). With a map, estimates come from the filter, and
+ *   joins it: choose keyframes with `keyframes`), no estimates. Past 4096 eligible keyframes an HNSW index's
+ *   top-k replaces dense comparison (`sessionIndex`); the index is filled lazily from 2048 on (or starts from
+ *   the saved map's own index, `priorKeyframesIndex`). With a map, estimates come from the filter, and
  *   loop closures (when `loops` is on, the default) are found over the map's places (the search stage's top-k,
  *   no second pass over the map) followed by the run's own keyframes; only keyframes the map does not explain
  *   join those, int8-compressed and capped (`sessionKeyframes`), so memory and per-frame time stay bounded
@@ -45,6 +46,7 @@ import {
 } from "rxjs";
 import { invalid } from "../errors.ts";
 import { HnswIndex, type HnswIndexOptions } from "../index/hnsw_index.ts";
+import type { VectorIndex } from "../index/vector_index.ts";
 import type {
   CameraFrame,
   DescriptorModel,
@@ -65,7 +67,7 @@ import { filterStage } from "./filter_stage.ts";
 import type { FrameWork } from "./frame_work.ts";
 import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
-import { type PlaceMap, searchStage } from "./search_stage.ts";
+import { FULL_SCAN_DEFAULT, type PlaceMap, searchStage } from "./search_stage.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
 
 /** Eligible session keyframes compared densely in SLAM before `sessionIndex: "auto"` switches to the index. */
@@ -101,6 +103,12 @@ export interface LocalizerOptions {
   keyframes?: KeyframeStageOptions;
   /** Map candidates per keyframe. Default 50. */
   topK?: number;
+  /**
+   * Largest places x dimension for which each keyframe is compared with every map place, so the filter
+   * observes the whole map; default `FULL_SCAN_DEFAULT` (1,024 places of 8192-d); 0 off (the index's top-k
+   * only, for maps of more than 256 places).
+   */
+  fullScan?: number;
   /** Place filter options. Default: the filter's defaults. */
   filter?: Omit<PlaceFilterOptions, "placeCount">;
   /** Loop-closure detection: false disables; an object tunes the detector. Default on. */
@@ -137,18 +145,29 @@ export interface LocalizerOptions {
   onKeyframe?: (kf: SessionKeyframe) => void | Promise<void>;
   /**
    * SLAM (no map): how each keyframe is compared with the session map (prior keyframes included).
-   * - `auto` (default): every keyframe is also added to an HNSW index as it joins; comparison stays dense
-   *   (exact, results unchanged) up to `SESSION_DENSE_LIMIT` (4096) eligible keyframes, then takes the index's
-   *   top 100 (the recent window filtered out) and releases the dense rows (only the recent window and a
-   *   256-row sample for the background statistics stay), so per-keyframe time and memory stop growing with
-   *   the dense part.
+   * - `auto` (default): comparison stays dense (exact, results unchanged) up to `SESSION_DENSE_LIMIT` (4096)
+   *   eligible keyframes, then takes the top 100 of an HNSW index (the recent window filtered out) and releases
+   *   the dense rows (only the recent window and a 256-row sample for the background statistics stay), so
+   *   per-keyframe time and memory stop growing with the dense part. The index is filled lazily: nothing
+   *   below `SESSION_DENSE_LIMIT / 2` eligible keyframes (a small session pays nothing), then each keyframe
+   *   adds itself and a share of the backlog (about 2 inserts a keyframe from a fresh start), so that it is
+   *   complete at the limit without a long stall.
    * - `dense`: always compare with every keyframe (no index; time and memory grow linearly with the session).
-   * - `hnsw`: the index from the first keyframe.
+   * - `hnsw`: the index from the first keyframe (every keyframe added as it joins).
    * Ignored with a map (the map part comes from the search stage; the session part is capped).
    */
   sessionIndex?: "auto" | "dense" | "hnsw";
   /** Prior session keyframes to extend in SLAM mode (multi-session). */
   priorKeyframes?: { placeId: number; stamp?: number; image?: string; descriptor: Float32Array }[];
+  /**
+   * SLAM with `sessionIndex` `auto` or `hnsw`: an index that already holds the first `size` of
+   * `priorKeyframes` under their place ids, with the same vectors and inner product (the saved map's own
+   * HNSW index when extending it: `LoadedMap.index`), so that the session index starts from it instead of
+   * inserting the prior again (10,000 keyframes of 8192-d: about 80 s). The run adds its keyframes to this
+   * instance (in memory only; capacity grows as needed): never save it over the map, nor use it elsewhere.
+   * It serves the first run that takes it; a later run builds its own index. Default none.
+   */
+  priorKeyframesIndex?: VectorIndex;
   /** Frame decoder. Default `decodeFrameImage` (sharp). */
   decode?: FrameDecoder;
   /** Stats period in ms. Default 1000. */
@@ -209,6 +228,20 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/** `priorKeyframesIndex` instances already taken by a run (each serves one). */
+const takenPriorIndexes = new WeakSet<VectorIndex>();
+
+/** The SLAM session index of a run: the prior's own index the first time it is offered, else a fresh one. */
+function sessionIndexFor(options: LocalizerOptions, dim: number): VectorIndex {
+  const pi = options.priorKeyframesIndex;
+  if (pi && !options.map && !takenPriorIndexes.has(pi)) {
+    takenPriorIndexes.add(pi);
+    if (pi instanceof HnswIndex) pi.efSearch = SESSION_HNSW.efSearch!;
+    return pi;
+  }
+  return new HnswIndex(dim, SESSION_HNSW);
+}
+
 /** Validate options up front; throws `ValidationError`. */
 function validate(options: LocalizerOptions): void {
   const a = "create localizer";
@@ -242,6 +275,13 @@ function validate(options: LocalizerOptions): void {
   const si = options.sessionIndex;
   if (si !== undefined && si !== "auto" && si !== "dense" && si !== "hnsw") {
     throw invalid(a, "sessionIndex", '"auto", "dense" or "hnsw"', si);
+  }
+  if (options.fullScan !== undefined && !(typeof options.fullScan === "number" && options.fullScan >= 0)) {
+    throw invalid(a, "fullScan", "a number >= 0 (places x dimension; 0 off)", options.fullScan);
+  }
+  const pi = options.priorKeyframesIndex;
+  if (pi !== undefined && (typeof pi?.add !== "function" || typeof pi?.search !== "function")) {
+    throw invalid(a, "priorKeyframesIndex", "a VectorIndex", pi);
   }
   if (options.map && options.map.places.length === 0) {
     throw invalid(a, "map", "a map with at least one place", 0);
@@ -409,7 +449,14 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         ],
       ];
       if (options.map) {
-        stages.push(["search", searchStage(options.map, { k: options.topK, now: stampNow })]);
+        stages.push([
+          "search",
+          searchStage(options.map, {
+            k: options.topK,
+            fullScan: options.fullScan ?? FULL_SCAN_DEFAULT,
+            now: stampNow,
+          }),
+        ]);
         stages.push([
           "filter",
           filterStage(options.map.places, { filter: options.filter, verifications, minInliers }),
@@ -441,7 +488,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
               admit: withMap ? "novel" : "all",
               novelty: options.sessionKeyframes?.novelty,
               maxSession: withMap ? options.sessionKeyframes?.max : undefined,
-              index: sessionIndex === "dense" ? undefined : () => new HnswIndex(dim, SESSION_HNSW),
+              index: sessionIndex === "dense" ? undefined : () => sessionIndexFor(options, dim),
               denseLimit: sessionIndex === "hnsw" ? 0 : SESSION_DENSE_LIMIT,
               verify: !!options.verifier,
               onKeyframe: options.onKeyframe,

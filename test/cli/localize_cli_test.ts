@@ -60,3 +60,13 @@ Deno.test("waymark localize on a small map prints estimates and serves every eve
   assert.ok(["localized", "uncertain", "lost"].includes(est.status));
   assert.ok(est.confidence >= 0 && est.confidence <= 1);
 });
+
+Deno.test("waymark localize --full-scan is documented and takes a whole number of places (0: off)", async () => {
+  const h = await runCli(["localize", "--help"]);
+  assert.match(h.stdout, /--full-scan N +maps of up to N places/);
+  for (const bad of ["-1", "1.5", "many"]) {
+    const r = await runCli(["localize", "--map", "x", "--source", "sim", `--full-scan=${bad}`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /'full-scan' must be an integer >= 0 \(places\)/);
+  }
+});

@@ -78,3 +78,41 @@ Deno.test("waymark slam writes a journaled map, a second session extends it with
   const journal = await Deno.stat(`${out}/journal.wal`).then((s) => s.size).catch(() => 0);
   assert.ok(journal < 4096, "the journal is folded into the map at the end");
 });
+
+Deno.test("waymark slam extending a map with --session-index hnsw starts from the map's own index and closes loops", async () => {
+  const ds = await simDataset();
+  const out = `${await tempDir()}/slam_map`;
+  const common = ["--out", out, "--rate", "25", "--backpressure", "queue:64"];
+  const first = await runCli(["slam", "--source", `dataset:${ds}#database`, ...common]);
+  assert.equal(first.code, 0, first.stderr);
+  const index = `${out}/index.hnsw`;
+  const before = await Deno.readFile(index);
+  const second = await runCli([
+    "slam",
+    "--source",
+    `dataset:${ds}#queries`,
+    ...common,
+    "--session-index",
+    "hnsw",
+  ]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /the session index starts from the map's \(40 places\)/);
+  assert.match(second.stdout, /map .*: 80 places \(40 new keyframes, generation 2\)/);
+  const loops = second.stdout.split("\n").filter((l) => l.startsWith("LOOP "));
+  assert.ok(loops.length >= 5, `loops to the first session:\n${second.stdout}`);
+  for (const l of loops) {
+    const seq = Number(l.match(/^LOOP #(\d+)/)![1]), place = Number(l.match(/-> place (\d+)/)![1]);
+    assert.ok(place < 40 && Math.abs(place - seq) <= 2, `a loop to the same place of session 1: ${l}`);
+  }
+  // The new generation's index is rebuilt by compaction over all 80 places (not the session's copy).
+  const map = await loadMap(out, { provider: "cpu" });
+  try {
+    assert.equal(map.index.size, 80);
+    assert.notDeepEqual(await Deno.readFile(index), before);
+  } finally {
+    await map.model.close();
+  }
+  const dense = await runCli(["slam", "--source", "sim", "--out", out, "--session-index", "ivf"]);
+  assert.equal(dense.code, 2);
+  assert.match(dense.stderr, /'session-index' must be auto, dense or hnsw/);
+});

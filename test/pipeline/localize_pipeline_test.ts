@@ -285,3 +285,44 @@ Deno.test("several views share one run of the pipeline", async () => {
   assert.equal(st.processed, 2);
   assert.equal(model.calls, 2);
 });
+
+Deno.test("fullScan reaches the search stage: 0 or a budget below the map asks the index, else one exact pass", async () => {
+  // 300 places (more than the 256-place background sample, which is always one pass) of DIM-d.
+  const base = codeMap(300);
+  const run = async (fullScan?: number) => {
+    let searches = 0;
+    const index = {
+      dim: base.index.dim,
+      get size() {
+        return base.index.size;
+      },
+      add: (id: number, v: Float32Array) => base.index.add(id, v),
+      search: (q: Float32Array, k: number) => (searches++, base.index.search(q, k)),
+      save: (p: string) => base.index.save(p),
+    };
+    const frames = Array.from({ length: 12 }, (_, i) => codeFrame(i, 5 + i));
+    const est = await lastValueFrom(
+      localize(from(frames), {
+        model: fakeModel(),
+        map: { ...base, index },
+        decode: syncDecode,
+        loops: false,
+        fullScan,
+      }).estimates$.pipe(toArray()),
+    );
+    return { est, searches };
+  };
+  const D = base.index.dim;
+  for (
+    const [fullScan, asked] of [[undefined, false], [0, true], [299 * D, true], [300 * D, false]] as const
+  ) {
+    const { est, searches } = await run(fullScan);
+    assert.equal(est.length, 12);
+    assert.equal(searches, asked ? 12 : 0, `fullScan ${fullScan}: ${searches} index searches`);
+    // Codes repeat every DIM places: the top hypothesis is one of the frame's code's places.
+    est.forEach((e, i) => assert.equal(e.hypotheses[0].placeId % D, (5 + i) % D));
+  }
+  for (const bad of [-1, NaN, "8" as unknown as number]) {
+    assert.throws(() => localize(from([]), { model: fakeModel(), map: base, fullScan: bad }), /fullScan/);
+  }
+});
