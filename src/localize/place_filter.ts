@@ -253,7 +253,6 @@ export class PlaceFilter {
   #colCount = 0;
   /** Rows of the last `placeDelay` frames, not yet in the per-place statistics (oldest first). */
   #ring: Float64Array[] = [];
-  #ringFull = false;
   readonly #placeDelay: number;
   /** Common mass of every place. */
   #base = 0;
@@ -350,13 +349,13 @@ export class PlaceFilter {
     this.#colSq = null;
     this.#colCount = 0;
     this.#ring = [];
-    this.#ringFull = false;
-    this.#pS1 =
-      this.#pS2 =
-      this.#pE1 =
-      this.#pE2 =
-        null;
-    this.#pG1 = this.#pG2 = this.#pT = 0;
+    this.#pS1 = null;
+    this.#pS2 = null;
+    this.#pE1 = null;
+    this.#pE2 = null;
+    this.#pG1 = 0;
+    this.#pG2 = 0;
+    this.#pT = 0;
     this.#pRing = [];
     this.#on = { mean: 0, variance: 0, count: 0 };
     this.#off = { mean: 0, variance: 0, count: 0 };
@@ -483,8 +482,8 @@ export class PlaceFilter {
 
   /**
    * Likelihood ratio of "unknown" from the frame's best similarity above the background mean (see
-   * `unknownEvidence`); updates the
-   * two online Gaussians. Called after the prediction, so the MAP place is the predicted one.
+   * `unknownEvidence`); updates the two online Gaussians. Called after the prediction, so the MAP place is
+   * the predicted one.
    */
   #unknownEvidence(indices: ArrayLike<number>, similarities: ArrayLike<number>, mean: number): number {
     const { best, mass } = this.#mapPlace();
@@ -585,13 +584,14 @@ export class PlaceFilter {
       this.#colSq = new Float64Array(n);
     }
     const sum = this.#colSum, sq = this.#colSq!;
-    const w = this.#colCount + this.#placePrior;
-    // The current frame's row joins the statistics only `placeDelay` frames later.
+    // The current frame's row joins the statistics only `placeDelay` frames later: the oldest pending row
+    // joins now, and its buffer takes the current row.
     const delay = this.#placeDelay;
     let row: Float64Array | undefined;
     if (delay > 0) {
-      row = this.#ring.length < delay ? new Float64Array(n) : this.#ring.shift()!;
-      if (this.#ring.length === delay - 1 && this.#ringFull) {
+      if (this.#ring.length < delay) row = new Float64Array(n);
+      else {
+        row = this.#ring.shift()!;
         for (let j = 0; j < n; j++) {
           sum[j] += row[j];
           sq[j] += row[j] * row[j];
@@ -599,6 +599,7 @@ export class PlaceFilter {
         this.#colCount++;
       }
     }
+    const w = this.#colCount + this.#placePrior;
     let s1 = 0, s2 = 0;
     for (let i = 0; i < k; i++) {
       const j = indices[i];
@@ -616,10 +617,8 @@ export class PlaceFilter {
       s1 += z;
       s2 += z * z;
     }
-    if (row) {
-      this.#ring.push(row);
-      if (this.#ring.length === delay) this.#ringFull = true;
-    } else this.#colCount++;
+    if (row) this.#ring.push(row);
+    else this.#colCount++;
     const mean = s1 / k;
     const sd = Math.sqrt(Math.max(1e-12, s2 / k - mean * mean));
     let zmin = Infinity;
