@@ -349,10 +349,12 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
       const P = prior.length;
       // Detector ordinals: prior place i is i; session row r has serial[r] (P + admission order, never reused).
       // Rows hold the prior first (unless it comes from the search), then the session keyframes.
-      let rows = new Rows(admit === "novel", admit === "novel" ? maxSession : Infinity);
-      let priorRows = new Rows(false);
       // Index path (SLAM with an index): the index, and what remains once the dense rows are released.
       const useIndex = typeof indexOption === "function" ? indexOption() : indexOption;
+      // With an index the session rows are released at keyframe `crossAt` (below): they never need more.
+      const rowCap = useIndex ? Math.max(1, denseLimit + excl + 1 - P) : Infinity;
+      let rows = new Rows(admit === "novel", admit === "novel" ? maxSession : rowCap);
+      let priorRows = new Rows(false);
       const priorOrdinal = new Map<number, number>(prior.map((p, i) => [p.placeId, i]));
       // Ordinals below `indexed` are in the index (it is filled in ordinal order; see the module doc).
       let indexed = useIndex === undefined ? 0 : adoptedPrior(useIndex, P, priorOrdinal);
