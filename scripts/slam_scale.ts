@@ -5,7 +5,18 @@
  * dimension) whose last `window` keyframes before each size revisit earlier places (noisy copies).
  *
  *   deno run -A --v8-flags=--expose-gc scripts/slam_scale.ts [--n 2000,10000,20000] [--dim 8192]
- *     [--window 100] [--modes dense,index] [--json]
+ *     [--window 100] [--modes dense,index,auto,eager,prior] [--prior 6000] [--json]
+ *
+ * - `auto` (one process, sizes as checkpoints): a real session with the pipeline's `auto` settings (dense up
+ *   to 4096 eligible keyframes, the index filled lazily from 2048 on). Timed: the `window` keyframes before
+ *   each checkpoint; `max_all_ms` is the slowest keyframe of the whole run so far (a stall would show there).
+ * - `eager`: the same with `indexFrom: 0` (every keyframe inserted as it joins: `auto` before it was lazy).
+ * - `prior` (startup of a multi-session run extending a saved map of `--prior` places, default 6000): the
+ *   parent builds the prior's HNSW index with the map defaults (what `waymark map build` / compaction
+ *   write) and saves it; one process starts the stage without it (every prior keyframe inserted before the
+ *   first search, as the limit is already crossed), one loads the saved index and starts from it (as
+ *   `waymark slam` does). `startup_ms`: subscription plus the first keyframe; `load_ms`: reading the saved
+ *   index (`loadMap` reads it either way); then `window` keyframes timed.
  *
  * - `dense` at size N (one process per N): the session's first N - window keyframes are given as prior
  *   keyframes (the SLAM stage compares prior and session rows alike, densely), so the expensive part, growing
@@ -22,14 +33,14 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { HnswIndex } from "../src/index/hnsw_index.ts";
+import { HNSW_DEFAULTS, HnswIndex } from "../src/index/hnsw_index.ts";
 import type { FrameWork } from "../src/pipeline/frame_work.ts";
-import { SESSION_HNSW } from "../src/pipeline/localize_pipeline.ts";
+import { SESSION_DENSE_LIMIT, SESSION_HNSW } from "../src/pipeline/localize_pipeline.ts";
 import { loopStage } from "../src/pipeline/loop_stage.ts";
 import { createStageRunner } from "../src/pipeline/stage_runner.ts";
 
 interface Row {
-  mode: "dense" | "index";
+  mode: "dense" | "index" | "auto" | "eager" | "prior-fresh" | "prior-reuse";
   n: number;
   window: number;
   p50_ms: number;
@@ -39,6 +50,9 @@ interface Row {
   loops_true: number;
   loops_false: number;
   seconds: number;
+  max_all_ms?: number;
+  startup_ms?: number;
+  load_ms?: number;
 }
 
 /** Place `id`'s descriptor: uniform noise from a per-id xorshift, L2-normalised. */
@@ -175,6 +189,86 @@ async function runIndex(checkpoints: number[], window: number, dim: number): Pro
   return rows;
 }
 
+/**
+ * A real session with the pipeline's `auto` settings (`eager`: the index from the first keyframe on, as
+ * `auto` did before the lazy fill); a row per checkpoint.
+ */
+async function runAuto(mode: "auto" | "eager", checkpoints: number[], window: number, dim: number) {
+  const t0 = performance.now();
+  const runner = createStageRunner(
+    loopStage({
+      index: () => new HnswIndex(dim, SESSION_HNSW),
+      denseLimit: SESSION_DENSE_LIMIT,
+      ...(mode === "eager" ? { indexFrom: 0 } : {}),
+    }),
+  );
+  const rows: Row[] = [];
+  let times: number[] = [], loops: [number, number] = [0, 0], maxAll = 0;
+  const last = Math.max(...checkpoints);
+  for (let t = 0; t < last; t++) {
+    const { v, place } = keyframe(t, checkpoints, window, dim);
+    const a = performance.now();
+    const out = await runner.push(work(t, v));
+    const dt = performance.now() - a;
+    maxAll = Math.max(maxAll, dt);
+    if (out.error) throw new Error(out.error.message);
+    if (checkpoints.some((c) => t >= c - window && t < c)) {
+      times.push(dt);
+      if (out.loop) loops[placeOf(out.loop.match.placeId, checkpoints, window) === place ? 0 : 1]++;
+    }
+    if (checkpoints.includes(t + 1)) {
+      const row = summarise(mode, t + 1, times, loops, t0);
+      row.max_all_ms = Math.round(maxAll * 100) / 100;
+      rows.push(row);
+      console.error(JSON.stringify(row));
+      times = [];
+      loops = [0, 0];
+    }
+  }
+  runner.close();
+  return rows;
+}
+
+/** Startup of a session extending a prior of `P` keyframes, with or without the saved index (see the doc). */
+async function runPrior(
+  mode: "prior-fresh" | "prior-reuse",
+  P: number,
+  path: string,
+  window: number,
+  dim: number,
+) {
+  const prior: { placeId: number; descriptor: Float32Array }[] = [];
+  for (let i = 0; i < P; i++) prior.push({ placeId: i, descriptor: placeVector(i, dim) });
+  const t0 = performance.now();
+  let loadMs: number | undefined;
+  let index: () => HnswIndex = () => new HnswIndex(dim, SESSION_HNSW);
+  if (mode === "prior-reuse") {
+    const loaded = await HnswIndex.load(path);
+    loadMs = performance.now() - t0;
+    loaded.efSearch = SESSION_HNSW.efSearch!;
+    index = () => loaded;
+  }
+  const s0 = performance.now();
+  const runner = createStageRunner(loopStage({ prior, index, denseLimit: SESSION_DENSE_LIMIT }));
+  const times: number[] = [], loops: [number, number] = [0, 0];
+  let startup = 0;
+  for (let t = 0; t < window; t++) {
+    const { v, place } = keyframe(P + t, [P + window], window, dim);
+    const a = performance.now();
+    const out = await runner.push(work(t, v));
+    const dt = performance.now() - a;
+    if (out.error) throw new Error(out.error.message);
+    if (t === 0) startup = performance.now() - s0;
+    else times.push(dt);
+    if (out.loop) loops[out.loop.match.placeId === place ? 0 : 1]++;
+  }
+  const row = summarise(mode, P, times, loops, t0);
+  row.startup_ms = Math.round(startup);
+  if (loadMs !== undefined) row.load_ms = Math.round(loadMs);
+  runner.close();
+  return [row];
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -183,6 +277,8 @@ if (import.meta.main) {
       dim: { type: "string", default: "8192" },
       window: { type: "string", default: "100" },
       modes: { type: "string", default: "dense,index" },
+      prior: { type: "string", default: "6000" },
+      "prior-index": { type: "string" },
       child: { type: "string" },
       json: { type: "boolean", default: false },
     },
@@ -193,9 +289,16 @@ if (import.meta.main) {
       `slam_scale: --n must be integers above --window + 20 (${values.n}), --dim and --window positive`,
     );
   }
+  const P = Number(values.prior);
+  if (!Number.isInteger(P) || P < 1) throw new Error(`slam_scale: --prior must be a positive integer`);
   if (values.child) {
-    const rows = values.child === "dense"
+    const c = values.child;
+    const rows = c === "dense"
       ? await runDense(ns[0], window, dim)
+      : c === "auto" || c === "eager"
+      ? await runAuto(c, ns, window, dim)
+      : c === "prior-fresh" || c === "prior-reuse"
+      ? await runPrior(c, P, values["prior-index"]!, window, dim)
       : await runIndex(ns, window, dim);
     console.log(JSON.stringify(rows));
   } else {
@@ -204,6 +307,22 @@ if (import.meta.main) {
     const modes = values.modes.split(",");
     if (modes.includes("dense")) { for (const n of ns) jobs.push({ mode: "dense", n: String(n) }); }
     if (modes.includes("index")) jobs.push({ mode: "index", n: ns.join(",") });
+    for (const m of ["auto", "eager"]) if (modes.includes(m)) jobs.push({ mode: m, n: ns.join(",") });
+    let priorDir: string | undefined;
+    if (modes.includes("prior")) {
+      // The saved map's index: the map defaults (efConstruction 200), as a map build or compaction writes it.
+      priorDir = await Deno.makeTempDir();
+      const b0 = performance.now();
+      const saved = new HnswIndex(dim, { ...HNSW_DEFAULTS, maxElements: P });
+      for (let i = 0; i < P; i++) saved.add(i, placeVector(i, dim));
+      await saved.save(`${priorDir}/index.hnsw`);
+      console.error(
+        `slam_scale: prior index of ${P} built and saved in ${
+          ((performance.now() - b0) / 1000).toFixed(1)
+        } s`,
+      );
+      jobs.push({ mode: "prior-fresh", n: ns.join(",") }, { mode: "prior-reuse", n: ns.join(",") });
+    }
     const rows: Row[] = [];
     for (const job of jobs) {
       const args = [
@@ -214,23 +333,32 @@ if (import.meta.main) {
         "--child",
         job.mode,
       ];
-      args.push("--n", job.n, "--dim", String(dim), "--window", String(window));
+      args.push("--n", job.n, "--dim", String(dim), "--window", String(window), "--prior", String(P));
+      if (priorDir) args.push("--prior-index", `${priorDir}/index.hnsw`);
       const out = await new Deno.Command(Deno.execPath(), { args, stderr: "inherit" }).output();
       if (!out.success) throw new Error(`slam_scale: ${job.mode} at ${job.n} failed`);
       const got: Row[] = JSON.parse(new TextDecoder().decode(out.stdout));
       rows.push(...got);
       if (!values.json) { for (const r of got) console.error(JSON.stringify(r)); }
     }
+    if (priorDir) await Deno.remove(priorDir, { recursive: true });
     if (values.json) console.log(JSON.stringify(rows, null, 2));
     else {
-      console.log("mode   N      p50 ms  p99 ms  max ms  RSS MB  loops ok/wrong  (window)  s");
+      console.log(
+        "mode         N      p50 ms  p99 ms  max ms  RSS MB  loops ok/wrong  (window)  s      extra",
+      );
       for (const r of rows) {
+        const extra = [
+          r.max_all_ms !== undefined ? `max over run ${r.max_all_ms} ms` : "",
+          r.load_ms !== undefined ? `load ${r.load_ms} ms` : "",
+          r.startup_ms !== undefined ? `startup+1st keyframe ${r.startup_ms} ms` : "",
+        ].filter((x) => x).join(", ");
         console.log(
-          `${r.mode.padEnd(6)} ${String(r.n).padEnd(6)} ${String(r.p50_ms).padStart(6)}  ${
+          `${r.mode.padEnd(12)} ${String(r.n).padEnd(6)} ${String(r.p50_ms).padStart(6)}  ${
             String(r.p99_ms).padStart(6)
           }  ${String(r.max_ms).padStart(6)}  ${String(r.rss_mb).padStart(6)}  ${
             `${r.loops_true}/${r.loops_false}`.padStart(14)
-          }  ${String(r.window).padStart(8)}  ${r.seconds}`,
+          }  ${String(r.window).padStart(8)}  ${String(r.seconds).padEnd(6)} ${extra}`,
         );
       }
     }
