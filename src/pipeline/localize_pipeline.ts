@@ -164,10 +164,19 @@ export interface LocalizerOptions {
    * `priorKeyframes` under their place ids, with the same vectors and inner product (the saved map's own
    * HNSW index when extending it: `LoadedMap.index`), so that the session index starts from it instead of
    * inserting the prior again (10,000 keyframes of 8192-d: about 80 s). The run adds its keyframes to this
-   * instance (in memory only; capacity grows as needed): never save it over the map, nor use it elsewhere.
+   * instance (in memory only; capacity grows as needed): never save it over the map while the run lasts, nor
+   * use it elsewhere (at the end `compactMap`'s `reuseIndex` may save it as the new version's index).
    * It serves the first run that takes it; a later run builds its own index. Default none.
    */
   priorKeyframesIndex?: VectorIndex;
+  /**
+   * SLAM with `sessionIndex` `auto` or `hnsw`: called once per run, as it starts, with the run's session index
+   * (`priorKeyframesIndex` or a fresh one; ids = place ids). At the end of the run it may hold every prior and
+   * new keyframe (past `SESSION_DENSE_LIMIT` or with `hnsw`), else part of them: `waymark slam` hands it to
+   * `compactMap` as `reuseIndex`, which checks the ids and saves it instead of rebuilding the map's index.
+   * Default none.
+   */
+  onSessionIndex?: (index: VectorIndex) => void;
   /** Frame decoder. Default `decodeFrameImage` (sharp). */
   decode?: FrameDecoder;
   /** Stats period in ms. Default 1000. */
@@ -232,14 +241,14 @@ function percentile(sorted: Float64Array, q: number): number {
 const takenPriorIndexes = new WeakSet<VectorIndex>();
 
 /** The SLAM session index of a run: the prior's own index the first time it is offered, else a fresh one. */
-function sessionIndexFor(options: LocalizerOptions, dim: number): VectorIndex {
+function sessionIndexFor(options: LocalizerOptions, dim: number, capacity: number): VectorIndex {
   const pi = options.priorKeyframesIndex;
   if (pi && !options.map && !takenPriorIndexes.has(pi)) {
     takenPriorIndexes.add(pi);
     if (pi instanceof HnswIndex) pi.efSearch = SESSION_HNSW.efSearch!;
     return pi;
   }
-  return new HnswIndex(dim, SESSION_HNSW);
+  return new HnswIndex(dim, { ...SESSION_HNSW, maxElements: capacity });
 }
 
 /** Validate options up front; throws `ValidationError`. */
@@ -488,7 +497,10 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
               admit: withMap ? "novel" : "all",
               novelty: options.sessionKeyframes?.novelty,
               maxSession: withMap ? options.sessionKeyframes?.max : undefined,
-              index: sessionIndex === "dense" ? undefined : () => sessionIndexFor(options, dim),
+              index: sessionIndex === "dense"
+                ? undefined
+                : (capacity) => sessionIndexFor(options, dim, capacity),
+              onSessionIndex: options.onSessionIndex,
               denseLimit: sessionIndex === "hnsw" ? 0 : SESSION_DENSE_LIMIT,
               verify: !!options.verifier,
               onKeyframe: options.onKeyframe,

@@ -99,10 +99,20 @@ export interface LoopStageOptions {
    * `indexFrom`). A function is called once per run (a fresh index for each subscription); an instance
    * serves one run. It must be empty, or hold exactly the first `size` prior keyframes under their place ids
    * with the same vectors (e.g. the saved map's own index when extending it, checked by id when the index
-   * lists its ids): those are not added again. The stage adds to it: do not save it over a map or share it.
+   * lists its ids): those are not added again. The stage adds to it: do not share it while the run lasts.
+   * A function gets the capacity the run is expected to need (the prior plus twice `denseLimit`, at least
+   * 1024): an index created with it does not grow (double and copy, 135 MB at 4096 x 8192-d) around the
+   * switch; hnswlib allocates it untouched, so resident memory still grows only with what is added.
    * Default none (dense).
    */
-  index?: VectorIndex | (() => VectorIndex);
+  index?: VectorIndex | ((capacity: number) => VectorIndex);
+  /**
+   * With `index`: called once per run with the run's index as the run starts. When the run has ended it holds
+   * every keyframe (prior and new, under their place ids) if the index took over (`denseLimit` was crossed)
+   * or `indexFrom` is 0, else only part of them (filled lazily): check its ids before using it as the map's
+   * index (`compactMap`'s `reuseIndex` does). Default none.
+   */
+  onSessionIndex?: (index: VectorIndex) => void;
   /** Verification will gate events: emit hypotheses as `loopPending`. Default false. */
   verify?: boolean;
   /** Called with each new keyframe before its frame completes (journaling). */
@@ -350,7 +360,10 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
       // Detector ordinals: prior place i is i; session row r has serial[r] (P + admission order, never reused).
       // Rows hold the prior first (unless it comes from the search), then the session keyframes.
       // Index path (SLAM with an index): the index, and what remains once the dense rows are released.
-      const useIndex = typeof indexOption === "function" ? indexOption() : indexOption;
+      const useIndex = typeof indexOption === "function"
+        ? indexOption(Math.max(1024, P + 2 * denseLimit))
+        : indexOption;
+      if (useIndex) options.onSessionIndex?.(useIndex);
       // With an index the session rows are released at keyframe `crossAt` (below): they never need more.
       const rowCap = useIndex ? Math.max(1, denseLimit + excl + 1 - P) : Infinity;
       let rows = new Rows(admit === "novel", admit === "novel" ? maxSession : rowCap);

@@ -390,3 +390,35 @@ Deno.test("SLAM pipeline: priorKeyframesIndex serves the first run, a later run 
     /priorKeyframesIndex/,
   );
 });
+
+Deno.test("session index factory gets the expected capacity; onSessionIndex hands out the run's index, complete past the limit", async () => {
+  const { frames } = route();
+  const vs = frames.map((f) => f.v);
+  const denseLimit = 60;
+  const capacities: number[] = [], handed: VectorIndex[] = [];
+  const made: HnswIndex[] = [];
+  const options: LoopStageOptions = {
+    detector,
+    denseLimit,
+    k: 10,
+    index: (capacity) => {
+      capacities.push(capacity);
+      made.push(new HnswIndex(D, { maxElements: capacity }));
+      return made.at(-1)!;
+    },
+    onSessionIndex: (ix) => handed.push(ix),
+  };
+  await run(vs, options);
+  assert.deepEqual(capacities, [1024], "at least 1024 (twice the limit is 120)");
+  assert.equal(handed.length, 1);
+  assert.equal(handed[0], made[0]);
+  assert.equal(made[0].capacity, 1024, "never grown");
+  // Crossed the limit: every keyframe under its place id (= ordinal with no prior).
+  assert.deepEqual(made[0].ids().sort((a, b) => a - b), vs.map((_, i) => i));
+  // A prior: capacity = prior + 2 x denseLimit; a session below indexFrom hands out a partial (empty) index.
+  const prior = vs.slice(0, 40).map((v, i) => ({ placeId: i, descriptor: v }));
+  capacities.length = handed.length = 0;
+  await run(vs.slice(40, 60), { ...options, prior, denseLimit: 1000 });
+  assert.deepEqual(capacities, [2040]);
+  assert.equal(handed[0].size, 0, "nothing added below indexFrom: compaction must not take it as complete");
+});
