@@ -500,13 +500,13 @@ export class PlaceFilter {
     if (on.count >= EVIDENCE_MIN_FRAMES && off.count >= EVIDENCE_MIN_FRAMES) {
       // One spread for both (that of the look-alikes, estimated on every frame): with unequal spreads a
       // frame would carry evidence even where the two means agree (hard data, where the true place is rarely
-      // the best). The "on" mean is never below "off" (the true place adds to the look-alikes) and, from few
-      // confident frames, is shrunk towards it.
+      // the best), and the wider Gaussian would win the far lower tail. With one spread the log ratio is
+      // linear in the best similarity: the lower it is, the stronger the evidence for "unknown". The "on"
+      // mean is never below "off" (the true place adds to the look-alikes) and, from few confident frames,
+      // is shrunk towards it.
       const v = Math.max(EVIDENCE_VAR_FLOOR, off.variance);
       const onMean = off.mean + Math.max(0, on.mean - off.mean) * on.count / (on.count + EVIDENCE_ON_PRIOR);
-      // Below the typical best look-alike a frame is as off the map as that.
-      const x = Math.max(sBest, off.mean);
-      const llr = ((x - onMean) ** 2 - (x - off.mean) ** 2) / (2 * v);
+      const llr = ((sBest - onMean) ** 2 - (sBest - off.mean) ** 2) / (2 * v);
       const e = this.#evidenceWeight * llr;
       ratio = Math.exp(Math.max(-EVIDENCE_CLAMP, Math.min(EVIDENCE_CLAMP, e)));
     }

@@ -226,7 +226,8 @@ Deno.test("PlaceFilter's top-k per-place normalisation (opt-in) changes the top-
   const n = seq.placeCount;
   const k = 100;
   const score = (options: { placeNormalizationTopK?: boolean }) => {
-    const f = new PlaceFilter({ placeCount: n, ...options });
+    // The unknown-place evidence is left out to isolate the normalisation.
+    const f = new PlaceFilter({ placeCount: n, unknownEvidence: false, ...options });
     let ok = 0;
     for (let t = 0; t < seq.rows.length; t++) {
       const row = seq.rows[t];
