@@ -94,14 +94,6 @@ export interface PlaceFilterOptions {
    * the whole map (its `fullScan` budget). Default true.
    */
   placeNormalization?: boolean;
-  /**
-   * Also normalise per place with top-k observations: a place left out of a frame counts at the moments of a
-   * standard normal below that frame's smallest observed z. An approximation with mixed results, hence off by
-   * default: on simulated image routes with the top 50 smoothed Recall@1 rose from 0.05-0.20 to 0.23-0.43
-   * (every place observed: 0.64-0.81), but on synthetic similarity rows whose true place is usually in the
-   * top k it fell (0.83 to 0.64, 0.69 to 0.22). Default false.
-   */
-  placeNormalizationTopK?: boolean;
   /** Pseudo-frames of the per-place statistics' prior. Default 10. */
   placePrior?: number;
   /**
@@ -239,7 +231,6 @@ export class PlaceFilter {
   readonly #lostAfter: number;
   #unmatched = 0;
   readonly #placeNorm: boolean;
-  readonly #placeNormTopK: boolean;
   readonly #placePrior: number;
   readonly #evidence: boolean;
   readonly #evidenceWeight: number;
@@ -315,7 +306,6 @@ export class PlaceFilter {
     if (!Number.isInteger(la) || la < 1) throw invalid(a, "lostAfter", "a positive integer", la);
     this.#lostAfter = la;
     this.#placeNorm = options.placeNormalization ?? true;
-    this.#placeNormTopK = options.placeNormalizationTopK ?? false;
     const pp = options.placePrior ?? 10;
     if (!(pp > 0)) throw invalid(a, "placePrior", "a positive number", pp);
     this.#placePrior = pp;
@@ -349,14 +339,6 @@ export class PlaceFilter {
     this.#colSq = null;
     this.#colCount = 0;
     this.#ring = [];
-    this.#pS1 = null;
-    this.#pS2 = null;
-    this.#pE1 = null;
-    this.#pE2 = null;
-    this.#pG1 = 0;
-    this.#pG2 = 0;
-    this.#pT = 0;
-    this.#pRing = [];
     this.#on = { mean: 0, variance: 0, count: 0 };
     this.#off = { mean: 0, variance: 0, count: 0 };
   }
@@ -452,9 +434,6 @@ export class PlaceFilter {
     const complete = k >= n;
     const evidence = this.#evidence ? this.#unknownEvidence(indices, similarities, mean) : 1;
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
-    else if (this.#placeNorm && this.#placeNormTopK && n >= 3) {
-      zmin = this.#normalizePartial(indices, zs, zmin);
-    }
     if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin);
     const b = this.#signal;
     const c = -0.5 * b * b;
@@ -513,67 +492,6 @@ export class PlaceFilter {
     if (Number.isFinite(sAway)) updateGaussian(off, sAway);
     if (this.#lastMass >= 0.5 && mass >= 0.5 && this.#unknown < 0.1) updateGaussian(on, sBest);
     return ratio;
-  }
-
-  /** Per-place sums over the frames a place was observed (z, z^2) and of the truncated moments then. */
-  #pS1: Float64Array | null = null;
-  #pS2: Float64Array | null = null;
-  #pE1: Float64Array | null = null;
-  #pE2: Float64Array | null = null;
-  #pG1 = 0;
-  #pG2 = 0;
-  #pT = 0;
-  #pRing: { idx: Int32Array; z: Float64Array; e1: number; e2: number }[] = [];
-
-  /**
-   * Per-place normalisation with top-k observations: a place not observed on a frame had z below that frame's
-   * smallest observed z_k, counted at the truncated normal's moments there (E[z | z < z_k], E[z^2 | z < z_k]).
-   */
-  #normalizePartial(indices: ArrayLike<number>, zs: Float64Array, zk: number): number {
-    const n = this.placeCount, k = zs.length;
-    if (!this.#pS1) {
-      this.#pS1 = new Float64Array(n);
-      this.#pS2 = new Float64Array(n);
-      this.#pE1 = new Float64Array(n);
-      this.#pE2 = new Float64Array(n);
-    }
-    const s1 = this.#pS1, s2 = this.#pS2!, e1s = this.#pE1!, e2s = this.#pE2!;
-    const prior = this.#placePrior;
-    const w = this.#pT + prior;
-    let zmin = Infinity;
-    const out = new Float64Array(k);
-    for (let i = 0; i < k; i++) {
-      const j = indices[i];
-      const sum = s1[j] + this.#pG1 - e1s[j];
-      const sq = s2[j] + this.#pG2 - e2s[j];
-      const m = sum / w;
-      const v = Math.max(0.01, (sq + prior) / w - m * m);
-      out[i] = (zs[i] - m) / Math.sqrt(v);
-    }
-    // Truncated moments of this frame (standard normal below zk).
-    const a = Number.isFinite(zk) ? zk : 0;
-    const phi = Math.exp(-0.5 * a * a) / Math.sqrt(2 * Math.PI);
-    const cdf = Math.max(1e-12, normalCdf(a));
-    const e1 = -phi / cdf, e2 = 1 - a * phi / cdf;
-    this.#pRing.push({ idx: Int32Array.from(indices), z: zs.slice(), e1, e2 });
-    if (this.#pRing.length > this.#placeDelay) {
-      const old = this.#pRing.shift()!;
-      for (let i = 0; i < old.idx.length; i++) {
-        const j = old.idx[i];
-        s1[j] += old.z[i];
-        s2[j] += old.z[i] * old.z[i];
-        e1s[j] += old.e1;
-        e2s[j] += old.e2;
-      }
-      this.#pG1 += old.e1;
-      this.#pG2 += old.e2;
-      this.#pT++;
-    }
-    for (let i = 0; i < k; i++) {
-      zs[i] = out[i];
-      if (out[i] < zmin) zmin = out[i];
-    }
-    return zmin;
   }
 
   /** Standardise each place's z by its running statistics, then the row again; returns the new minimum. */

@@ -219,35 +219,6 @@ Deno.test("place filter: per-place normalisation does not run ahead on a slow, n
   assert.throws(() => new PlaceFilter({ placeCount: 3, placeDelay: -1 }), /placeDelay/);
 });
 
-Deno.test("PlaceFilter's top-k per-place normalisation (opt-in) changes the top-k estimates, and is off by default", () => {
-  // A hub-place route observed as the live pipeline does above its full-scan budget: the top 100 of 400
-  // places and the frame's background statistics. Strong hubs crowd the top k; normalising them helps here.
-  const seq = generateHardSequence({ seed: 7, signal: 2, hub: 2, speed: [1, 1], queries: 400 });
-  const n = seq.placeCount;
-  const k = 100;
-  const score = (options: { placeNormalizationTopK?: boolean }) => {
-    // The unknown-place evidence is left out to isolate the normalisation.
-    const f = new PlaceFilter({ placeCount: n, unknownEvidence: false, ...options });
-    let ok = 0;
-    for (let t = 0; t < seq.rows.length; t++) {
-      const row = seq.rows[t];
-      let s = 0, s2 = 0;
-      for (const v of row) {
-        s += v;
-        s2 += v * v;
-      }
-      const mean = s / n, std = Math.sqrt(s2 / n - mean * mean);
-      const top = Array.from({ length: n }, (_, i) => i).sort((a, b) => row[b] - row[a]).slice(0, k);
-      const b = f.step({ indices: top, similarities: top.map((i) => row[i]), background: { mean, std } });
-      if (b.placeIndex !== null && Math.abs(b.placeIndex - seq.truth[t]) <= 1) ok++;
-    }
-    return ok / seq.rows.length;
-  };
-  const on = score({ placeNormalizationTopK: true }), off = score({ placeNormalizationTopK: false });
-  assert.ok(on > off + 0.15, `normalised ${on} vs not ${off}`);
-  assert.equal(score({}), off);
-});
-
 Deno.test("place filter: the unknown-place evidence costs no recall where on-map and off-map frames look alike", () => {
   // A weak signal (the true place is rarely the frame's best): the best similarity of an on-map frame is a
   // look-alike's, as off the map, so the evidence must stay near 1. (An earlier form, with separately
