@@ -230,6 +230,13 @@ export { prepareImage } from "./src/image/prepare.ts";
 export type { SearchHit, SearchOptions, VectorIndex } from "./src/index/vector_index.ts";
 export { HNSW_DEFAULTS, HnswIndex, type HnswIndexOptions } from "./src/index/hnsw_index.ts";
 export { BruteForceIndex, type BruteForceIndexOptions } from "./src/index/brute_force_index.ts";
+export {
+  createSimilarityScanner,
+  jsSimilarityScanner,
+  scanRows,
+  type SimilarityScanner,
+  type SimilarityScannerOptions,
+} from "./src/index/similarity_scan.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Maps: build, on-disk format, journal, load (src/map)

@@ -18,7 +18,7 @@ import os from "node:os";
 import type { BenchResult } from "./_types.ts";
 
 /** The benchmark areas, in run order (cheap first). */
-export const AREAS = ["model", "map", "index", "io", "sim", "verify", "stream", "train"] as const;
+export const AREAS = ["model", "map", "index", "scan", "io", "sim", "verify", "stream", "train"] as const;
 type Area = typeof AREAS[number];
 
 interface BenchModule {
@@ -33,6 +33,8 @@ function load(area: Area): Promise<BenchModule> {
       return import("./map_bench.ts");
     case "index":
       return import("./index_bench.ts");
+    case "scan":
+      return import("./scan_bench.ts");
     case "io":
       return import("./io_bench.ts");
     case "sim":
