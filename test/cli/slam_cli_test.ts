@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { HnswIndex } from "../../src/index/hnsw_index.ts";
 import { loadMap, readMapManifest } from "../../src/map/map_loader.ts";
 import { tempDir } from "../map/_tmp.ts";
 import { runCli } from "./_capture.ts";
@@ -85,6 +86,9 @@ Deno.test("waymark slam extending a map with --session-index hnsw starts from th
   const common = ["--out", out, "--rate", "25", "--backpressure", "queue:64"];
   const first = await runCli(["slam", "--source", `dataset:${ds}#database`, ...common]);
   assert.equal(first.code, 0, first.stderr);
+  // auto with 40 keyframes fills no index: compaction builds the map's.
+  assert.match(first.stderr, /rebuilding the map index \(the session index holds 0 of 40 places\)/);
+  assert.match(first.stderr, /map saved in [\d.]+ s \(index rebuilt\)/);
   const index = `${out}/index.hnsw`;
   const before = await Deno.readFile(index);
   const second = await runCli([
@@ -104,10 +108,13 @@ Deno.test("waymark slam extending a map with --session-index hnsw starts from th
     const seq = Number(l.match(/^LOOP #(\d+)/)![1]), place = Number(l.match(/-> place (\d+)/)![1]);
     assert.ok(place < 40 && Math.abs(place - seq) <= 2, `a loop to the same place of session 1: ${l}`);
   }
-  // The new generation's index is rebuilt by compaction over all 80 places (not the session's copy).
+  // The session index holds all 80 places (the map's 40, then the run's): compaction saves it, no rebuild.
+  assert.match(second.stderr, /map saved in [\d.]+ s \(index reused from the session\)/);
+  assert.doesNotMatch(second.stderr, /rebuilding/);
   const map = await loadMap(out, { provider: "cpu" });
   try {
     assert.equal(map.index.size, 80);
+    assert.deepEqual((map.index as HnswIndex).ids().sort((a, b) => a - b), [...Array(80).keys()]);
     assert.notDeepEqual(await Deno.readFile(index), before);
   } finally {
     await map.model.close();
