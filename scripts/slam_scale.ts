@@ -6,6 +6,7 @@
  *
  *   deno run -A --v8-flags=--expose-gc scripts/slam_scale.ts [--n 2000,10000,20000] [--dim 8192]
  *     [--window 100] [--modes dense,index,auto,eager,prior] [--prior 6000] [--json]
+ *   deno run -A scripts/slam_scale.ts --modes compact [--prior 6000]
  *
  * - `auto` (one process, sizes as checkpoints): a real session with the pipeline's `auto` settings (dense up
  *   to 4096 eligible keyframes, the index filled lazily from 2048 on). Timed: the `window` keyframes before
@@ -18,6 +19,11 @@
  *   `waymark slam` does). `startup_ms`: subscription plus the first keyframe; `load_ms`: reading the saved
  *   index (`loadMap` reads it either way); then `window` keyframes timed.
  *
+ * - `compact` (alone): the end of a first `waymark slam` session of `--prior` keyframes: the journal folded
+ *   into a map whose index is the session index (`compactMap`'s `reuseIndex`) vs rebuilt from
+ *   descriptors.f32; prints the build time of the session index (spread over the run in slam), both
+ *   compaction times, and on 50 revisit queries how often each map's index returns the true place first and
+ *   its recall of the exact top 10.
  * - `dense` at size N (one process per N): the session's first N - window keyframes are given as prior
  *   keyframes (the SLAM stage compares prior and session rows alike, densely), so the expensive part, growing
  *   the session keyframe by keyframe at O(N) each, is skipped; the timed keyframes are the last `window`.
@@ -37,6 +43,8 @@ import { HNSW_DEFAULTS, HnswIndex } from "../src/index/hnsw_index.ts";
 import type { FrameWork } from "../src/pipeline/frame_work.ts";
 import { SESSION_DENSE_LIMIT, SESSION_HNSW } from "../src/pipeline/localize_pipeline.ts";
 import { loopStage } from "../src/pipeline/loop_stage.ts";
+import { compactMap } from "../src/map/compact.ts";
+import { KeyframeJournal } from "../src/map/journal.ts";
 import { createStageRunner } from "../src/pipeline/stage_runner.ts";
 
 interface Row {
@@ -51,6 +59,8 @@ interface Row {
   loops_false: number;
   seconds: number;
   max_all_ms?: number;
+  /** The three slowest keyframes of the run so far (`auto`, `eager`): "keyframe:ms". */
+  slowest?: string[];
   startup_ms?: number;
   load_ms?: number;
 }
@@ -197,13 +207,15 @@ async function runAuto(mode: "auto" | "eager", checkpoints: number[], window: nu
   const t0 = performance.now();
   const runner = createStageRunner(
     loopStage({
-      index: () => new HnswIndex(dim, SESSION_HNSW),
+      // As the pipeline: created with the capacity the stage asks for (no doubling around the switch).
+      index: (capacity) => new HnswIndex(dim, { ...SESSION_HNSW, maxElements: capacity }),
       denseLimit: SESSION_DENSE_LIMIT,
       ...(mode === "eager" ? { indexFrom: 0 } : {}),
     }),
   );
   const rows: Row[] = [];
   let times: number[] = [], loops: [number, number] = [0, 0], maxAll = 0;
+  const slow: [number, number][] = [];
   const last = Math.max(...checkpoints);
   for (let t = 0; t < last; t++) {
     const { v, place } = keyframe(t, checkpoints, window, dim);
@@ -211,6 +223,9 @@ async function runAuto(mode: "auto" | "eager", checkpoints: number[], window: nu
     const out = await runner.push(work(t, v));
     const dt = performance.now() - a;
     maxAll = Math.max(maxAll, dt);
+    slow.push([t, dt]);
+    slow.sort((x, y) => y[1] - x[1]);
+    slow.length = Math.min(slow.length, 3);
     if (out.error) throw new Error(out.error.message);
     if (checkpoints.some((c) => t >= c - window && t < c)) {
       times.push(dt);
@@ -219,6 +234,7 @@ async function runAuto(mode: "auto" | "eager", checkpoints: number[], window: nu
     if (checkpoints.includes(t + 1)) {
       const row = summarise(mode, t + 1, times, loops, t0);
       row.max_all_ms = Math.round(maxAll * 100) / 100;
+      row.slowest = slow.map(([k, ms]) => `${k}:${Math.round(ms)}`);
       rows.push(row);
       console.error(JSON.stringify(row));
       times = [];
@@ -241,7 +257,7 @@ async function runPrior(
   for (let i = 0; i < P; i++) prior.push({ placeId: i, descriptor: placeVector(i, dim) });
   const t0 = performance.now();
   let loadMs: number | undefined;
-  let index: () => HnswIndex = () => new HnswIndex(dim, SESSION_HNSW);
+  let index = (capacity: number) => new HnswIndex(dim, { ...SESSION_HNSW, maxElements: capacity });
   if (mode === "prior-reuse") {
     const loaded = await HnswIndex.load(path);
     loadMs = performance.now() - t0;
@@ -269,6 +285,86 @@ async function runPrior(
   return [row];
 }
 
+/**
+ * End-of-run compaction of a first session of `P` keyframes (`waymark slam`): the journal folded into a new
+ * map whose index is the session's (reused) or rebuilt from descriptors.f32 with the map defaults.
+ */
+async function runCompact(P: number, dim: number): Promise<void> {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/a`);
+    const journal = await KeyframeJournal.open(`${root}/a/journal.wal`, {
+      dim,
+      modelId: "scale",
+      fsync: "never",
+    });
+    // The session index as the pipeline builds it over the run (here at once; not part of the compaction).
+    const b0 = performance.now();
+    const session = new HnswIndex(dim, { ...SESSION_HNSW, maxElements: P });
+    for (let i = 0; i < P; i++) {
+      const v = placeVector(i, dim);
+      await journal.append({ placeId: i, stamp: i, meta: {}, descriptor: v });
+      session.add(i, v);
+    }
+    await journal.close();
+    const buildS = (performance.now() - b0) / 1000;
+    await Deno.mkdir(`${root}/b`);
+    await Deno.copyFile(`${root}/a/journal.wal`, `${root}/b/journal.wal`);
+    const model = { name: "scale", id: "scale", dim, bundled: false };
+    const c0 = performance.now();
+    const reused = await compactMap(`${root}/a`, {
+      model,
+      reuseIndex: session,
+      onNotice: (m) => console.error(m),
+    });
+    const reuseS = (performance.now() - c0) / 1000;
+    const c1 = performance.now();
+    await compactMap(`${root}/b`, { model });
+    const rebuildS = (performance.now() - c1) / 1000;
+    // Quality of the two maps' indexes on revisit queries: the true place first, and recall of the exact top 10
+    // (random places: ranks 2..10 are near-ties, so the two graphs' top 10 differ there by chance).
+    const [a, b] = await Promise.all([readMapIndex(`${root}/a`), readMapIndex(`${root}/b`)]);
+    const all = new Float32Array(P * dim);
+    for (let i = 0; i < P; i++) placeVector(i, dim, all.subarray(i * dim, (i + 1) * dim));
+    const hits = [0, 0], recall = [0, 0], Q = 50;
+    for (let q = 0; q < Q; q++) {
+      const place = Math.floor((q * P) / Q), query = revisitVector(place, 1, dim);
+      const sims = new Float32Array(P);
+      for (let i = 0; i < P; i++) {
+        let d = 0;
+        for (let k = 0, o = i * dim; k < dim; k++) d += query[k] * all[o + k];
+        sims[i] = d;
+      }
+      const exact = new Set([...sims.keys()].sort((x, y) => sims[y] - sims[x]).slice(0, 10));
+      [a, b].forEach((ix, m) => {
+        const top = ix.search(query, 10).map((h) => h.id);
+        if (top[0] === place) hits[m]++;
+        recall[m] += top.filter((id) => exact.has(id)).length / 10 / Q;
+      });
+    }
+    const row = {
+      mode: "compact",
+      places: P,
+      index_reused: reused.indexReused,
+      session_index_build_s: Math.round(buildS * 10) / 10,
+      compact_reuse_s: Math.round(reuseS * 10) / 10,
+      compact_rebuild_s: Math.round(rebuildS * 10) / 10,
+      top1_true_reuse: hits[0] / Q,
+      top1_true_rebuild: hits[1] / Q,
+      recall10_reuse: Math.round(recall[0] * 1000) / 1000,
+      recall10_rebuild: Math.round(recall[1] * 1000) / 1000,
+    };
+    console.log(JSON.stringify(row));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** A saved map's HNSW index (no model needed). */
+async function readMapIndex(dir: string): Promise<HnswIndex> {
+  return await HnswIndex.load(`${dir}/index.hnsw`);
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -291,7 +387,8 @@ if (import.meta.main) {
   }
   const P = Number(values.prior);
   if (!Number.isInteger(P) || P < 1) throw new Error(`slam_scale: --prior must be a positive integer`);
-  if (values.child) {
+  if (values.modes === "compact") await runCompact(P, dim);
+  else if (values.child) {
     const c = values.child;
     const rows = c === "dense"
       ? await runDense(ns[0], window, dim)
@@ -350,6 +447,7 @@ if (import.meta.main) {
       for (const r of rows) {
         const extra = [
           r.max_all_ms !== undefined ? `max over run ${r.max_all_ms} ms` : "",
+          r.slowest ? `slowest keyframe:ms ${r.slowest.join(" ")}` : "",
           r.load_ms !== undefined ? `load ${r.load_ms} ms` : "",
           r.startup_ms !== undefined ? `startup+1st keyframe ${r.startup_ms} ms` : "",
         ].filter((x) => x).join(", ");
