@@ -11,6 +11,8 @@ import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.
 import { RosbridgeSink } from "../io/rosbridge_sink.ts";
 import { WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
+import { createSimilarityScanner } from "../index/similarity_scan.ts";
+import { FULL_SCAN_DEFAULT, FULL_SCAN_WITH_SCANNER } from "../pipeline/search_stage.ts";
 import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { withSourceEvents } from "../pipeline/with_source.ts";
@@ -225,6 +227,16 @@ export async function run(args: string[]): Promise<number> {
     rosPublish = values.source.replace(/^(rosbridges?:\/\/[^/]+).*$/, "$1");
   }
   const map = await loadMap(values.map, { provider: providerOption(action, values.provider) });
+  // Maps too big for the JS whole-map scan but within the scanner's budget get an ONNX Runtime scanner, so
+  // that the place filter still observes every place (see the search stage).
+  const dim = map.index.dim, size = map.places.length * dim;
+  const budget = fullScanPlaces === undefined ? FULL_SCAN_WITH_SCANNER : fullScanPlaces * dim;
+  const scanner = size > FULL_SCAN_DEFAULT && size <= budget && map.descriptors.length === size
+    ? await createSimilarityScanner(map.descriptors, dim, { log: (l) => console.error(`waymark: ${l}`) })
+    : undefined;
+  if (scanner) {
+    console.error(`waymark: whole-map scan of ${map.places.length} places with ${scanner.backend}`);
+  }
   // Map candidates are verified against the map's stored local features (or, for an older map, its images).
   const verifier = values.verify ? await loadPipelineVerifier({ map }) : undefined;
   const source = await openFrameSource(values.source, srcOptions);
@@ -238,7 +250,7 @@ export async function run(args: string[]): Promise<number> {
   console.error(`waymark: localizing against ${map.dir} (${map.places.length} places) from ${source.name}`);
   const { events$ } = localize(source.frames(), {
     model: map.model,
-    map,
+    map: scanner ? { ...map, scanner } : map,
     backpressure: policy,
     topK,
     // Places -> the pipeline's budget in multiply-adds (places x dimension).
@@ -266,6 +278,7 @@ export async function run(args: string[]): Promise<number> {
     for (const s of subs) s.unsubscribe();
     await source.close();
     await sinks.close();
+    await scanner?.close();
     await map.model.close();
   }
   return EXIT_OK;

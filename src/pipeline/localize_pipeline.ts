@@ -67,7 +67,7 @@ import { filterStage } from "./filter_stage.ts";
 import type { FrameWork } from "./frame_work.ts";
 import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
-import { FULL_SCAN_DEFAULT, type PlaceMap, searchStage } from "./search_stage.ts";
+import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
 
 /** Eligible session keyframes compared densely in SLAM before `sessionIndex: "auto"` switches to the index. */
@@ -105,8 +105,9 @@ export interface LocalizerOptions {
   topK?: number;
   /**
    * Largest places x dimension for which each keyframe is compared with every map place, so the filter
-   * observes the whole map; default `FULL_SCAN_DEFAULT` (1,024 places of 8192-d); 0 off (the index's top-k
-   * only, for maps of more than 256 places).
+   * observes the whole map; default `FULL_SCAN_DEFAULT` (1,024 places of 8192-d), or `FULL_SCAN_WITH_SCANNER`
+   * (4,096) when the map carries a `SimilarityScanner` (`map.scanner`); 0 off (the index's top-k only, for maps
+   * of more than 256 places).
    */
   fullScan?: number;
   /** Place filter options. Default: the filter's defaults. */
@@ -462,7 +463,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           "search",
           searchStage(options.map, {
             k: options.topK,
-            fullScan: options.fullScan ?? FULL_SCAN_DEFAULT,
+            fullScan: options.fullScan,
             now: stampNow,
           }),
         ]);

@@ -46,7 +46,8 @@ export interface SearchStageOptions {
   /**
    * Largest places x dimension (multiply-adds per keyframe) for which the keyframe is compared with every
    * map place (exact top-k, exact background, and the whole row for the filter); above it the index answers.
-   * Needs the map's descriptors. Default 8,388,608 (`FULL_SCAN_DEFAULT`); 0 turns it off.
+   * Needs the map's descriptors. Default 8,388,608 (`FULL_SCAN_DEFAULT`), or 33,554,432
+   * (`FULL_SCAN_WITH_SCANNER`) when the stage has a scanner; 0 turns it off.
    */
   fullScan?: number;
   /**
@@ -62,6 +63,12 @@ export interface SearchStageOptions {
 
 /** Default `SearchStageOptions.fullScan`: 1,024 places of 8192-d (about 5 ms a keyframe on this CPU). */
 export const FULL_SCAN_DEFAULT = 1024 * 8192;
+
+/**
+ * Default `fullScan` when the stage has a `SimilarityScanner` (ONNX Runtime's CPU Gemm, about 4x the JS
+ * loop): 4,096 places of 8192-d, about 8-10 ms a keyframe on this 2-core CPU.
+ */
+export const FULL_SCAN_WITH_SCANNER = 4096 * 8192;
 
 /** Mean and std of `q`'s inner products with `count` evenly spaced rows of `rows` (N x dim). */
 export function similarityBackground(
@@ -96,7 +103,8 @@ export function searchStage(
   if (!Number.isInteger(sample) || sample < 2) {
     throw invalid("search places", "backgroundSample", "an integer >= 2", sample);
   }
-  const fullScan = options.fullScan ?? FULL_SCAN_DEFAULT;
+  const scanner = options.scanner ?? placeMap.scanner;
+  const fullScan = options.fullScan ?? (scanner ? FULL_SCAN_WITH_SCANNER : FULL_SCAN_DEFAULT);
   if (!(fullScan >= 0)) throw invalid("search places", "fullScan", "a number >= 0", options.fullScan);
   const now = options.now ?? (() => Date.now() / 1000);
   const byId = new Map<number, PlaceMeta>();
@@ -109,7 +117,6 @@ export function searchStage(
   const onePass = rows !== undefined && (n <= sample || n * dim <= fullScan) && placeMap.index.size === n &&
     rows.length === n * dim;
   const order = onePass ? new Int32Array(n) : undefined;
-  const scanner = options.scanner ?? placeMap.scanner;
   if (scanner && (scanner.size !== n || scanner.dim !== dim)) {
     throw invalid(
       "search places",

@@ -3,7 +3,13 @@ import { from, lastValueFrom, toArray } from "rxjs";
 import { PlaceFilter } from "../../src/localize/place_filter.ts";
 import { filterStage } from "../../src/pipeline/filter_stage.ts";
 import type { FrameWork } from "../../src/pipeline/frame_work.ts";
-import { searchStage } from "../../src/pipeline/search_stage.ts";
+import {
+  FULL_SCAN_DEFAULT,
+  FULL_SCAN_WITH_SCANNER,
+  type PlaceMap,
+  searchStage,
+} from "../../src/pipeline/search_stage.ts";
+import { jsSimilarityScanner } from "../../src/index/similarity_scan.ts";
 import { codeFrame, codeMap, codeVector, DIM } from "./_fakes.ts";
 
 function work(seq: number, code: number): FrameWork {
@@ -66,4 +72,27 @@ Deno.test("filterStage() folds the whole row into the filter when given, as a di
   const last = out[out.length - 1].estimate!;
   assert.equal(last.status, "localized");
   assert.ok(Math.abs(last.placeId! - codes[codes.length - 1]) <= 1, `estimate ${last.placeId}`);
+});
+
+Deno.test("searchStage() with a scanner scans maps up to FULL_SCAN_WITH_SCANNER by default, without up to FULL_SCAN_DEFAULT", async () => {
+  // 140,000 places of 64-d: above the JS budget (8.4M multiply-adds), within the scanner's (33.5M).
+  const dim = 64, n = 140_000;
+  const descriptors = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) descriptors.set(codeVector(i % dim), i * dim);
+  const index = {
+    dim,
+    size: n,
+    search: (_q: Float32Array, k: number) => Array.from({ length: k }, (_, i) => ({ id: i, similarity: 0 })),
+  } as unknown as PlaceMap["index"];
+  const places = Array.from({ length: n }, (_, i) => ({ placeId: i, image: `p${i}.png` }));
+  assert.ok(n * dim > FULL_SCAN_DEFAULT && n * dim <= FULL_SCAN_WITH_SCANNER);
+  const map: PlaceMap = { index, places, descriptors };
+  const [plain] = await lastValueFrom(from([work(0, 7)]).pipe(searchStage(map, { k: 3 }), toArray()));
+  assert.equal(plain.similarities, undefined, "no whole row without a scanner");
+  const scanner = jsSimilarityScanner(descriptors, dim);
+  const [scanned] = await lastValueFrom(
+    from([work(0, 7)]).pipe(searchStage({ ...map, scanner }, { k: 3 }), toArray()),
+  );
+  assert.equal(scanned.similarities?.length, n);
+  assert.equal(scanned.hypotheses![0].placeId % dim, 7);
 });
