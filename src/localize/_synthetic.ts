@@ -6,24 +6,18 @@
  *
  * @module
  */
+import { boxMuller, mulberry32 } from "../_rng.ts";
 
-/** A small seeded PRNG (mulberry32) with a normal sampler. */
+/** A seeded PRNG (the shared mulberry32 of `src/_rng.ts`) with a normal sampler. */
 export class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
   /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  readonly next: () => number;
+  constructor(seed: number) {
+    this.next = mulberry32(seed);
   }
-  /** Standard normal (Box-Muller). */
+  /** Standard normal (Box-Muller, cosine branch). */
   normal(): number {
-    const u = Math.max(1e-12, this.next()), v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return boxMuller(Math.max(1e-12, this.next()), this.next());
   }
 }
 
