@@ -17,8 +17,21 @@ import { auc, samplePairs } from "../bench/verify_bench.ts";
 const { values, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
-  options: { config: { type: "string", multiple: true }, pairs: { type: "string" } },
+  options: {
+    config: { type: "string", multiple: true },
+    pairs: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
 });
+if (values.help) {
+  console.log(`usage: deno run -A scripts/verify_tune.ts [dataset] [--pairs N] [--config JSON]...
+  dataset      a loop-layout dataset (default ../shared/data/rtabmap_samples_loop)
+  --pairs N    true and false pairs sampled (default all)
+  --config J   a verification setup as JSON, e.g. '{"name":"homog","verify":{"model":"homography"}}';
+               ({"name", "extract": LocalFeatureOptions, "verify": VerifyOptions}); repeat to compare
+               several (default: the shipped setup)`);
+  Deno.exit(0);
+}
 const dir = positionals[0] ?? new URL("../../shared/data/rtabmap_samples_loop", import.meta.url).pathname;
 const W = 640, H = 480;
 
