@@ -106,8 +106,8 @@ export interface LocalizerOptions {
   /**
    * Largest places x dimension for which each keyframe is compared with every map place, so the filter
    * observes the whole map; default `FULL_SCAN_DEFAULT` (1,024 places of 8192-d), or `FULL_SCAN_WITH_SCANNER`
-   * (4,096) when the map carries a `SimilarityScanner` (`map.scanner`); 0 off (the index's top-k only, for maps
-   * of more than 256 places).
+   * (8,192 places of 8192-d) when the map carries a `SimilarityScanner` (`map.scanner`); 0 off (the index's
+   * top-k only, for maps of more than 256 places).
    */
   fullScan?: number;
   /** Place filter options. Default: the filter's defaults. */
