@@ -189,7 +189,8 @@ const onEvent = (e: WaymarkEvent) => {
       const matchSeq = ofRun && e.match.stamp !== undefined ? seqOfStamp.get(e.match.stamp) : undefined;
       const at = ofRun ? queries[matchSeq ?? -1]?.position : placePosition.get(e.match.placeId);
       const truth = queries[e.query.seq]?.position;
-      const correct = truth && at ? Math.hypot(truth.x - at.x, truth.y - at.y) <= 2.5 : false;
+      const off = truth && at ? Math.hypot(truth.x - at.x, truth.y - at.y) : NaN;
+      const correct = off <= 2.5;
       if (correct) summary.correctLoops++;
       console.log(
         `LOOP frame ${e.query.seq} -> ${
@@ -197,7 +198,7 @@ const onEvent = (e: WaymarkEvent) => {
         }` +
           `  confidence ${e.confidence.toFixed(2)}  ` +
           (e.inliers !== undefined ? `VERIFIED (${e.inliers} inliers)` : "(not verifiable)") +
-          `  ${correct ? "correct" : "wrong"}`,
+          `  ${correct ? "correct" : Number.isFinite(off) ? `wrong (${off.toFixed(1)} m away)` : "wrong"}`,
       );
       break;
     }
