@@ -11,8 +11,7 @@ import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.
 import { RosbridgeSink } from "../io/rosbridge_sink.ts";
 import { WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
-import { createSimilarityScanner } from "../index/similarity_scan.ts";
-import { FULL_SCAN_DEFAULT, FULL_SCAN_WITH_SCANNER } from "../pipeline/search_stage.ts";
+import { fullScanScanner } from "../pipeline/search_stage.ts";
 import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { withSourceEvents } from "../pipeline/with_source.ts";
@@ -229,11 +228,12 @@ export async function run(args: string[]): Promise<number> {
   const map = await loadMap(values.map, { provider: providerOption(action, values.provider) });
   // Maps too big for the JS whole-map scan but within the scanner's budget get an ONNX Runtime scanner, so
   // that the place filter still observes every place (see the search stage).
-  const dim = map.index.dim, size = map.places.length * dim;
-  const budget = fullScanPlaces === undefined ? FULL_SCAN_WITH_SCANNER : fullScanPlaces * dim;
-  const scanner = size > FULL_SCAN_DEFAULT && size <= budget && map.descriptors.length === size
-    ? await createSimilarityScanner(map.descriptors, dim, { log: (l) => console.error(`waymark: ${l}`) })
-    : undefined;
+  const dim = map.index.dim;
+  const fullScan = fullScanPlaces === undefined ? undefined : fullScanPlaces * dim;
+  const scanner = await fullScanScanner(map.descriptors, dim, {
+    budget: fullScan,
+    log: (l) => console.error(`waymark: ${l}`),
+  });
   if (scanner) {
     console.error(`waymark: whole-map scan of ${map.places.length} places with ${scanner.backend}`);
   }
@@ -254,7 +254,7 @@ export async function run(args: string[]): Promise<number> {
     backpressure: policy,
     topK,
     // Places -> the pipeline's budget in multiply-adds (places x dimension).
-    fullScan: fullScanPlaces === undefined ? undefined : fullScanPlaces * map.index.dim,
+    fullScan,
     loops: !values["no-loops"],
     verifier,
   });

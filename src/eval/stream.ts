@@ -28,8 +28,8 @@ import { decodeStage, type FrameDecoder } from "../pipeline/decode_stage.ts";
 import { describeStage } from "../pipeline/describe_stage.ts";
 import { filterStage } from "../pipeline/filter_stage.ts";
 import { keyframeStage } from "../pipeline/keyframe_stage.ts";
-import { FULL_SCAN_DEFAULT, searchStage } from "../pipeline/search_stage.ts";
-import { createSimilarityScanner } from "../index/similarity_scan.ts";
+import { fullScanScanner, searchStage } from "../pipeline/search_stage.ts";
+import { scanRows } from "../index/similarity_scan.ts";
 import { createStageRunner } from "../pipeline/stage_runner.ts";
 import type { Verifier } from "../pipeline/verification_hook.ts";
 import type {
@@ -170,8 +170,8 @@ export async function evaluateStream(
   const topK = options.topK ?? 50;
   const fullScan = n <= (options.fullScanPlaces ?? 5000) ? Infinity : 0;
   // Big maps are scanned by ONNX Runtime (about 4x the JS loop at 8192-d), as `waymark localize` does.
-  const scanner = fullScan > 0 && n * dim > FULL_SCAN_DEFAULT
-    ? await createSimilarityScanner(descriptors, dim, { log: warn })
+  const scanner = fullScan > 0
+    ? await fullScanScanner(descriptors, dim, { budget: fullScan, log: warn })
     : undefined;
   const verifications = new Subject<VerificationEvent>();
   const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
@@ -224,16 +224,8 @@ export async function evaluateStream(
         continue;
       }
       // Baseline: full similarity row to every place (the search stage's when it scanned the whole map).
-      const g = work.descriptor.global;
       if (work.similarities && work.similarities.length === n) row.set(work.similarities);
-      else {
-        for (let j = 0; j < n; j++) {
-          let d = 0;
-          const o = j * dim;
-          for (let i = 0; i < dim; i++) d += g[i] * descriptors[o + i];
-          row[j] = d;
-        }
-      }
+      else scanRows(work.descriptor.global, descriptors, dim, row);
       const seq = matcher.push(row);
       options.onSimilarities?.(qi, row, !!work.keyframe, placeToDb);
       const est = work.estimate;

@@ -18,8 +18,7 @@ import { concatMap, map, type OperatorFunction } from "rxjs";
 import { invalid } from "../errors.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import type { PlaceHypothesis, PlaceMeta } from "../types.ts";
-import { dot } from "../index/_kernels.ts";
-import type { SimilarityScanner } from "../index/similarity_scan.ts";
+import { createSimilarityScanner, scanRows, type SimilarityScanner } from "../index/similarity_scan.ts";
 import { frameError, type FrameWork } from "./frame_work.ts";
 
 /** What the pipeline needs of a prior map (a `LoadedMap` of `src/map/` fits). */
@@ -70,6 +69,21 @@ export const FULL_SCAN_DEFAULT = 1024 * 8192;
  * places: 4 ms).
  */
 export const FULL_SCAN_WITH_SCANNER = 8192 * 8192;
+
+/**
+ * A scanner for maps the JS loop would not scan whole (above `FULL_SCAN_DEFAULT`) but `budget` allows
+ * (default `FULL_SCAN_WITH_SCANNER`); undefined otherwise. The caller closes it. Used by `waymark localize`
+ * and `eval stream`.
+ */
+export async function fullScanScanner(
+  rows: Float32Array,
+  dim: number,
+  options: { budget?: number; log?: (line: string) => void } = {},
+): Promise<SimilarityScanner | undefined> {
+  const size = rows.length;
+  if (size <= FULL_SCAN_DEFAULT || size > (options.budget ?? FULL_SCAN_WITH_SCANNER)) return undefined;
+  return await createSimilarityScanner(rows, dim, { log: options.log });
+}
 
 /** Mean and std of `q`'s inner products with `count` evenly spaced rows of `rows` (N x dim). */
 export function similarityBackground(
@@ -127,8 +141,13 @@ export function searchStage(
     );
   }
   // Partial selection of the kk best (kk * n comparisons; n is small here) and the exact background.
-  const select = (sims: Float32Array, s1: number, s2: number) => {
-    for (let r = 0; r < n; r++) order![r] = r;
+  const select = (sims: Float32Array) => {
+    let s1 = 0, s2 = 0;
+    for (let r = 0; r < n; r++) {
+      s1 += sims[r];
+      s2 += sims[r] * sims[r];
+      order![r] = r;
+    }
     const hits: { id: number; similarity: number }[] = [];
     for (let t = 0; t < kk; t++) {
       let best = t;
@@ -140,17 +159,6 @@ export function searchStage(
     }
     const mean = s1 / n;
     return { hits, sims, background: { mean, std: Math.sqrt(Math.max(0, s2 / n - mean * mean)) } };
-  };
-  const scan = (q: Float32Array) => {
-    let s1 = 0, s2 = 0;
-    const sims = new Float32Array(n);
-    for (let r = 0; r < n; r++) {
-      const d = dot(q, 0, rows!, r * dim, dim);
-      sims[r] = d;
-      s1 += d;
-      s2 += d * d;
-    }
-    return select(sims, s1, s2);
   };
   const checkQuery = (q: Float32Array) => {
     if (q.length !== dim) {
@@ -176,14 +184,7 @@ export function searchStage(
       try {
         const q = work.descriptor.global;
         checkQuery(q);
-        const sims = await scanner.scan(q);
-        let s1 = 0, s2 = 0;
-        for (let r = 0; r < n; r++) {
-          const d = sims[r];
-          s1 += d;
-          s2 += d * d;
-        }
-        return withRow(work, select(sims, s1, s2));
+        return withRow(work, select(await scanner.scan(q)));
       } catch (err) {
         work.error = frameError(err, work, now());
         return work;
@@ -196,7 +197,7 @@ export function searchStage(
       const q = work.descriptor.global;
       if (onePass) {
         checkQuery(q);
-        return withRow(work, scan(q));
+        return withRow(work, select(scanRows(q, rows!, dim)));
       }
       work.hypotheses = toHypotheses(placeMap.index.search(q, kk));
       if (placeMap.descriptors && kk < placeMap.places.length) {
