@@ -168,50 +168,22 @@ async function runDense(n: number, window: number, dim: number): Promise<Row[]> 
   return [row];
 }
 
-/** A session with the index from the first keyframe; a row per checkpoint. */
-async function runIndex(checkpoints: number[], window: number, dim: number): Promise<Row[]> {
-  const t0 = performance.now();
-  const runner = createStageRunner(
-    loopStage({ index: () => new HnswIndex(dim, SESSION_HNSW), denseLimit: 0 }),
-  );
-  const rows: Row[] = [];
-  let times: number[] = [], loops: [number, number] = [0, 0];
-  const last = Math.max(...checkpoints);
-  for (let t = 0; t < last; t++) {
-    const { v, place } = keyframe(t, checkpoints, window, dim);
-    const a = performance.now();
-    const out = await runner.push(work(t, v));
-    const dt = performance.now() - a;
-    if (out.error) throw new Error(out.error.message);
-    if (checkpoints.some((c) => t >= c - window && t < c)) {
-      times.push(dt);
-      // No prior: place id = keyframe ordinal; an earlier revisit of the same place is a right match too.
-      if (out.loop) loops[placeOf(out.loop.match.placeId, checkpoints, window) === place ? 0 : 1]++;
-    }
-    if (checkpoints.includes(t + 1)) {
-      rows.push(summarise("index", t + 1, times, loops, t0));
-      console.error(JSON.stringify(rows[rows.length - 1]));
-      times = [];
-      loops = [0, 0];
-    }
-  }
-  runner.close();
-  return rows;
-}
-
 /**
  * A real session with the pipeline's `auto` settings (`eager`: the index from the first keyframe on, as
- * `auto` did before the lazy fill); a row per checkpoint.
+ * `auto` did before the lazy fill; `index`: the index answers from the first keyframe, no dense phase); a row
+ * per checkpoint.
  */
-async function runAuto(mode: "auto" | "eager", checkpoints: number[], window: number, dim: number) {
+async function runAuto(mode: "auto" | "eager" | "index", checkpoints: number[], window: number, dim: number) {
   const t0 = performance.now();
   const runner = createStageRunner(
-    loopStage({
-      // As the pipeline: created with the capacity the stage asks for (no doubling around the switch).
-      index: (capacity) => new HnswIndex(dim, { ...SESSION_HNSW, maxElements: capacity }),
-      denseLimit: SESSION_DENSE_LIMIT,
-      ...(mode === "eager" ? { indexFrom: 0 } : {}),
-    }),
+    loopStage(
+      mode === "index" ? { index: () => new HnswIndex(dim, SESSION_HNSW), denseLimit: 0 } : {
+        // As the pipeline: created with the capacity the stage asks for (no doubling around the switch).
+        index: (capacity) => new HnswIndex(dim, { ...SESSION_HNSW, maxElements: capacity }),
+        denseLimit: SESSION_DENSE_LIMIT,
+        ...(mode === "eager" ? { indexFrom: 0 } : {}),
+      },
+    ),
   );
   const rows: Row[] = [];
   let times: number[] = [], loops: [number, number] = [0, 0], maxAll = 0;
@@ -392,11 +364,9 @@ if (import.meta.main) {
     const c = values.child;
     const rows = c === "dense"
       ? await runDense(ns[0], window, dim)
-      : c === "auto" || c === "eager"
-      ? await runAuto(c, ns, window, dim)
       : c === "prior-fresh" || c === "prior-reuse"
       ? await runPrior(c, P, values["prior-index"]!, window, dim)
-      : await runIndex(ns, window, dim);
+      : await runAuto(c as "auto" | "eager" | "index", ns, window, dim);
     console.log(JSON.stringify(rows));
   } else {
     // One process per measurement, so that each RSS is that configuration's alone.
