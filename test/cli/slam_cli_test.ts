@@ -5,6 +5,19 @@ import { tempDir } from "../map/_tmp.ts";
 import { runCli } from "./_capture.ts";
 import { simDataset } from "./_sim_fixture.ts";
 
+/**
+ * At least 5 loop closures printed by a second session, each to the same place of the first: frame i of the
+ * second lap is where keyframe i of the first was (same route, 40 frames a lap).
+ */
+function assertLoopsToFirstSession(stdout: string): void {
+  const loops = stdout.split("\n").filter((l) => l.startsWith("LOOP "));
+  assert.ok(loops.length >= 5, `loops to the first session:\n${stdout}`);
+  for (const l of loops) {
+    const seq = Number(l.match(/^LOOP #(\d+)/)![1]), place = Number(l.match(/-> place (\d+)/)![1]);
+    assert.ok(place < 40 && Math.abs(place - seq) <= 2, `a loop to the same place of session 1: ${l}`);
+  }
+}
+
 Deno.test("waymark slam --help documents the vocabulary; missing --out or a bad --fsync is a usage error", async () => {
   const h = await runCli(["slam", "--help"]);
   assert.equal(h.code, 0);
@@ -60,13 +73,7 @@ Deno.test("waymark slam writes a journaled map, a second session extends it with
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /extending .*: 40 places \(generation 1\)/);
   assert.match(second.stdout, /map .*: 80 places \(40 new keyframes, generation 2\)/);
-  const loops = second.stdout.split("\n").filter((l) => l.startsWith("LOOP "));
-  assert.ok(loops.length >= 5, `loops to the first session:\n${second.stdout}`);
-  for (const l of loops) {
-    const seq = Number(l.match(/^LOOP #(\d+)/)![1]), place = Number(l.match(/-> place (\d+)/)![1]);
-    // Frame i of the second lap is where keyframe i of the first was (same route, 40 frames a lap).
-    assert.ok(place < 40 && Math.abs(place - seq) <= 2, `a loop to the same place of session 1: ${l}`);
-  }
+  assertLoopsToFirstSession(second.stdout);
   // Reload: the folded map loads for localization, with every keyframe of both sessions.
   const map = await loadMap(out, { provider: "cpu" });
   try {
@@ -102,12 +109,7 @@ Deno.test("waymark slam extending a map with --session-index hnsw starts from th
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /the session index starts from the map's \(40 places\)/);
   assert.match(second.stdout, /map .*: 80 places \(40 new keyframes, generation 2\)/);
-  const loops = second.stdout.split("\n").filter((l) => l.startsWith("LOOP "));
-  assert.ok(loops.length >= 5, `loops to the first session:\n${second.stdout}`);
-  for (const l of loops) {
-    const seq = Number(l.match(/^LOOP #(\d+)/)![1]), place = Number(l.match(/-> place (\d+)/)![1]);
-    assert.ok(place < 40 && Math.abs(place - seq) <= 2, `a loop to the same place of session 1: ${l}`);
-  }
+  assertLoopsToFirstSession(second.stdout);
   // The session index holds all 80 places (the map's 40, then the run's): compaction saves it, no rebuild.
   assert.match(second.stderr, /map saved in [\d.]+ s \(index reused from the session\)/);
   assert.doesNotMatch(second.stderr, /rebuilding/);
