@@ -194,9 +194,7 @@ class Rows {
       for (let i = 0; i < dim; i++) d += q[i] * a[o + i];
       return d * this.#scale[r];
     }
-    const a = this.#f32;
-    for (let i = 0; i < dim; i++) d += q[i] * a[o + i];
-    return d;
+    return dotRow(q, this.#f32, o);
   }
 
   /** Keep the rows whose `keep(r)` is true, in order. */
@@ -217,6 +215,7 @@ class Rows {
   }
 }
 
+/** Inner product of `q` with the row of `a` starting at `o` (one accumulator, in order). */
 function dotRow(q: Float32Array, a: Float32Array, o: number): number {
   let d = 0;
   for (let i = 0; i < q.length; i++) d += q[i] * a[o + i];
