@@ -17,6 +17,7 @@
 import { join, resolve } from "node:path";
 import { MapFormatError } from "../errors.ts";
 import { HnswIndex, type HnswIndexOptions } from "../index/hnsw_index.ts";
+import { dot } from "../index/_kernels.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import type { PlaceMeta } from "../types.ts";
 import { copyTree, exists } from "./_fs.ts";
@@ -102,8 +103,7 @@ function reuseProblem(
   for (let p = 0; p < Math.min(REUSE_PROBES, n); p++) {
     const id = REUSE_PROBES >= n ? p : Math.round((p * (n - 1)) / (REUSE_PROBES - 1));
     const d = descriptors.subarray(id * dim, (id + 1) * dim);
-    let self = 0;
-    for (let i = 0; i < dim; i++) self += d[i] * d[i];
+    const self = dot(d, 0, d, 0, dim);
     const hit = index.search(d, 1)[0];
     if (!hit || (hit.id !== id && Math.abs(hit.similarity - self) > 1e-4 * Math.max(1, self))) {
       return `place ${id}'s descriptor does not find itself in it (top ${hit?.id}: other vectors)`;
