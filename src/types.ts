@@ -187,6 +187,11 @@ export interface LocationEstimate {
   /** Calibrated probability that placeId is correct. */
   confidence: number;
   status: LocalizationStatus;
+  /**
+   * Set when the frame held nothing to localize on (status `lost`, confidence 0): `too-small` or `uniform` (see
+   * `src/pipeline/frame_checks.ts`).
+   */
+  skipped?: string;
 }
 
 /** A 2D transform (row-major 3x3) from query image to match image pixels. */
@@ -239,6 +244,8 @@ export interface StatsEvent {
   received: number;
   processed: number;
   dropped: number;
+  /** Frames skipped for lack of content (`LocationEstimate.skipped`), among `processed`. */
+  skipped?: number;
   /** Error events emitted so far: the sum of `errorsByCause`. */
   errors: number;
   /**
@@ -254,7 +261,7 @@ export interface StatsEvent {
 /**
  * Why an `ErrorEvent` was emitted (its `cause`; `StatsEvent.errorsByCause` counts by it):
  * - `source`: a message or file the frame source rejected (malformed, oversize, unsupported encoding);
- * - `stamp`: a frame stamp outside the sane range;
+ * - `stamp`: a frame stamp outside the sane range (`checkStamp` in `src/pipeline/frame_checks.ts`);
  * - `decode`: frame bytes that could not be decoded to pixels;
  * - `keyframe`, `describe`, `search`, `filter`, `loop`: that pipeline stage failed on the frame (e.g. the model);
  * - `verification`: geometric verification of a keyframe failed;

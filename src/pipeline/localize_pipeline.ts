@@ -15,6 +15,7 @@
  *   queues without bound.
  * - Stats: a `StatsEvent` every `statsIntervalMs` (default 1000, on `scheduler`) with received, processed,
  *   dropped and error counts and the latency percentiles of the last 1000 frames (frame in to estimate out).
+ * - Frames without content (too small, near-uniform) and stamps outside [0, 1e10] s: see `frame_checks.ts`.
  * - Bad frames: an `ErrorEvent` each, counted by cause (`StatsEvent.errorsByCause`: the name of the stage that
  *   failed, or `verification`); the stream continues.
  * - With no prior map (`map` absent) it is SLAM: loop closures over the growing session map (every keyframe
@@ -64,6 +65,7 @@ import { DEFAULT_MIN_INLIERS, gateLoop } from "../localize/loop_gate.ts";
 import { ErrorTally } from "./error_tally.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
+import { contentOptions, type FrameContentOptions } from "./frame_checks.ts";
 import { describeStage } from "./describe_stage.ts";
 import { filterStage } from "./filter_stage.ts";
 import type { FrameWork } from "./frame_work.ts";
@@ -182,6 +184,12 @@ export interface LocalizerOptions {
   onSessionIndex?: (index: VectorIndex) => void;
   /** Frame decoder. Default `decodeFrameImage` (sharp). */
   decode?: FrameDecoder;
+  /**
+   * Frames without content (smaller than `minSide` pixels, or near-uniform: see `src/pipeline/frame_checks.ts`)
+   * are skipped: never described, localized or a loop closure; with a map they get a `lost` estimate with a
+   * `skipped` reason. false: no check. Default `DEFAULT_FRAME_CONTENT` (16 pixels, contrast 2 grey levels).
+   */
+  content?: FrameContentOptions | false;
   /** Stats period in ms. Default 1000. */
   statsIntervalMs?: number;
   /** Scheduler of the stats timer and event stamps. Default `asyncScheduler`. */
@@ -261,6 +269,7 @@ function validate(options: LocalizerOptions): void {
     throw invalid(a, "model", "a DescriptorModel", options?.model);
   }
   if (options.backpressure) policyCapacity(options.backpressure);
+  if (options.content) contentOptions(options.content);
   const pos = (f: string, v: number | undefined) => {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalid(a, f, "a positive integer", v);
   };
@@ -339,7 +348,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
 
   const events$ = defer(() =>
     new Observable<WaymarkEvent>((out) => {
-      const counters = { received: 0, processed: 0, dropped: 0 };
+      const counters = { received: 0, processed: 0, dropped: 0, skipped: 0 };
       const errors = new ErrorTally();
       const emitError = (e: ErrorEvent) => {
         errors.add(e);
@@ -430,6 +439,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           received: counters.received,
           processed: counters.processed,
           dropped: counters.dropped,
+          skipped: counters.skipped,
           errors: errors.total,
           errorsByCause: errors.byCause(),
           provider: options.model.info.provider,
@@ -455,6 +465,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
               ? undefined
               : { width: options.model.info.inputWidth, height: options.model.info.inputHeight },
             now: stampNow,
+            content: options.content,
           }),
         ],
         ["keyframe", keyframeStage(options.keyframes ?? DEFAULT_KEYFRAMES)],
@@ -581,6 +592,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           delete work.loopPending;
         }
         counters.processed++;
+        if (work.skipped) counters.skipped++;
         if (work.estimate) {
           const latencyMs = clock() - work.receivedAt;
           latencies[latencyCount++ % latencies.length] = latencyMs;

@@ -7,13 +7,14 @@ import type { WaymarkEvent } from "../../src/types.ts";
 import { FakeWsCamera } from "../_fake_ws_camera.ts";
 import { codeMap, fakeModel } from "./_fakes.ts";
 
-/** A JPEG whose pixels all hold `code` (the fake model reads the place code from the first pixel). */
+/**
+ * A JPEG whose left half holds `code` and right half `code + 40` (the fake model reads the place code from the
+ * first pixel; the step gives the frame content, so that it is not skipped as uniform).
+ */
 async function codeJpeg(code: number): Promise<Uint8Array> {
-  return await encodeImage(
-    { width: 16, height: 16, channels: 3, data: new Uint8Array(768).fill(code) },
-    "jpeg",
-    100,
-  );
+  const data = new Uint8Array(768);
+  for (let i = 0; i < 256; i++) data.fill(i % 16 < 8 ? code : code + 40, i * 3, i * 3 + 3);
+  return await encodeImage({ width: 16, height: 16, channels: 3, data }, "jpeg", 100);
 }
 
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
