@@ -28,6 +28,7 @@ import {
   openSinks,
   printEvent,
   runUntilDone,
+  sinkSettings,
   sourceOptions,
   STREAM_OPTIONS,
   withSourceEvents,
@@ -66,8 +67,9 @@ Options:
                        index from the first keyframe. dense: no index. When the session
                        index holds every place at the end (auto past 4096, hnsw), it is saved as
                        the map's index instead of rebuilding it (6,000 places: ~80 s)           default auto
-  --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765)
-  --token T            bearer token for --publish
+  --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765; not loopback: needs a token)
+  --token T            bearer token for --publish (or --token-file FILE, or WAYMARK_TOKEN in the env)
+  --allow-origin O     web page origin allowed to connect to --publish (repeatable; * any)
   --ros-publish URL    publish events to rosbridge
   --jsonl FILE         append every event as one JSON line
   --backpressure P     latest | drop-newest[:N] | queue:N                                       default latest
@@ -101,6 +103,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const action = "run slam";
+  const sinkFlags = await sinkSettings(action, values);
   const provider = providerOption(action, values.provider);
   const fsync: FsyncPolicy = values.fsync === "always" || values.fsync === "never"
     ? values.fsync
@@ -172,12 +175,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const verifier = values.verify ? await loadPipelineVerifier({}) : undefined;
   const source = await openFrameSource(values.source, srcOptions);
-  const sinks = await openSinks({
-    publish: values.publish,
-    token: values.token,
-    rosPublish: values["ros-publish"],
-    jsonl: values.jsonl,
-  });
+  const sinks = await openSinks(sinkFlags);
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   let added = 0;
   let runIndex: VectorIndex | undefined; // the run's session index (auto past 4096, hnsw)

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { runCommand } from "./_common.ts";
+import { EXIT_FAILURE, EXIT_USAGE, reportError, runCommand } from "./_common.ts";
 
 /** A command's module exports `run(args)` and a one-line `summary`. */
 export interface CommandModule {
@@ -82,5 +82,20 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // An error escaping a command asynchronously (a socket's late failure, a stray rejection) is reported like
+  // any other: one line and exit code 1, never the runtime's stack trace.
+  const fatal = (err: unknown) => {
+    const r = reportError(err);
+    console.error(r.message);
+    Deno.exit(r.code === EXIT_USAGE ? EXIT_USAGE : EXIT_FAILURE);
+  };
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    fatal(e.reason);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    fatal(e.error);
+  });
   Deno.exit(await main(Deno.args));
 }
