@@ -141,6 +141,8 @@ export function listenWebSocketServer(options: WsServerOptions): Promise<WsServe
     closeWs(() => {
       for (const s of handshaking) s.destroy();
       http.close(() => cb?.());
+      // Idle keep-alive connections (a plain HTTP client answered 426) would otherwise hold close() open.
+      (http as { closeAllConnections?: () => void }).closeAllConnections?.();
     });
   (server as { address: WsServer["address"] }).address = () =>
     http.address() as ReturnType<WsServer["address"]>;

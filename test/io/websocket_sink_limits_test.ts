@@ -143,3 +143,11 @@ Deno.test("a client that floods the server with messages is closed (1008)", asyn
     assert.equal(sink.stats.rateLimited, 1);
   });
 });
+
+Deno.test("a plain HTTP request is answered 426 Upgrade Required, and the server still closes", async () => {
+  const sink = await WebSocketSink.listen({ port: 0 });
+  const res = await fetch(`http://127.0.0.1:${sink.port}/`);
+  assert.equal(res.status, 426);
+  await res.body?.cancel();
+  await sink.close();
+});
