@@ -52,6 +52,7 @@ import {
   MUTABLE_FILES,
   type SkippedImage,
 } from "./format.ts";
+import { manifestIntegrity } from "./manifest_check.ts";
 import { lockedByOther, type MapLock, processAlive, withMapLock } from "./lock.ts";
 
 /** What to write into a map. */
@@ -264,6 +265,7 @@ async function stageAndSwap(
       ...(content.localFeatures ? { localFeatures: content.localFeatures } : {}),
       build: { ...content.build, skipped: skipped.slice(0, 100) },
     };
+    manifest.integrity = manifestIntegrity(manifest);
     await writeFileSynced(
       join(staging, MAP_FILES.manifest),
       enc.encode(JSON.stringify(manifest, null, 2) + "\n"),

@@ -117,7 +117,10 @@ Deno.test("loadMap() rejects a missing folder, a non-map folder and an unknown f
   const m = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
   m.version = 99;
   await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(m));
-  await assert.rejects(readMapData(dir), /unsupported map format version 99: this Waymark reads version 1/);
+  await assert.rejects(
+    readMapData(dir),
+    /unsupported map format version 99: this Waymark reads versions 1 and 2/,
+  );
 });
 
 Deno.test("writeMap() rejects descriptors that do not match places x dim", async () => {
