@@ -225,9 +225,8 @@ export async function run(args: string[]): Promise<number> {
       } s/epoch)`,
       ...(r.validationDir && r.initialDir
         ? [
-          // The split names the training set's images by absolute path: an explicit opt-in (item 9 of issue 14).
-          `compare    WAYMARK_ALLOW_ABSOLUTE_PATHS=1 waymark eval retrieval ${r.validationDir} --model ${r.initialDir} --json   (before)`,
-          `           WAYMARK_ALLOW_ABSOLUTE_PATHS=1 waymark eval retrieval ${r.validationDir} --model ${r.out} --json   (after)`,
+          `compare    waymark eval retrieval ${r.validationDir} --model ${r.initialDir} --json   (before)`,
+          `           waymark eval retrieval ${r.validationDir} --model ${r.out} --json   (after)`,
         ]
         : []),
     ].join("\n"),
