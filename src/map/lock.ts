@@ -175,9 +175,12 @@ export async function acquireMapLock(dir: string, options: AcquireLockOptions = 
       let off = 0;
       while (off < bytes.length) off += await f.write(bytes.subarray(off));
       await f.sync();
-    } finally {
+    } catch (err) {
       f.close();
+      await Deno.remove(path).catch(() => {}); // ours, half-written: do not leave an unreadable lock
+      throw err;
     }
+    f.close();
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) {
       throw new MapFormatError(`Cannot lock map ${target}: ${path}: ${(err as Error).message}`, {

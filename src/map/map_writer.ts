@@ -172,7 +172,7 @@ export async function checkMapTarget(
   }
   if ((t.kind === "map" || t.kind === "map-files") && !options.replace && !options.extend) {
     throw new ValidationError(
-      `Cannot ${action} to ${target}: it already holds a Waymark map; pass --force (replace) to replace it`,
+      `Cannot ${action} to ${target}: it already holds a Waymark map; choose another path, or replace it (map build --force, the replace option)`,
       { context: { file: target } },
     );
   }

@@ -58,7 +58,10 @@ Deno.test("waymark map build onto a map needs --force, and then replaces it", as
   const first = await readMapManifest(out);
   const again = await build(out);
   assert.equal(again.code, 2);
-  assert.match(again.stderr, /already holds a Waymark map; pass --force/);
+  assert.match(
+    again.stderr,
+    /already holds a Waymark map; choose another path, or replace it \(map build --force/,
+  );
   assert.equal((await readMapManifest(out)).created, first.created, "the map is untouched");
   const forced = await build(out, "--force");
   assert.equal(forced.code, 0, forced.stderr);

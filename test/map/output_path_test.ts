@@ -61,7 +61,9 @@ Deno.test("an existing map is replaced only with replace (--force), by writing b
   await writeMap(dir, content(3));
   await assert.rejects(
     writeMap(dir, content(5)),
-    (e) => e instanceof ValidationError && /already holds a Waymark map; pass --force/.test(e.message),
+    (e) =>
+      e instanceof ValidationError &&
+      /already holds a Waymark map; choose another path, or replace it \(map build --force/.test(e.message),
   );
   // While the new map is staged (complete, manifest written), the old one is still whole at the path.
   const fake = new FakeModel();
