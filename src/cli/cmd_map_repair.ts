@@ -17,8 +17,8 @@ Salvage the keyframe journal (journal.wal) of a map folder after damage that rec
 about ("record N is damaged and M valid record(s) follow it"). Every valid record is kept, in order; the
 damaged bytes are moved, back to back, to <dir>/journal.wal.damaged-<time> (kept with the map); records
 whose place id no longer continues the map's (a damaged record in between, or two writers interleaved)
-are renumbered. The original bytes are all kept. Takes the map's writer lock. Prints what it did; exit 0
-also when there is nothing to repair.
+are renumbered; a damaged header is rebuilt from the map's manifest. The original bytes are all kept.
+Takes the map's writer lock. Prints what it did; exit 0 also when there is nothing to repair.
 
 Options:
   --json              print the result as one JSON object (last line of stdout)
@@ -53,6 +53,7 @@ export async function run(args: string[]): Promise<number> {
       damaged_bytes: r.damagedBytes,
       damaged_file: r.damagedFile ?? null,
       renumbered: r.renumbered,
+      header_rebuilt: r.headerRebuilt,
     }));
     return EXIT_OK;
   }
@@ -64,6 +65,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(
       [
         `${r.journal}: kept ${r.validRecords} valid record(s)`,
+        ...(r.headerRebuilt ? ["rebuilt the damaged header from the map's manifest (dim, model id)"] : []),
         ...(r.damagedFile ? [`moved ${r.damagedBytes} damaged byte(s) (${spans}) to ${r.damagedFile}`] : []),
         ...(r.renumbered > 0
           ? [`renumbered ${r.renumbered} record(s) so that place ids continue the map's from ${r.firstId}`]

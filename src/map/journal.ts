@@ -89,7 +89,8 @@ export interface ReplayResult {
 const MAGIC = "WMJRNL01";
 const enc = new TextEncoder(), dec = new TextDecoder();
 
-function encodeHeader(h: JournalHeader): Uint8Array {
+/** The bytes of a journal header (magic, length, CRC-32, JSON). */
+export function encodeJournalHeader(h: JournalHeader): Uint8Array {
   const json = enc.encode(JSON.stringify(h));
   const out = new Uint8Array(16 + json.length);
   out.set(enc.encode(MAGIC));
@@ -203,10 +204,16 @@ function recordAt(bytes: Uint8Array, dv: DataView, o: number, dim: number): Jour
 /**
  * Read a journal's header and every valid record, including valid records after a damaged stretch (found by
  * scanning forward for the next record whose length, structure and CRC check out). Never throws for damaged
- * records; `damaged` and `tornTail` say what is wrong.
- * @throws {MapFormatError} when the file is not a journal (bad magic or header).
+ * records; `damaged` and `tornTail` say what is wrong. With `header` (a stand-in for a damaged header), the
+ * whole file is scanned for records of that header's dim, the old header bytes counting as damaged.
+ * @throws {MapFormatError} when the file is not a journal (bad magic or header) and no `header` is given.
  */
-export function scanJournal(bytes: Uint8Array, file = "journal.wal"): JournalScan {
+export function scanJournal(
+  bytes: Uint8Array,
+  file = "journal.wal",
+  options: { header?: JournalHeader } = {},
+): JournalScan {
+  if (options.header) return scanRecords(bytes, options.header, 0);
   const bad = (problem: string) => new MapFormatError(`${file}: ${problem}`, { context: { file } });
   if (bytes.length < 16 || dec.decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw bad("not a Waymark keyframe journal");
@@ -223,10 +230,16 @@ export function scanJournal(bytes: Uint8Array, file = "journal.wal"): JournalSca
     throw new MapFormatError(`${file}: malformed header`, { cause, context: { file } });
   }
   if (!Number.isInteger(header?.dim) || header.dim <= 0) throw bad(`header 'dim' is ${header?.dim}`);
+  return scanRecords(bytes, header, 16 + hLen);
+}
+
+/** Records from byte `start` on (see {@link scanJournal}); `start` is the header's size. */
+function scanRecords(bytes: Uint8Array, header: JournalHeader, start: number): JournalScan {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dim = header.dim;
   const records: JournalScan["records"] = [];
   const damaged: DamagedSpan[] = [];
-  let o = 16 + hLen;
+  let o = start;
   const n = bytes.length;
   while (o < n) {
     const rec = recordAt(bytes, dv, o, dim);
@@ -251,7 +264,7 @@ export function scanJournal(bytes: Uint8Array, file = "journal.wal"): JournalSca
       tornTail = d + 8 + len > n && crc32(bytes.subarray(d + 8, n)) !== dv.getUint32(d + 4, true);
     }
   }
-  return { header, headerBytes: 16 + hLen, records, damaged, tornTail };
+  return { header, headerBytes: start, records, damaged, tornTail };
 }
 
 /**
@@ -417,7 +430,7 @@ export class KeyframeJournal {
         modelId: options.modelId ?? "",
         created: new Date().toISOString(),
       };
-      const hb = encodeHeader(header);
+      const hb = encodeJournalHeader(header);
       const f = await Deno.open(path, { write: true, create: true, truncate: true });
       try {
         let off = 0;

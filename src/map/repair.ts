@@ -15,7 +15,14 @@ import { join, resolve } from "node:path";
 import { MapFormatError } from "../errors.ts";
 import { exists, fsyncDir, writeFileSynced } from "./_fs.ts";
 import { MAP_FILES } from "./format.ts";
-import { type DamagedSpan, encodeRecord, scanJournal } from "./journal.ts";
+import {
+  type DamagedSpan,
+  encodeJournalHeader,
+  encodeRecord,
+  type JournalHeader,
+  type JournalScan,
+  scanJournal,
+} from "./journal.ts";
 import { type MapLock, withMapLock } from "./lock.ts";
 import { readMapManifest } from "./map_loader.ts";
 import { DAMAGED_JOURNAL_PREFIX } from "./map_writer.ts";
@@ -39,6 +46,8 @@ export interface RepairResult {
   renumbered: number;
   /** Places in the map (the first journal place id). */
   firstId: number;
+  /** The journal's header was damaged and was rebuilt from the map's manifest (dim, model id). */
+  headerRebuilt: boolean;
 }
 
 /** Options of {@link repairMap}. */
@@ -49,7 +58,10 @@ export interface RepairOptions {
 
 /**
  * Repair the keyframe journal of map folder `dir` (see the module documentation).
- * @throws {MapFormatError} when the folder is missing, or the journal's header is damaged (nothing is changed).
+ * A damaged journal header is rebuilt from the map's manifest (descriptor size, model id) when the folder holds
+ * a map; the old header bytes are set aside with the other damaged bytes.
+ * @throws {MapFormatError} when the folder is missing, or the journal's header is damaged and the folder holds
+ *   no map (nothing is changed).
  * @throws {MapLockedError} when another writer holds the map's lock.
  */
 export async function repairMap(dir: string, options: RepairOptions = {}): Promise<RepairResult> {
@@ -62,9 +74,8 @@ export async function repairMap(dir: string, options: RepairOptions = {}): Promi
 
 async function repairLocked(root: string): Promise<RepairResult> {
   const path = join(root, MAP_FILES.journal);
-  const firstId = (await exists(join(root, MAP_FILES.manifest)))
-    ? (await readMapManifest(root)).counts.places
-    : 0;
+  const manifest = (await exists(join(root, MAP_FILES.manifest))) ? await readMapManifest(root) : undefined;
+  const firstId = manifest?.counts.places ?? 0;
   const none: RepairResult = {
     journal: path,
     action: "none",
@@ -74,10 +85,34 @@ async function repairLocked(root: string): Promise<RepairResult> {
     damagedBytes: 0,
     renumbered: 0,
     firstId,
+    headerRebuilt: false,
   };
   if (!(await exists(path))) return none;
   const bytes = await Deno.readFile(path);
-  const scan = scanJournal(bytes, path);
+  let scan: JournalScan;
+  let headerRebuilt = false;
+  try {
+    scan = scanJournal(bytes, path);
+  } catch (err) {
+    if (!(err instanceof MapFormatError)) throw err;
+    if (!manifest) {
+      throw new MapFormatError(
+        `${
+          (err as Error).message
+        }: the folder holds no map to take the descriptor size and model id from, so ` +
+          `the header cannot be rebuilt (nothing was changed)`,
+        { cause: err, context: { file: path } },
+      );
+    }
+    // A damaged header: rebuild it from the map, and find the records anywhere in the file.
+    const header: JournalHeader = {
+      dim: manifest.counts.dim,
+      modelId: manifest.model.id,
+      created: new Date().toISOString(),
+    };
+    scan = scanJournal(bytes, path, { header });
+    headerRebuilt = true;
+  }
   // Renumber the records that the map does not hold yet so that they continue its ids.
   let next = firstId, renumbered = 0;
   const ids = scan.records.map(({ record }) => {
@@ -94,6 +129,7 @@ async function repairLocked(root: string): Promise<RepairResult> {
     damaged: scan.damaged,
     damagedBytes,
     renumbered,
+    headerRebuilt,
   };
   if (scan.damaged.length === 0 && renumbered === 0) return result;
   if (damagedBytes > 0) {
@@ -109,7 +145,9 @@ async function repairLocked(root: string): Promise<RepairResult> {
     result.damagedFile = join(root, name);
     await writeFileSynced(result.damagedFile, aside);
   }
-  const parts: Uint8Array[] = [bytes.subarray(0, scan.headerBytes)];
+  const parts: Uint8Array[] = [
+    headerRebuilt ? encodeJournalHeader(scan.header) : bytes.subarray(0, scan.headerBytes),
+  ];
   scan.records.forEach(({ offset, size, record }, i) => {
     parts.push(
       ids[i] === record.placeId

@@ -191,3 +191,40 @@ function crc32Of(bytes: Uint8Array): number {
   }
   return ~c >>> 0;
 }
+
+Deno.test("repairMap rebuilds a damaged journal header from the map's manifest and keeps every record", async () => {
+  const { writeMap } = await import("../../src/map/map_writer.ts");
+  const dir = `${await tempDir()}/map`;
+  await writeMap(dir, {
+    model: { name: "m", id: "m", dim: DIM, bundled: false },
+    places: [{ placeId: 0, image: "a.jpg", stamp: 0 }],
+    descriptors: new Float32Array(DIM).fill(0.5),
+    index: { kind: "exact" },
+  });
+  const { path, bytes, headerEnd } = await journalOf(0, dir);
+  // records 1..5 (the map holds place 0), appended after the header
+  const body = [1, 2, 3, 4, 5].map((i) => encodeRecord(rec(i), DIM));
+  const damaged = concat([bytes, ...body]);
+  damaged[headerEnd - 3] ^= 0x08; // inside the header JSON
+  await Deno.writeFile(path, damaged);
+  await assert.rejects(KeyframeJournal.open(path, { dim: DIM }), /header checksum mismatch/);
+  const r = await repairMap(dir);
+  assert.equal(r.headerRebuilt, true);
+  assert.equal(r.validRecords, 5);
+  assert.deepEqual(
+    await Deno.readFile(r.damagedFile!),
+    damaged.subarray(0, headerEnd),
+    "the old header, kept",
+  );
+  const j = await KeyframeJournal.open(path, { dim: DIM, modelId: "m" });
+  assert.deepEqual(j.replayed.map((x) => x.placeId), [1, 2, 3, 4, 5]);
+  await j.close();
+  // without a map there is nothing to rebuild the header from: refused, nothing changed
+  const bare = await tempDir();
+  const lone = await journalOf(2, bare);
+  const broken = lone.bytes.slice();
+  broken[lone.headerEnd - 3] ^= 0x08;
+  await Deno.writeFile(lone.path, broken);
+  await assert.rejects(repairMap(bare), /no map to take the descriptor size and model id from/);
+  assert.deepEqual(await Deno.readFile(lone.path), broken);
+});
