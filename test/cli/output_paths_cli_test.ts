@@ -115,3 +115,41 @@ Deno.test("waymark sim export and train refuse a file or a folder with other con
   assert.deepEqual(await names(d), ["notes.txt"]);
   assert.equal(await Deno.readTextFile(f), "x");
 });
+
+Deno.test("two waymark slam --out D at once: the second fails at once naming the first; the first saves its map", async () => {
+  const out = `${await tempDir()}/slam_map`;
+  const main = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+  const first = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "slam", "--source", "sim", "--out", out, "--rate", "10"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Drain both pipes in the background (a full pipe would stall the child).
+  const drain = (r: ReadableStream<Uint8Array>) => r.pipeTo(new WritableStream()).catch(() => {});
+  const drained = [drain(first.stdout), drain(first.stderr)];
+  let ended = false;
+  first.status.then(() => ended = true);
+  try {
+    // wait until the first session journals keyframes (it holds the lock from its start)
+    while (!(await Deno.stat(`${out}/journal.wal`).then((s) => s.size > 200, () => false))) {
+      assert.ok(!ended, "the first slam ended before journaling");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const second = await runCli(["slam", "--source", "sim", "--out", out]);
+    assert.equal(second.code, 1);
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `MapLockedError: .*another writer holds its lock .*: pid ${first.pid} on .* \\(waymark slam, since `,
+      ),
+    );
+  } finally {
+    first.kill("SIGINT"); // a normal stop: the first session saves its map and releases the lock
+  }
+  const status = await first.status;
+  await Promise.all(drained);
+  assert.equal(status.code, 0);
+  const m = await readMapManifest(out);
+  assert.ok(m.counts.places > 0);
+  await assert.rejects(Deno.stat(`${out}.lock`), Deno.errors.NotFound);
+});
