@@ -99,8 +99,9 @@ export interface WriteMapOptions {
 /** What is at a map output path (see {@link inspectMapTarget}). */
 export interface MapTarget {
   /**
-   * `absent`; `empty` folder; `map` (a manifest and only map files); `map-files` (only map files, no manifest:
-   * e.g. a SLAM journal not yet folded); `file` (not a folder); `foreign` (a folder holding other entries).
+   * `absent`; `empty` folder; `map` (a manifest and only map files); `map-files` (no manifest, only a journal
+   * and blob store: a SLAM session not yet saved); `file` (not a folder); `foreign` (a folder holding other
+   * entries).
    */
   kind: "absent" | "empty" | "map" | "map-files" | "file" | "foreign";
   /** For `foreign`: the entries that are not map files (sorted, at most 10). */
@@ -137,7 +138,10 @@ export async function inspectMapTarget(dir: string): Promise<MapTarget> {
       }
     }
   } catch { /* no manifest, or not ours */ }
-  if (!manifestOk) known.delete(MAP_FILES.manifest); // a manifest that is not a Waymark map's is foreign
+  // Without a Waymark manifest, only what a SLAM session writes before its first save is ours (journal, blob
+  // store): a folder holding e.g. a user's `model/` is not a map.
+  const loose = new Set<string>([MAP_FILES.journal, MAP_FILES.blobData, MAP_FILES.blobIndex]);
+  if (!manifestOk) { for (const n of [...known]) if (!loose.has(n)) known.delete(n); }
   // journal.wal.* : damaged bytes set aside by repair (and its temporary file)
   const foreign = names.filter((n) => !known.has(n) && !n.startsWith(`${MAP_FILES.journal}.`)).sort();
   if (foreign.length > 0) return { kind: "foreign", foreign: foreign.slice(0, 10) };
@@ -146,7 +150,7 @@ export async function inspectMapTarget(dir: string): Promise<MapTarget> {
 
 /**
  * Throw unless a map may be written at `dir`: absent, an empty folder, or (with `replace`) a Waymark map.
- * `what` names the action in the message (e.g. "build map").
+ * `action` names the action in the message (e.g. "build map"); `extend` accepts a map without `replace`.
  * @throws {ValidationError} naming the path and what is there.
  */
 export async function checkMapTarget(

@@ -108,3 +108,15 @@ Deno.test("a map folder with a user's file in it is not replaced, even by compac
   await Deno.remove(`${dir}/my-notes.md`);
   assert.equal((await compactMap(dir)).folded, 1);
 });
+
+Deno.test("without a manifest only a SLAM journal counts as a map: a folder holding just model/ is the user's", async () => {
+  const dir = await tempDir("waymark_user_");
+  await Deno.mkdir(`${dir}/model`);
+  await Deno.writeTextFile(`${dir}/model/weights.bin`, "mine");
+  assert.deepEqual(await inspectMapTarget(dir), { kind: "foreign", foreign: ["model"] });
+  await assert.rejects(writeMap(dir, content(2), { replace: true }), /it holds model/);
+  assert.equal(await Deno.readTextFile(`${dir}/model/weights.bin`), "mine");
+  const slam = await tempDir("waymark_slam_");
+  await Deno.writeFile(`${slam}/journal.wal`, new Uint8Array(0));
+  assert.equal((await inspectMapTarget(slam)).kind, "map-files");
+});
