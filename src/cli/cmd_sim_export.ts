@@ -4,10 +4,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { invalid } from "../errors.ts";
+import { invalid, ValidationError } from "../errors.ts";
+import { fileExists } from "../_fs.ts";
 import { CONDITION_NAMES, type ConditionName } from "../io/simulator/conditions.ts";
 import { exportSimDataset } from "../io/simulator/export.ts";
 import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { checkOutputFolder } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "render the simulated camera's route as a dataset (retrieval + loop-closure layouts)";
@@ -34,7 +36,8 @@ Options:
   --heading DEG       same-place heading tolerance, degrees                 default 30
   --exclude S         loops ignore matches younger than S seconds           default 20
   --fps F             frame rate of the stamps                    default: frames per lap at 1 m/s
-  --force             write into a non-empty folder
+  --force             write over an earlier simulated dataset in <dir> (one with sim.json); a file, or a
+                      folder holding anything else, is never written into
   -h, --help          this help
 `;
 
@@ -46,6 +49,18 @@ function number(name: string, value: string | undefined, fallback: number, integ
   }
   return n;
 }
+
+/** Entries a simulated dataset folder holds. */
+const SIM_OUTPUTS = new Set([
+  "images",
+  "sim.json",
+  "poses.csv",
+  "database.csv",
+  "queries.csv",
+  "matches.csv",
+  "sequence.csv",
+  "loops.csv",
+]);
 
 /** Run `waymark sim export`. */
 export async function run(args: string[]): Promise<number> {
@@ -88,6 +103,20 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const dir = positionals[0];
+  const action = "export a simulated dataset";
+  const what = await checkOutputFolder(dir, action, (n) => SIM_OUTPUTS.has(n));
+  if (what === "ours" && !values.force) {
+    throw new ValidationError(
+      `Cannot ${action} to ${dir}: it already holds a simulated dataset; pass --force to write over it`,
+      { context: { file: dir } },
+    );
+  }
+  if (what === "ours" && !(await fileExists(`${dir}/sim.json`))) {
+    throw new ValidationError(
+      `Cannot ${action} to ${dir}: the folder is not a simulated dataset (no sim.json); choose a new path`,
+      { context: { file: dir } },
+    );
+  }
   let bar: ProgressBar | null = null;
   const t0 = performance.now();
   const result = await exportSimDataset(dir, {

@@ -13,7 +13,9 @@ import { openFrameSource } from "../io/open_source.ts";
 import { compactMap } from "../map/compact.ts";
 import { MAP_FILES } from "../map/format.ts";
 import { type FsyncPolicy, KeyframeJournal } from "../map/journal.ts";
+import { acquireMapLock } from "../map/lock.ts";
 import { loadMap, mapExists } from "../map/map_loader.ts";
+import { checkMapTarget } from "../map/map_writer.ts";
 import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
 import { HnswIndex } from "../index/hnsw_index.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
@@ -127,6 +129,9 @@ export async function run(args: string[]): Promise<number> {
   const policy = parseBackpressurePolicy(values.backpressure!);
   const srcOptions = sourceOptions(action, values.rate);
   const out = values.out;
+  // Only a new path, an empty folder or a Waymark map (extended); one writer at a time, released on any exit.
+  await checkMapTarget(out, { extend: true, action: "run slam" });
+  await using lock = await acquireMapLock(out, { command: "waymark slam" });
   await Deno.mkdir(out, { recursive: true });
 
   // Prior session: an existing map (its model), plus any journal a crashed run left.
@@ -164,7 +169,13 @@ export async function run(args: string[]): Promise<number> {
     dim: model.info.descriptorDim,
     modelId: model.info.id,
     fsync,
+    lock,
   });
+  if (journal.recoveredBytes > 0) {
+    console.error(
+      `waymark: dropped an incomplete last journal record (${journal.recoveredBytes} B) left by a crash: it was never acknowledged`,
+    );
+  }
   for (const r of journal.replayed) {
     if (r.placeId >= prior.length) {
       prior.push({ placeId: r.placeId, stamp: r.stamp, image: r.meta.image, descriptor: r.descriptor });
@@ -225,6 +236,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const t0 = performance.now();
   const result = await compactMap(out, {
+    lock,
     reuseIndex,
     onNotice: (message) => console.error(`waymark: ${message}`),
     model: {
