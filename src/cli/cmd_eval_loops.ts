@@ -23,7 +23,9 @@ const HELP = `waymark eval loops <dataset> [options]
 Replay <dataset>/sequence.csv in order through the SLAM pipeline (no prior map: the map grows online,
 every frame a keyframe), detect loop closures with the sequence-consistent detector, and score them
 against loops.csv: precision, recall over the frames that have a true loop, recall at 100% precision
-(at most one event per frame; events sorted by confidence), events, per-frame latency p50/p90/p99 in ms.
+(at most one event per frame; events sorted by confidence), events, per-frame latency p50/p90/p99 in ms,
+for every hypothesis of the detector, for the loops emitted without verification (detector confidence at
+least --unverified-min-confidence) and, with --verify, for the loops the verification gate emits.
 The vocabulary is the shipped generic one (models/waymark-generic) unless --model is given; when it is
 not installed, the default model is fitted on the sequence (a warning says so).
 
@@ -55,6 +57,7 @@ function printReport(r: LoopsReport, events: boolean): void {
   const lines = [
     `dataset    ${r.dataset} (${r.frames} frames, ${r.failedFrames} failed)`,
     `model      ${r.model.name} ${r.model.id} (${r.model.dim}-d, ${r.model.provider}, vocabulary ${r.model.vocabulary})`,
+    line("hypotheses", r.hypotheses),
     line("loops     ", r.scores),
   ];
   if (r.verifiedScores) lines.push(line("verified  ", r.verifiedScores));

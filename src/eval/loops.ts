@@ -208,7 +208,8 @@ function round(x: number): number {
 
 /**
  * The one-line JSON of `waymark eval loops --json`: `precision`, `recall`, `recall_at_100p`, `events`,
- * `latency_ms` (of the verified run when verification was on, with the unverified numbers under `unverified`).
+ * `latency_ms` (of the verified run when verification was on, with the unverified numbers under `unverified`), and
+ * under `hypotheses` the same for every hypothesis of the detector, whatever its confidence (how well it ranks).
  */
 export function loopsReportJson(r: LoopsReport): Record<string, unknown> {
   const s = r.verifiedScores ?? r.scores;
@@ -224,6 +225,12 @@ export function loopsReportJson(r: LoopsReport): Record<string, unknown> {
     model: r.model.name,
     vocabulary: r.model.vocabulary,
     provider: r.model.provider,
+  };
+  out.hypotheses = {
+    precision: round(r.hypotheses.precision),
+    recall: round(r.hypotheses.recall),
+    recall_at_100p: round(r.hypotheses.recallAt100Precision),
+    events: r.hypotheses.events,
   };
   if (r.verifiedScores) {
     out.verified = true;

@@ -35,7 +35,12 @@ import type { LocalFeatures, PixelImage, VerificationEvent, VerificationResult }
 import { extractLocalFeatures, verificationImage } from "../verify/local_features.ts";
 import { reduceFeatures } from "../verify/eval_hooks.ts";
 import type { PcaProjection } from "../verify/pca.ts";
-import { type LocalFeatureStore, Verifier as PairVerifier, type VerifyOptions } from "../verify/verifier.ts";
+import {
+  type LocalFeatureStore,
+  resolveVerifyOptions,
+  Verifier as PairVerifier,
+  type VerifyOptions,
+} from "../verify/verifier.ts";
 import type { LocalFeatureExtraction } from "../map/format.ts";
 import { DEFAULT_LOCAL_FEATURE_EXTRACTION, extractionMismatch } from "../map/local_features_writer.ts";
 import { DEFAULT_MIN_INLIERS, UNVERIFIABLE } from "../localize/loop_gate.ts";
@@ -83,7 +88,7 @@ export interface GeometricVerifierOptions {
   /** Folder relative image paths of map candidates are resolved against. Default the working folder. */
   imageRoot?: string;
   /**
-   * RANSAC inlier tolerance as a fraction of the query image's longer side (as verified, after `maxSide`).
+   * RANSAC inlier tolerance as a fraction of the candidate image's longer side (as verified, after `maxSide`).
    * Default 20 / 512: DELF's 20 px at the 512 px the verifier works at, and 6 px at 160x120, where 20 px would
    * be an eighth of the image and a corridor's converging lines would fit any affine model. An explicit
    * `verify.threshold` (pixels) wins.
@@ -223,10 +228,15 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
       };
       const byId = new Map(candidates.map((c) => [c.placeId, c]));
       const store = candidateStore(byId);
-      const threshold = fixedThreshold ?? relative * Math.max(q.imageWidth, q.imageHeight);
-      // The inlier test is applied below, scaled with the pair's keypoints.
-      const pair = new PairVerifier(store, { ...options.verify, threshold, minInliers: 0 });
-      const minKeypoints = pair.options.minKeypoints;
+      // The inlier test is applied below, scaled with the pair's keypoints; the RANSAC tolerance is in the
+      // candidate's pixels (the residual's image), so it follows the candidate's size.
+      const pairFor = (f: LocalFeatures) =>
+        new PairVerifier(store, {
+          ...options.verify,
+          threshold: fixedThreshold ?? relative * Math.max(f.imageWidth, f.imageHeight),
+          minInliers: 0,
+        });
+      const minKeypoints = resolveVerifyOptions(options.verify).minKeypoints;
       const unverifiable = (why: string): VerificationResult => ({
         ok: false,
         inliers: 0,
@@ -257,7 +267,7 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
                 `place ${c.placeId} has ${f.dim}-d stored features that the query's ${q.dim}-d cannot be reduced to (no matching PCA)`,
               );
             } else {
-              const { correspondences: _c, reason: _r, ...r } = await pair.verify(qf, c.placeId);
+              const { correspondences: _c, reason: _r, ...r } = await pairFor(f).verify(qf, c.placeId);
               const need = Math.round(minInliers * Math.min(1, Math.min(q.count, f.count) / maxKeypoints));
               result = r.inliers >= need && r.inliers > 0 && _r === undefined
                 ? { ...r, ok: true }
