@@ -78,7 +78,7 @@ Options:
   --verify             gate loops on geometric verification                                     default on
   --no-verify          no geometric verification: loops need detector confidence >= 0.35
   --unverified-loops   emit loops the verifier cannot check on the detector's word (old behaviour)
-  --min-confidence X   confidence a verified loop needs (higher: fewer, surer loops)           default 0.77
+  --min-confidence X   confidence a verified loop needs (higher: fewer, surer loops)           default 0.58
   --provider P         auto | cpu | cuda                                                        default auto
   -h, --help           this help
 `;

@@ -45,7 +45,7 @@ export const DEFAULT_MIN_INLIERS = 120;
  * shared set at its native size and at 160x120, its night-like revisits, the aliased real and simulated sequences
  * of `src/eval/aliased_loops.ts`): above every false loop seen there, below most true ones.
  */
-export const DEFAULT_MIN_CONFIDENCE = 0.77;
+export const DEFAULT_MIN_CONFIDENCE = 0.58;
 
 /** Detector confidence an unverified loop needs to be emitted (runs without a verifier; see the module doc). */
 export const DEFAULT_UNVERIFIED_MIN_CONFIDENCE = 0.35;
@@ -65,8 +65,9 @@ export interface LoopGateOptions {
   /** With `keepUnverifiable`: their detector confidence needed. Default {@link DEFAULT_UNVERIFIED_MIN_CONFIDENCE}. */
   unverifiedMinConfidence?: number;
   /**
-   * Inliers that close 63% of the remaining doubt of the detector's confidence. Default 125 (50 before the
-   * keypoint-first front end, scaled with its ~2.5x inlier counts).
+   * Inliers that close 63% of the remaining doubt of the detector's confidence. Default 250: a look-alike on a
+   * short track can collect the inliers of the verifier's test (120) and more, so geometry alone must not
+   * carry a weak track over `minConfidence`; the detector's evidence and span keep their weight.
    */
   inlierScale?: number;
 }
@@ -92,7 +93,7 @@ export function isUnverifiable(result: VerificationResult): boolean {
  * ```ts
  * import { gateLoop, UNVERIFIABLE } from "./loop_gate.ts";
  * const ok = gateLoop(0.6, { ok: true, inliers: 300, matches: 450, score: 300 });
- * console.assert(ok.accept && ok.verified && ok.confidence > 0.9);
+ * console.assert(ok.accept && ok.verified && ok.confidence > 0.85);
  * const no = gateLoop(0.6, { ok: false, inliers: 40, matches: 300, score: 40, reason: "too few inliers" });
  * console.assert(!no.accept);
  * const blank = { ok: false, inliers: 0, matches: 0, score: 0, reason: `${UNVERIFIABLE} blank` };
@@ -106,7 +107,7 @@ export function gateLoop(
   options: LoopGateOptions = {},
 ): LoopGateDecision {
   const minInliers = options.minInliers ?? 0;
-  const scale = options.inlierScale ?? 125;
+  const scale = options.inlierScale ?? 250;
   const minConfidence = options.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
   const a = "gate a loop closure";
   if (!(minInliers >= 0)) throw invalid(a, "minInliers", "a number >= 0", minInliers);
