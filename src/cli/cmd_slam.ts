@@ -117,6 +117,12 @@ export async function run(args: string[]): Promise<number> {
   if (typeof fsync === "object" && !(fsync.intervalMs > 0)) {
     throw invalid(action, "fsync", "always, never or a positive number of ms", values.fsync);
   }
+  const minConfidence = values["min-confidence"] === undefined
+    ? DEFAULT_MIN_CONFIDENCE
+    : Number(values["min-confidence"]);
+  if (!(minConfidence >= 0 && minConfidence <= 1)) {
+    throw invalid(action, "min-confidence", "a number in [0, 1]", values["min-confidence"]);
+  }
   const minInterval = Number(values["min-interval"]), minChange = Number(values["min-change"]);
   if (!(minInterval >= 0)) throw invalid(action, "min-interval", "a number >= 0", values["min-interval"]);
   if (!(minChange >= 0 && minChange <= 1)) {
@@ -180,12 +186,6 @@ export async function run(args: string[]): Promise<number> {
     console.error(`waymark: replayed ${journal.replayed.length} journaled keyframes`);
   }
   const verifier = values["no-verify"] ? undefined : await loadPipelineVerifier({});
-  const minConfidence = values["min-confidence"] === undefined
-    ? DEFAULT_MIN_CONFIDENCE
-    : Number(values["min-confidence"]);
-  if (!(minConfidence >= 0 && minConfidence <= 1)) {
-    throw invalid("run slam", "min-confidence", "a number in [0, 1]", values["min-confidence"]);
-  }
   const source = await openFrameSource(values.source, srcOptions);
   const sinks = await openSinks({
     publish: values.publish,

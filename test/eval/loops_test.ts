@@ -47,7 +47,7 @@ Deno.test({
     assert.ok(r.scores.precision >= 0.99, `precision ${r.scores.precision}`);
     assert.ok(r.scores.recall >= 0.5 && r.scores.recall < h, `recall ${r.scores.recall}`);
     const json = loopsReportJson(r);
-    for (const k of ["precision", "recall", "recall_at_100p", "events", "latency_ms"]) {
+    for (const k of ["precision", "recall", "recall_at_100p", "events", "latency_ms", "hypotheses"]) {
       assert.ok(k in json, k);
     }
   },
