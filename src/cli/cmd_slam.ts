@@ -23,6 +23,7 @@ import { loadModel } from "../model/onnx_model.ts";
 import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
+import { DEFAULT_MIN_CONFIDENCE } from "../localize/loop_gate.ts";
 import type { DescriptorModel } from "../types.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
 import { providerOption } from "./cmd_map_build.ts";
@@ -43,8 +44,10 @@ export const summary =
 const HELP = `waymark slam --source <spec> --out <map-dir> [options]
 
 Detect loop closures with no prior map: every keyframe joins the map and is compared with the earlier ones
-(the recent window excluded); an event needs a short consistent sequence of matches (and, with --verify,
-geometric verification). Each new keyframe is appended to <map-dir>/journal.wal before its frame completes
+(the recent window excluded); an event needs a consistent sequence of matches that advances over several
+places of the map, and geometric verification: a loop that cannot be verified (textureless frames) is not
+emitted unless --unverified-loops is given. With --no-verify, loops are emitted on the detector's word, only
+above a higher confidence (fewer loops; see the README's loop-closure section for the operating point). Each new keyframe is appended to <map-dir>/journal.wal before its frame completes
 (a crash loses no committed keyframe); at the end the journal is folded into the map. When <map-dir> already
 holds a map (or a journal left by a crash), the run extends it with the same model (multi-session).
 
@@ -76,7 +79,10 @@ Options:
   --jsonl FILE         append every event as one JSON line
   --backpressure P     latest | drop-newest[:N] | queue:N                                       default latest
   --rate R             dataset: and sim sources: recorded | max | frames per second           default recorded
-  --verify             gate loops on geometric verification
+  --verify             gate loops on geometric verification                                     default on
+  --no-verify          no geometric verification: loops need detector confidence >= 0.35
+  --unverified-loops   emit loops the verifier cannot check on the detector's word (old behaviour)
+  --min-confidence X   confidence a verified loop needs (higher: fewer, surer loops)           default 0.58
   --provider P         auto | cpu | cuda                                                        default auto
   -h, --help           this help
 `;
@@ -94,6 +100,9 @@ export async function run(args: string[]): Promise<number> {
       "min-change": { type: "string", default: "0" },
       exclude: { type: "string" },
       "session-index": { type: "string", default: "auto" },
+      "no-verify": { type: "boolean", default: false },
+      "unverified-loops": { type: "boolean", default: false },
+      "min-confidence": { type: "string" },
     },
   });
   if (values.help) {
@@ -112,6 +121,12 @@ export async function run(args: string[]): Promise<number> {
     : { intervalMs: Number(values.fsync) };
   if (typeof fsync === "object" && !(fsync.intervalMs > 0)) {
     throw invalid(action, "fsync", "always, never or a positive number of ms", values.fsync);
+  }
+  const minConfidence = values["min-confidence"] === undefined
+    ? DEFAULT_MIN_CONFIDENCE
+    : Number(values["min-confidence"]);
+  if (!(minConfidence >= 0 && minConfidence <= 1)) {
+    throw invalid(action, "min-confidence", "a number in [0, 1]", values["min-confidence"]);
   }
   const minInterval = Number(values["min-interval"]), minChange = Number(values["min-change"]);
   if (!(minInterval >= 0)) throw invalid(action, "min-interval", "a number >= 0", values["min-interval"]);
@@ -184,7 +199,7 @@ export async function run(args: string[]): Promise<number> {
   if (journal.replayed.length > 0) {
     console.error(`waymark: replayed ${journal.replayed.length} journaled keyframes`);
   }
-  const verifier = values.verify ? await loadPipelineVerifier({}) : undefined;
+  const verifier = values["no-verify"] ? undefined : await loadPipelineVerifier({});
   const source = await openFrameSource(values.source, srcOptions);
   const sinks = await openSinks(sinkFlags);
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
@@ -200,6 +215,7 @@ export async function run(args: string[]): Promise<number> {
     priorKeyframesIndex: priorIndex,
     onSessionIndex: (index) => void (runIndex = index),
     verifier,
+    loopGate: { minConfidence, keepUnverifiable: values["unverified-loops"] },
     onKeyframe: async (kf) => {
       const meta: { image?: string; position?: { x: number; y: number; z?: number } } = {};
       if (kf.image !== undefined) meta.image = kf.image;

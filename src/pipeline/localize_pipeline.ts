@@ -61,7 +61,12 @@ import type {
 } from "../types.ts";
 import type { PlaceFilterOptions } from "../localize/place_filter.ts";
 import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
-import { DEFAULT_MIN_INLIERS, gateLoop } from "../localize/loop_gate.ts";
+import {
+  acceptUnverified,
+  DEFAULT_MIN_INLIERS,
+  gateLoop,
+  type LoopGateOptions,
+} from "../localize/loop_gate.ts";
 import { ErrorTally } from "./error_tally.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
@@ -138,6 +143,12 @@ export interface LocalizerOptions {
   verifyTopK?: number;
   /** Inliers for a verified candidate to confirm a place or a loop. Default `DEFAULT_MIN_INLIERS` (120). */
   minInliers?: number;
+  /**
+   * Operating point of loop events (`src/localize/loop_gate.ts`): `minConfidence` of verified loops,
+   * `unverifiedMinConfidence` of loops emitted without a verifier, `keepUnverifiable` (default false: with a
+   * verifier, a loop it cannot check is not emitted).
+   */
+  loopGate?: LoopGateOptions;
   /**
    * With a map: the run's own keyframes kept for loop closure. A keyframe joins only when the map does not
    * explain it (not `localized`) and its similarity to the last one that joined is below `novelty` (default
@@ -286,6 +297,10 @@ function validate(options: LocalizerOptions): void {
   if (options.minInliers !== undefined && !(options.minInliers >= 0)) {
     throw invalid(a, "minInliers", "a number >= 0", options.minInliers);
   }
+  if (options.loopGate) {
+    gateLoop(0, undefined, options.loopGate); // validates
+    acceptUnverified(0, options.loopGate);
+  }
   const sk = options.sessionKeyframes;
   if (sk?.novelty !== undefined && !(sk.novelty >= -1 && sk.novelty <= 1)) {
     throw invalid(a, "sessionKeyframes.novelty", "a number in [-1, 1]", sk.novelty);
@@ -388,7 +403,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
               pendingLoops.delete(ev.seq);
               const { loop: hyp, keyframe } = pending;
               const r = ev.results.find((x) => x.placeId === hyp.match.placeId)?.result;
-              const gate = gateLoop(hyp.confidence, r, { minInliers });
+              const gate = gateLoop(hyp.confidence, r, options.loopGate);
               // The gap counts from the last loop actually emitted (a rejected hypothesis does not hold it).
               if (gate.accept && keyframe - lastLoopKeyframe >= loopGap) {
                 lastLoopKeyframe = keyframe;
@@ -582,6 +597,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           if (localizedAt.size > 4096) localizedAt.delete(localizedAt.keys().next().value!);
         }
         if (work.loop && !agrees(work.loop, work)) delete work.loop;
+        if (work.loop && !acceptUnverified(work.loop.confidence, options.loopGate)) delete work.loop;
         if (work.loopPending && !agrees(work.loopPending, work)) delete work.loopPending;
         if (work.loop) {
           const kf = work.keyframeIndex ?? 0;
