@@ -3,7 +3,8 @@
  * repair); readers never take it.
  *
  * The lock is the file `<dir>.lock` beside the map folder (not inside it: a map write replaces the folder by a
- * rename, which would carry a lock inside it away). It is created atomically (`createNew`, O_EXCL) and holds
+ * rename, which would carry a lock inside it away). It is created atomically and whole (the record is written
+ * under a private name, then hard-linked to the lock name, which fails if it exists) and holds
  * JSON `{ pid, host, started, command }`. A second writer fails at once with a {@link MapLockedError} naming
  * the holder. A lock whose process is gone (same host, Linux: no `/proc/<pid>`) is reported as stale with the
  * command that clears it; it is never removed silently, since the map may need a look first (a crashed writer
@@ -168,20 +169,21 @@ export async function acquireMapLock(dir: string, options: AcquireLockOptions = 
       { context: { file: path } },
     );
   }
+  // The record is written and synced under a private name first, then hard-linked to the lock's name (atomic,
+  // and fails when the name exists): a writer killed at any moment leaves either no lock or a complete one.
+  const staging = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    const f = await Deno.open(path, { write: true, createNew: true });
+    await Deno.writeTextFile(staging, JSON.stringify(info) + "\n", { createNew: true });
+    const f = await Deno.open(staging, { read: true });
     try {
-      const bytes = new TextEncoder().encode(JSON.stringify(info) + "\n");
-      let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
       await f.sync();
-    } catch (err) {
+    } finally {
       f.close();
-      await Deno.remove(path).catch(() => {}); // ours, half-written: do not leave an unreadable lock
-      throw err;
     }
-    f.close();
+    await Deno.link(staging, path);
+    await Deno.remove(staging).catch(() => {});
   } catch (err) {
+    await Deno.remove(staging).catch(() => {});
     if (!(err instanceof Deno.errors.AlreadyExists)) {
       throw new MapFormatError(`Cannot lock map ${target}: ${path}: ${(err as Error).message}`, {
         cause: err,

@@ -43,6 +43,14 @@ export interface DefaultModelParams {
   pca: PcaParams | null;
 }
 
+/**
+ * Whether the NetVLAD layer weights descriptors by their length: when the front end damps descriptors it does
+ * not trust (noise floor, contrast threshold). The training head must do the same.
+ */
+export function weightedAggregation(frontEnd: DenseSiftOptions): boolean {
+  return (frontEnd.noiseFloor ?? 0) > 0 || frontEnd.contrastThreshold > 0;
+}
+
 /** Global descriptor length of a parameter set. */
 export function descriptorDimOf(params: DefaultModelParams): number {
   return params.pca ? params.pca.dim : params.netvlad.clusters * params.netvlad.dim;
@@ -66,8 +74,8 @@ export function buildDefaultModelGraph(params: DefaultModelParams): Uint8Array {
   const g = new GraphBuilder("waymark_dsift_netvlad");
   const image = g.input("image", ["N", 1, "H", "W"]);
   const local = g.output(addDenseSift(g, image, params.frontEnd), "local", ["N", "h", "w", LOCAL_DIM]);
-  const weighted = (params.frontEnd.noiseFloor ?? 0) > 0 || params.frontEnd.contrastThreshold > 0;
-  let v = addNetVladLayer(g, local, nv, { layout: "NHWC", weighted }).vlad;
+  let v =
+    addNetVladLayer(g, local, nv, { layout: "NHWC", weighted: weightedAggregation(params.frontEnd) }).vlad;
   if (params.powerNorm) v = g.l2Normalize(g.mul(g.sign(v), g.sqrt(g.abs(v))), 1);
   if (params.pca) {
     const p = params.pca;

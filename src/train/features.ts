@@ -42,7 +42,8 @@ export function subGridStride(h: number, w: number, maxPositions: number): numbe
 
 /**
  * One image's feature map ([C, h, w] channel-major, or [h, w, C] when `layout` is "hwc") to the training layout:
- * sub-grid of stride `stride` (offset so that the sub-grid is centred), position-major, L2 per position.
+ * sub-grid of stride `stride` (offset so that the sub-grid is centred), position-major, L2 per position;
+ * `weighted`: keep each position's length (capped at 1) as its weight (the default model's weighted NetVLAD).
  *
  * @example
  * ```ts
@@ -58,6 +59,7 @@ export function prepareGrid(
   h: number,
   w: number,
   stride = 1,
+  weighted = false,
 ): PreparedFeatures {
   if (data.length !== C * h * w) {
     throw invalid("prepare a feature map", "data.length", `C*h*w = ${C * h * w}`, data.length);
@@ -68,6 +70,7 @@ export function prepareGrid(
   for (let x = ox; x < w; x += stride) xs.push(x);
   const M = ys.length * xs.length;
   const out = new Float32Array(M * C);
+  const weights = weighted ? new Float32Array(M) : undefined;
   const HW = h * w;
   let m = 0;
   for (const y of ys) {
@@ -90,10 +93,11 @@ export function prepareGrid(
       }
       const inv = 1 / Math.max(Math.sqrt(n), 1e-12);
       for (let c = 0; c < C; c++) out[o + c] *= inv;
+      if (weights) weights[m] = Math.min(Math.sqrt(n), 1);
       m++;
     }
   }
-  return { C, M, data: out };
+  return weights ? { C, M, data: out, weights } : { C, M, data: out };
 }
 
 /** Input of a feature-map ONNX. */

@@ -52,6 +52,11 @@ export interface PreparedFeatures {
   /** Number of positions M = h*w. */
   M: number;
   data: Float32Array;
+  /**
+   * Per-position weight in [0, 1] scaling the soft assignment (the weighted NetVLAD layer of the default model:
+   * each descriptor's length before normalisation, capped at 1). Absent: all 1 (the paper's layer).
+   */
+  weights?: Float32Array;
 }
 
 /** Gradients with the same shapes as {@linkcode HeadParams}. */
@@ -264,7 +269,7 @@ export function headForward(p: HeadParams, f: PreparedFeatures): HeadForward {
       logits[k] = e;
       z += e;
     }
-    const iz = 1 / z;
+    const iz = (f.weights ? f.weights[m] : 1) / z;
     for (let k = 0; k < K; k++) {
       const s = logits[k] * iz;
       logits[k] = s;
@@ -482,6 +487,9 @@ export function headBackward(
       ds[k] = d - dVc[k];
     }
     for (let j = 0; j < K; j++) mean += sm[j] * ds[j];
+    // With a position weight w the stored assignment is w s: da = w s (ds - sum s ds) = sm (ds - mean / w).
+    const wm = f.weights ? f.weights[m] : 1;
+    mean = wm > 0 ? mean / wm : 0;
     // softmax backward: da_km = s_km (ds_km - sum_k' s_k'm ds_k'm)
     for (let j = 0; j < K; j++) {
       const v = sm[j] * (ds[j] - mean);

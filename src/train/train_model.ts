@@ -25,6 +25,7 @@ import {
   fitDefaultModel,
   type FitProgress,
   FrontEnd,
+  weightedAggregation,
 } from "../model/default_model.ts";
 import { saveModelBundle } from "../model/onnx_model.ts";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
@@ -236,7 +237,17 @@ export async function frontEndFeatures(
     for (let i = 0; i < images.length; i++) {
       const [d] = await fe.run([await decode(images[i])]);
       const stride = subGridStride(d.gridHeight, d.gridWidth, maxPositions);
-      out.push(prepareGrid(d.descriptors, "hwc", d.dim, d.gridHeight, d.gridWidth, stride));
+      out.push(
+        prepareGrid(
+          d.descriptors,
+          "hwc",
+          d.dim,
+          d.gridHeight,
+          d.gridWidth,
+          stride,
+          weightedAggregation(params.frontEnd),
+        ),
+      );
       onProgress?.(i + 1, images.length);
     }
   } finally {

@@ -122,11 +122,13 @@ Deno.test("SLAM: identical blank frames are never loop closures", async () => {
   // A textured route, then the lens is covered for 40 frames.
   const frames = Array.from({ length: 30 }, (_, i) => codeFrame(i, i * 2));
   for (let i = 30; i < 70; i++) frames.push(rawFrame(i, 64, 48, () => 0));
+  // The loop policy of before the content check (no span, no confidence floor): the check alone must stop them.
   const run = (content?: false) =>
     lastValueFrom(
       localize(from(frames), {
         model: fakeModel(),
-        loops: { excludeRecent: 5 },
+        loops: { excludeRecent: 5, minSpan: 0 },
+        loopGate: { unverifiedMinConfidence: 0 },
         keyframes: {},
         content,
         decode: syncDecode,

@@ -63,8 +63,13 @@ function lcg(seed: number): () => number {
   };
 }
 
-function randomFeatures(r: () => number, C: number, M: number): PreparedFeatures {
-  return prepareFeatures(Float32Array.from({ length: C * M }, r), C, M);
+function randomFeatures(r: () => number, C: number, M: number, weighted = false): PreparedFeatures {
+  const f = prepareFeatures(Float32Array.from({ length: C * M }, r), C, M);
+  // Weights in [0, 1], some exactly 0 (a patch within the noise floor) and some 1.
+  if (weighted) {
+    f.weights = Float32Array.from({ length: M }, (_, m) => m % 4 === 0 ? 0 : Math.min(1, r() + 0.6));
+  }
+  return f;
 }
 
 function randomHead(r: () => number, K: number, C: number, outDim: number | null): HeadParams {
@@ -95,21 +100,27 @@ function tupleLoss(
   return rankingLoss(d(q), pos.map(d), neg.map(d), m).loss;
 }
 
-for (const [outDim, powerNorm] of [[null, false], [5, false], [5, true]] as const) {
+for (
+  const [outDim, powerNorm, weighted] of [[null, false, false], [5, false, false], [5, true, false], [
+    5,
+    true,
+    true,
+  ]] as const
+) {
   Deno.test(
     `headBackward() + ranking loss gradients match finite differences for W, b, c${
       outDim ? ", P and mu (whitening)" : ""
-    }${powerNorm ? " with power normalisation" : ""}`,
+    }${powerNorm ? " with power normalisation" : ""}${weighted ? " and weighted positions" : ""}`,
     () => {
-      const r = lcg((outDim ?? 3) + (powerNorm ? 1 : 0));
+      const r = lcg((outDim ?? 3) + (powerNorm ? 1 : 0) + (weighted ? 7 : 0));
       const K = 4;
       const C = 6;
       const M = 9;
       const p = randomHead(r, K, C, outDim);
       p.powerNorm = powerNorm;
-      const q = randomFeatures(r, C, M);
-      const pos = [randomFeatures(r, C, M), randomFeatures(r, C, M)];
-      const neg = [0, 1, 2].map(() => randomFeatures(r, C, M));
+      const q = randomFeatures(r, C, M, weighted);
+      const pos = [randomFeatures(r, C, M, weighted), randomFeatures(r, C, M, weighted)];
+      const neg = [0, 1, 2].map(() => randomFeatures(r, C, M, weighted));
       const margin = 2.0; // large, so that every negative violates and contributes
       // analytic
       const fq = headForward(p, q);

@@ -61,7 +61,7 @@ Deno.test("train() writes a loadable default-family model whose descriptors are 
       // recompute with the TS head on the model's own dense output
       const local = (await model.describe(img, { local: true })).local!;
       const { prepareGrid } = await import("../../src/train/features.ts");
-      const f = prepareGrid(local.descriptors, "hwc", local.dim, local.gridHeight, local.gridWidth, 1);
+      const f = prepareGrid(local.descriptors, "hwc", local.dim, local.gridHeight, local.gridWidth, 1, true);
       const ckpt = (await loadCheckpoint(join(out, "checkpoint")))!;
       const want = headForward(ckpt.params, f).output;
       assert.ok(maxAbsDiff(got, want) < 1e-4, `ONNX vs TS head: ${maxAbsDiff(got, want)}`);
