@@ -6,7 +6,7 @@
  */
 import { Observable, share, Subject, type Subscriber } from "rxjs";
 import { WaymarkError } from "../errors.ts";
-import type { CameraFrame } from "../types.ts";
+import type { CameraFrame, ErrorEvent } from "../types.ts";
 import { errorEvent, type FrameSource, type SourceCounters, type SourceEvent } from "./frame_source.ts";
 import type { ResolvedBackoff } from "./backoff.ts";
 import { ReconnectingSocket } from "./_reconnecting_socket.ts";
@@ -15,9 +15,12 @@ import type { WsSocket } from "./_ws.ts";
 /** A frame without the fields the base assigns (`seq`, `source`, defaulted `stamp`). */
 export type FrameParts = Omit<CameraFrame, "seq" | "source" | "stamp"> & { stamp: number | null };
 
+/** Why a message was rejected, for `StatsEvent.errorsByCause` (each source documents its own). */
+export type ErrorCause = string;
+
 /** Base of socket sources; subclasses implement the protocol. */
 export abstract class SocketSource implements FrameSource {
-  readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0 };
+  readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0, lostUpstream: 0 };
   private readonly events$ = new Subject<SourceEvent>();
   private subscriber: Subscriber<CameraFrame> | null = null;
   private socket: ReconnectingSocket | null = null;
@@ -105,10 +108,25 @@ export abstract class SocketSource implements FrameSource {
     sub.next(frame);
   }
 
-  /** Report a rejected message (counted; the stream continues). */
-  protected reportError(err: unknown): void {
+  /** Report a rejected message (counted, with its cause; the stream continues). */
+  protected reportError(err: unknown, cause: ErrorCause = this.causeOf(err)): void {
     this.counters.errors++;
+    this.events$.next({ ...errorEvent(err, this.name), cause } as ErrorEvent);
+  }
+
+  /** The cause of an error thrown by a message handler. Default `source`. */
+  protected causeOf(_err: unknown): ErrorCause {
+    return "source";
+  }
+
+  /** Report a warning as an error event that is not counted (nothing was rejected). */
+  protected reportWarning(err: unknown): void {
     this.events$.next(errorEvent(err, this.name));
+  }
+
+  /** Count frames that the sender published but that never arrived (see `SourceCounters.lostUpstream`). */
+  protected countLostUpstream(n: number): void {
+    this.counters.lostUpstream = (this.counters.lostUpstream ?? 0) + n;
   }
 
   /** Send on the open connection, if any. */
@@ -149,6 +167,7 @@ export abstract class SocketSource implements FrameSource {
         new WaymarkError(
           `message dropped: ${this.pendingAsync} messages already wait for an asynchronous decode`,
         ),
+        "backpressure",
       );
       return;
     }
