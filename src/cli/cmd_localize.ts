@@ -127,8 +127,10 @@ export function formatEvent(e: WaymarkEvent): string {
       } conf ${e.confidence.toFixed(2)}${e.inliers !== undefined ? ` inliers ${e.inliers}` : ""}`;
     case "stats":
       return `stats received ${e.received} processed ${e.processed} dropped ${e.dropped} errors ${e.errors}${
-        e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""
-      }`;
+        e.errors > 0 && e.errorsByCause
+          ? ` (${Object.entries(e.errorsByCause).map(([c, n]) => `${c} ${n}`).join(", ")})`
+          : ""
+      }${e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""}`;
     case "error":
       return `error ${e.error}${e.seq !== undefined ? ` #${e.seq}` : ""}: ${e.message}`;
     case "connection":

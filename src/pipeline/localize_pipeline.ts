@@ -15,7 +15,8 @@
  *   queues without bound.
  * - Stats: a `StatsEvent` every `statsIntervalMs` (default 1000, on `scheduler`) with received, processed,
  *   dropped and error counts and the latency percentiles of the last 1000 frames (frame in to estimate out).
- * - Bad frames: an `ErrorEvent` each, counted; the stream continues.
+ * - Bad frames: an `ErrorEvent` each, counted by cause (`StatsEvent.errorsByCause`: the name of the stage that
+ *   failed, or `verification`); the stream continues.
  * - With no prior map (`map` absent) it is SLAM: loop closures over the growing session map (every keyframe
  *   joins it: choose keyframes with `keyframes`), no estimates. Past 4096 eligible keyframes an HNSW index's
  *   top-k replaces dense comparison (`sessionIndex`); the index is filled lazily from 2048 on (or starts from
@@ -60,6 +61,7 @@ import type {
 import type { PlaceFilterOptions } from "../localize/place_filter.ts";
 import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
 import { DEFAULT_MIN_INLIERS, gateLoop } from "../localize/loop_gate.ts";
+import { ErrorTally } from "./error_tally.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
 import { describeStage } from "./describe_stage.ts";
@@ -337,7 +339,12 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
 
   const events$ = defer(() =>
     new Observable<WaymarkEvent>((out) => {
-      const counters = { received: 0, processed: 0, dropped: 0, errors: 0 };
+      const counters = { received: 0, processed: 0, dropped: 0 };
+      const errors = new ErrorTally();
+      const emitError = (e: ErrorEvent) => {
+        errors.add(e);
+        out.next(e);
+      };
       const latencies = new Float64Array(1000);
       let latencyCount = 0;
       const gate = createGate<FrameWork>({
@@ -387,12 +394,12 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           },
           (err) => {
             if (closed) return;
-            counters.errors++;
             pendingLoops.delete(req.query.seq);
-            out.next({
+            emitError({
               kind: "error",
               stamp: stampNow(),
               error: err instanceof Error ? err.name : "Error",
+              cause: "verification",
               message: `verification of frame ${req.query.seq} failed: ${
                 err instanceof Error ? err.message : err
               }`,
@@ -423,7 +430,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           received: counters.received,
           processed: counters.processed,
           dropped: counters.dropped,
-          errors: counters.errors,
+          errors: errors.total,
+          errorsByCause: errors.byCause(),
           provider: options.model.info.provider,
         };
         if (n > 0) {
@@ -511,9 +519,11 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         }
       }
       const onTiming = options.onTiming;
+      // A frame's error is counted under the name of the stage that set it (unless that stage named a cause).
       const mark = (name: string) =>
         map((w: FrameWork) => {
-          if (w.timing) {
+          if (w.error && w.error.cause === undefined) w.error.cause = name;
+          if (onTiming && w.timing) {
             const t = clock();
             w.timing.stages[name] = t - w.timing.last;
             w.timing.last = t;
@@ -521,7 +531,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           return w;
         });
       const chain = stages.reduce(
-        (acc, [name, st]) => onTiming ? pipe(acc, st, mark(name)) : pipe(acc, st),
+        (acc, [name, st]) => pipe(acc, st, mark(name)),
         (x: Observable<FrameWork>) => x,
       );
       const mapPlaces = options.map ? new Set(options.map.places.map((p) => p.placeId)) : new Set<number>();
@@ -549,8 +559,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
 
       const handle = (work: FrameWork) => {
         if (work.error) {
-          counters.errors++;
-          out.next(work.error);
+          emitError(work.error);
           return;
         }
         if (
