@@ -247,6 +247,8 @@ export interface StatsEvent {
    * count equals the error events of that cause before this stats event.
    */
   errorsByCause?: Record<string, number>;
+  /** Frames the source knows were published but never reached it (ROS 1 `header.seq` gaps); see `withSourceEvents`. */
+  lostUpstream?: number;
   provider?: string;
   latencyMs?: { p50: number; p90: number; p99: number };
 }
@@ -259,6 +261,9 @@ export interface StatsEvent {
  * - `keyframe`, `describe`, `search`, `filter`, `loop`: that pipeline stage failed on the frame (e.g. the model);
  * - `verification`: geometric verification of a keyframe failed;
  * - `other`: an error event that names no cause.
+ * The rosbridge source adds `bridge` (the bridge's side failed: a status error, an incomplete fragment set, an
+ * unknown op), `backpressure` (a message dropped because decodes were queued) and uses `decode` for a message
+ * whose content does not decode; `warning` marks an event that rejected nothing (stats do not count it).
  * The set is open: a source or sink may add its own causes (documented where they are emitted); consumers
  * should treat an unknown cause like `other`.
  */

@@ -6,7 +6,7 @@
  */
 import { Observable, share, Subject, type Subscriber } from "rxjs";
 import { WaymarkError } from "../errors.ts";
-import type { CameraFrame, ErrorEvent } from "../types.ts";
+import type { CameraFrame, ErrorCause } from "../types.ts";
 import { errorEvent, type FrameSource, type SourceCounters, type SourceEvent } from "./frame_source.ts";
 import type { ResolvedBackoff } from "./backoff.ts";
 import { ReconnectingSocket } from "./_reconnecting_socket.ts";
@@ -14,9 +14,6 @@ import type { WsSocket } from "./_ws.ts";
 
 /** A frame without the fields the base assigns (`seq`, `source`, defaulted `stamp`). */
 export type FrameParts = Omit<CameraFrame, "seq" | "source" | "stamp"> & { stamp: number | null };
-
-/** Why a message was rejected, for `StatsEvent.errorsByCause` (each source documents its own). */
-export type ErrorCause = string;
 
 /** Base of socket sources; subclasses implement the protocol. */
 export abstract class SocketSource implements FrameSource {
@@ -111,7 +108,7 @@ export abstract class SocketSource implements FrameSource {
   /** Report a rejected message (counted, with its cause; the stream continues). */
   protected reportError(err: unknown, cause: ErrorCause = this.causeOf(err)): void {
     this.counters.errors++;
-    this.events$.next({ ...errorEvent(err, this.name), cause } as ErrorEvent);
+    this.events$.next(errorEvent(err, this.name, undefined, cause));
   }
 
   /** The cause of an error thrown by a message handler. Default `source`. */
@@ -119,9 +116,9 @@ export abstract class SocketSource implements FrameSource {
     return "source";
   }
 
-  /** Report a warning as an error event that is not counted (nothing was rejected). */
+  /** Report a warning as an error event (cause `warning`) that is not counted (nothing was rejected). */
   protected reportWarning(err: unknown): void {
-    this.events$.next(errorEvent(err, this.name));
+    this.events$.next(errorEvent(err, this.name, undefined, "warning"));
   }
 
   /** Count frames that the sender published but that never arrived (see `SourceCounters.lostUpstream`). */

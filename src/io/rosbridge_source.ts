@@ -37,8 +37,9 @@
  */
 import { BridgeProtocolError, invalid, requirePositiveInt, requireRange, WaymarkError } from "../errors.ts";
 import { type BackoffOptions, resolveBackoff } from "./backoff.ts";
-import { type ErrorCause, SocketSource } from "./_socket_source.ts";
+import { SocketSource } from "./_socket_source.ts";
 import type { WsSocket } from "./_ws.ts";
+import type { ErrorCause } from "../types.ts";
 import { FragmentAssembler } from "./fragment_assembler.ts";
 import {
   type DecodedRosImage,

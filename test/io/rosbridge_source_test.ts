@@ -609,3 +609,45 @@ Deno.test("rosbridgeSource() counts rejected frames by cause and ROS 1 header.se
     await server.close();
   }
 });
+
+Deno.test("withSourceEvents() stats carry the rosbridge source's errors by cause and lostUpstream, not its warnings", async () => {
+  const { withSourceEvents } = await import("../../src/pipeline/with_source.ts");
+  const { Subject } = await import("rxjs");
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false, rosapi: false });
+  server.images.set(TOPIC, compressed(fakeJpeg(300)));
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    typeTimeoutMs: 20,
+    backoff: FAST,
+  });
+  const pipeline = new Subject<import("../../src/types.ts").WaymarkEvent>();
+  const seen: import("../../src/types.ts").WaymarkEvent[] = [];
+  const merged = withSourceEvents(src, pipeline).subscribe((e) => seen.push(e));
+  const c = collect(src);
+  try {
+    await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+    await server.publish();
+    server.skip(TOPIC, 2);
+    await server.publish();
+    server.sendRaw(JSON.stringify({ op: "publish", topic: TOPIC, msg: { format: "jpeg", data: "!!" } }));
+    server.sendRaw(JSON.stringify({ op: "status", level: "error", msg: "boom" }));
+    await c.waitFor(() => c.frames.length === 2 && src.counters.errors === 2, "two frames and two errors");
+    pipeline.next({
+      kind: "stats",
+      stamp: 1,
+      received: 2,
+      processed: 2,
+      dropped: 0,
+      errors: 0,
+      errorsByCause: {},
+    });
+    const stats = seen.find((e) => e.kind === "stats") as import("../../src/types.ts").StatsEvent;
+    assert.equal(stats.errors, 2, "the type-fallback warning is not an error");
+    assert.deepEqual(stats.errorsByCause, { decode: 1, bridge: 1 });
+    assert.equal(stats.lostUpstream, 2);
+  } finally {
+    merged.unsubscribe();
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
