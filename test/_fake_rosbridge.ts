@@ -162,12 +162,18 @@ export class FakeRosbridge {
     for (const c of this.clients) c.ws.terminate();
   }
 
-  /** Resolve when `pred()` holds (polling every 5 ms), or reject after `timeoutMs`. */
-  async waitFor(pred: () => boolean, timeoutMs = 3000, what = "condition"): Promise<void> {
+  /** Resolve when `pred()` holds (polling every 5 ms, after `refresh()` when given), or reject after `timeoutMs`. */
+  async waitFor(
+    pred: () => boolean,
+    timeoutMs = 3000,
+    what = "condition",
+    refresh?: () => Promise<void>,
+  ): Promise<void> {
     const t0 = Date.now();
     while (!pred()) {
       if (Date.now() - t0 > timeoutMs) throw new Error(`fake rosbridge: timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 5));
+      await refresh?.();
     }
   }
 

@@ -19,6 +19,13 @@ import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { WaymarkEvent } from "../types.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
 import { providerOption } from "./cmd_map_build.ts";
+import {
+  ROS_OPTIONS,
+  ROS_SOURCE_HELP,
+  rosbridgeSourceOptions,
+  rosPublishUrl,
+  withOptionalRosPublish,
+} from "./_ros_options.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -42,7 +49,8 @@ Options:
   --source SPEC         see above                                                            required
   --publish URL        serve events on a WebSocket server, e.g. ws://127.0.0.1:8765 (port 0: any free)
   --token T            bearer token clients must present to --publish
-  --ros-publish [URL]  publish events (std_msgs/String) and poses to rosbridge (default: the source's bridge)
+  --ros-publish [URL]  publish events (std_msgs/String) and poses to rosbridge (no URL: the source's bridge;
+                       see README "Use with ROS")
   --jsonl FILE         append every event as one JSON line
   --backpressure P     latest | drop-newest[:N] | queue:N                                   default latest
   --rate R             dataset: and sim sources: recorded | max | frames per second       default recorded
@@ -55,6 +63,8 @@ Options:
   --provider P         auto | cpu | cuda                                                    default auto
   --print-hz N         estimate lines per second on stdout (0: none)                       default 5
   -h, --help           this help
+
+${ROS_SOURCE_HELP}
 `;
 
 /** Source options of --rate R (recorded | max | frames per second) for dataset: and sim sources. */
@@ -130,9 +140,13 @@ export function formatEvent(e: WaymarkEvent): string {
         e.errors > 0 && e.errorsByCause
           ? ` (${Object.entries(e.errorsByCause).map(([c, n]) => `${c} ${n}`).join(", ")})`
           : ""
-      }${e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""}`;
+      }${e.lostUpstream ? ` lost upstream ${e.lostUpstream}` : ""}${
+        e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""
+      }`;
     case "error":
-      return `error ${e.error}${e.seq !== undefined ? ` #${e.seq}` : ""}: ${e.message}`;
+      return `${e.cause === "warning" ? "warning" : "error"} ${e.error}${
+        e.seq !== undefined ? ` #${e.seq}` : ""
+      }: ${e.message}`;
     case "connection":
       return `${e.source}: ${e.state}${e.attempt ? ` (attempt ${e.attempt})` : ""}`;
     case "verification":
@@ -174,7 +188,7 @@ export const STREAM_OPTIONS = {
   source: { type: "string" },
   publish: { type: "string" },
   token: { type: "string" },
-  "ros-publish": { type: "string" },
+  ...ROS_OPTIONS,
   jsonl: { type: "string" },
   backpressure: { type: "string", default: "latest" },
   rate: { type: "string" },
@@ -192,7 +206,7 @@ export function printEvent(e: WaymarkEvent): void {
 /** Run `waymark localize`. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: withOptionalRosPublish(args),
     options: {
       ...STREAM_OPTIONS,
       map: { type: "string" },
@@ -212,7 +226,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const action = "localize";
   const policy = parseBackpressurePolicy(values.backpressure!);
-  const srcOptions = sourceOptions(action, values.rate);
+  const srcOptions = {
+    ...sourceOptions(action, values.rate),
+    rosbridge: rosbridgeSourceOptions(action, values),
+  };
   const printHz = Number(values["print-hz"]);
   if (!(printHz >= 0)) throw invalid(action, "print-hz", "a number >= 0", values["print-hz"]);
   const topK = values["top-k"] === undefined ? 50 : Number(values["top-k"]);
@@ -223,10 +240,7 @@ export async function run(args: string[]): Promise<number> {
   if (fullScanPlaces !== undefined && !(Number.isInteger(fullScanPlaces) && fullScanPlaces >= 0)) {
     throw invalid(action, "full-scan", "an integer >= 0 (places)", values["full-scan"]);
   }
-  let rosPublish = values["ros-publish"];
-  if (rosPublish === "" && /^rosbridges?:\/\//.test(values.source)) {
-    rosPublish = values.source.replace(/^(rosbridges?:\/\/[^/]+).*$/, "$1");
-  }
+  const rosPublish = rosPublishUrl(action, values);
   const map = await loadMap(values.map, { provider: providerOption(action, values.provider) });
   // Maps too big for the JS whole-map scan but within the scanner's budget get an ONNX Runtime scanner, so
   // that the place filter still observes every place (see the search stage).

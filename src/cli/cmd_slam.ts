@@ -32,6 +32,12 @@ import {
   STREAM_OPTIONS,
   withSourceEvents,
 } from "./cmd_localize.ts";
+import {
+  ROS_SOURCE_HELP,
+  rosbridgeSourceOptions,
+  rosPublishUrl,
+  withOptionalRosPublish,
+} from "./_ros_options.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -68,19 +74,22 @@ Options:
                        the map's index instead of rebuilding it (6,000 places: ~80 s)           default auto
   --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765)
   --token T            bearer token for --publish
-  --ros-publish URL    publish events to rosbridge
+  --ros-publish [URL]  publish events and loop closures to rosbridge (no URL: the source's bridge;
+                       see README "Use with ROS")
   --jsonl FILE         append every event as one JSON line
   --backpressure P     latest | drop-newest[:N] | queue:N                                       default latest
   --rate R             dataset: and sim sources: recorded | max | frames per second           default recorded
   --verify             gate loops on geometric verification
   --provider P         auto | cpu | cuda                                                        default auto
   -h, --help           this help
+
+${ROS_SOURCE_HELP}
 `;
 
 /** Run `waymark slam`. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: withOptionalRosPublish(args),
     options: {
       ...STREAM_OPTIONS,
       out: { type: "string" },
@@ -122,7 +131,11 @@ export async function run(args: string[]): Promise<number> {
     throw invalid(action, "session-index", "auto, dense or hnsw", sessionIndex);
   }
   const policy = parseBackpressurePolicy(values.backpressure!);
-  const srcOptions = sourceOptions(action, values.rate);
+  const srcOptions = {
+    ...sourceOptions(action, values.rate),
+    rosbridge: rosbridgeSourceOptions(action, values),
+  };
+  const rosPublish = rosPublishUrl(action, values);
   const out = values.out;
   await Deno.mkdir(out, { recursive: true });
 
@@ -175,7 +188,7 @@ export async function run(args: string[]): Promise<number> {
   const sinks = await openSinks({
     publish: values.publish,
     token: values.token,
-    rosPublish: values["ros-publish"],
+    rosPublish,
     jsonl: values.jsonl,
   });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
