@@ -6,6 +6,7 @@
  */
 import { invalid } from "../errors.ts";
 import { rosbridgeSource, type RosbridgeSourceOptions } from "../io/rosbridge_source.ts";
+import type { RosbridgeSinkOptions } from "../io/rosbridge_sink.ts";
 import { parseRosbridgeCompression, parseRosTypeName } from "../io/rosbridge_protocol.ts";
 
 /** `parseArgs` options (merged into the streaming commands' options). */
@@ -18,6 +19,9 @@ export const ROS_OPTIONS = {
   "ros-fragment-size": { type: "string" },
   "ros-idle-warn": { type: "string" },
   "ros-version": { type: "string" },
+  "ros-frame-id": { type: "string" },
+  "ros-child-frame": { type: "string" },
+  "ros-full-estimates": { type: "boolean", default: false },
 } as const;
 
 /** Help lines of the source options (the commands list `--ros-publish` with their sinks). */
@@ -32,7 +36,10 @@ export const ROS_SOURCE_HELP =
   --ros-fragment-size B  ask the bridge to split messages larger than B bytes (not with cbor, cbor-raw)
   --ros-idle-warn S    warn when no message arrives for S seconds after subscribing, then
                        again at doubling intervals (0: never)                              default 5
-  --ros-version V      1 | 2: type names (sensor_msgs/msg/...) and stamp shapes             default 1`;
+  --ros-version V      1 | 2: type names (sensor_msgs/msg/...) and stamp shapes             default 1
+  --ros-frame-id F     --ros-publish: frame of poses, markers and the TF parent              default map
+  --ros-child-frame F  --ros-publish: the TF child frame                                     default camera
+  --ros-full-estimates --ros-publish: estimates carry every hypothesis (default: the top 5)`;
 
 /** The option values this module reads. */
 export interface RosOptionValues {
@@ -45,6 +52,9 @@ export interface RosOptionValues {
   "ros-fragment-size"?: string;
   "ros-idle-warn"?: string;
   "ros-version"?: string;
+  "ros-frame-id"?: string;
+  "ros-child-frame"?: string;
+  "ros-full-estimates"?: boolean;
 }
 
 /**
@@ -101,7 +111,7 @@ export function rosbridgeSourceOptions(action: string, v: RosOptionValues): Rosb
       );
     }
   }
-  const int = (flag: keyof RosOptionValues, min: number): number | undefined => {
+  const int = (flag: "ros-throttle" | "ros-queue" | "ros-fragment-size", min: number): number | undefined => {
     const s = v[flag];
     if (s === undefined) return undefined;
     const n = Number(s);
@@ -145,4 +155,20 @@ export function rosPublishUrl(action: string, v: RosOptionValues): string | unde
     );
   }
   return v.source!.replace(/^(rosbridges?:\/\/[^/?#]+).*$/i, "$1");
+}
+
+/** The rosbridge sink options named by the flags (`places`: the map's, for the markers). */
+export function rosSinkOptions(
+  action: string,
+  v: RosOptionValues,
+  places?: RosbridgeSinkOptions["places"],
+): RosbridgeSinkOptions {
+  const out: RosbridgeSinkOptions = {
+    rosVersion: rosVersionOption(action, v["ros-version"]),
+    fullEstimates: v["ros-full-estimates"] ?? false,
+  };
+  if (v["ros-frame-id"] !== undefined) out.frameId = v["ros-frame-id"];
+  if (v["ros-child-frame"] !== undefined) out.childFrameId = v["ros-child-frame"];
+  if (places) out.places = places;
+  return out;
 }

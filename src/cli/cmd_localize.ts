@@ -8,7 +8,7 @@ import { type Observable, share, type Subscription } from "rxjs";
 import { invalid } from "../errors.ts";
 import { JsonlSink } from "../io/jsonl_sink.ts";
 import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";
-import { RosbridgeSink } from "../io/rosbridge_sink.ts";
+import { RosbridgeSink, type RosbridgeSinkOptions } from "../io/rosbridge_sink.ts";
 import { WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
 import { fullScanScanner } from "../pipeline/search_stage.ts";
@@ -24,6 +24,7 @@ import {
   ROS_SOURCE_HELP,
   rosbridgeSourceOptions,
   rosPublishUrl,
+  rosSinkOptions,
   withOptionalRosPublish,
 } from "./_ros_options.ts";
 
@@ -87,7 +88,13 @@ export interface EventSinks {
 
 /** Open the sinks named by --publish / --token / --ros-publish / --jsonl. */
 export async function openSinks(
-  o: { publish?: string; token?: string; rosPublish?: string; jsonl?: string },
+  o: {
+    publish?: string;
+    token?: string;
+    rosPublish?: string;
+    rosSink?: RosbridgeSinkOptions;
+    jsonl?: string;
+  },
 ): Promise<EventSinks> {
   const ws: WebSocketSink[] = [], ros: RosbridgeSink[] = [], jl: JsonlSink[] = [];
   if (o.publish) {
@@ -106,7 +113,7 @@ export async function openSinks(
       }),
     );
   }
-  if (o.rosPublish) ros.push(new RosbridgeSink(o.rosPublish));
+  if (o.rosPublish) ros.push(new RosbridgeSink(o.rosPublish, o.rosSink));
   if (o.jsonl) jl.push(await JsonlSink.open(o.jsonl));
   return {
     attach: (events$) => [...ws, ...ros, ...jl].map((s) => s.attach(events$)),
@@ -260,6 +267,7 @@ export async function run(args: string[]): Promise<number> {
     publish: values.publish,
     token: values.token,
     rosPublish,
+    rosSink: rosSinkOptions(action, values, map.places),
     jsonl: values.jsonl,
   });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);

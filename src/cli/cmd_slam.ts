@@ -36,6 +36,7 @@ import {
   ROS_SOURCE_HELP,
   rosbridgeSourceOptions,
   rosPublishUrl,
+  rosSinkOptions,
   withOptionalRosPublish,
 } from "./_ros_options.ts";
 
@@ -189,6 +190,7 @@ export async function run(args: string[]): Promise<number> {
     publish: values.publish,
     token: values.token,
     rosPublish,
+    rosSink: rosSinkOptions(action, values),
     jsonl: values.jsonl,
   });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);

@@ -13,7 +13,10 @@ import { ReconnectingSocket } from "./_reconnecting_socket.ts";
 import type { WsSocket } from "./_ws.ts";
 
 /** A frame without the fields the base assigns (`seq`, `source`, defaulted `stamp`). */
-export type FrameParts = Omit<CameraFrame, "seq" | "source" | "stamp"> & { stamp: number | null };
+export type FrameParts = Omit<CameraFrame, "seq" | "source" | "stamp"> & {
+  stamp: number | null;
+  source?: string;
+};
 
 /** Base of socket sources; subclasses implement the protocol. */
 export abstract class SocketSource implements FrameSource {
@@ -99,7 +102,7 @@ export abstract class SocketSource implements FrameSource {
       ...parts,
       seq: this.seq++,
       stamp: parts.stamp ?? Date.now() / 1000,
-      source: this.name,
+      source: parts.source ?? this.name,
     };
     this.counters.frames++;
     sub.next(frame);

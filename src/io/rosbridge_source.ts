@@ -21,6 +21,10 @@
  * are not counted as errors. The idle warning names the topic, the type and what to check, and repeats with
  * backoff (`idleTimeoutMs`, then twice as long each time, at most 60 s apart) until a frame arrives.
  *
+ * Frames carry `header.stamp` exactly (`time`, integer seconds and nanoseconds; `stamp` is derived from it) and
+ * name the image by topic and exact stamp (`source`: `/camera/image@1700000000.000000042`), which loop events
+ * and SLAM map places reference. A message without a stamp gets the arrival time and the source's name.
+ *
  * rosbridge 0.11 quirks handled: fragments always use id 0 and a float `total`; the server reports no error for a
  * bad subscription (hence the idle warning); with `fragment_size` set, CBOR messages larger than it are
  * silently dropped by the server, so that combination is refused up front.
@@ -37,7 +41,8 @@
  */
 import { BridgeProtocolError, invalid, requirePositiveInt, requireRange, WaymarkError } from "../errors.ts";
 import { type BackoffOptions, resolveBackoff } from "./backoff.ts";
-import { SocketSource } from "./_socket_source.ts";
+import { type FrameParts, SocketSource } from "./_socket_source.ts";
+import { formatTime } from "./ros_time.ts";
 import type { WsSocket } from "./_ws.ts";
 import type { ErrorCause } from "../types.ts";
 import { FragmentAssembler } from "./fragment_assembler.ts";
@@ -382,7 +387,13 @@ export class RosbridgeSource extends SocketSource {
     this.countSeqGap(decoded.rosSeq);
     this.idleDelayMs = this.idleTimeoutMs;
     this.armIdle();
-    this.emitFrame({ stamp: decoded.stamp, frameId: decoded.frameId, image: decoded.image });
+    const parts: FrameParts = { stamp: decoded.stamp, frameId: decoded.frameId, image: decoded.image };
+    if (decoded.time) {
+      parts.time = decoded.time;
+      // The image itself, for loop events and map places: topic and exact stamp.
+      parts.source = `${this.topic}@${formatTime(decoded.time)}`;
+    }
+    this.emitFrame(parts);
   }
 
   /**

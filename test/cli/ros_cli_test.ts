@@ -135,6 +135,10 @@ Deno.test("waymark localize: the four compressions from the CLI give the same es
     return [s.seq, s.placeId, s.confidence, s.status];
   };
   assert.equal(results[0].length, frames.length);
+  // Exact stamps from the image to the JSONL: integer seconds and nanoseconds, equal to the published ones.
+  for (const r of results) {
+    assert.deepEqual(r.map((e) => (e.estimate as { time: unknown }).time), frames.map((_, i) => stampOf(i)));
+  }
   for (const r of results.slice(1)) assert.deepEqual(r.map(key), results[0].map(key));
 });
 

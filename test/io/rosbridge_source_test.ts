@@ -651,3 +651,31 @@ Deno.test("withSourceEvents() stats carry the rosbridge source's errors by cause
     await server.close();
   }
 });
+
+Deno.test("rosbridgeSource() frames carry header.stamp exactly (ROS 1 and 2 shapes) and name the image by topic and stamp", async () => {
+  for (const compression of ["none", "cbor", "cbor-raw", "png"] as RosbridgeCompression[]) {
+    for (const ros2 of [false, true]) {
+      const server = await FakeRosbridge.start({ ros2 });
+      const header = { sec: 1700000123, nanosec: 999999999, frameId: "cam" };
+      server.images.set(TOPIC, { ...compressed(fakeJpeg(200)), header });
+      const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+        compression,
+        backoff: FAST,
+      });
+      const c = collect(src);
+      try {
+        await c.waitFor(() => c.frames.length >= 1, "a frame");
+        assert.deepEqual(
+          c.frames[0].time,
+          { sec: 1700000123, nanosec: 999999999 },
+          `${compression} ros2=${ros2}`,
+        );
+        assert.equal(c.frames[0].source, `${TOPIC}@1700000123.999999999`);
+      } finally {
+        c.sub.unsubscribe();
+        await src.close();
+        await server.close();
+      }
+    }
+  }
+});
