@@ -10,6 +10,8 @@ import { simDataset, simMap } from "./_sim_fixture.ts";
 import { datasetEntries } from "../../src/io/open_source.ts";
 import { withOptionalRosPublish } from "../../src/cli/_ros_options.ts";
 import { tempDir } from "../map/_tmp.ts";
+import { needsShared } from "../_shared.ts";
+import { SCENARIOS, serverFrames } from "../io/_rosbridge_fixture.ts";
 
 const TOPIC = "/cam/jpeg";
 
@@ -38,8 +40,9 @@ async function runAgainstFake(
   args: string[],
   jsonl: string,
   frames: Uint8Array[],
+  topic = TOPIC,
 ): Promise<{ code: number; stdout: string; stderr: string; events: Record<string, unknown>[] }> {
-  server.topicTypes.set(TOPIC, "sensor_msgs/CompressedImage");
+  server.topicTypes.set(topic, "sensor_msgs/CompressedImage");
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
     stdout: "piped",
@@ -49,6 +52,15 @@ async function runAgainstFake(
   let lastRead: Record<string, unknown>[] = [];
   try {
     await server.waitFor(() => server.subscriptions.length > 0, 120_000, "the subscription");
+    if (frames.length === 0) {
+      // A replaying bridge answers the subscription itself: wait for that one frame's estimate.
+      await server.waitFor(
+        () => framesDone(lastRead) > 0,
+        60_000,
+        "the replayed frame's estimate",
+        async () => void (lastRead = await readJsonl(jsonl)),
+      );
+    }
     for (const [i, data] of frames.entries()) {
       server.images.set(TOPIC, {
         type: "compressed",
@@ -140,6 +152,61 @@ Deno.test("waymark localize: the four compressions from the CLI give the same es
     assert.deepEqual(r.map((e) => (e.estimate as { time: unknown }).time), frames.map((_, i) => stampOf(i)));
   }
   for (const r of results.slice(1)) assert.deepEqual(r.map(key), results[0].map(key));
+});
+
+Deno.test({
+  name: "waymark localize: the real server's recorded frames give the same estimate in all four compressions",
+  ...needsShared(),
+  async fn() {
+    const map = await simMap();
+    const dir = await tempDir();
+    const topic = "/camera/image/compressed";
+    const scenarios = {
+      none: SCENARIOS.none,
+      cbor: SCENARIOS.cbor,
+      "cbor-raw": SCENARIOS.cborRaw,
+      png: SCENARIOS.png,
+    };
+    const estimates: unknown[] = [];
+    for (const [compression, scenario] of Object.entries(scenarios)) {
+      const recorded = serverFrames(scenario);
+      const server = await FakeRosbridge.start({
+        replay: (sub) => (sub.compression ?? "none") === compression ? recorded : [],
+      });
+      try {
+        const jsonl = `${dir}/recorded-${compression}.jsonl`;
+        const r = await runAgainstFake(
+          server,
+          [
+            "localize",
+            "--map",
+            map,
+            "--source",
+            `rosbridge://127.0.0.1:${server.port}${topic}?compression=${compression}`,
+            "--jsonl",
+            jsonl,
+          ],
+          jsonl,
+          [],
+          topic,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /^(warning|error) /m);
+        const [e] = estimatesIn(r.events);
+        const s = e.estimate as Record<string, unknown>;
+        // Each scenario was its own publish: the stamps differ, and are whole seconds and nanoseconds.
+        const t = s.time as { sec: number; nanosec: number };
+        assert.ok(
+          Number.isInteger(t.sec) && Number.isInteger(t.nanosec) && t.nanosec < 1e9,
+          JSON.stringify(t),
+        );
+        estimates.push([s.placeId, s.confidence, s.status]);
+      } finally {
+        await server.close();
+      }
+    }
+    for (const e of estimates.slice(1)) assert.deepEqual(e, estimates[0]);
+  },
 });
 
 Deno.test("waymark localize/slam: bad ROS options are usage errors naming the flag and the value", async () => {

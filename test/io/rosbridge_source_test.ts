@@ -679,3 +679,31 @@ Deno.test("rosbridgeSource() frames carry header.stamp exactly (ROS 1 and 2 shap
     }
   }
 });
+
+Deno.test("rosbridgeSource() counts png messages dropped behind queued decodes as backpressure", async () => {
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    compression: "png",
+    type: "sensor_msgs/CompressedImage",
+    queueLength: 1, // at most 2 decodes wait
+    backoff: FAST,
+  });
+  const c = collect(src);
+  try {
+    await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+    const [frame] = await server.encode(server.subscriptions[0], compressed(fakeJpeg(3000)));
+    for (let i = 0; i < 12; i++) server.sendRaw(frame);
+    await c.waitFor(
+      () => c.frames.length + src.counters.errors === 12,
+      "every message delivered or counted",
+    );
+    const causes = c.events.filter((e) => e.kind === "error").map((e) => (e as { cause?: string }).cause);
+    assert.ok(causes.length > 0, "a burst of 12 png messages overflows 2 waiting decodes");
+    assert.ok(causes.every((cause) => cause === "backpressure"), JSON.stringify(causes));
+    assert.ok(c.frames.length >= 2);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
