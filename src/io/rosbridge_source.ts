@@ -128,8 +128,7 @@ const IMAGE_TYPES = "sensor_msgs/CompressedImage or sensor_msgs/Image (ROS 1 or 
 export class RosbridgeSource extends SocketSource {
   /** The topic subscribed to. */
   readonly topic: string;
-  /** Where the current type came from: given (option or URL), the bridge (rosapi), or the topic-name rule. */
-  typeOrigin: "given" | "bridge" | "name";
+  private origin: "given" | "bridge" | "name";
   private currentType: string;
   private readonly subscribe: SubscribeOp;
   private readonly assembler: FragmentAssembler;
@@ -197,7 +196,7 @@ export class RosbridgeSource extends SocketSource {
     this.topic = topic;
     this.rosVersion = rosVersion;
     this.currentType = given ?? typeFromTopicName(topic, rosVersion);
-    this.typeOrigin = given !== undefined ? "given" : "name";
+    this.origin = given !== undefined ? "given" : "name";
     this.discover = given === undefined && (options.discoverType ?? true);
     this.typeTimeoutMs = typeTimeoutMs;
     this.idleTimeoutMs = idleTimeoutMs;
@@ -222,6 +221,11 @@ export class RosbridgeSource extends SocketSource {
   /** The message type subscribed with (given, reported by the bridge, or from the topic name). */
   get type(): string {
     return this.currentType;
+  }
+
+  /** Where the type came from: given (option or URL), the bridge (rosapi), or the topic-name rule. */
+  get typeOrigin(): "given" | "bridge" | "name" {
+    return this.origin;
   }
 
   protected onOpen(ws: WsSocket): void {
@@ -252,7 +256,7 @@ export class RosbridgeSource extends SocketSource {
 
   private useNameRule(why: string): void {
     this.currentType = typeFromTopicName(this.topic, this.rosVersion);
-    this.typeOrigin = "name";
+    this.origin = "name";
     this.reportWarning(
       new RosbridgeWarning(
         `Type of ${this.topic} unknown: ${why}; subscribing as ${this.currentType} by the topic-name rule ` +
@@ -288,7 +292,7 @@ export class RosbridgeSource extends SocketSource {
       return;
     }
     this.currentType = reported;
-    this.typeOrigin = "bridge";
+    this.origin = "bridge";
     const ws = this.openSocket;
     if (ws) this.sendSubscribe(ws);
   }
@@ -431,9 +435,9 @@ export class RosbridgeSource extends SocketSource {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       if (!this.openSocket) return;
-      const how = this.typeOrigin === "given"
+      const how = this.origin === "given"
         ? "as given"
-        : this.typeOrigin === "bridge"
+        : this.origin === "bridge"
         ? "as reported by rosapi"
         : "by the topic-name rule";
       const waited = delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`;
