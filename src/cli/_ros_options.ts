@@ -36,7 +36,8 @@ export const ROS_SOURCE_HELP =
   --ros-fragment-size B  ask the bridge to split messages larger than B bytes (not with cbor, cbor-raw)
   --ros-idle-warn S    warn when no message arrives for S seconds after subscribing, then
                        again at doubling intervals (0: never)                              default 5
-  --ros-version V      1 | 2: type names (sensor_msgs/msg/...) and stamp shapes             default 1
+  --ros-version V      1 | 2: type names (sensor_msgs/msg/...) and stamp shapes
+                       (default: 2 when --ros-type or ?type= is a ROS 2 name, else 1)
   --ros-frame-id F     --ros-publish: frame of poses, markers and the TF parent              default map
   --ros-child-frame F  --ros-publish: the TF child frame                                     default camera
   --ros-full-estimates --ros-publish: estimates carry every hypothesis (default: the top 5)`;
@@ -73,11 +74,22 @@ function isRosbridge(spec: string | undefined): boolean {
   return spec !== undefined && /^rosbridges?:\/\//i.test(spec);
 }
 
-/** `--ros-version`: 1 (default) or 2. */
-export function rosVersionOption(action: string, value: string | undefined): 1 | 2 {
-  if (value === undefined || value === "1") return 1;
+/**
+ * `--ros-version`: 1 or 2; when absent, 2 if the given type (`--ros-type` or the URL's `?type=`) is a ROS 2 name
+ * (`sensor_msgs/msg/...`), else 1.
+ */
+export function rosVersionOption(action: string, v: RosOptionValues): 1 | 2 {
+  const value = v["ros-version"];
+  if (value === "1") return 1;
   if (value === "2") return 2;
-  throw invalid(action, "ros-version", "1 or 2", value);
+  if (value !== undefined) throw invalid(action, "ros-version", "1 or 2", value);
+  let type = v["ros-type"];
+  if (type === undefined && isRosbridge(v.source)) {
+    try {
+      type = new URL(v.source!).searchParams.get("type") ?? undefined;
+    } catch { /* the source reports a bad URL itself */ }
+  }
+  return type?.includes("/msg/") ? 2 : 1;
 }
 
 /**
@@ -91,7 +103,7 @@ export function rosbridgeSourceOptions(action: string, v: RosOptionValues): Rosb
   if (given.length > 0 && !isRosbridge(v.source)) {
     throw invalid(action, given[0], `given only with a rosbridge:// source (--${given[0]})`, v.source);
   }
-  const out: RosbridgeSourceOptions = { rosVersion: rosVersionOption(action, v["ros-version"]) };
+  const out: RosbridgeSourceOptions = { rosVersion: rosVersionOption(action, v) };
   if (v["ros-compression"] !== undefined) {
     try {
       out.compression = parseRosbridgeCompression(action, v["ros-compression"]);
@@ -164,7 +176,7 @@ export function rosSinkOptions(
   places?: RosbridgeSinkOptions["places"],
 ): RosbridgeSinkOptions {
   const out: RosbridgeSinkOptions = {
-    rosVersion: rosVersionOption(action, v["ros-version"]),
+    rosVersion: rosVersionOption(action, v),
     fullEstimates: v["ros-full-estimates"] ?? false,
   };
   if (v["ros-frame-id"] !== undefined) out.frameId = v["ros-frame-id"];

@@ -8,7 +8,11 @@ import { FakeRosbridge } from "../_fake_rosbridge.ts";
 import { runCli } from "./_capture.ts";
 import { simDataset, simMap } from "./_sim_fixture.ts";
 import { datasetEntries } from "../../src/io/open_source.ts";
-import { withOptionalRosPublish } from "../../src/cli/_ros_options.ts";
+import {
+  rosbridgeSourceOptions,
+  rosSinkOptions,
+  withOptionalRosPublish,
+} from "../../src/cli/_ros_options.ts";
 import { tempDir } from "../map/_tmp.ts";
 import { needsShared } from "../_shared.ts";
 import { SCENARIOS, serverFrames } from "../io/_rosbridge_fixture.ts";
@@ -298,3 +302,18 @@ for (const command of ["localize", "slam"]) {
     });
   }
 }
+
+Deno.test("--ros-version follows a ROS 2 type name when absent, for both the source and the published messages", () => {
+  const src = "rosbridge://h:9090/cam";
+  assert.equal(rosSinkOptions("x", { source: src }).rosVersion, 1);
+  assert.equal(rosSinkOptions("x", { source: `${src}?type=sensor_msgs/msg/Image` }).rosVersion, 2);
+  assert.equal(
+    rosSinkOptions("x", { source: src, "ros-type": "sensor_msgs/msg/CompressedImage" }).rosVersion,
+    2,
+  );
+  assert.equal(
+    rosSinkOptions("x", { source: src, "ros-type": "sensor_msgs/msg/Image", "ros-version": "1" }).rosVersion,
+    1,
+  );
+  assert.equal(rosbridgeSourceOptions("x", { source: `${src}?type=sensor_msgs/msg/Image` }).rosVersion, 2);
+});
