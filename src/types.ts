@@ -11,6 +11,16 @@
  * @module
  */
 
+/**
+ * An exact time: whole seconds and nanoseconds (0..999,999,999), as ROS stamps carry it (`secs/nsecs` in ROS 1,
+ * `sec/nanosec` in ROS 2). A float in seconds cannot hold every nanosecond of a present-day stamp, so outputs
+ * that must equal an input stamp use this; `stamp` (float seconds) is derived from it.
+ */
+export interface ExactTime {
+  sec: number;
+  nanosec: number;
+}
+
 /** A metric position in a local frame (metres). */
 export interface Position {
   x: number;
@@ -46,6 +56,8 @@ export interface RawImage {
 export interface CameraFrame {
   seq: number;
   stamp: number;
+  /** The exact stamp when the source has one (a ROS `header.stamp`); `stamp` is derived from it. */
+  time?: ExactTime;
   /** Camera / ROS frame_id. */
   frameId: string;
   image: EncodedImage | RawImage;
@@ -181,6 +193,8 @@ export type LocalizationStatus = "localized" | "uncertain" | "lost";
 /** A smoothed location estimate. `placeId` is null when lost (unknown place). */
 export interface LocationEstimate {
   stamp: number;
+  /** The frame's exact stamp, when its source had one. */
+  time?: ExactTime;
   seq: number;
   placeId: number | null;
   position?: Position;
@@ -226,8 +240,8 @@ export interface EstimateEvent {
 /** A loop closure for a SLAM back end: frame `query` shows the same place as earlier place `match`. */
 export interface LoopClosureEvent {
   kind: "loop";
-  query: { seq: number; stamp: number; placeId?: number; image?: string };
-  match: { placeId: number; stamp?: number; image?: string; position?: Position };
+  query: { seq: number; stamp: number; time?: ExactTime; placeId?: number; image?: string };
+  match: { placeId: number; stamp?: number; time?: ExactTime; image?: string; position?: Position };
   /** [query stamp, match stamp]. */
   stamps: [number, number];
   /** Descriptor similarity of the pair. */
@@ -254,6 +268,8 @@ export interface StatsEvent {
    * count equals the error events of that cause before this stats event.
    */
   errorsByCause?: Record<string, number>;
+  /** Frames the source knows were published but never reached it (ROS 1 `header.seq` gaps); see `withSourceEvents`. */
+  lostUpstream?: number;
   provider?: string;
   latencyMs?: { p50: number; p90: number; p99: number };
 }
@@ -266,6 +282,9 @@ export interface StatsEvent {
  * - `keyframe`, `describe`, `search`, `filter`, `loop`: that pipeline stage failed on the frame (e.g. the model);
  * - `verification`: geometric verification of a keyframe failed;
  * - `other`: an error event that names no cause.
+ * The rosbridge source adds `bridge` (the bridge's side failed: a status error, an incomplete fragment set, an
+ * unknown op), `backpressure` (a message dropped because decodes were queued) and uses `decode` for a message
+ * whose content does not decode; `warning` marks an event that rejected nothing (stats do not count it).
  * The set is open: a source or sink may add its own causes (documented where they are emitted); consumers
  * should treat an unknown cause like `other`.
  */

@@ -4,6 +4,9 @@
  * the requested compression (JSON with `\/`-escaped base64; CBOR; cbor-raw with ROS 1 serialisation — or CDR
  * for ROS 2 type names; png), splits text messages larger than `fragment_size` into `fragment` ops (id 0, float
  * `total`), silently drops CBOR messages larger than `fragment_size`, and can drop connections on demand.
+ * Like a bridge running rosapi, it answers the `/rosapi/topic_type` service (`rosapi: false` stays silent, as
+ * a bridge without rosapi does): the type of `topicTypes`, else of the topic's image, else `""` (unknown).
+ * `header.seq` rises by one per topic per `publish()`; `skip()` loses messages upstream (a seq gap).
  * @module
  */
 import { encodeCbor } from "../src/io/cbor.ts";
@@ -37,6 +40,10 @@ export interface FakeRosbridgeOptions {
   publishOnSubscribe?: boolean;
   /** Answer a subscribe with these recorded frames instead of encoding (replay of a real server's frames). */
   replay?: (sub: FakeSubscription) => (string | Uint8Array)[] | undefined;
+  /** Answer `/rosapi/topic_type` calls. Default true. */
+  rosapi?: boolean;
+  /** ROS 2 type names (`sensor_msgs/msg/...`) in rosapi answers for the images' topics. Default false. */
+  ros2?: boolean;
 }
 
 /** See module doc. */
@@ -45,9 +52,11 @@ export class FakeRosbridge {
   readonly received: Record<string, unknown>[] = [];
   /** Images served per topic. */
   readonly images = new Map<string, RosImageFields>();
+  /** Types rosapi reports per topic (overrides the type of the topic's image). */
+  readonly topicTypes = new Map<string, string>();
+  private readonly seqs = new Map<string, number>();
   private readonly clients = new Set<Client>();
   private timer: ReturnType<typeof setInterval> | null = null;
-  private seq = 0;
   private pending: Promise<unknown>[] = [];
   /** Total connections accepted. */
   connections = 0;
@@ -68,6 +77,17 @@ export class FakeRosbridge {
         if (op.op === "subscribe") {
           client.subs.push(op as unknown as FakeSubscription);
           if (this.options.publishOnSubscribe ?? true) this.track(this.publishTo(client, op.topic as string));
+        } else if (op.op === "call_service" && op.service === "/rosapi/topic_type") {
+          if (this.options.rosapi ?? true) {
+            const topic = (op.args as { topic?: string } | undefined)?.topic ?? "";
+            ws.send(JSON.stringify({
+              op: "service_response",
+              service: op.service,
+              id: op.id,
+              values: { type: this.typeOf(topic) },
+              result: true,
+            }));
+          }
         } else if (op.op === "unsubscribe") {
           client.subs = client.subs.filter((s) => s.topic !== op.topic);
         }
@@ -106,12 +126,30 @@ export class FakeRosbridge {
   /** Publish every topic's current image (or one topic's) to its subscribers. */
   publish(topic?: string): Promise<void> {
     const all: Promise<void>[] = [];
+    const seqs = new Map<string, number>();
     for (const c of this.clients) {
       for (const t of new Set(c.subs.map((s) => s.topic))) {
-        if (topic === undefined || t === topic) all.push(this.publishTo(c, t));
+        if (topic !== undefined && t !== topic) continue;
+        if (!seqs.has(t)) seqs.set(t, this.nextSeq(t));
+        all.push(this.publishTo(c, t, seqs.get(t)));
       }
     }
     return this.track(Promise.all(all).then(() => {}));
+  }
+
+  /** The type rosapi reports for a topic (`""` when unknown). */
+  typeOf(topic: string): string {
+    const given = this.topicTypes.get(topic);
+    if (given !== undefined) return given;
+    const image = this.images.get(topic);
+    if (!image) return "";
+    const name = image.type === "compressed" ? "CompressedImage" : "Image";
+    return this.options.ros2 ? `sensor_msgs/msg/${name}` : `sensor_msgs/${name}`;
+  }
+
+  /** Lose `n` messages of a topic upstream: its next publish's `header.seq` jumps by n + 1. */
+  skip(topic: string, n: number): void {
+    this.seqs.set(topic, (this.seqs.get(topic) ?? 0) + n);
   }
 
   /** Send a raw frame (text or binary) to every client. */
@@ -124,12 +162,18 @@ export class FakeRosbridge {
     for (const c of this.clients) c.ws.terminate();
   }
 
-  /** Resolve when `pred()` holds (polling every 5 ms), or reject after `timeoutMs`. */
-  async waitFor(pred: () => boolean, timeoutMs = 3000, what = "condition"): Promise<void> {
+  /** Resolve when `pred()` holds (polling every 5 ms, after `refresh()` when given), or reject after `timeoutMs`. */
+  async waitFor(
+    pred: () => boolean,
+    timeoutMs = 3000,
+    what = "condition",
+    refresh?: () => Promise<void>,
+  ): Promise<void> {
     const t0 = Date.now();
     while (!pred()) {
       if (Date.now() - t0 > timeoutMs) throw new Error(`fake rosbridge: timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 5));
+      await refresh?.();
     }
   }
 
@@ -157,7 +201,13 @@ export class FakeRosbridge {
     return p;
   }
 
-  private async publishTo(client: Client, topic: string): Promise<void> {
+  private nextSeq(topic: string): number {
+    const seq = (this.seqs.get(topic) ?? 0) + 1;
+    this.seqs.set(topic, seq);
+    return seq;
+  }
+
+  private async publishTo(client: Client, topic: string, seq?: number): Promise<void> {
     if (this.options.replay) {
       for (const sub of client.subs.filter((s) => s.topic === topic)) {
         for (const f of this.options.replay(sub) ?? []) {
@@ -168,8 +218,9 @@ export class FakeRosbridge {
     }
     const image = this.images.get(topic);
     if (!image) return;
+    seq ??= this.nextSeq(topic);
     for (const sub of client.subs.filter((s) => s.topic === topic)) {
-      const frames = await this.encode(sub, image, client.fragmentSize);
+      const frames = await this.encode(sub, image, client.fragmentSize, seq);
       for (const f of frames) if (client.ws.readyState === WS_OPEN) client.ws.send(f);
     }
   }
@@ -179,8 +230,8 @@ export class FakeRosbridge {
     sub: FakeSubscription,
     image: RosImageFields,
     fragmentSize?: number,
+    seq = 1,
   ): Promise<(string | Uint8Array)[]> {
-    const seq = ++this.seq;
     const ros2 = (sub.type ?? "").includes("/msg/");
     const fields = { ...image, header: { ...image.header, seq } };
     if (sub.compression === "cbor-raw") {

@@ -8,7 +8,7 @@ import { type Observable, share, type Subscription } from "rxjs";
 import { invalid } from "../errors.ts";
 import { JsonlSink } from "../io/jsonl_sink.ts";
 import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";
-import { RosbridgeSink } from "../io/rosbridge_sink.ts";
+import { RosbridgeSink, type RosbridgeSinkOptions } from "../io/rosbridge_sink.ts";
 import { parsePublishUrl, WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
 import { fullScanScanner } from "../pipeline/search_stage.ts";
@@ -19,6 +19,14 @@ import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { WaymarkEvent } from "../types.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
 import { providerOption } from "./cmd_map_build.ts";
+import {
+  ROS_OPTIONS,
+  ROS_SOURCE_HELP,
+  rosbridgeSourceOptions,
+  rosPublishUrl,
+  rosSinkOptions,
+  withOptionalRosPublish,
+} from "./_ros_options.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -47,7 +55,8 @@ Options:
   --token-file FILE    read the token from FILE (first line)
   --allow-origin O     let web pages from origin O (e.g. http://localhost:3000; * any) connect to
                        --publish; repeatable. Default: no web page (programs send no Origin)
-  --ros-publish [URL]  publish events (std_msgs/String) and poses to rosbridge (default: the source's bridge)
+  --ros-publish [URL]  publish events (std_msgs/String) and poses to rosbridge (no URL: the source's bridge;
+                       see README "Use with ROS")
   --jsonl FILE         append every event as one JSON line
   --backpressure P     latest | drop-newest[:N] | queue:N                                   default latest
   --rate R             dataset: and sim sources: recorded | max | frames per second       default recorded
@@ -60,6 +69,8 @@ Options:
   --provider P         auto | cpu | cuda                                                    default auto
   --print-hz N         estimate lines per second on stdout (0: none)                       default 5
   -h, --help           this help
+
+${ROS_SOURCE_HELP}
 `;
 
 /** Source options of --rate R (recorded | max | frames per second) for dataset: and sim sources. */
@@ -85,6 +96,8 @@ export interface SinkSettings {
   /** --publish: where to serve, with the token (flag, file or WAYMARK_TOKEN) and the allowed origins. */
   publish?: { host: string; port: number; token?: string; allowedOrigins: string[] };
   rosPublish?: string;
+  /** Topics, frames and ROS version of the rosbridge sink (see `rosSinkOptions`). */
+  rosSink?: RosbridgeSinkOptions;
   jsonl?: string;
 }
 
@@ -154,7 +167,7 @@ export async function openSinks(o: SinkSettings): Promise<EventSinks> {
   const ws: WebSocketSink[] = [], ros: RosbridgeSink[] = [], jl: JsonlSink[] = [];
   try {
     if (o.publish) ws.push(await WebSocketSink.listen(o.publish));
-    if (o.rosPublish) ros.push(new RosbridgeSink(o.rosPublish));
+    if (o.rosPublish) ros.push(new RosbridgeSink(o.rosPublish, o.rosSink));
     if (o.jsonl) jl.push(await JsonlSink.open(o.jsonl));
   } catch (err) {
     for (const s of [...ws, ...ros, ...jl]) await s.close().catch(() => {});
@@ -192,9 +205,13 @@ export function formatEvent(e: WaymarkEvent): string {
         e.errors > 0 && e.errorsByCause
           ? ` (${Object.entries(e.errorsByCause).map(([c, n]) => `${c} ${n}`).join(", ")})`
           : ""
-      }${e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""}`;
+      }${e.lostUpstream ? ` lost upstream ${e.lostUpstream}` : ""}${
+        e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""
+      }`;
     case "error":
-      return `error ${e.error}${e.seq !== undefined ? ` #${e.seq}` : ""}: ${e.message}`;
+      return `${e.cause === "warning" ? "warning" : "error"} ${e.error}${
+        e.seq !== undefined ? ` #${e.seq}` : ""
+      }: ${e.message}`;
     case "connection":
       return `${e.source}: ${e.state}${e.attempt ? ` (attempt ${e.attempt})` : ""}`;
     case "verification":
@@ -238,7 +255,7 @@ export const STREAM_OPTIONS = {
   token: { type: "string" },
   "token-file": { type: "string" },
   "allow-origin": { type: "string", multiple: true },
-  "ros-publish": { type: "string" },
+  ...ROS_OPTIONS,
   jsonl: { type: "string" },
   backpressure: { type: "string", default: "latest" },
   rate: { type: "string" },
@@ -256,7 +273,7 @@ export function printEvent(e: WaymarkEvent): void {
 /** Run `waymark localize`. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: withOptionalRosPublish(args),
     options: {
       ...STREAM_OPTIONS,
       map: { type: "string" },
@@ -276,7 +293,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const action = "localize";
   const policy = parseBackpressurePolicy(values.backpressure!);
-  const srcOptions = sourceOptions(action, values.rate);
+  const srcOptions = {
+    ...sourceOptions(action, values.rate),
+    rosbridge: rosbridgeSourceOptions(action, values),
+  };
   const printHz = Number(values["print-hz"]);
   if (!(printHz >= 0)) throw invalid(action, "print-hz", "a number >= 0", values["print-hz"]);
   const topK = values["top-k"] === undefined ? 50 : Number(values["top-k"]);
@@ -288,9 +308,7 @@ export async function run(args: string[]): Promise<number> {
     throw invalid(action, "full-scan", "an integer >= 0 (places)", values["full-scan"]);
   }
   const sinkFlags = await sinkSettings(action, values);
-  if (sinkFlags.rosPublish === "" && /^rosbridges?:\/\//.test(values.source)) {
-    sinkFlags.rosPublish = values.source.replace(/^(rosbridges?:\/\/[^/]+).*$/, "$1");
-  }
+  sinkFlags.rosPublish = rosPublishUrl(action, values);
   const map = await loadMap(values.map, { provider: providerOption(action, values.provider) });
   // Maps too big for the JS whole-map scan but within the scanner's budget get an ONNX Runtime scanner, so
   // that the place filter still observes every place (see the search stage).
@@ -306,12 +324,14 @@ export async function run(args: string[]): Promise<number> {
   // Map candidates are verified against the map's stored local features (or, for an older map, its images).
   const verifier = values.verify ? await loadPipelineVerifier({ map }) : undefined;
   const source = await openFrameSource(values.source, srcOptions);
-  const sinks = await openSinks(sinkFlags).catch(async (err) => {
-    await source.close();
-    await scanner?.close();
-    await map.model.close();
-    throw err;
-  });
+  const sinks = await openSinks({ ...sinkFlags, rosSink: rosSinkOptions(action, values, map.places) }).catch(
+    async (err) => {
+      await source.close();
+      await scanner?.close();
+      await map.model.close();
+      throw err;
+    },
+  );
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   console.error(`waymark: localizing against ${map.dir} (${map.places.length} places) from ${source.name}`);
   const { events$ } = localize(source.frames(), {

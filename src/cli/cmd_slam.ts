@@ -36,6 +36,13 @@ import {
   STREAM_OPTIONS,
   withSourceEvents,
 } from "./cmd_localize.ts";
+import {
+  ROS_SOURCE_HELP,
+  rosbridgeSourceOptions,
+  rosPublishUrl,
+  rosSinkOptions,
+  withOptionalRosPublish,
+} from "./_ros_options.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -75,7 +82,8 @@ Options:
   --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765; not loopback: needs a token)
   --token T            bearer token for --publish (or --token-file FILE, or WAYMARK_TOKEN in the env)
   --allow-origin O     web page origin allowed to connect to --publish (repeatable; * any)
-  --ros-publish URL    publish events to rosbridge
+  --ros-publish [URL]  publish events and loop closures to rosbridge (no URL: the source's bridge;
+                       see README "Use with ROS")
   --jsonl FILE         append every event as one JSON line
   --backpressure P     latest | drop-newest[:N] | queue:N                                       default latest
   --rate R             dataset: and sim sources: recorded | max | frames per second           default recorded
@@ -85,12 +93,14 @@ Options:
   --min-confidence X   confidence a verified loop needs (higher: fewer, surer loops)           default 0.58
   --provider P         auto | cpu | cuda                                                        default auto
   -h, --help           this help
+
+${ROS_SOURCE_HELP}
 `;
 
 /** Run `waymark slam`. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: withOptionalRosPublish(args),
     options: {
       ...STREAM_OPTIONS,
       out: { type: "string" },
@@ -142,7 +152,11 @@ export async function run(args: string[]): Promise<number> {
     throw invalid(action, "session-index", "auto, dense or hnsw", sessionIndex);
   }
   const policy = parseBackpressurePolicy(values.backpressure!);
-  const srcOptions = sourceOptions(action, values.rate);
+  const srcOptions = {
+    ...sourceOptions(action, values.rate),
+    rosbridge: rosbridgeSourceOptions(action, values),
+  };
+  const rosPublish = rosPublishUrl(action, values);
   const out = values.out;
   // Only a new path, an empty folder or a Waymark map (extended); one writer at a time, released on any exit.
   await checkMapTarget(out, { extend: true, action: "run slam" });
@@ -201,7 +215,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const verifier = values["no-verify"] ? undefined : await loadPipelineVerifier({});
   const source = await openFrameSource(values.source, srcOptions);
-  const sinks = await openSinks(sinkFlags);
+  sinkFlags.rosPublish = rosPublish;
+  const sinks = await openSinks({ ...sinkFlags, rosSink: rosSinkOptions(action, values) });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   let added = 0;
   let runIndex: VectorIndex | undefined; // the run's session index (auto past 4096, hnsw)

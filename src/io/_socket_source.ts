@@ -6,18 +6,21 @@
  */
 import { Observable, share, Subject, type Subscriber } from "rxjs";
 import { WaymarkError } from "../errors.ts";
-import type { CameraFrame } from "../types.ts";
+import type { CameraFrame, ErrorCause } from "../types.ts";
 import { errorEvent, type FrameSource, type SourceCounters, type SourceEvent } from "./frame_source.ts";
 import type { ResolvedBackoff } from "./backoff.ts";
 import { ReconnectingSocket } from "./_reconnecting_socket.ts";
 import type { WsSocket } from "./_ws.ts";
 
 /** A frame without the fields the base assigns (`seq`, `source`, defaulted `stamp`). */
-export type FrameParts = Omit<CameraFrame, "seq" | "source" | "stamp"> & { stamp: number | null };
+export type FrameParts = Omit<CameraFrame, "seq" | "source" | "stamp"> & {
+  stamp: number | null;
+  source?: string;
+};
 
 /** Base of socket sources; subclasses implement the protocol. */
 export abstract class SocketSource implements FrameSource {
-  readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0 };
+  readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0, lostUpstream: 0 };
   private readonly events$ = new Subject<SourceEvent>();
   private subscriber: Subscriber<CameraFrame> | null = null;
   private socket: ReconnectingSocket | null = null;
@@ -99,16 +102,31 @@ export abstract class SocketSource implements FrameSource {
       ...parts,
       seq: this.seq++,
       stamp: parts.stamp ?? Date.now() / 1000,
-      source: this.name,
+      source: parts.source ?? this.name,
     };
     this.counters.frames++;
     sub.next(frame);
   }
 
-  /** Report a rejected message (counted; the stream continues). */
-  protected reportError(err: unknown): void {
+  /** Report a rejected message (counted, with its cause; the stream continues). */
+  protected reportError(err: unknown, cause: ErrorCause = this.causeOf(err)): void {
     this.counters.errors++;
-    this.events$.next(errorEvent(err, this.name));
+    this.events$.next(errorEvent(err, this.name, undefined, cause));
+  }
+
+  /** The cause of an error thrown by a message handler. Default `source`. */
+  protected causeOf(_err: unknown): ErrorCause {
+    return "source";
+  }
+
+  /** Report a warning as an error event (cause `warning`) that is not counted (nothing was rejected). */
+  protected reportWarning(err: unknown): void {
+    this.events$.next(errorEvent(err, this.name, undefined, "warning"));
+  }
+
+  /** Count frames that the sender published but that never arrived (see `SourceCounters.lostUpstream`). */
+  protected countLostUpstream(n: number): void {
+    this.counters.lostUpstream = (this.counters.lostUpstream ?? 0) + n;
   }
 
   /** Send on the open connection, if any. */
@@ -149,6 +167,7 @@ export abstract class SocketSource implements FrameSource {
         new WaymarkError(
           `message dropped: ${this.pendingAsync} messages already wait for an asynchronous decode`,
         ),
+        "backpressure",
       );
       return;
     }

@@ -32,6 +32,11 @@ export interface SourceCounters {
   errors: number;
   /** Connections opened (1 for the first, +1 for each successful reconnect). */
   connections: number;
+  /**
+   * Frames the sender published that never arrived, where the protocol lets the source tell (gaps in ROS 1
+   * `header.seq`: dropped by a server queue or throttle, or lost on the way). Absent when it cannot tell.
+   */
+  lostUpstream?: number;
 }
 
 /** A producer of camera frames; see the module doc for the contract. */

@@ -17,16 +17,17 @@
  *   format: "jpeg",
  *   data: "/9j/",
  * }, "sensor_msgs/CompressedImage");
- * console.assert(out.stamp === 10.5 && out.image.kind === "encoded");
+ * console.assert(out.stamp === 10.5 && out.time?.nanosec === 500000000 && out.image.kind === "encoded");
  * ```
  *
  * @module
  */
 import { BridgeProtocolError, FrameFormatError } from "../errors.ts";
-import type { EncodedImage, RawEncoding, RawImage } from "../types.ts";
+import type { EncodedImage, ExactTime, RawEncoding, RawImage } from "../types.ts";
 import { Base64Error, decodeBase64 } from "./base64.ts";
 import { MAX_JSON_BYTE_ARRAY } from "./_message_limits.ts";
 import { deserializeRosImage, type RosImageFields, type RosWireFormat } from "./ros_serialization.ts";
+import { normaliseTime, secondsOf, timeOfStamp } from "./ros_time.ts";
 
 /** Bytes per pixel of each accepted raw encoding. */
 export const RAW_BYTES_PER_PIXEL: Readonly<Record<RawEncoding, number>> = {
@@ -50,8 +51,10 @@ export interface RosImageLimits {
 export interface DecodedRosImage {
   /** The image bytes (compressed container or raw pixels, unconverted). */
   image: EncodedImage | RawImage;
-  /** `header.stamp` in seconds, or null when the message has none or it is zero (unset). */
+  /** `header.stamp` in seconds (derived from `time`), or null when the message has none or it is zero (unset). */
   stamp: number | null;
+  /** `header.stamp` exactly, or null when the message has none or it is zero. */
+  time: ExactTime | null;
   /** `header.frame_id`. */
   frameId: string;
   /** ROS 1 `header.seq` when present. */
@@ -74,23 +77,10 @@ export function containerOfFormat(format: string): string {
   return "auto";
 }
 
-/** Stamp in seconds from `{secs, nsecs}` or `{sec, nanosec}`; null when absent or zero. */
+/** Stamp in seconds from `{secs, nsecs}` or `{sec, nanosec}`; null when absent or zero. See `timeOfStamp`. */
 export function stampSeconds(stamp: unknown): number | null {
-  if (stamp === null || typeof stamp !== "object") return null;
-  const s = stamp as Record<string, unknown>;
-  const secs = s.secs ?? s.sec;
-  const nsecs = s.nsecs ?? s.nanosec ?? 0;
-  if (
-    typeof secs !== "number" || typeof nsecs !== "number" || !Number.isFinite(secs) || !Number.isFinite(nsecs)
-  ) {
-    throw new BridgeProtocolError(
-      `Cannot read header.stamp as it must be {secs, nsecs} or {sec, nanosec} numbers: current value is ${
-        JSON.stringify(stamp)
-      }`,
-    );
-  }
-  if (secs === 0 && nsecs === 0) return null;
-  return secs + nsecs * 1e-9;
+  const t = timeOfStamp(stamp);
+  return t === null ? null : secondsOf(t);
 }
 
 function field(msg: Record<string, unknown>, name: string, what: string): unknown {
@@ -230,7 +220,8 @@ export function decodeRosImageMessage(
   if (typeof header !== "object" || header === null) {
     throw new BridgeProtocolError(`Cannot decode ${what} as 'header' must be an object`);
   }
-  const stamp = stampSeconds(header.stamp);
+  const time = timeOfStamp(header.stamp);
+  const stamp = time === null ? null : secondsOf(time);
   const frameId = typeof header.frame_id === "string" ? header.frame_id : "";
   const rosSeq = typeof header.seq === "number" ? header.seq : undefined;
   const data = dataBytes(field(m, "data", what), what, limits);
@@ -252,18 +243,21 @@ export function decodeRosImageMessage(
       data,
     }, limits);
   }
-  const out: DecodedRosImage = { image, stamp, frameId };
+  const out: DecodedRosImage = { image, stamp, time, frameId };
   if (rosSeq !== undefined) out.rosSeq = rosSeq;
   return out;
 }
 
 /** Convert deserialised fields (cbor-raw) to a decoded image. */
 export function decodeRosImageFields(f: RosImageFields, limits: RosImageLimits = {}): DecodedRosImage {
-  const stamp = f.header.sec === 0 && f.header.nanosec === 0 ? null : f.header.sec + f.header.nanosec * 1e-9;
+  const time = f.header.sec === 0 && f.header.nanosec === 0
+    ? null
+    : normaliseTime(f.header.sec, f.header.nanosec);
+  const stamp = time === null ? null : secondsOf(time);
   const image: EncodedImage | RawImage = f.type === "compressed"
     ? { kind: "encoded", format: containerOfFormat(f.format), data: f.data }
     : rawImageFromFields(f, limits);
-  const out: DecodedRosImage = { image, stamp, frameId: f.header.frameId };
+  const out: DecodedRosImage = { image, stamp, time, frameId: f.header.frameId };
   if (f.header.seq !== undefined) out.rosSeq = f.header.seq;
   return out;
 }

@@ -146,17 +146,101 @@ export interface SubscribeOp {
   fragment_size?: number;
 }
 
+/** The compression modes, in the order documented. */
+export const ROSBRIDGE_COMPRESSIONS: readonly RosbridgeCompression[] = ["none", "cbor", "cbor-raw", "png"];
+
+/** Subscription options that a `rosbridge://` URL may carry in its query (see {@link parseRosbridgeUrl}). */
+export interface RosbridgeUrlOptions {
+  compression?: RosbridgeCompression;
+  type?: string;
+  throttleRate?: number;
+  queueLength?: number;
+  fragmentSize?: number;
+}
+
 /** A parsed `rosbridge://host:port/topic` (or `ws://` / `wss://`) URL. */
 export interface RosbridgeUrl {
   /** WebSocket URL of the server, e.g. `ws://host:9090`. */
   wsUrl: string;
   /** Topic, with its leading `/`, or undefined when the URL has no path. */
   topic?: string;
+  /** Subscription options from the query, present only when the URL has one. */
+  options?: RosbridgeUrlOptions;
+}
+
+/** Check a compression name. @throws ValidationError naming the value and the accepted ones. */
+export function parseRosbridgeCompression(action: string, value: unknown): RosbridgeCompression {
+  if (typeof value !== "string" || !(ROSBRIDGE_COMPRESSIONS as readonly string[]).includes(value)) {
+    throw invalid(action, "compression", `one of ${ROSBRIDGE_COMPRESSIONS.join(", ")}`, value);
+  }
+  return value as RosbridgeCompression;
+}
+
+/** A well-formed ROS message type name: `package/Type` (ROS 1) or `package/msg/Type` (ROS 2). */
+export const ROS_TYPE_PATTERN = /^[A-Za-z][A-Za-z0-9_]*\/(?:msg\/)?[A-Za-z][A-Za-z0-9_]*$/;
+
+/** Check a message type name's shape. @throws ValidationError naming it. */
+export function parseRosTypeName(action: string, value: unknown): string {
+  if (typeof value !== "string" || !ROS_TYPE_PATTERN.test(value)) {
+    throw invalid(
+      action,
+      "type",
+      "a ROS message type like sensor_msgs/CompressedImage or sensor_msgs/msg/Image",
+      value,
+    );
+  }
+  return value;
+}
+
+const URL_QUERY_KEYS: Record<string, keyof RosbridgeUrlOptions> = {
+  compression: "compression",
+  type: "type",
+  throttle_rate: "throttleRate",
+  throttle: "throttleRate",
+  queue_length: "queueLength",
+  queue: "queueLength",
+  fragment_size: "fragmentSize",
+  fragment: "fragmentSize",
+};
+
+function parseUrlQuery(url: string, params: URLSearchParams): RosbridgeUrlOptions {
+  const action = "connect to rosbridge";
+  const out: RosbridgeUrlOptions = {};
+  for (const [key, value] of params) {
+    const name = URL_QUERY_KEYS[key];
+    if (!name) {
+      throw invalid(
+        action,
+        `url query '${key}'`,
+        "one of compression, type, throttle_rate, queue_length, fragment_size",
+        url,
+      );
+    }
+    if (out[name] !== undefined) throw invalid(action, `url query '${key}'`, "given once", url);
+    if (name === "compression") out.compression = parseRosbridgeCompression(action, value);
+    else if (name === "type") out.type = parseRosTypeName(action, value);
+    else {
+      const n = Number(value);
+      const ok = value.trim() !== "" && Number.isInteger(n) && (name === "throttleRate" ? n >= 0 : n >= 1);
+      if (!ok) {
+        throw invalid(
+          action,
+          `url query '${key}'`,
+          name === "throttleRate" ? "an integer >= 0 (ms)" : "a positive integer",
+          value,
+        );
+      }
+      out[name] = n;
+    }
+  }
+  return out;
 }
 
 /**
  * Parse `rosbridge://host[:port]/topic/name` (port defaults to 9090; `rosbridges://` means `wss://`), or a plain
- * `ws://host:port/topic` where the path is taken as the topic.
+ * `ws://host:port/topic` where the path is taken as the topic. A query may set the subscription:
+ * `?compression=cbor&type=sensor_msgs/CompressedImage&throttle_rate=100&queue_length=2&fragment_size=65536`
+ * (`throttle`, `queue`, `fragment` are short forms). An unknown key or a bad value is a ValidationError naming it.
  * @example
  * ```ts
  * import { parseRosbridgeUrl } from "./rosbridge_protocol.ts";
@@ -186,5 +270,7 @@ export function parseRosbridgeUrl(url: string): RosbridgeUrl {
   const host = u.hostname.includes(":") && !u.hostname.startsWith("[") ? `[${u.hostname}]` : u.hostname;
   const wsUrl = `${scheme}//${host}${port ? ":" + port : ""}`;
   const path = decodeURIComponent(u.pathname).replace(/\/+$/, "");
-  return path ? { wsUrl, topic: path } : { wsUrl };
+  const out: RosbridgeUrl = path ? { wsUrl, topic: path } : { wsUrl };
+  if (u.search.length > 1) out.options = parseUrlQuery(url, u.searchParams);
+  return out;
 }

@@ -1,13 +1,19 @@
 /**
- * Publishes Waymark events over a rosbridge v2 connection:
- * - every event as JSON text in a `std_msgs/String` on `eventsTopic` (default `/waymark/events`);
- * - each estimate that has a metric position and is not `lost` as a `geometry_msgs/PoseWithCovarianceStamped`
- *   on `poseTopic` (default `/waymark/pose`), in `frameId` (default `map`).
+ * Publishes Waymark events over a rosbridge v2 connection as standard ROS messages (builders and their
+ * documentation in `ros_outputs.ts`; the README's "Use with ROS" section has the table):
  *
- * Covariance from confidence (row-major 6x6 over x, y, z, rot x, rot y, rot z): with `c` the calibrated
- * confidence clamped to [0.05, 1] and `s = positionSigmaM / c` (metres), the x and y variances are `s^2`, z is `s^2`
- * when the estimate has a z and 1e6 otherwise, and the rotations, which place recognition does not estimate,
- * are 1e6 (ROS's "unknown" by a large variance). Off-diagonal terms are 0. Orientation is the identity.
+ * | topic (option)                        | type                                        | when                     |
+ * |---------------------------------------|---------------------------------------------|--------------------------|
+ * | `/waymark/events` (`eventsTopic`)     | `std_msgs/String`, JSON of every event      | every event              |
+ * | `/waymark/pose` (`poseTopic`)         | `geometry_msgs/PoseWithCovarianceStamped`   | estimates with a position, not lost |
+ * | `/tf` (`tfTopic`)                     | `tf2_msgs/TFMessage` (`frameId` -> `childFrameId`) | with each pose     |
+ * | `/waymark/loops` (`loopsTopic`)       | `std_msgs/String`, JSON `waymark.loop/1`    | each loop closure        |
+ * | `/waymark/markers` (`markersTopic`)   | `visualization_msgs/MarkerArray`            | each pose, loop, and every 5 s |
+ * | `/diagnostics` (`diagnosticsTopic`)   | `diagnostic_msgs/DiagnosticArray`           | each stats event (1 Hz)  |
+ *
+ * Estimates on the events topic carry their top 5 hypotheses (`fullEstimates` keeps all). Type names and
+ * stamps follow `rosVersion` (`sensor_msgs/msg/...`, `sec/nanosec` for 2). Stamps are the image's exact stamp.
+ * Set a topic to `""` to not publish it (the events topic excepted).
  *
  * Topics are advertised on every (re)connection. The sink never blocks: while disconnected, or while the
  * socket holds more than `maxBufferedBytes`, messages are dropped and counted.
@@ -15,7 +21,7 @@
  * @example
  * ```ts ignore
  * import { RosbridgeSink } from "./rosbridge_sink.ts";
- * const sink = new RosbridgeSink("rosbridge://127.0.0.1:9090", { rosVersion: 1 });
+ * const sink = new RosbridgeSink("rosbridge://127.0.0.1:9090", { rosVersion: 1, frameId: "map" });
  * const sub = sink.attach(pipelineEvents$);
  * ```
  *
@@ -23,25 +29,54 @@
  */
 import { type Observable, Subject, type Subscription } from "rxjs";
 import { invalid, requirePositiveInt, requireRange } from "../errors.ts";
-import type { LocationEstimate, WaymarkEvent } from "../types.ts";
+import type { LocationEstimate, Position, StatsEvent, WaymarkEvent } from "../types.ts";
 import { type BackoffOptions, resolveBackoff } from "./backoff.ts";
 import type { SourceEvent } from "./frame_source.ts";
 import { ReconnectingSocket } from "./_reconnecting_socket.ts";
 import { parseRosbridgeUrl } from "./rosbridge_protocol.ts";
+import {
+  COMPACT_TOP,
+  compactEvent,
+  diagnosticArray,
+  exactTimeOf,
+  loopJson,
+  markerArray,
+  poseCovariance,
+  poseMessage,
+  rosTypeNames,
+  tfMessage,
+} from "./ros_outputs.ts";
+import { timeOfSeconds } from "./ros_time.ts";
+
+export { poseCovariance, poseMessage };
 
 /** Options of {@link RosbridgeSink}. */
 export interface RosbridgeSinkOptions {
   /** Topic of the JSON events. Default `/waymark/events`. */
   eventsTopic?: string;
-  /** Topic of the poses. Default `/waymark/pose`. */
+  /** Topic of the poses (`""`: none). Default `/waymark/pose`. */
   poseTopic?: string;
   /** Publish poses of metric estimates. Default true. */
   publishPose?: boolean;
-  /** `header.frame_id` of the poses. Default `map`. */
+  /** Topic of the transforms (`""`: none). Default `/tf`. */
+  tfTopic?: string;
+  /** Topic of the loop closures' JSON (`""`: none). Default `/waymark/loops`. */
+  loopsTopic?: string;
+  /** Topic of the RViz markers (`""`: none). Default `/waymark/markers`. */
+  markersTopic?: string;
+  /** Topic of the health reports (`""`: none). Default `/diagnostics`. */
+  diagnosticsTopic?: string;
+  /** `header.frame_id` of poses, markers and the parent of the transform. Default `map`. */
   frameId?: string;
+  /** Child frame of the transform. Default `camera`. */
+  childFrameId?: string;
+  /** Estimates on the events topic keep every hypothesis instead of the top 5. Default false. */
+  fullEstimates?: boolean;
+  /** Map places drawn by the markers (those with positions). Default none. */
+  places?: { position?: Position }[];
   /** ROS version of the bridge: type names and stamp fields (`secs/nsecs` or `sec/nanosec`). Default 1. */
   rosVersion?: 1 | 2;
-  /** Position standard deviation at confidence 1, in metres. Default 1. */
+  /** Position standard deviation at confidence 1, in metres (see the covariance). Default 1. */
   positionSigmaM?: number;
   /** Drop messages while the socket buffers more than this. Default 4 MiB. */
   maxBufferedBytes?: number;
@@ -55,7 +90,7 @@ export interface RosbridgeSinkOptions {
 
 /** Counters of a {@link RosbridgeSink}. */
 export interface RosbridgeSinkStats {
-  /** Messages (events and poses) handed to the socket. */
+  /** Messages handed to the socket (all topics). */
   published: number;
   /** Poses among them. */
   poses: number;
@@ -63,45 +98,31 @@ export interface RosbridgeSinkStats {
   dropped: number;
 }
 
-/** The 36-entry covariance documented in the module doc. */
-export function poseCovariance(confidence: number, positionSigmaM: number, hasZ: boolean): number[] {
-  const c = Math.min(1, Math.max(0.05, Number.isFinite(confidence) ? confidence : 0));
-  const v = (positionSigmaM / c) ** 2;
-  const cov = new Array(36).fill(0);
-  cov[0] = v;
-  cov[7] = v;
-  cov[14] = hasZ ? v : 1e6;
-  cov[21] = cov[28] = cov[35] = 1e6;
-  return cov;
-}
-
-/** The `msg` of a PoseWithCovarianceStamped for an estimate with a position. */
-export function poseMessage(
-  e: LocationEstimate,
-  options: { frameId: string; rosVersion: 1 | 2; positionSigmaM: number; seq?: number },
-): Record<string, unknown> {
-  const p = e.position!;
-  const secs = Math.floor(e.stamp);
-  const nsecs = Math.min(999_999_999, Math.round((e.stamp - secs) * 1e9));
-  const header = options.rosVersion === 2
-    ? { stamp: { sec: secs, nanosec: nsecs }, frame_id: options.frameId }
-    : { seq: options.seq ?? e.seq, stamp: { secs, nsecs }, frame_id: options.frameId };
-  return {
-    header,
-    pose: {
-      pose: { position: { x: p.x, y: p.y, z: p.z ?? 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
-      covariance: poseCovariance(e.confidence, options.positionSigmaM, p.z !== undefined),
-    },
-  };
-}
+/** Most loop edges the markers keep (the oldest go first). */
+const MAX_LOOP_EDGES = 5000;
+/** The markers are also republished this often, so that a late RViz sees the places. */
+const MARKERS_EVERY_MS = 5000;
 
 /** See module doc. */
 export class RosbridgeSink {
   private readonly socket: ReconnectingSocket;
   private readonly events$ = new Subject<SourceEvent>();
-  private readonly o: Required<Omit<RosbridgeSinkOptions, "backoff" | "headers" | "pingIntervalMs">>;
-  private readonly types: { string: string; pose: string };
+  private readonly o: {
+    topics: { events: string; pose: string; tf: string; loops: string; markers: string; diagnostics: string };
+    frameId: string;
+    childFrameId: string;
+    rosVersion: 1 | 2;
+    positionSigmaM: number;
+    maxBufferedBytes: number;
+    top: number;
+  };
+  private readonly types: ReturnType<typeof rosTypeNames>;
   private readonly counters: RosbridgeSinkStats = { published: 0, poses: 0, dropped: 0 };
+  private readonly places: Position[];
+  private lastEstimate: LocationEstimate | undefined;
+  private readonly loopEdges: [Position, Position][] = [];
+  private lastStats: StatsEvent | null = null;
+  private lastMarkersAt = 0;
   private closed = false;
   private fatal: Error | null = null;
 
@@ -111,17 +132,35 @@ export class RosbridgeSink {
     const { wsUrl } = parseRosbridgeUrl(url);
     const rosVersion = options.rosVersion ?? 1;
     if (rosVersion !== 1 && rosVersion !== 2) throw invalid(action, "rosVersion", "1 or 2", rosVersion);
-    const topic = (name: string, v: unknown) => {
-      if (typeof v !== "string" || !v.startsWith("/")) {
-        throw invalid(action, name, "a topic starting with '/'", v);
+    const topic = (name: string, v: unknown, optional = true) => {
+      if (optional && v === "") return "";
+      if (typeof v !== "string" || !/^\/[A-Za-z0-9_/~]*$/.test(v) || v === "/") {
+        throw invalid(
+          action,
+          name,
+          "a topic starting with '/'" + (optional ? " (or empty: not published)" : ""),
+          v,
+        );
+      }
+      return v;
+    };
+    const frame = (name: string, v: unknown) => {
+      if (typeof v !== "string" || !/^[A-Za-z0-9_/]+$/.test(v)) {
+        throw invalid(action, name, "a frame name", v);
       }
       return v;
     };
     this.o = {
-      eventsTopic: topic("eventsTopic", options.eventsTopic ?? "/waymark/events"),
-      poseTopic: topic("poseTopic", options.poseTopic ?? "/waymark/pose"),
-      publishPose: options.publishPose ?? true,
-      frameId: options.frameId ?? "map",
+      topics: {
+        events: topic("eventsTopic", options.eventsTopic ?? "/waymark/events", false),
+        pose: options.publishPose === false ? "" : topic("poseTopic", options.poseTopic ?? "/waymark/pose"),
+        tf: topic("tfTopic", options.tfTopic ?? "/tf"),
+        loops: topic("loopsTopic", options.loopsTopic ?? "/waymark/loops"),
+        markers: topic("markersTopic", options.markersTopic ?? "/waymark/markers"),
+        diagnostics: topic("diagnosticsTopic", options.diagnosticsTopic ?? "/diagnostics"),
+      },
+      frameId: frame("frameId", options.frameId ?? "map"),
+      childFrameId: frame("childFrameId", options.childFrameId ?? "camera"),
       rosVersion,
       positionSigmaM: requireRange(action, "positionSigmaM", options.positionSigmaM ?? 1, 1e-6, 1e6),
       maxBufferedBytes: requirePositiveInt(
@@ -129,10 +168,22 @@ export class RosbridgeSink {
         "maxBufferedBytes",
         options.maxBufferedBytes ?? 4 * 1024 * 1024,
       ),
+      top: options.fullEstimates ? 0 : COMPACT_TOP,
     };
-    this.types = rosVersion === 2
-      ? { string: "std_msgs/msg/String", pose: "geometry_msgs/msg/PoseWithCovarianceStamped" }
-      : { string: "std_msgs/String", pose: "geometry_msgs/PoseWithCovarianceStamped" };
+    this.places = (options.places ?? []).flatMap((p) => (p.position ? [p.position] : []));
+    this.types = rosTypeNames(rosVersion);
+    const advertised = (): [string, string, string][] => {
+      const t = this.o.topics;
+      const list: [string, string, string][] = [
+        ["waymark-events", t.events, this.types.string],
+        ["waymark-pose", t.pose, this.types.pose],
+        ["waymark-tf", t.tf, this.types.tf],
+        ["waymark-loops", t.loops, this.types.string],
+        ["waymark-markers", t.markers, this.types.markers],
+        ["waymark-diagnostics", t.diagnostics, this.types.diagnostics],
+      ];
+      return list.filter(([, topic]) => topic !== "");
+    };
     this.socket = new ReconnectingSocket(wsUrl, {
       backoff: resolveBackoff(options.backoff, action),
       name: wsUrl,
@@ -141,23 +192,8 @@ export class RosbridgeSink {
       pingIntervalMs: requireRange(action, "pingIntervalMs", options.pingIntervalMs ?? 5000, 0, 3_600_000),
     }, {
       onOpen: (ws) => {
-        ws.send(
-          JSON.stringify({
-            op: "advertise",
-            id: "waymark-events",
-            topic: this.o.eventsTopic,
-            type: this.types.string,
-          }),
-        );
-        if (this.o.publishPose) {
-          ws.send(
-            JSON.stringify({
-              op: "advertise",
-              id: "waymark-pose",
-              topic: this.o.poseTopic,
-              type: this.types.pose,
-            }),
-          );
+        for (const [id, topic, type] of advertised()) {
+          ws.send(JSON.stringify({ op: "advertise", id, topic, type }));
         }
       },
       onMessage: () => {},
@@ -167,8 +203,11 @@ export class RosbridgeSink {
         this.events$.error(err);
       },
     });
+    this.advertisedList = advertised;
     this.socket.start();
   }
+
+  private readonly advertisedList: () => [string, string, string][];
 
   /** Connection events (hot); errors when reconnecting is given up. */
   events(): Observable<SourceEvent> {
@@ -185,17 +224,71 @@ export class RosbridgeSink {
     return this.socket.socket !== null;
   }
 
-  /** Publish one event (and its pose when it is a metric estimate). Never blocks. */
+  /** Publish one event and the standard messages it implies (see the module doc). Never blocks. */
   send(event: WaymarkEvent): void {
     if (this.closed || this.fatal) return;
-    this.publish(this.o.eventsTopic, { data: JSON.stringify(event) }, false);
-    if (
-      this.o.publishPose && event.kind === "estimate" && event.estimate.position &&
-      event.estimate.status !== "lost"
-    ) {
-      const msg = poseMessage(event.estimate, this.o);
-      this.publish(this.o.poseTopic, msg, true);
+    const t = this.o.topics;
+    this.publish(t.events, { data: JSON.stringify(compactEvent(event, this.o.top)) });
+    const v = this.o.rosVersion;
+    switch (event.kind) {
+      case "estimate": {
+        const e = event.estimate;
+        this.lastEstimate = e;
+        if (e.position && e.status !== "lost") {
+          if (t.pose) {
+            const msg = poseMessage(e, { ...this.o, frameId: this.o.frameId }, event.hypotheses);
+            if (this.publish(t.pose, msg)) this.counters.poses++;
+          }
+          if (t.tf) this.publish(t.tf, tfMessage(e, this.o));
+          this.publishMarkers(e);
+        } else if (Date.now() - this.lastMarkersAt > MARKERS_EVERY_MS) {
+          this.publishMarkers(e);
+        }
+        return;
+      }
+      case "loop": {
+        const q = this.lastEstimate?.seq === event.query.seq ? this.lastEstimate.position : undefined;
+        if (t.loops) this.publish(t.loops, { data: JSON.stringify(loopJson(event, this.o.frameId, q)) });
+        if (q && event.match.position) {
+          this.loopEdges.push([q, event.match.position]);
+          if (this.loopEdges.length > MAX_LOOP_EDGES) this.loopEdges.shift();
+          this.publishMarkers(this.lastEstimate!, exactTimeOf(event.query));
+        }
+        return;
+      }
+      case "stats": {
+        if (t.diagnostics) {
+          const prev = this.lastStats;
+          const dt = prev ? event.stamp - prev.stamp : 0;
+          const rates = prev && dt > 0
+            ? {
+              received: (event.received - prev.received) / dt,
+              processed: (event.processed - prev.processed) / dt,
+            }
+            : null;
+          this.publish(
+            t.diagnostics,
+            diagnosticArray(event, { rates, publishDropped: this.counters.dropped }, prev, v),
+          );
+        }
+        this.lastStats = event;
+        return;
+      }
+      default:
+        return;
     }
+  }
+
+  private publishMarkers(e: LocationEstimate, time = exactTimeOf(e)): void {
+    if (!this.o.topics.markers) return;
+    this.lastMarkersAt = Date.now();
+    const msg = markerArray(
+      { places: this.places, estimate: e, loops: this.loopEdges },
+      time ?? timeOfSeconds(Date.now() / 1000),
+      this.o.frameId,
+      this.o.rosVersion,
+    );
+    this.publish(this.o.topics.markers, msg);
   }
 
   /** Publish every event of `events$` until the returned subscription is unsubscribed. */
@@ -203,15 +296,15 @@ export class RosbridgeSink {
     return events$.subscribe({ next: (e) => this.send(e) });
   }
 
-  private publish(topic: string, msg: unknown, pose: boolean): void {
+  private publish(topic: string, msg: unknown): boolean {
     const ws = this.socket.socket;
     if (!ws || ws.bufferedAmount > this.o.maxBufferedBytes) {
       this.counters.dropped++;
-      return;
+      return false;
     }
     ws.send(JSON.stringify({ op: "publish", topic, msg }));
     this.counters.published++;
-    if (pose) this.counters.poses++;
+    return true;
   }
 
   /** Unadvertise, close the connection, stop reconnecting. Idempotent. */
@@ -219,9 +312,8 @@ export class RosbridgeSink {
     if (this.closed) return;
     this.closed = true;
     await this.socket.stop((ws) => {
-      ws.send(JSON.stringify({ op: "unadvertise", id: "waymark-events", topic: this.o.eventsTopic }));
-      if (this.o.publishPose) {
-        ws.send(JSON.stringify({ op: "unadvertise", id: "waymark-pose", topic: this.o.poseTopic }));
+      for (const [id, topic] of this.advertisedList()) {
+        ws.send(JSON.stringify({ op: "unadvertise", id, topic }));
       }
     });
     if (!this.fatal) this.events$.complete();

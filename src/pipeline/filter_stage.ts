@@ -94,11 +94,14 @@ export function filterStage(
               confidence: b.confidence,
               status: b.status,
             };
+            if (work.frame.time) est.time = work.frame.time;
             const pos = b.placeIndex === null ? undefined : places[b.placeIndex].position;
             if (pos) est.position = pos;
             last = est;
           } else if (!work.keyframe && last) {
-            last = { ...last, stamp: work.frame.stamp, seq: work.frame.seq };
+            const { time: _time, ...rest } = last;
+            last = { ...rest, stamp: work.frame.stamp, seq: work.frame.seq };
+            if (work.frame.time) last.time = work.frame.time;
           }
           if (last) work.estimate = last;
           return work;

@@ -38,7 +38,7 @@ import { concatMap, defer, of, type OperatorFunction } from "rxjs";
 import { invalid } from "../errors.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import { LoopDetector, type LoopDetectorOptions } from "../localize/loop_detector.ts";
-import type { LoopClosureEvent, Position } from "../types.ts";
+import type { ExactTime, LoopClosureEvent, Position } from "../types.ts";
 import { afterStep, frameError, type FrameWork } from "./frame_work.ts";
 
 /** A keyframe of the session map. */
@@ -60,6 +60,7 @@ export interface LoopStageOptions {
   prior?: {
     placeId: number;
     stamp?: number;
+    time?: ExactTime;
     image?: string;
     position?: Position;
     descriptor?: Float32Array;
@@ -124,6 +125,7 @@ export interface LoopStageOptions {
 interface RowMeta {
   placeId: number;
   stamp?: number;
+  time?: ExactTime;
   image?: string;
   position?: Position;
 }
@@ -520,7 +522,7 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
               if (!indexActive) rows.add(q);
               serial.push(nextSerial);
               kfOf.push(t);
-              metas.push({ placeId, stamp: f.stamp, image: f.source, position: f.position });
+              metas.push({ placeId, stamp: f.stamp, time: f.time, image: f.source, position: f.position });
               if (useIndex) {
                 ordinalOf.set(placeId, nextSerial);
                 if (indexActive) {
@@ -540,6 +542,7 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
               const m = metaOf(hyp.match);
               if (m) {
                 const qp: LoopClosureEvent["query"] = { seq: f.seq, stamp: f.stamp };
+                if (f.time) qp.time = f.time;
                 if (placeId !== undefined) qp.placeId = placeId;
                 const ev: LoopClosureEvent = {
                   kind: "loop",
@@ -551,6 +554,7 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
                 };
                 if (f.source !== undefined) ev.query.image = f.source;
                 if (m.stamp !== undefined) ev.match.stamp = m.stamp;
+                if (m.time !== undefined) ev.match.time = m.time;
                 if (m.image !== undefined) ev.match.image = m.image;
                 if (m.position !== undefined) ev.match.position = m.position;
                 if (options.verify) work.loopPending = ev;

@@ -5,14 +5,15 @@
  */
 import { Observable } from "rxjs";
 import type { FrameSource } from "../io/frame_source.ts";
-import type { WaymarkEvent } from "../types.ts";
+import type { StatsEvent, WaymarkEvent } from "../types.ts";
 import { ErrorTally } from "./error_tally.ts";
 
 /**
  * Merge `source.events()` (connection states, malformed-message errors) into the pipeline's `events$`; the
  * result completes when `events$` does. The source's error events (cause `source` when they name none) are
  * added to every later stats event's `errors` and `errorsByCause`, so that the merged stream's stats count
- * exactly the error events it carried.
+ * exactly the error events it carried, warnings (cause `warning`: nothing was rejected) apart. A source that can
+ * tell frames lost before they reached it (`counters.lostUpstream`) has that count in `lostUpstream`.
  *
  * @example
  * ```ts ignore
@@ -30,12 +31,12 @@ export function withSourceEvents(
     const a = source.events().subscribe((e) => {
       if (e.kind === "error") {
         if (e.cause === undefined) e = { ...e, cause: "source" };
-        tally.add(e);
+        if (e.cause !== "warning") tally.add(e);
       }
       sub.next(e);
     });
     const b = events$.subscribe({
-      next: (e) => sub.next(e.kind === "stats" ? tally.addTo(e) : e),
+      next: (e) => sub.next(e.kind === "stats" ? withLostUpstream(tally.addTo(e), source) : e),
       error: (err) => sub.error(err),
       complete: () => sub.complete(),
     });
@@ -44,4 +45,9 @@ export function withSourceEvents(
       a.unsubscribe();
     };
   });
+}
+
+function withLostUpstream(stats: StatsEvent, source: FrameSource): StatsEvent {
+  const lost = source.counters.lostUpstream;
+  return lost === undefined ? stats : { ...stats, lostUpstream: lost };
 }

@@ -68,3 +68,30 @@ Deno.test("deserializeRosImage() falls back to the other wire format (ROS 2 brid
   assert.deepEqual(deserializeRosImage(cdr, "raw", "ros1"), { ...raw, header });
   assert.throws(() => deserializeRosImage(cdr, "raw", "ros1", false), BridgeProtocolError);
 });
+
+Deno.test("deserializeRosImage() never reads past the message's own bytes inside a larger buffer", () => {
+  // The serialised message as a view inside a bigger frame (as a CBOR byte string is): a data length that
+  // overruns the view but not the buffer must be refused, not read from the neighbouring bytes.
+  const b = serializeRosImage(compressed, "ros1");
+  const frame = new Uint8Array(b.length + 64).fill(0xee);
+  frame.set(b, 16);
+  const view = frame.subarray(16, 16 + b.length);
+  new DataView(view.buffer, view.byteOffset).setUint32(b.length - 9, 40, true); // data length 5 -> 40
+  assert.throws(
+    () => deserializeRosImage(view, "compressed", "ros1", false),
+    /'data' declares 40 bytes but only 5 remain/,
+  );
+  const cdr = serializeRosImage(raw, "cdr");
+  const cdrFrame = new Uint8Array(cdr.length + 64);
+  cdrFrame.set(cdr, 8);
+  const cdrView = cdrFrame.subarray(8, 8 + cdr.length);
+  new DataView(cdrView.buffer, cdrView.byteOffset).setUint32(cdr.length - 16, 1000, true); // data length
+  assert.throws(() => deserializeRosImage(cdrView, "raw", "cdr", false), /'data' declares 1000 bytes/);
+  // Unchanged, the view decodes to the original fields.
+  const ok = new Uint8Array(b.length + 8);
+  ok.set(b, 4);
+  assert.deepEqual(
+    deserializeRosImage(ok.subarray(4, 4 + b.length), "compressed", "ros1", false),
+    compressed,
+  );
+});

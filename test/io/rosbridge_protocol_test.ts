@@ -42,3 +42,45 @@ Deno.test("png payloads round-trip JSON text, and bad PNGs or base64 are BridgeP
   await assert.rejects(decodePngPayload("!!!"), /not valid base64/);
   await assert.rejects(decodePngPayload(42), BridgeProtocolError);
 });
+
+Deno.test("parseRosbridgeUrl() reads subscription options from the query and names a bad key or value", () => {
+  assert.deepEqual(
+    parseRosbridgeUrl(
+      "rosbridge://h/cam/jpeg?compression=cbor-raw&type=sensor_msgs/CompressedImage&throttle_rate=100&queue_length=2",
+    ),
+    {
+      wsUrl: "ws://h:9090",
+      topic: "/cam/jpeg",
+      options: {
+        compression: "cbor-raw",
+        type: "sensor_msgs/CompressedImage",
+        throttleRate: 100,
+        queueLength: 2,
+      },
+    },
+  );
+  assert.deepEqual(
+    parseRosbridgeUrl("rosbridge://h/c?type=sensor_msgs/msg/Image&fragment=500&throttle=0&queue=1"),
+    {
+      wsUrl: "ws://h:9090",
+      topic: "/c",
+      options: { type: "sensor_msgs/msg/Image", fragmentSize: 500, throttleRate: 0, queueLength: 1 },
+    },
+  );
+  assert.throws(
+    () => parseRosbridgeUrl("rosbridge://h/c?compression=zstd"),
+    (e: unknown) =>
+      e instanceof ValidationError && /compression/.test(e.message) && /zstd/.test(e.message) &&
+      /none, cbor, cbor-raw, png/.test(e.message),
+  );
+  assert.throws(
+    () => parseRosbridgeUrl("rosbridge://h/c?type=sensor_msgs/"),
+    (e: unknown) =>
+      e instanceof ValidationError && /'type'/.test(e.message) && /sensor_msgs\//.test(e.message),
+  );
+  assert.throws(() => parseRosbridgeUrl("rosbridge://h/c?compresion=cbor"), /compresion/);
+  assert.throws(() => parseRosbridgeUrl("rosbridge://h/c?queue_length=0"), /queue_length/);
+  assert.throws(() => parseRosbridgeUrl("rosbridge://h/c?throttle_rate=-1"), /throttle_rate/);
+  assert.throws(() => parseRosbridgeUrl("rosbridge://h/c?fragment_size=1.5"), /fragment_size/);
+  assert.throws(() => parseRosbridgeUrl("rosbridge://h/c?compression=cbor&compression=png"), /given once/);
+});

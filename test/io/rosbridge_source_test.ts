@@ -139,7 +139,7 @@ for (const compression of ["none", "png"] as RosbridgeCompression[]) {
     try {
       await c.waitFor(() => c.frames.length >= 1, "a reassembled frame");
       assert.deepEqual(c.frames[0].image.data, jpeg);
-      assert.equal((server.received[0] as { fragment_size: number }).fragment_size, 256);
+      assert.equal(server.subscriptions[0].fragment_size, 256);
       await server.publish();
       await c.waitFor(() => c.frames.length >= 2, "a second reassembled frame");
       assert.deepEqual(c.frames[1].image.data, jpeg);
@@ -177,6 +177,7 @@ for (
     async fn() {
       const frames = serverFrames(scenario);
       const server = await FakeRosbridge.start({ replay: () => frames });
+      server.topicTypes.set(TOPIC, "sensor_msgs/CompressedImage");
       const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
         compression,
         fragmentSize,
@@ -327,7 +328,10 @@ Deno.test("rosbridgeSource() turns each malformed message into a counted typed e
 
 Deno.test("rosbridgeSource() rejects raw images with a wrong encoding, size mismatch or absurd size", async () => {
   const server = await FakeRosbridge.start({ publishOnSubscribe: false });
-  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${RAW_TOPIC}`, { backoff: FAST });
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${RAW_TOPIC}`, {
+    type: "sensor_msgs/Image",
+    backoff: FAST,
+  });
   const c = collect(src);
   const header = { seq: 1, stamp: { secs: 1, nsecs: 0 }, frame_id: "cam" };
   const img = (o: Record<string, unknown>) =>
@@ -381,6 +385,7 @@ Deno.test("rosbridgeSource() reassembles a png op split with id/num/total, and p
   const server = await FakeRosbridge.start({ publishOnSubscribe: false });
   const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
     compression: "png",
+    type: "sensor_msgs/CompressedImage",
     throttleRate: 100,
     queueLength: 3,
     backoff: FAST,
@@ -408,7 +413,7 @@ Deno.test("rosbridgeSource() reassembles a png op split with id/num/total, and p
   }
 });
 
-Deno.test("rosbridgeSource() reports silence after idleTimeoutMs (rosbridge sends no error for a bad topic)", async () => {
+Deno.test("rosbridgeSource() warns of silence after idleTimeoutMs with backoff, naming topic, type and checks", async () => {
   const server = await FakeRosbridge.start({ publishOnSubscribe: false });
   const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}/no/such/topic`, {
     idleTimeoutMs: 40,
@@ -416,10 +421,286 @@ Deno.test("rosbridgeSource() reports silence after idleTimeoutMs (rosbridge send
   });
   const c = collect(src);
   try {
-    await c.waitFor(() => errorNames(c.events).length >= 2, "two idle reports");
-    const e = c.events.find((e) => e.kind === "error");
-    assert.match(e?.kind === "error" ? e.message : "", /No frame on \/no\/such\/topic for 40 ms/);
+    await c.waitFor(() => errorNames(c.events).length >= 4, "the type notice and three idle warnings");
+    const messages = c.events.filter((e) => e.kind === "error").map((e) =>
+      (e as { message: string }).message
+    );
+    assert.deepEqual(errorNames(c.events).slice(0, 4), Array(4).fill("RosbridgeWarning"));
+    // rosapi does not know the topic: the name rule, said so.
+    assert.match(messages[0], /Type of \/no\/such\/topic unknown: rosapi does not know the topic/);
+    assert.match(messages[0], /subscribing as sensor_msgs\/Image by the topic-name rule/);
+    // Then the silence, repeated with a doubling delay.
+    assert.match(
+      messages[1],
+      /No message on \/no\/such\/topic for 40 ms after subscribing as sensor_msgs\/Image/,
+    );
+    assert.match(messages[1], /topic-name rule.*rostopic hz \/no\/such\/topic.*--ros-type/);
+    assert.match(messages[2], /for 80 ms/);
+    assert.match(messages[3], /for 160 ms/);
+    assert.equal(src.counters.errors, 0, "warnings are not counted as rejected messages");
     assert.equal(c.errors.length, 0, "silence is not fatal");
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("rosbridgeSource() takes compression, type, throttle, queue and fragment size from the URL query", async () => {
+  const server = await FakeRosbridge.start();
+  const jpeg = fakeJpeg();
+  server.images.set("/cam/jpeg", compressed(jpeg));
+  const src = rosbridgeSource(
+    `rosbridge://127.0.0.1:${server.port}/cam/jpeg?compression=png&type=sensor_msgs/CompressedImage` +
+      `&throttle_rate=50&queue_length=4&fragment_size=700`,
+    { backoff: FAST },
+  );
+  const c = collect(src);
+  try {
+    await c.waitFor(() => c.frames.length >= 1, "a frame");
+    assert.deepEqual(c.frames[0].image.data, jpeg);
+    const sub = server.subscriptions[0];
+    assert.deepEqual(
+      [sub.type, sub.compression, sub.throttle_rate, sub.queue_length, sub.fragment_size],
+      ["sensor_msgs/CompressedImage", "png", 50, 4, 700],
+    );
+    assert.equal(
+      server.received.some((o) => o.op === "call_service"),
+      false,
+      "a given type is not asked for",
+    );
+    assert.equal(src.typeOrigin, "given");
+    assert.deepEqual(errorNames(c.events), []);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+  // Options override the URL; bad values are errors naming them.
+  assert.throws(
+    () => rosbridgeSource("rosbridge://h/c?compression=cbor&fragment_size=500"),
+    (e: unknown) => e instanceof ValidationError && /fragmentSize/.test(e.message),
+  );
+  assert.throws(
+    () => rosbridgeSource("rosbridge://h/c", { compression: "gzip" as RosbridgeCompression }),
+    (e: unknown) => e instanceof ValidationError && /compression/.test(e.message) && /gzip/.test(e.message),
+  );
+  assert.throws(
+    () => rosbridgeSource("rosbridge://h/c", { type: "sensor msgs/Image" }),
+    (e: unknown) =>
+      e instanceof ValidationError && /'type'/.test(e.message) && /sensor msgs\/Image/.test(e.message),
+  );
+  assert.throws(
+    () => rosbridgeSource("rosbridge://h/c", { type: "std_msgs/String" }),
+    (e: unknown) => e instanceof ValidationError && /std_msgs\/String/.test(e.message),
+  );
+});
+
+Deno.test("rosbridgeSource() asks rosapi for the type: CompressedImage on /cam/jpeg is subscribed as such", async () => {
+  for (const ros2 of [false, true]) {
+    const server = await FakeRosbridge.start({ ros2 });
+    const jpeg = fakeJpeg();
+    server.images.set("/cam/jpeg", compressed(jpeg));
+    const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}/cam/jpeg`, {
+      compression: "cbor-raw",
+      backoff: FAST,
+    });
+    const c = collect(src);
+    try {
+      await c.waitFor(() => c.frames.length >= 1, "a frame");
+      const expected = ros2 ? "sensor_msgs/msg/CompressedImage" : "sensor_msgs/CompressedImage";
+      const call = server.received.find((o) => o.op === "call_service");
+      assert.deepEqual(call?.args, { topic: "/cam/jpeg" });
+      assert.equal(call?.service, "/rosapi/topic_type");
+      assert.equal(server.subscriptions[0].type, expected);
+      assert.equal(src.type, expected);
+      assert.equal(src.typeOrigin, "bridge");
+      assert.deepEqual(c.frames[0].image.data, jpeg);
+      assert.deepEqual(errorNames(c.events), []);
+    } finally {
+      c.sub.unsubscribe();
+      await src.close();
+      await server.close();
+    }
+  }
+});
+
+Deno.test("rosbridgeSource() falls back to the name rule with a warning when rosapi does not answer", async () => {
+  const server = await FakeRosbridge.start({ rosapi: false });
+  const jpeg = fakeJpeg();
+  server.images.set(TOPIC, compressed(jpeg));
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    typeTimeoutMs: 60,
+    rosVersion: 2,
+    backoff: FAST,
+  });
+  const c = collect(src);
+  try {
+    await c.waitFor(() => c.frames.length >= 1, "a frame");
+    assert.equal(server.subscriptions[0].type, "sensor_msgs/msg/CompressedImage");
+    assert.equal(src.typeOrigin, "name");
+    assert.deepEqual(errorNames(c.events), ["RosbridgeWarning"]);
+    const message = (c.events.find((e) => e.kind === "error") as { message: string }).message;
+    assert.match(message, /no answer from the rosapi service \/rosapi\/topic_type within 60 ms/);
+    assert.match(message, /sensor_msgs\/msg\/CompressedImage by the topic-name rule/);
+    assert.equal(src.counters.errors, 0);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("rosbridgeSource() refuses a topic whose reported type is not an image, naming both", async () => {
+  const server = await FakeRosbridge.start();
+  server.topicTypes.set("/odom", "nav_msgs/Odometry");
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}/odom`, { backoff: FAST });
+  const c = collect(src);
+  try {
+    await c.waitFor(() => errorNames(c.events).length >= 1, "the type error");
+    const e = c.events.find((e) => e.kind === "error") as { message: string; cause?: string };
+    assert.match(e.message, /\/odom/);
+    assert.match(e.message, /nav_msgs\/Odometry/);
+    assert.equal(e.cause, "bridge");
+    assert.equal(server.subscriptions.length, 0, "no subscription is made");
+    assert.equal(c.errors.length, 0);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("rosbridgeSource() counts rejected frames by cause and ROS 1 header.seq gaps as lost upstream", async () => {
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+  const jpeg = fakeJpeg(500);
+  server.images.set(TOPIC, compressed(jpeg));
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    type: "sensor_msgs/CompressedImage",
+    backoff: FAST,
+  });
+  const c = collect(src);
+  try {
+    await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+    await server.publish(); // seq 1
+    server.skip(TOPIC, 3); // seq 2..4 lost upstream
+    await server.publish(); // seq 5
+    await server.publish(); // seq 6
+    await c.waitFor(() => c.frames.length === 3, "three frames");
+    assert.equal(src.counters.lostUpstream, 3);
+    // decode: bad base64; bridge: a status error, an unknown op, another topic's publish.
+    server.sendRaw(JSON.stringify({ op: "publish", topic: TOPIC, msg: { format: "jpeg", data: "!!" } }));
+    server.sendRaw(JSON.stringify({ op: "status", level: "error", msg: "boom" }));
+    server.sendRaw(JSON.stringify({ op: "advertise_service" }));
+    server.sendRaw(JSON.stringify({ op: "publish", topic: "/other", msg: {} }));
+    server.sendRaw("{not json");
+    await c.waitFor(() => errorNames(c.events).length === 5, "five errors");
+    const causes = c.events.filter((e) => e.kind === "error").map((e) => (e as { cause?: string }).cause);
+    assert.deepEqual(causes, ["decode", "bridge", "bridge", "bridge", "decode"]);
+    assert.equal(src.counters.errors, 5);
+    // A publisher restart (seq back to 1) is not a gap.
+    server.skip(TOPIC, -100);
+    await server.publish();
+    await c.waitFor(() => c.frames.length === 4, "a fourth frame");
+    assert.equal(src.counters.lostUpstream, 3);
+  } finally {
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("withSourceEvents() stats carry the rosbridge source's errors by cause and lostUpstream, not its warnings", async () => {
+  const { withSourceEvents } = await import("../../src/pipeline/with_source.ts");
+  const { Subject } = await import("rxjs");
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false, rosapi: false });
+  server.images.set(TOPIC, compressed(fakeJpeg(300)));
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    typeTimeoutMs: 20,
+    backoff: FAST,
+  });
+  const pipeline = new Subject<import("../../src/types.ts").WaymarkEvent>();
+  const seen: import("../../src/types.ts").WaymarkEvent[] = [];
+  const merged = withSourceEvents(src, pipeline).subscribe((e) => seen.push(e));
+  const c = collect(src);
+  try {
+    await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+    await server.publish();
+    server.skip(TOPIC, 2);
+    await server.publish();
+    server.sendRaw(JSON.stringify({ op: "publish", topic: TOPIC, msg: { format: "jpeg", data: "!!" } }));
+    server.sendRaw(JSON.stringify({ op: "status", level: "error", msg: "boom" }));
+    await c.waitFor(() => c.frames.length === 2 && src.counters.errors === 2, "two frames and two errors");
+    pipeline.next({
+      kind: "stats",
+      stamp: 1,
+      received: 2,
+      processed: 2,
+      dropped: 0,
+      errors: 0,
+      errorsByCause: {},
+    });
+    const stats = seen.find((e) => e.kind === "stats") as import("../../src/types.ts").StatsEvent;
+    assert.equal(stats.errors, 2, "the type-fallback warning is not an error");
+    assert.deepEqual(stats.errorsByCause, { decode: 1, bridge: 1 });
+    assert.equal(stats.lostUpstream, 2);
+  } finally {
+    merged.unsubscribe();
+    c.sub.unsubscribe();
+    await src.close();
+    await server.close();
+  }
+});
+
+Deno.test("rosbridgeSource() frames carry header.stamp exactly (ROS 1 and 2 shapes) and name the image by topic and stamp", async () => {
+  for (const compression of ["none", "cbor", "cbor-raw", "png"] as RosbridgeCompression[]) {
+    for (const ros2 of [false, true]) {
+      const server = await FakeRosbridge.start({ ros2 });
+      const header = { sec: 1700000123, nanosec: 999999999, frameId: "cam" };
+      server.images.set(TOPIC, { ...compressed(fakeJpeg(200)), header });
+      const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+        compression,
+        backoff: FAST,
+      });
+      const c = collect(src);
+      try {
+        await c.waitFor(() => c.frames.length >= 1, "a frame");
+        assert.deepEqual(
+          c.frames[0].time,
+          { sec: 1700000123, nanosec: 999999999 },
+          `${compression} ros2=${ros2}`,
+        );
+        assert.equal(c.frames[0].source, `${TOPIC}@1700000123.999999999`);
+      } finally {
+        c.sub.unsubscribe();
+        await src.close();
+        await server.close();
+      }
+    }
+  }
+});
+
+Deno.test("rosbridgeSource() counts png messages dropped behind queued decodes as backpressure", async () => {
+  const server = await FakeRosbridge.start({ publishOnSubscribe: false });
+  const src = rosbridgeSource(`rosbridge://127.0.0.1:${server.port}${TOPIC}`, {
+    compression: "png",
+    type: "sensor_msgs/CompressedImage",
+    queueLength: 1, // at most 2 decodes wait
+    backoff: FAST,
+  });
+  const c = collect(src);
+  try {
+    await server.waitFor(() => server.subscriptions.length === 1, 3000, "subscribe");
+    const [frame] = await server.encode(server.subscriptions[0], compressed(fakeJpeg(3000)));
+    for (let i = 0; i < 12; i++) server.sendRaw(frame);
+    await c.waitFor(
+      () => c.frames.length + src.counters.errors === 12,
+      "every message delivered or counted",
+    );
+    const causes = c.events.filter((e) => e.kind === "error").map((e) => (e as { cause?: string }).cause);
+    assert.ok(causes.length > 0, "a burst of 12 png messages overflows 2 waiting decodes");
+    assert.ok(causes.every((cause) => cause === "backpressure"), JSON.stringify(causes));
+    assert.ok(c.frames.length >= 2);
   } finally {
     c.sub.unsubscribe();
     await src.close();

@@ -169,3 +169,33 @@ Deno.test("decode stage with a size decodes a JPEG straight to that size", async
   assert.equal(bad.error?.error, "ImageDecodeError");
   assert.throws(() => decodeStage({ size: { width: 0, height: 12 } }), /size\.width/);
 });
+
+Deno.test("loop stage: loop events carry both frames' exact stamps (time) when the source had them", async () => {
+  const runner = createStageRunner(loopStage({
+    admit: "novel",
+    detector: { excludeRecent: 5, minCandidates: 5 },
+  }));
+  const timeOf = (seq: number) => ({
+    sec: 1_700_000_000 + seq,
+    nanosec: (seq * 123_456_791) % 1_000_000_000,
+  });
+  const seqOfPlace = new Map<number, number>();
+  const loops: LoopClosureEvent[] = [];
+  let seq = 0;
+  for (let lap = 0; lap < 2; lap++) {
+    for (let code = 0; code < 32; code++) {
+      const w = work(seq, code, "lost");
+      w.frame.time = timeOf(seq);
+      const out = await runner.push(w);
+      if (out.sessionPlaceId !== undefined) seqOfPlace.set(out.sessionPlaceId, seq);
+      if (out.loop) loops.push(out.loop);
+      seq++;
+    }
+  }
+  runner.close();
+  assert.ok(loops.length >= 5, `loops: ${loops.length}`);
+  for (const l of loops) {
+    assert.deepEqual(l.query.time, timeOf(l.query.seq));
+    assert.deepEqual(l.match.time, timeOf(seqOfPlace.get(l.match.placeId)!));
+  }
+});
