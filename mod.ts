@@ -230,13 +230,8 @@ export { prepareImage } from "./src/image/prepare.ts";
 export type { SearchHit, SearchOptions, VectorIndex } from "./src/index/vector_index.ts";
 export { HNSW_DEFAULTS, HnswIndex, type HnswIndexOptions } from "./src/index/hnsw_index.ts";
 export { BruteForceIndex, type BruteForceIndexOptions } from "./src/index/brute_force_index.ts";
-export {
-  createSimilarityScanner,
-  jsSimilarityScanner,
-  scanRows,
-  type SimilarityScanner,
-  type SimilarityScannerOptions,
-} from "./src/index/similarity_scan.ts";
+export { jsSimilarityScanner, scanRows, type SimilarityScanner } from "./src/index/similarity_scan.ts";
+export { createSimilarityScanner, type SimilarityScannerOptions } from "./src/model/similarity_scanner.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Maps: build, on-disk format, journal, load (src/map)

@@ -22,7 +22,7 @@ import { createStageRunner } from "../pipeline/stage_runner.ts";
 import type { Verifier } from "../pipeline/verification_hook.ts";
 import type { DescriptorModel, ProviderChoice } from "../types.ts";
 import { latencySummary, type LoopScores, type ScoredLoopEvent, scoreLoops } from "./_metrics_stream.ts";
-import { datasetFrame, slamModel, type VocabularySource } from "../pipeline/_replay.ts";
+import { datasetFrame, slamModel, type VocabularySource } from "./_replay.ts";
 
 /** Options of {@link evaluateLoops}. All optional. */
 export interface EvaluateLoopsOptions {

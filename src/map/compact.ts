@@ -17,7 +17,7 @@
 import { join, resolve } from "node:path";
 import { MapFormatError } from "../errors.ts";
 import { HnswIndex, type HnswIndexOptions } from "../index/hnsw_index.ts";
-import { dot } from "../index/_kernels.ts";
+import { dot } from "../kernels/vector.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import type { PlaceMeta } from "../types.ts";
 import { copyTree, exists } from "./_fs.ts";

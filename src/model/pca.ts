@@ -5,7 +5,7 @@
  * @module
  */
 import { invalid } from "../errors.ts";
-import { seededRandom } from "../train/kmeans.ts";
+import { seededRandom } from "../kernels/kmeans.ts";
 
 /** A learnt projection: y = components * (x - mean), rows already scaled for whitening. */
 export interface PcaParams {

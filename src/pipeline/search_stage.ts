@@ -18,7 +18,8 @@ import { concatMap, map, type OperatorFunction } from "rxjs";
 import { invalid } from "../errors.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import type { PlaceHypothesis, PlaceMeta } from "../types.ts";
-import { createSimilarityScanner, scanRows, type SimilarityScanner } from "../index/similarity_scan.ts";
+import { scanRows, type SimilarityScanner } from "../index/similarity_scan.ts";
+import { createSimilarityScanner } from "../model/similarity_scanner.ts";
 import { frameError, type FrameWork } from "./frame_work.ts";
 
 /** What the pipeline needs of a prior map (a `LoadedMap` of `src/map/` fits). */

@@ -4,7 +4,6 @@
  * @module
  */
 import { Observable } from "rxjs";
-import type { FrameSource } from "../io/frame_source.ts";
 import type { WaymarkEvent } from "../types.ts";
 
 /**
@@ -19,7 +18,9 @@ import type { WaymarkEvent } from "../types.ts";
  * ```
  */
 export function withSourceEvents(
-  source: FrameSource,
+  // Only `events()` of a FrameSource (src/io/frame_source.ts) is needed: typed structurally, so that the
+  // pipeline does not depend on the I/O area above it.
+  source: { events(): Observable<WaymarkEvent> },
   events$: Observable<WaymarkEvent>,
 ): Observable<WaymarkEvent> {
   return new Observable<WaymarkEvent>((sub) => {
