@@ -1,6 +1,6 @@
 /**
  * Metrics of the streaming evaluations (pure): loop-closure precision / recall / recall at 100% precision as
- * `docs/dataset_format.md` defines them, and latency summaries.
+ * `docs/dataset_format.md` defines them (latency summaries are `summarizeLatency` of `metrics.ts`).
  *
  * @module
  */
@@ -67,19 +67,5 @@ export function scoreLoops(events: ScoredLoopEvent[], truth: number[][]): LoopSc
     recall: loopFrames ? correct / loopFrames : 0,
     recallAt100Precision: loopFrames ? r100 / loopFrames : 0,
     loopFrames,
-  };
-}
-
-/** p50 / p90 / p99 of a list of milliseconds (nearest rank). */
-export function latencySummary(values: number[]): { p50: number; p90: number; p99: number; mean: number } {
-  if (values.length === 0) return { p50: 0, p90: 0, p99: 0, mean: 0 };
-  const s = [...values].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return {
-    p50: r(q(0.5)),
-    p90: r(q(0.9)),
-    p99: r(q(0.99)),
-    mean: r(s.reduce((a, b) => a + b, 0) / s.length),
   };
 }

@@ -21,7 +21,8 @@ import { loopStage } from "../pipeline/loop_stage.ts";
 import { createStageRunner } from "../pipeline/stage_runner.ts";
 import type { Verifier } from "../pipeline/verification_hook.ts";
 import type { DescriptorModel, ProviderChoice } from "../types.ts";
-import { latencySummary, type LoopScores, type ScoredLoopEvent, scoreLoops } from "./_metrics_stream.ts";
+import { type LoopScores, type ScoredLoopEvent, scoreLoops } from "./_metrics_stream.ts";
+import { summarizeLatency } from "./metrics.ts";
 import { datasetFrame, slamModel, type VocabularySource } from "./_replay.ts";
 
 /** Options of {@link evaluateLoops}. All optional. */
@@ -175,7 +176,7 @@ export async function evaluateLoops(
     failedFrames: failed,
     scores: scoreLoops(events, ds.loops),
     events,
-    latencyMs: latencySummary(latencies),
+    latencyMs: summarizeLatency(latencies),
     model: {
       name: model.info.name,
       id: model.info.id,

@@ -39,7 +39,7 @@ import type {
   ProviderChoice,
   VerificationEvent,
 } from "../types.ts";
-import { latencySummary } from "./_metrics_stream.ts";
+import { summarizeLatency } from "./metrics.ts";
 import { useMapFeatures } from "../pipeline/verifier_loader.ts";
 
 /** Options of {@link evaluateStream}. All optional. */
@@ -280,7 +280,7 @@ export async function evaluateStream(
     ece: expectedCalibrationError(scored.map((p) => p.confidence), correct, 10),
     lostOnUnknown: rate(without, (p) => p.status === "lost"),
     statusCounts,
-    latencyMs: latencySummary(latencies),
+    latencyMs: summarizeLatency(latencies),
     map: { places: n, index: built.manifest.index.kind },
     model: {
       name: model.info.name,
