@@ -26,7 +26,7 @@
 import { MapFormatError, ValidationError } from "../errors.ts";
 import type { Position } from "../types.ts";
 import { dirname } from "node:path";
-import { crc32 } from "./_crc32.ts";
+import { crc32 } from "node:zlib";
 import { fsyncDir } from "./_fs.ts";
 
 /** Place metadata stored with a keyframe (beyond id and stamp). */

@@ -21,7 +21,7 @@ import {
   verificationImage,
 } from "../verify/local_features.ts";
 import { applyPca, fitPca } from "../verify/pca.ts";
-import { crc32 } from "./_crc32.ts";
+import { crc32 } from "node:zlib";
 import { removeQuietly } from "../_fs.ts";
 import { writeFileSynced } from "./_fs.ts";
 import { type LocalFeatureExtraction, MAP_FILES, type MapLocalFeaturesInfo } from "./format.ts";
