@@ -169,7 +169,7 @@ export async function evaluateStream(
   const dim = index.dim;
   const topK = options.topK ?? 50;
   const fullScan = n <= (options.fullScanPlaces ?? 5000) ? Infinity : 0;
-  // Big maps are scanned by ONNX Runtime (about 4x the JS loop at 8192-d), as `waymark localize` does.
+  // Big maps are scanned by ONNX Runtime (faster than the JS loop at 8192-d), as `waymark localize` does.
   const scanner = fullScan > 0
     ? await fullScanScanner(descriptors, dim, { budget: fullScan, log: warn })
     : undefined;

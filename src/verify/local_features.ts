@@ -9,8 +9,8 @@
  *   candidates go through the cross-scale NMS, and only the kept keypoints get a descriptor (RootSIFT, 4x4
  *   cells pooled with SIFT's bilinear spatial weights and Gaussian window). Compared with the legacy grid (a
  *   descriptor every 8 px, `sift: { dense: true }`), keypoints sit where the texture is, to ~1 px, and true
- *   pairs collect far more inliers than false ones (pair AUC by inliers 0.88 vs 0.84 on the shared sequence,
- *   0.95 vs 0.93 on simulator pairs; `scripts/verify_tune.ts`).
+ *   pairs collect far more inliers than false ones (true and false pairs separate better on the shared
+ *   sequence and on simulator pairs, `scripts/verify_tune.ts`; README, "Measured").
  * - {@link modelExtractor}: any `DescriptorModel` whose `describe(image, { local: true })` returns
  *   `DenseLocalFeatures` (the default model's dense SIFT output, or a learned DELF export, see
  *   `delf_contract.ts`). The resized image is given to the model; grid coordinates are mapped back through
@@ -61,8 +61,8 @@ export interface SiftTuning {
   attentionWindow?: number;
   /**
    * Keep only local maxima of the attention (3x3 block neighbourhood) at each level. Default false: every block
-   * position competes and the cross-scale NMS spaces them (measured: pair AUC 0.88 vs 0.83 with local maxima,
-   * which leave too few keypoints).
+   * position competes and the cross-scale NMS spaces them (local maxima leave too few keypoints and separate
+   * true from false pairs less well, `scripts/verify_tune.ts`).
    */
   localMax?: boolean;
   /** Parabolic sub-block refinement of keypoint positions. Default true. */
