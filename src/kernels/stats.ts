@@ -35,3 +35,37 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 export function quantile(values: ArrayLike<number>, q: number): number {
   return quantileSorted(Float64Array.from(values).sort(), q);
 }
+
+/**
+ * Mean and population standard deviation from a count and the sum and sum of squares of its values
+ * (a negative variance from rounding is taken as 0).
+ *
+ * @example
+ * ```ts
+ * import { meanStd } from "./stats.ts";
+ * const { mean, std } = meanStd(2, 4, 10); // values 1 and 3
+ * console.assert(mean === 2 && std === 1);
+ * ```
+ */
+export function meanStd(count: number, sum: number, sumSq: number): { mean: number; std: number } {
+  const mean = sum / count;
+  return { mean, std: Math.sqrt(Math.max(0, sumSq / count - mean * mean)) };
+}
+
+/**
+ * Mean and population standard deviation of `values` (one pass of sums, see {@link meanStd}).
+ *
+ * @example
+ * ```ts
+ * import { moments } from "./stats.ts";
+ * console.assert(moments([1, 3]).std === 1);
+ * ```
+ */
+export function moments(values: ArrayLike<number>): { mean: number; std: number } {
+  let s = 0, s2 = 0;
+  for (let i = 0; i < values.length; i++) {
+    s += values[i];
+    s2 += values[i] * values[i];
+  }
+  return meanStd(values.length, s, s2);
+}

@@ -19,6 +19,7 @@ import type { VectorIndex } from "../index/vector_index.ts";
 import type { PlaceHypothesis, PlaceMeta } from "../types.ts";
 import { scanRows, type SimilarityScanner } from "../index/similarity_scan.ts";
 import { createSimilarityScanner } from "../model/similarity_scanner.ts";
+import { meanStd } from "../kernels/stats.ts";
 import { frameError, type FrameWork } from "./frame_work.ts";
 
 /** What the pipeline needs of a prior map (a `LoadedMap` of `src/map/` fits). */
@@ -103,8 +104,7 @@ export function similarityBackground(
     s += d;
     s2 += d * d;
   }
-  const mean = s / m;
-  return { mean, std: Math.sqrt(Math.max(0, s2 / m - mean * mean)) };
+  return meanStd(m, s, s2);
 }
 
 /** The search stage. */
@@ -157,8 +157,7 @@ export function searchStage(
       order![t] = b;
       hits.push({ id: placeMap.places[b].placeId, similarity: sims[b] });
     }
-    const mean = s1 / n;
-    return { hits, sims, background: { mean, std: Math.sqrt(Math.max(0, s2 / n - mean * mean)) } };
+    return { hits, sims, background: meanStd(n, s1, s2) };
   };
   const checkQuery = (q: Float32Array) => {
     if (q.length !== dim) {
