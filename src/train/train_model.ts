@@ -34,7 +34,7 @@ import { type FeatureMapInput, onnxFeatureExtractor, prepareGrid, subGridStride 
 import { headOutputDim, type HeadParams, type PreparedFeatures } from "./netvlad_grad.ts";
 import { GraphBuilder } from "../model/graph_builder.ts";
 import { addNetVladLayer } from "../model/netvlad.ts";
-import { MANIFEST_FORMAT, MANIFEST_VERSION, sha256Hex } from "../model/manifest.ts";
+import { createManifest } from "../model/manifest.ts";
 import { initHead } from "./init_head.ts";
 import { appendHead, scanOnnx } from "./onnx_merge.ts";
 import { trainHead, type TrainHeadOptions, type TrainHeadResult, type TrainProgress } from "./trainer.ts";
@@ -447,12 +447,8 @@ export async function trainBackboneHead(
     const D = headOutputDim(head);
     await saveModelBundle(dir, {
       onnx,
-      manifest: {
-        format: MANIFEST_FORMAT,
-        formatVersion: MANIFEST_VERSION,
+      manifest: await createManifest(onnx, {
         name,
-        file: "model.onnx",
-        sha256: await sha256Hex(onnx),
         input: {
           name: summary.inputs[0],
           width: options.input.width,
@@ -463,8 +459,6 @@ export async function trainBackboneHead(
           std: options.input.std ?? Array(options.input.channels).fill(1),
         },
         outputs: { global: { name: "global", dim: D } },
-        descriptorDim: D,
-        created: new Date().toISOString(),
         description: `${what} NetVLAD head (K=${head.K}) on the frozen backbone ${backbone}`,
         provenance: {
           kind: "backbone-netvlad",
@@ -475,7 +469,7 @@ export async function trainBackboneHead(
           pcaDim: head.whitening?.outDim ?? null,
           dataset: ds.dir,
         },
-      },
+      }),
     });
   };
   let initialDir: string | undefined;
