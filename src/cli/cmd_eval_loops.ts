@@ -5,7 +5,7 @@
 import { DEFAULT_MIN_INLIERS } from "../localize/loop_gate.ts";
 import { parseArgs } from "node:util";
 import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.ts";
-import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { intOption, providerOption } from "./cmd_map_build.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 
@@ -76,17 +76,11 @@ export async function run(args: string[]): Promise<number> {
       verify: { type: "boolean", default: false },
       "min-inliers": { type: "string" },
       events: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length !== 1) {
-    console.error(`waymark eval loops: expected one dataset folder\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (values.help) return printHelp(HELP);
+  if (positionals.length !== 1) return usageError("eval loops", HELP, `expected one dataset folder`);
   const action = "evaluate loops";
   const minInliers = intOption(action, "min-inliers", values["min-inliers"], DEFAULT_MIN_INLIERS);
   const verifier = values.verify ? await loadPipelineVerifier({ minInliers }) : undefined;

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { requireRange } from "../errors.ts";
 import { evaluateStream, type StreamReport, streamReportJson } from "../eval/stream.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
-import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { indexOption, intOption, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -83,17 +83,11 @@ export async function run(args: string[]): Promise<number> {
       verify: { type: "boolean", default: false },
       "verify-top": { type: "string" },
       "per-query": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length !== 1) {
-    console.error(`waymark eval stream: expected one dataset folder\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (values.help) return printHelp(HELP);
+  if (positionals.length !== 1) return usageError("eval stream", HELP, `expected one dataset folder`);
   const action = "evaluate stream";
   const radius = values.radius === undefined
     ? 25

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
 import { CONDITION_NAMES, type ConditionName } from "../io/simulator/conditions.ts";
 import { exportSimDataset } from "../io/simulator/export.ts";
-import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { EXIT_OK, numberOption, printHelp, ProgressBar, usageError } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "render the simulated camera's route as a dataset (retrieval + loop-closure layouts)";
@@ -38,14 +38,8 @@ Options:
   -h, --help          this help
 `;
 
-function number(name: string, value: string | undefined, fallback: number, integer = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw invalid("export a simulated dataset", name, integer ? "an integer" : "a number", value);
-  }
-  return n;
-}
+const number = (name: string, value: string | undefined, fallback: number, integer = false) =>
+  numberOption("export a simulated dataset", name, value, fallback, integer);
 
 /** Run `waymark sim export`. */
 export async function run(args: string[]): Promise<number> {
@@ -70,13 +64,9 @@ export async function run(args: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
+  if (values.help) return printHelp(HELP);
   if (positionals.length !== 1) {
-    console.error(`waymark sim export: expected one output folder, got ${positionals.length}\n\n${HELP}`);
-    return EXIT_USAGE;
+    return usageError("sim export", HELP, `expected one output folder, got ${positionals.length}`);
   }
   const condition = (values.condition ?? "all") as ConditionName;
   if (!CONDITION_NAMES.includes(condition)) {
