@@ -3,7 +3,7 @@
  * function of its seed so that renders are bit-for-bit reproducible.
  * @module
  */
-import { gaussian, mulberry32 } from "../../_rng.ts";
+import { mulberry32 } from "../../_rng.ts";
 
 /** Mix a 32-bit integer (lowbias32 by C. Wellons): a good avalanche for lattice hashing. */
 export function hash32(x: number): number {
@@ -22,17 +22,19 @@ export function hash2(ix: number, iy: number, seed: number): number {
 }
 
 /**
- * The simulator's seeded generator: the project's mulberry32 and Box-Muller sampler (`src/_rng.ts`), seeded
- * through {@link hash32} so that nearby seeds give unrelated streams, with range, integer and choice draws.
+ * The simulator's seeded generator: the project's mulberry32 (`src/_rng.ts`), seeded through {@link hash32} so
+ * that nearby seeds give unrelated streams, with range, integer, choice and normal draws.
+ *
+ * The normal draw is not `gaussian` of `src/_rng.ts` on purpose: it takes `u = next()` (redrawn below 1e-12)
+ * where that one takes `u = 1 - next()`, and every render, simulated dataset and the shipped generic
+ * vocabulary (`scripts/model_build_generic.ts`, rebuilt byte for byte) are functions of these exact draws.
  */
 export class Rng {
   /** Uniform in [0, 1). */
   readonly next: () => number;
-  /** Standard normal draw (`gaussian` of `src/_rng.ts`). */
-  readonly gauss: () => number;
+  #spare: number | null = null;
   constructor(seed: number) {
     this.next = mulberry32(hash32(seed ^ 0x9e3779b9));
-    this.gauss = gaussian(this.next);
   }
   /** Uniform in [lo, hi). */
   range(lo: number, hi: number): number {
@@ -45,6 +47,20 @@ export class Rng {
   /** One element of a non-empty array. */
   pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.next() * items.length)];
+  }
+  /** Standard normal draw (Box-Muller, both branches: the cosine one, then the sine one on the next call). */
+  gauss(): number {
+    if (this.#spare !== null) {
+      const s = this.#spare;
+      this.#spare = null;
+      return s;
+    }
+    let u = this.next();
+    while (u <= 1e-12) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.#spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
   }
 }
 
