@@ -1,5 +1,9 @@
 /**
- * Shared helpers for CLI commands: error to exit-code mapping, help text, progress bar.
+ * Shared helpers for CLI commands: error to exit-code mapping, help and usage errors, option parsing, progress bar.
+ *
+ * The progress bar is kept rather than `cli-progress`: it is one line on stderr, throttled, and silent when
+ * stderr is not a terminal (so JSON output and logs stay clean), which is all the commands need; the package
+ * would add a dependency and its own formatting and stream options for the same thirty lines.
  * @module
  */
 import { invalid, WaymarkError } from "../errors.ts";
