@@ -21,7 +21,7 @@ import { loopStage } from "../pipeline/loop_stage.ts";
 import { createStageRunner } from "../pipeline/stage_runner.ts";
 import type { Verifier } from "../pipeline/verification_hook.ts";
 import type { DescriptorModel, ProviderChoice } from "../types.ts";
-import { type LoopScores, type ScoredLoopEvent, scoreLoops } from "./_metrics_stream.ts";
+import { type LoopScores, type ScoredLoopEvent, scoreLoops } from "../localize/loop_metrics.ts";
 import { summarizeLatency } from "./metrics.ts";
 import { datasetFrame, slamModel, type VocabularySource } from "./_replay.ts";
 

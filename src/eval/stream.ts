@@ -187,6 +187,19 @@ export async function evaluateStream(
   const latencies: number[] = [];
   const row = new Float32Array(n);
   try {
+    // A query that could not be read or described: counted as a miss, with a warning.
+    const missed = (query: string, truth: number[], why: string) => {
+      warn(`query ${query} counted as a miss: ${why}`);
+      perQuery.push({
+        query,
+        truth,
+        single: -1,
+        smoothed: -1,
+        status: "failed",
+        confidence: 0,
+        seqMatch: -1,
+      });
+    };
     for (let qi = 0; qi < ds.queries.length; qi++) {
       const q = ds.queries[qi];
       const truth = ds.truth[qi];
@@ -195,32 +208,14 @@ export async function evaluateStream(
       try {
         frame = await datasetFrame(q, qi);
       } catch (err) {
-        warn(`query ${q.image} counted as a miss: ${(err as Error).message}`);
-        perQuery.push({
-          query: q.image,
-          truth,
-          single: -1,
-          smoothed: -1,
-          status: "failed",
-          confidence: 0,
-          seqMatch: -1,
-        });
+        missed(q.image, truth, (err as Error).message);
         continue;
       }
       const t0 = performance.now();
       const work = await runner.push({ frame, receivedAt: t0 });
       latencies.push(performance.now() - t0);
       if (work.error || !work.descriptor) {
-        warn(`query ${q.image} counted as a miss: ${work.error?.message ?? "not described"}`);
-        perQuery.push({
-          query: q.image,
-          truth,
-          single: -1,
-          smoothed: -1,
-          status: "failed",
-          confidence: 0,
-          seqMatch: -1,
-        });
+        missed(q.image, truth, work.error?.message ?? "not described");
         continue;
       }
       // Baseline: full similarity row to every place (the search stage's when it scanned the whole map).
