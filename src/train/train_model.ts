@@ -228,6 +228,18 @@ export async function frontEndFeatures(
   return out;
 }
 
+/** The dataset of a training run (read from its folder when a path is given), after checking `options.keep`. */
+async function openTrainingDataset(
+  dataset: string | RetrievalDataset,
+  options: TrainOptions,
+): Promise<RetrievalDataset> {
+  const ds = typeof dataset === "string"
+    ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
+    : dataset;
+  checkKeep(options.keep);
+  return ds;
+}
+
 /**
  * Train the default model's NetVLAD head + whitening on a retrieval dataset folder and write the model to `out`.
  *
@@ -243,10 +255,7 @@ export async function train(
   out: string,
   options: TrainOptions = {},
 ): Promise<TrainModelResult> {
-  const ds = typeof dataset === "string"
-    ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
-    : dataset;
-  checkKeep(options.keep);
+  const ds = await openTrainingDataset(dataset, options);
   const progress = options.onProgress ?? (() => {});
   // the split decides which database images may shape the initial model
   const split = buildTuples(ds, options);
@@ -390,10 +399,7 @@ export async function trainBackboneHead(
   out: string,
   options: TrainBackboneOptions,
 ): Promise<TrainModelResult> {
-  const ds = typeof dataset === "string"
-    ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
-    : dataset;
-  checkKeep(options.keep);
+  const ds = await openTrainingDataset(dataset, options);
   const progress = options.onProgress ?? (() => {});
   const bytes = await Deno.readFile(backbone).catch((e) => {
     throw new TrainingError(`Cannot read backbone ${backbone}: ${(e as Error).message}`, { cause: e });
