@@ -13,6 +13,15 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** The `parseArgs` options the three `eval` commands share: --json, --model, --clusters, --provider, --verify. */
+export const EVAL_OPTIONS = {
+  json: { type: "boolean", default: false },
+  model: { type: "string" },
+  clusters: { type: "string" },
+  provider: { type: "string" },
+  verify: { type: "boolean", default: false },
+} as const;
+
 /** The `-h, --help` option every command's `parseArgs` takes (spread it into the options). */
 export const HELP_OPTION = { help: { type: "boolean", short: "h", default: false } } as const;
 

@@ -5,7 +5,7 @@
 import { DEFAULT_MIN_INLIERS } from "../localize/loop_gate.ts";
 import { parseArgs } from "node:util";
 import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.ts";
-import { EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
+import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { intOption, providerOption } from "./cmd_map_build.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 
@@ -67,13 +67,9 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      json: { type: "boolean", default: false },
-      model: { type: "string" },
+      ...EVAL_OPTIONS,
       fit: { type: "boolean", default: false },
-      clusters: { type: "string" },
-      provider: { type: "string" },
       exclude: { type: "string" },
-      verify: { type: "boolean", default: false },
       "min-inliers": { type: "string" },
       events: { type: "boolean", default: false },
       ...HELP_OPTION,

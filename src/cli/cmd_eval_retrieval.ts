@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { requireRange } from "../errors.ts";
 import { evaluateRetrieval, type RetrievalReport, retrievalReportJson } from "../eval/retrieval.ts";
 import { createRetrievalVerifier } from "../eval/verified_retrieval.ts";
-import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
+import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
 import { indexOption, intOption, pcaOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -71,17 +71,13 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      json: { type: "boolean", default: false },
+      ...EVAL_OPTIONS,
       radius: { type: "string" },
-      model: { type: "string" },
       index: { type: "string" },
       preset: { type: "string" },
-      clusters: { type: "string" },
       pca: { type: "string" },
-      provider: { type: "string" },
       "map-out": { type: "string" },
       "per-query": { type: "boolean", default: false },
-      verify: { type: "boolean", default: false },
       "verify-top": { type: "string" },
       ...HELP_OPTION,
     },
