@@ -228,6 +228,18 @@ export async function frontEndFeatures(
   return out;
 }
 
+/** The fields every `training.json` reports about the run's result. */
+function trainingSummary(result: TrainHeadResult) {
+  return {
+    mode: result.mode,
+    tuples: result.tuples,
+    validationQueries: result.validationQueries,
+    initialRecallAt1: result.initialRecallAt1,
+    bestRecallAt1: result.bestRecallAt1,
+    bestEpoch: result.bestEpoch,
+  };
+}
+
 /** The dataset of a training run (read from its folder when a path is given), after checking `options.keep`. */
 async function openTrainingDataset(
   dataset: string | RetrievalDataset,
@@ -320,12 +332,7 @@ export async function train(
   await saveModelBundle(out, { manifest, onnx });
   const report = {
     dataset: ds.dir,
-    mode: result.mode,
-    tuples: result.tuples,
-    validationQueries: result.validationQueries,
-    initialRecallAt1: result.initialRecallAt1,
-    bestRecallAt1: result.bestRecallAt1,
-    bestEpoch: result.bestEpoch,
+    ...trainingSummary(result),
     kept: options.keep ?? "best",
     earlyStopped: result.earlyStopped,
     history: result.history,
@@ -495,12 +502,7 @@ export async function trainBackboneHead(
       {
         dataset: ds.dir,
         backbone,
-        mode: result.mode,
-        tuples: result.tuples,
-        validationQueries: result.validationQueries,
-        initialRecallAt1: result.initialRecallAt1,
-        bestRecallAt1: result.bestRecallAt1,
-        bestEpoch: result.bestEpoch,
+        ...trainingSummary(result),
         history: result.history,
         featureSeconds,
         trainSeconds,
