@@ -187,6 +187,11 @@ export interface LocationEstimate {
   /** Calibrated probability that placeId is correct. */
   confidence: number;
   status: LocalizationStatus;
+  /**
+   * Set when the frame held nothing to localize on (status `lost`, confidence 0): `too-small` or `uniform` (see
+   * `src/pipeline/frame_checks.ts`).
+   */
+  skipped?: string;
 }
 
 /** A 2D transform (row-major 3x3) from query image to match image pixels. */
@@ -239,10 +244,44 @@ export interface StatsEvent {
   received: number;
   processed: number;
   dropped: number;
+  /** Frames skipped for lack of content (`LocationEstimate.skipped`), among `processed`. */
+  skipped?: number;
+  /** Error events emitted so far: the sum of `errorsByCause`. */
   errors: number;
+  /**
+   * Error events emitted so far by cause (`ErrorEvent.cause`; an error without one counts as `"other"`). The
+   * pipeline always sets it; `withSourceEvents` adds the source's rejections, so that on the merged stream each
+   * count equals the error events of that cause before this stats event.
+   */
+  errorsByCause?: Record<string, number>;
   provider?: string;
   latencyMs?: { p50: number; p90: number; p99: number };
 }
+
+/**
+ * Why an `ErrorEvent` was emitted (its `cause`; `StatsEvent.errorsByCause` counts by it):
+ * - `source`: a message or file the frame source rejected (malformed, oversize, unsupported encoding);
+ * - `stamp`: a frame stamp outside the sane range (`checkStamp` in `src/pipeline/frame_checks.ts`);
+ * - `decode`: frame bytes that could not be decoded to pixels;
+ * - `keyframe`, `describe`, `search`, `filter`, `loop`: that pipeline stage failed on the frame (e.g. the model);
+ * - `verification`: geometric verification of a keyframe failed;
+ * - `other`: an error event that names no cause.
+ * The set is open: a source or sink may add its own causes (documented where they are emitted); consumers
+ * should treat an unknown cause like `other`.
+ */
+export type ErrorCause =
+  | "source"
+  | "stamp"
+  | "decode"
+  | "keyframe"
+  | "describe"
+  | "search"
+  | "filter"
+  | "loop"
+  | "verification"
+  | "other"
+  // deno-lint-ignore ban-types
+  | (string & {});
 
 /** A non-fatal error: a bad frame or message. The stream continues. */
 export interface ErrorEvent {
@@ -250,6 +289,8 @@ export interface ErrorEvent {
   stamp: number;
   /** Error class name, e.g. `"ImageDecodeError"`. */
   error: string;
+  /** What kind of failure this is, for counting (see {@link ErrorCause}); absent counts as `"other"`. */
+  cause?: ErrorCause;
   message: string;
   seq?: number;
   source?: string;

@@ -63,27 +63,80 @@ export function numberOption(
   return n;
 }
 
-/** Run a command body, printing errors as one clear line and mapping them to exit codes. */
+/** Node-style system error codes, as a user would read them. */
+const SYSTEM_CODES: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "address not available on this machine",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOENT: "no such file or folder",
+  EISDIR: "is a folder",
+  ENOTDIR: "not a folder",
+  EEXIST: "already exists",
+  ENOTFOUND: "host not found",
+  ECONNREFUSED: "connection refused",
+  ENOSPC: "no space left on the device",
+};
+
+/** True for an error the operating system or the runtime reported (a file, a socket), not a bug. */
+function isSystemError(err: unknown): err is Error {
+  if (!(err instanceof Error)) return false;
+  if (Object.values(Deno.errors).some((E) => err instanceof E)) return true;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && /^E[A-Z]+$/.test(code);
+}
+
+/**
+ * The one line (or, with `WAYMARK_DEBUG=1`, the stack) printed for an error, and its exit code: 2 for a usage
+ * error (`ValidationError`, bad flags), 1 for everything else. Nothing a command throws reaches the runtime's
+ * uncaught-error handler, so a user never sees a stack trace unless they ask for one.
+ */
+export function reportError(err: unknown): { message: string; code: number } {
+  if (err instanceof WaymarkError) {
+    return {
+      message: `waymark: ${err.name}: ${err.message}`,
+      code: err.name === "ValidationError" ? EXIT_USAGE : EXIT_FAILURE,
+    };
+  }
+  const code = (err as { code?: unknown })?.code;
+  if (
+    (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) ||
+    (err instanceof TypeError && /parseArgs|ERR_PARSE_ARGS/.test(err.message))
+  ) {
+    return { message: `waymark: ${(err as Error).message}`, code: EXIT_USAGE };
+  }
+  if (isSystemError(err)) {
+    // Deno's own errors already say it in words; a Node-style one says only its code.
+    const words = !Object.values(Deno.errors).some((E) => err instanceof E) && typeof code === "string";
+    const what = words && SYSTEM_CODES[code] ? ` (${SYSTEM_CODES[code]})` : "";
+    return { message: `waymark: ${err.name}: ${err.message}${what}`, code: EXIT_FAILURE };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    message: `waymark: internal error: ${e.name}: ${e.message.split("\n")[0]}\n` +
+      "  (a bug in Waymark, or input it does not yet check: please report it; WAYMARK_DEBUG=1 prints the stack)",
+    code: EXIT_FAILURE,
+  };
+}
+
+/** Run a command body, printing errors as one clear line and mapping them to exit codes (see `reportError`). */
 export async function runCommand(body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (err) {
-    if (err instanceof WaymarkError) {
-      console.error(`waymark: ${err.name}: ${err.message}`);
-      return err.name === "ValidationError" ? EXIT_USAGE : EXIT_FAILURE;
-    }
-    if (
-      err instanceof TypeError &&
-      /parseArgs|ERR_PARSE_ARGS/.test(String((err as { code?: string }).code ?? err.message))
-    ) {
-      console.error(`waymark: ${err.message}`);
-      return EXIT_USAGE;
-    }
-    if ((err as { code?: string })?.code?.startsWith?.("ERR_PARSE_ARGS")) {
-      console.error(`waymark: ${(err as Error).message}`);
-      return EXIT_USAGE;
-    }
-    throw err;
+    const r = reportError(err);
+    console.error(r.message);
+    if (debugEnabled() && err instanceof Error && err.stack) console.error(err.stack);
+    return r.code;
+  }
+}
+
+/** `WAYMARK_DEBUG` is set (and env access is allowed). */
+function debugEnabled(): boolean {
+  try {
+    return !!Deno.env.get("WAYMARK_DEBUG");
+  } catch {
+    return false;
   }
 }
 

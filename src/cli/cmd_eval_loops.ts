@@ -2,8 +2,13 @@
  * `waymark eval loops <dataset>`: loop-closure precision, recall and recall at 100% precision on a loop dataset.
  * @module
  */
-import { DEFAULT_MIN_INLIERS } from "../localize/loop_gate.ts";
+import {
+  DEFAULT_MIN_CONFIDENCE,
+  DEFAULT_MIN_INLIERS,
+  DEFAULT_UNVERIFIED_MIN_CONFIDENCE,
+} from "../localize/loop_gate.ts";
 import { parseArgs } from "node:util";
+import { invalid } from "../errors.ts";
 import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.ts";
 import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { intOption, providerOption } from "./cmd_map_build.ts";
@@ -18,7 +23,9 @@ const HELP = `waymark eval loops <dataset> [options]
 Replay <dataset>/sequence.csv in order through the SLAM pipeline (no prior map: the map grows online,
 every frame a keyframe), detect loop closures with the sequence-consistent detector, and score them
 against loops.csv: precision, recall over the frames that have a true loop, recall at 100% precision
-(at most one event per frame; events sorted by confidence), events, per-frame latency p50/p90/p99 in ms.
+(at most one event per frame; events sorted by confidence), events, per-frame latency p50/p90/p99 in ms,
+for every hypothesis of the detector, for the loops emitted without verification (detector confidence at
+least --unverified-min-confidence) and, with --verify, for the loops the verification gate emits.
 The vocabulary is the shipped generic one (models/waymark-generic) unless --model is given; when it is
 not installed, the default model is fitted on the sequence (a warning says so).
 
@@ -31,7 +38,12 @@ Options:
   --provider P        auto | cpu | cuda                                       default auto
   --exclude N         recent keyframes never loop candidates                  default 10
   --verify            gate every loop on DELF-style geometric verification; reports both
-  --min-inliers N     inliers for a verified loop                             default 120
+  --min-inliers N     inliers for a verified loop at 1000 keypoints (scaled down with fewer)  default 120
+  --min-confidence X  confidence a verified loop needs (operating point)      default ${DEFAULT_MIN_CONFIDENCE}
+  --unverified-min-confidence X
+                      detector confidence a loop needs without verification   default ${DEFAULT_UNVERIFIED_MIN_CONFIDENCE}
+  --keep-unverifiable with --verify: keep loops that cannot be verified (textureless frames) on the
+                      detector's word (by default they are not emitted)
   --events            also print every event (text mode)
   -h, --help          this help
 `;
@@ -45,6 +57,7 @@ function printReport(r: LoopsReport, events: boolean): void {
   const lines = [
     `dataset    ${r.dataset} (${r.frames} frames, ${r.failedFrames} failed)`,
     `model      ${r.model.name} ${r.model.id} (${r.model.dim}-d, ${r.model.provider}, vocabulary ${r.model.vocabulary})`,
+    line("hypotheses", r.hypotheses),
     line("loops     ", r.scores),
   ];
   if (r.verifiedScores) lines.push(line("verified  ", r.verifiedScores));
@@ -61,6 +74,16 @@ function printReport(r: LoopsReport, events: boolean): void {
   console.log(lines.join("\n"));
 }
 
+/** A number in [0, 1] given as option `--name`, or the default. */
+function unitOption(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (raw.trim() === "" || !(v >= 0 && v <= 1)) {
+    throw invalid("evaluate loops", name, "a number in [0, 1]", raw);
+  }
+  return v;
+}
+
 /** Run `waymark eval loops`. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -71,6 +94,9 @@ export async function run(args: string[]): Promise<number> {
       fit: { type: "boolean", default: false },
       exclude: { type: "string" },
       "min-inliers": { type: "string" },
+      "min-confidence": { type: "string" },
+      "unverified-min-confidence": { type: "string" },
+      "keep-unverifiable": { type: "boolean", default: false },
       events: { type: "boolean", default: false },
       ...HELP_OPTION,
     },
@@ -90,7 +116,15 @@ export async function run(args: string[]): Promise<number> {
       ? undefined
       : { excludeRecent: intOption(action, "exclude", values.exclude, 10) },
     verifier,
-    minInliers,
+    gate: {
+      minConfidence: unitOption("min-confidence", values["min-confidence"], DEFAULT_MIN_CONFIDENCE),
+      unverifiedMinConfidence: unitOption(
+        "unverified-min-confidence",
+        values["unverified-min-confidence"],
+        DEFAULT_UNVERIFIED_MIN_CONFIDENCE,
+      ),
+      keepUnverifiable: values["keep-unverifiable"],
+    },
     onProgress: (done, total) => {
       bar ??= new ProgressBar("replay", total);
       bar.update(done);

@@ -9,7 +9,7 @@ import { invalid } from "../errors.ts";
 import { JsonlSink } from "../io/jsonl_sink.ts";
 import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";
 import { RosbridgeSink } from "../io/rosbridge_sink.ts";
-import { WebSocketSink } from "../io/websocket_sink.ts";
+import { parsePublishUrl, WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
 import { fullScanScanner } from "../pipeline/search_stage.ts";
 import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
@@ -40,8 +40,13 @@ Sources (--source):
 Options:
   --map DIR            the map (built with 'waymark map build' or 'waymark slam')           required
   --source SPEC         see above                                                            required
-  --publish URL        serve events on a WebSocket server, e.g. ws://127.0.0.1:8765 (port 0: any free)
-  --token T            bearer token clients must present to --publish
+  --publish URL        serve events on a WebSocket server, e.g. ws://127.0.0.1:8765 (port 0: any free;
+                       ws://[::1]:PORT for IPv6); an interface that is not loopback needs a token
+  --token T            bearer token clients must present to --publish (visible in the process list:
+                       prefer --token-file or the WAYMARK_TOKEN environment variable)
+  --token-file FILE    read the token from FILE (first line)
+  --allow-origin O     let web pages from origin O (e.g. http://localhost:3000; * any) connect to
+                       --publish; repeatable. Default: no web page (programs send no Origin)
   --ros-publish [URL]  publish events (std_msgs/String) and poses to rosbridge (default: the source's bridge)
   --jsonl FILE         append every event as one JSON line
   --backpressure P     latest | drop-newest[:N] | queue:N                                   default latest
@@ -75,29 +80,86 @@ export interface EventSinks {
   describe(): string[];
 }
 
-/** Open the sinks named by --publish / --token / --ros-publish / --jsonl. */
-export async function openSinks(
-  o: { publish?: string; token?: string; rosPublish?: string; jsonl?: string },
-): Promise<EventSinks> {
-  const ws: WebSocketSink[] = [], ros: RosbridgeSink[] = [], jl: JsonlSink[] = [];
-  if (o.publish) {
-    let url: URL;
-    try {
-      url = new URL(o.publish);
-    } catch {
-      throw invalid("publish events", "publish", "a ws://host:port URL", o.publish);
+/** The event sinks a streaming command was asked for, checked (see {@link sinkSettings}). */
+export interface SinkSettings {
+  /** --publish: where to serve, with the token (flag, file or WAYMARK_TOKEN) and the allowed origins. */
+  publish?: { host: string; port: number; token?: string; allowedOrigins: string[] };
+  rosPublish?: string;
+  jsonl?: string;
+}
+
+/** Environment variable holding the --publish token (kept out of the process list). */
+export const TOKEN_ENV = "WAYMARK_TOKEN";
+
+/**
+ * Check the sink flags before anything is loaded: the --publish URL (brackets of an IPv6 address stripped),
+ * the token (--token, --token-file or WAYMARK_TOKEN; the flags only with --publish, and not both), the
+ * allowed origins, and that --jsonl does not name a folder. Throws `ValidationError` (a usage error).
+ */
+export async function sinkSettings(
+  action: string,
+  v: {
+    publish?: string;
+    token?: string;
+    "token-file"?: string;
+    "allow-origin"?: string[];
+    "ros-publish"?: string;
+    jsonl?: string;
+  },
+): Promise<SinkSettings> {
+  const out: SinkSettings = {};
+  if (v.publish === undefined) {
+    for (const f of ["token", "token-file", "allow-origin"] as const) {
+      if (v[f] !== undefined && !(Array.isArray(v[f]) && v[f].length === 0)) {
+        throw invalid(action, f, "given only with --publish (it configures the --publish server)", v[f]);
+      }
     }
-    if (url.protocol !== "ws:") throw invalid("publish events", "publish", "a ws://host:port URL", o.publish);
-    ws.push(
-      await WebSocketSink.listen({
-        host: url.hostname,
-        port: url.port === "" ? 8765 : Number(url.port),
-        token: o.token,
-      }),
-    );
+  } else {
+    const { host, port } = parsePublishUrl(v.publish);
+    if (v.token !== undefined && v["token-file"] !== undefined) {
+      throw invalid(action, "token", "given once: --token or --token-file, not both", "both");
+    }
+    let token = v.token;
+    if (v["token-file"] !== undefined) {
+      let text: string;
+      try {
+        text = await Deno.readTextFile(v["token-file"]);
+      } catch (err) {
+        throw invalid(action, "token-file", `a readable file (${(err as Error).message})`, v["token-file"]);
+      }
+      token = text.split(/\r?\n/)[0].trim();
+      if (token === "") {
+        throw invalid(action, "token-file", "a file whose first line is the token", v["token-file"]);
+      }
+    }
+    if (token === undefined) {
+      try {
+        token = Deno.env.get(TOKEN_ENV) || undefined;
+      } catch { /* no env permission: no token from the environment */ }
+    }
+    out.publish = { host, port, allowedOrigins: v["allow-origin"] ?? [] };
+    if (token !== undefined) out.publish.token = token;
   }
-  if (o.rosPublish) ros.push(new RosbridgeSink(o.rosPublish));
-  if (o.jsonl) jl.push(await JsonlSink.open(o.jsonl));
+  if (v["ros-publish"] !== undefined) out.rosPublish = v["ros-publish"];
+  if (v.jsonl !== undefined) {
+    const st = await Deno.stat(v.jsonl).catch(() => null);
+    if (st?.isDirectory) throw invalid(action, "jsonl", "a file to write, not a folder", v.jsonl);
+    out.jsonl = v.jsonl;
+  }
+  return out;
+}
+
+/** Open the sinks of {@link sinkSettings}; if one fails, those already open are closed. */
+export async function openSinks(o: SinkSettings): Promise<EventSinks> {
+  const ws: WebSocketSink[] = [], ros: RosbridgeSink[] = [], jl: JsonlSink[] = [];
+  try {
+    if (o.publish) ws.push(await WebSocketSink.listen(o.publish));
+    if (o.rosPublish) ros.push(new RosbridgeSink(o.rosPublish));
+    if (o.jsonl) jl.push(await JsonlSink.open(o.jsonl));
+  } catch (err) {
+    for (const s of [...ws, ...ros, ...jl]) await s.close().catch(() => {});
+    throw err;
+  }
   return {
     attach: (events$) => [...ws, ...ros, ...jl].map((s) => s.attach(events$)),
     async close() {
@@ -127,8 +189,10 @@ export function formatEvent(e: WaymarkEvent): string {
       } conf ${e.confidence.toFixed(2)}${e.inliers !== undefined ? ` inliers ${e.inliers}` : ""}`;
     case "stats":
       return `stats received ${e.received} processed ${e.processed} dropped ${e.dropped} errors ${e.errors}${
-        e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""
-      }`;
+        e.errors > 0 && e.errorsByCause
+          ? ` (${Object.entries(e.errorsByCause).map(([c, n]) => `${c} ${n}`).join(", ")})`
+          : ""
+      }${e.latencyMs ? ` p50 ${e.latencyMs.p50.toFixed(1)} ms p99 ${e.latencyMs.p99.toFixed(1)} ms` : ""}`;
     case "error":
       return `error ${e.error}${e.seq !== undefined ? ` #${e.seq}` : ""}: ${e.message}`;
     case "connection":
@@ -172,6 +236,8 @@ export const STREAM_OPTIONS = {
   source: { type: "string" },
   publish: { type: "string" },
   token: { type: "string" },
+  "token-file": { type: "string" },
+  "allow-origin": { type: "string", multiple: true },
   "ros-publish": { type: "string" },
   jsonl: { type: "string" },
   backpressure: { type: "string", default: "latest" },
@@ -215,9 +281,9 @@ export async function run(args: string[]): Promise<number> {
   if (fullScanPlaces !== undefined && !(Number.isInteger(fullScanPlaces) && fullScanPlaces >= 0)) {
     throw invalid(action, "full-scan", "an integer >= 0 (places)", values["full-scan"]);
   }
-  let rosPublish = values["ros-publish"];
-  if (rosPublish === "" && /^rosbridges?:\/\//.test(values.source)) {
-    rosPublish = values.source.replace(/^(rosbridges?:\/\/[^/]+).*$/, "$1");
+  const sinkFlags = await sinkSettings(action, values);
+  if (sinkFlags.rosPublish === "" && /^rosbridges?:\/\//.test(values.source)) {
+    sinkFlags.rosPublish = values.source.replace(/^(rosbridges?:\/\/[^/]+).*$/, "$1");
   }
   const map = await loadMap(values.map, { provider: providerOption(action, values.provider) });
   // Maps too big for the JS whole-map scan but within the scanner's budget get an ONNX Runtime scanner, so
@@ -234,11 +300,11 @@ export async function run(args: string[]): Promise<number> {
   // Map candidates are verified against the map's stored local features (or, for an older map, its images).
   const verifier = values.verify ? await loadPipelineVerifier({ map }) : undefined;
   const source = await openFrameSource(values.source, srcOptions);
-  const sinks = await openSinks({
-    publish: values.publish,
-    token: values.token,
-    rosPublish,
-    jsonl: values.jsonl,
+  const sinks = await openSinks(sinkFlags).catch(async (err) => {
+    await source.close();
+    await scanner?.close();
+    await map.model.close();
+    throw err;
   });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   console.error(`waymark: localizing against ${map.dir} (${map.places.length} places) from ${source.name}`);

@@ -3,7 +3,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { invalid } from "../errors.ts";
+import { invalid, ValidationError } from "../errors.ts";
 import { buildMap, type BuildProgress } from "../map/build_map.ts";
 import type { MapIndexKind } from "../map/format.ts";
 import type { ProviderChoice } from "../types.ts";
@@ -22,7 +22,12 @@ counted in the manifest. By default the default model (dense RootSIFT + NetVLAD)
 own images and stored in <dir>/model/.
 
 Options:
-  --out DIR           map folder to write (replaced atomically if it exists)   required
+  --out DIR           map folder to write: a new path or an empty folder          required
+  --force             replace a Waymark map already at --out (atomically: the new map is written
+                      beside it and renamed into place). A file, or a folder holding anything but
+                      a map, is never replaced
+  --allow-absolute-paths  the dataset's CSVs may name images by absolute path outside the dataset
+                      folder (refused by default; paths that climb out with .. always are)
   --model DIR         use this model folder instead of fitting the default one
   --index KIND        hnsw | exact                                           default hnsw
   --preset NAME       default-model preset to fit: dsift-netvlad-64 (8192-d), dsift-netvlad-64-pca256
@@ -45,6 +50,45 @@ export function intOption(action: string, name: string, value: string | undefine
     throw invalid(action, name, "a positive integer", value);
   }
   return n;
+}
+
+/**
+ * Check an output folder of a command that writes one (train, sim export): absent, an empty folder, or a
+ * folder whose every entry `ours` accepts (this command's own earlier output). Anything else (a file, a folder
+ * holding other content) is refused before any work, naming what is there.
+ * @throws {ValidationError}
+ */
+export async function checkOutputFolder(
+  dir: string,
+  action: string,
+  ours: (name: string) => boolean,
+): Promise<"absent" | "empty" | "ours"> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(dir);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "absent";
+    throw err;
+  }
+  if (!st.isDirectory) {
+    throw new ValidationError(
+      `Cannot ${action} to ${dir}: it is not a folder (a file or a link): choose a new path (nothing was changed)`,
+      { context: { file: dir } },
+    );
+  }
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  if (names.length === 0) return "empty";
+  const foreign = names.filter((n) => !ours(n)).sort();
+  if (foreign.length > 0) {
+    throw new ValidationError(
+      `Cannot ${action} to ${dir}: the folder holds other files (${
+        foreign.slice(0, 10).join(", ")
+      }); choose a new path or an empty folder (nothing was changed)`,
+      { context: { file: dir, foreign } },
+    );
+  }
+  return "ours";
 }
 
 /** Check a `--pca` value: a non-negative integer, or undefined when absent. */
@@ -122,6 +166,8 @@ export async function run(args: string[]): Promise<number> {
       provider: { type: "string" },
       batch: { type: "string" },
       "no-local-features": { type: "boolean", default: false },
+      force: { type: "boolean", default: false },
+      "allow-absolute-paths": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       ...HELP_OPTION,
     },
@@ -142,6 +188,8 @@ export async function run(args: string[]): Promise<number> {
     provider: providerOption(action, values.provider),
     batchSize: intOption(action, "batch", values.batch, 8),
     localFeatures: !values["no-local-features"],
+    replace: values.force,
+    allowAbsolutePaths: values["allow-absolute-paths"] || undefined,
     onProgress: (p: BuildProgress) => progress.update(p),
   });
   progress.end();

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MAP_FILES, MUTABLE_FILES } from "../map/format.ts";
 import { checkMapFiles, readMapManifest } from "../map/map_loader.ts";
-import { replayJournal } from "../map/journal.ts";
+import { scanJournal } from "../map/journal.ts";
 import { EXIT_FAILURE, EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
@@ -16,7 +16,8 @@ const HELP = `waymark map info <dir> [options]
 
 Print what a map folder holds: places, skipped images, descriptor size, model (name, id, bundled),
 index kind and parameters, creation time, generation, each file with its size, and whether every file
-matches its SHA-256 in the manifest. Exit code 1 when a file is missing or corrupt.
+matches its SHA-256 in the manifest, and whether the keyframe journal is intact. Exit code 1 when a file
+is missing or corrupt, or the journal is damaged (then 'waymark map repair <dir>' salvages it).
 
 Options:
   --no-verify         check sizes only (skip SHA-256)
@@ -49,18 +50,28 @@ export async function run(args: string[]): Promise<number> {
   const checks = await checkMapFiles(dir, m, !values["no-verify"]);
   const bad = checks.filter((c) => !c.ok);
   const extra: { path: string; size: number; note: string }[] = [];
+  let journalDamaged = false;
   for (const f of MUTABLE_FILES) {
+    let size: number;
     try {
-      const size = (await Deno.stat(join(dir, f))).size;
-      let note = "";
-      if (f === MAP_FILES.journal) {
-        const j = await replayJournal(join(dir, f));
-        note = `${j.records.length} keyframes not yet compacted${
-          j.tornBytes ? `, ${j.tornBytes} B torn tail` : ""
-        }`;
-      }
-      extra.push({ path: f, size, note });
-    } catch { /* absent */ }
+      size = (await Deno.stat(join(dir, f))).size;
+    } catch {
+      continue; // absent
+    }
+    let note = "";
+    if (f === MAP_FILES.journal) {
+      const j = scanJournal(await Deno.readFile(join(dir, f)), join(dir, f));
+      const damagedBytes = j.damaged.reduce((s, d) => s + d.length, 0);
+      note = `${j.records.length} keyframes not yet compacted${
+        damagedBytes === 0
+          ? ""
+          : j.tornTail
+          ? `, ${damagedBytes} B torn tail (an incomplete last record: dropped on the next open)`
+          : `; DAMAGED: ${damagedBytes} B in ${j.damaged.length} stretch(es): run 'waymark map repair ${dir}'`
+      }`;
+      if (damagedBytes > 0 && !j.tornTail) journalDamaged = true;
+    }
+    extra.push({ path: f, size, note });
   }
   const totalBytes = m.files.reduce((s, f) => s + f.size, 0) + extra.reduce((s, f) => s + f.size, 0);
   if (values.json) {
@@ -78,7 +89,8 @@ export async function run(args: string[]): Promise<number> {
       files: m.files.map((f) => ({ ...f, ...checks.find((c) => c.path === f.path) })),
       unchecked: extra,
       checksums: values["no-verify"] ? "skipped" : bad.length === 0 ? "ok" : "bad",
-      ok: bad.length === 0,
+      journal: journalDamaged ? "damaged" : "ok",
+      ok: bad.length === 0 && !journalDamaged,
     }));
   } else {
     const lines = [
@@ -105,5 +117,5 @@ export async function run(args: string[]): Promise<number> {
     ];
     console.log(lines.join("\n"));
   }
-  return bad.length === 0 ? EXIT_OK : EXIT_FAILURE;
+  return bad.length === 0 && !journalDamaged ? EXIT_OK : EXIT_FAILURE;
 }

@@ -4,10 +4,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { invalid } from "../errors.ts";
+import { invalid, ValidationError } from "../errors.ts";
+import { fileExists } from "../_fs.ts";
 import { CONDITION_NAMES, type ConditionName } from "../io/simulator/conditions.ts";
 import { exportSimDataset } from "../io/simulator/export.ts";
-import { EXIT_OK, numberOption, printHelp, ProgressBar, usageError } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, numberOption, printHelp, ProgressBar, usageError } from "./_common.ts";
+import { checkOutputFolder } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "render the simulated camera's route as a dataset (retrieval + loop-closure layouts)";
@@ -34,12 +36,25 @@ Options:
   --heading DEG       same-place heading tolerance, degrees                 default 30
   --exclude S         loops ignore matches younger than S seconds           default 20
   --fps F             frame rate of the stamps                    default: frames per lap at 1 m/s
-  --force             write into a non-empty folder
+  --force             write over an earlier simulated dataset in <dir> (one with sim.json); a file, or a
+                      folder holding anything else, is never written into
   -h, --help          this help
 `;
 
 const number = (name: string, value: string | undefined, fallback: number, integer = false) =>
   numberOption("export a simulated dataset", name, value, fallback, integer);
+
+/** Entries a simulated dataset folder holds. */
+const SIM_OUTPUTS = new Set([
+  "images",
+  "sim.json",
+  "poses.csv",
+  "database.csv",
+  "queries.csv",
+  "matches.csv",
+  "sequence.csv",
+  "loops.csv",
+]);
 
 /** Run `waymark sim export`. */
 export async function run(args: string[]): Promise<number> {
@@ -61,7 +76,7 @@ export async function run(args: string[]): Promise<number> {
       exclude: { type: "string" },
       fps: { type: "string" },
       force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
   });
   if (values.help) return printHelp(HELP);
@@ -78,6 +93,20 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const dir = positionals[0];
+  const action = "export a simulated dataset";
+  const what = await checkOutputFolder(dir, action, (n) => SIM_OUTPUTS.has(n));
+  if (what === "ours" && !values.force) {
+    throw new ValidationError(
+      `Cannot ${action} to ${dir}: it already holds a simulated dataset; pass --force to write over it`,
+      { context: { file: dir } },
+    );
+  }
+  if (what === "ours" && !(await fileExists(`${dir}/sim.json`))) {
+    throw new ValidationError(
+      `Cannot ${action} to ${dir}: the folder is not a simulated dataset (no sim.json); choose a new path`,
+      { context: { file: dir } },
+    );
+  }
   let bar: ProgressBar | null = null;
   const t0 = performance.now();
   const result = await exportSimDataset(dir, {

@@ -13,7 +13,9 @@ import { openFrameSource } from "../io/open_source.ts";
 import { compactMap } from "../map/compact.ts";
 import { MAP_FILES } from "../map/format.ts";
 import { type FsyncPolicy, KeyframeJournal } from "../map/journal.ts";
+import { acquireMapLock } from "../map/lock.ts";
 import { loadMap, mapExists } from "../map/map_loader.ts";
+import { checkMapTarget } from "../map/map_writer.ts";
 import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
 import { HnswIndex } from "../index/hnsw_index.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
@@ -21,6 +23,7 @@ import { loadModel } from "../model/onnx_model.ts";
 import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
+import { DEFAULT_MIN_CONFIDENCE } from "../localize/loop_gate.ts";
 import type { DescriptorModel } from "../types.ts";
 import { EXIT_OK, printHelp, usageError } from "./_common.ts";
 import { providerOption } from "./cmd_map_build.ts";
@@ -28,6 +31,7 @@ import {
   openSinks,
   printEvent,
   runUntilDone,
+  sinkSettings,
   sourceOptions,
   STREAM_OPTIONS,
   withSourceEvents,
@@ -40,8 +44,10 @@ export const summary =
 const HELP = `waymark slam --source <spec> --out <map-dir> [options]
 
 Detect loop closures with no prior map: every keyframe joins the map and is compared with the earlier ones
-(the recent window excluded); an event needs a short consistent sequence of matches (and, with --verify,
-geometric verification). Each new keyframe is appended to <map-dir>/journal.wal before its frame completes
+(the recent window excluded); an event needs a consistent sequence of matches that advances over several
+places of the map, and geometric verification: a loop that cannot be verified (textureless frames) is not
+emitted unless --unverified-loops is given. With --no-verify, loops are emitted on the detector's word, only
+above a higher confidence (fewer loops; see the README's loop-closure section for the operating point). Each new keyframe is appended to <map-dir>/journal.wal before its frame completes
 (a crash loses no committed keyframe); at the end the journal is folded into the map. When <map-dir> already
 holds a map (or a journal left by a crash), the run extends it with the same model (multi-session).
 
@@ -66,13 +72,17 @@ Options:
                        index from the first keyframe. dense: no index. When the session
                        index holds every place at the end (auto past 4096, hnsw), it is saved as
                        the map's index instead of rebuilding it (6,000 places: ~80 s)           default auto
-  --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765)
-  --token T            bearer token for --publish
+  --publish URL        serve events on a WebSocket server (ws://127.0.0.1:8765; not loopback: needs a token)
+  --token T            bearer token for --publish (or --token-file FILE, or WAYMARK_TOKEN in the env)
+  --allow-origin O     web page origin allowed to connect to --publish (repeatable; * any)
   --ros-publish URL    publish events to rosbridge
   --jsonl FILE         append every event as one JSON line
   --backpressure P     latest | drop-newest[:N] | queue:N                                       default latest
   --rate R             dataset: and sim sources: recorded | max | frames per second           default recorded
-  --verify             gate loops on geometric verification
+  --verify             gate loops on geometric verification                                     default on
+  --no-verify          no geometric verification: loops need detector confidence >= 0.35
+  --unverified-loops   emit loops the verifier cannot check on the detector's word (old behaviour)
+  --min-confidence X   confidence a verified loop needs (higher: fewer, surer loops)           default 0.58
   --provider P         auto | cpu | cuda                                                        default auto
   -h, --help           this help
 `;
@@ -90,17 +100,27 @@ export async function run(args: string[]): Promise<number> {
       "min-change": { type: "string", default: "0" },
       exclude: { type: "string" },
       "session-index": { type: "string", default: "auto" },
+      "no-verify": { type: "boolean", default: false },
+      "unverified-loops": { type: "boolean", default: false },
+      "min-confidence": { type: "string" },
     },
   });
   if (values.help) return printHelp(HELP);
   if (!values.source || !values.out) return usageError("slam", HELP, `--source and --out are required`);
   const action = "run slam";
+  const sinkFlags = await sinkSettings(action, values);
   const provider = providerOption(action, values.provider);
   const fsync: FsyncPolicy = values.fsync === "always" || values.fsync === "never"
     ? values.fsync
     : { intervalMs: Number(values.fsync) };
   if (typeof fsync === "object" && !(fsync.intervalMs > 0)) {
     throw invalid(action, "fsync", "always, never or a positive number of ms", values.fsync);
+  }
+  const minConfidence = values["min-confidence"] === undefined
+    ? DEFAULT_MIN_CONFIDENCE
+    : Number(values["min-confidence"]);
+  if (!(minConfidence >= 0 && minConfidence <= 1)) {
+    throw invalid(action, "min-confidence", "a number in [0, 1]", values["min-confidence"]);
   }
   const minInterval = Number(values["min-interval"]), minChange = Number(values["min-change"]);
   if (!(minInterval >= 0)) throw invalid(action, "min-interval", "a number >= 0", values["min-interval"]);
@@ -118,6 +138,9 @@ export async function run(args: string[]): Promise<number> {
   const policy = parseBackpressurePolicy(values.backpressure!);
   const srcOptions = sourceOptions(action, values.rate);
   const out = values.out;
+  // Only a new path, an empty folder or a Waymark map (extended); one writer at a time, released on any exit.
+  await checkMapTarget(out, { extend: true, action: "run slam" });
+  await using lock = await acquireMapLock(out, { command: "waymark slam" });
   await Deno.mkdir(out, { recursive: true });
 
   // Prior session: an existing map (its model), plus any journal a crashed run left.
@@ -155,7 +178,13 @@ export async function run(args: string[]): Promise<number> {
     dim: model.info.descriptorDim,
     modelId: model.info.id,
     fsync,
+    lock,
   });
+  if (journal.recoveredBytes > 0) {
+    console.error(
+      `waymark: dropped an incomplete last journal record (${journal.recoveredBytes} B) left by a crash: it was never acknowledged`,
+    );
+  }
   for (const r of journal.replayed) {
     if (r.placeId >= prior.length) {
       prior.push({ placeId: r.placeId, stamp: r.stamp, image: r.meta.image, descriptor: r.descriptor });
@@ -164,14 +193,9 @@ export async function run(args: string[]): Promise<number> {
   if (journal.replayed.length > 0) {
     console.error(`waymark: replayed ${journal.replayed.length} journaled keyframes`);
   }
-  const verifier = values.verify ? await loadPipelineVerifier({}) : undefined;
+  const verifier = values["no-verify"] ? undefined : await loadPipelineVerifier({});
   const source = await openFrameSource(values.source, srcOptions);
-  const sinks = await openSinks({
-    publish: values.publish,
-    token: values.token,
-    rosPublish: values["ros-publish"],
-    jsonl: values.jsonl,
-  });
+  const sinks = await openSinks(sinkFlags);
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   let added = 0;
   let runIndex: VectorIndex | undefined; // the run's session index (auto past 4096, hnsw)
@@ -185,6 +209,7 @@ export async function run(args: string[]): Promise<number> {
     priorKeyframesIndex: priorIndex,
     onSessionIndex: (index) => void (runIndex = index),
     verifier,
+    loopGate: { minConfidence, keepUnverifiable: values["unverified-loops"] },
     onKeyframe: async (kf) => {
       const meta: { image?: string; position?: { x: number; y: number; z?: number } } = {};
       if (kf.image !== undefined) meta.image = kf.image;
@@ -221,6 +246,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const t0 = performance.now();
   const result = await compactMap(out, {
+    lock,
     reuseIndex,
     onNotice: (message) => console.error(`waymark: ${message}`),
     model: {

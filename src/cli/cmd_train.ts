@@ -12,6 +12,7 @@ import {
   type TrainOptions,
 } from "../train/train_model.ts";
 import { EXIT_OK, HELP_OPTION, numberOption, printHelp, ProgressBar, usageError } from "./_common.ts";
+import { checkOutputFolder } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "train the NetVLAD head + whitening from a position-tagged dataset (ranking loss)";
@@ -76,6 +77,9 @@ Indoor datasets need smaller radii than the city-scale defaults (e.g. --pos-radi
 const num = (name: string, v: string | undefined, fallback: number, int = false) =>
   numberOption("train", name, v, fallback, int);
 
+/** Entries of a training output folder (besides `*.onnx` and `*.tmp`). */
+const TRAIN_OUTPUTS = new Set(["manifest.json", "training.json", "checkpoint", "initial", "validation"]);
+
 /** Run `waymark train`. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -120,6 +124,13 @@ export async function run(args: string[]): Promise<number> {
   if (keep !== "best" && keep !== "last") throw invalid("train", "keep", "best or last", keep);
   if (kind !== "adam" && kind !== "sgd") throw invalid("train", "optimizer", "adam or sgd", kind);
   const out = values.out;
+  // Only a new path, an empty folder, or this command's own earlier output (a model bundle, its checkpoints:
+  // --resume continues from them) is written.
+  await checkOutputFolder(
+    out,
+    "train",
+    (n) => TRAIN_OUTPUTS.has(n) || n.endsWith(".onnx") || n.endsWith(".tmp"),
+  );
   let bar: ProgressBar | null = null;
   let stage = "";
   const onProgress = (p: TrainModelProgress) => {

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { ValidationError } from "../errors.ts";
+import { ImageDecodeError, ValidationError } from "../errors.ts";
 import { decodeImage } from "../image/decode.ts";
 import type { DescriptorModel } from "../types.ts";
 import { drawAttention, drawPair, type RgbCanvas } from "../verify/draw.ts";
@@ -88,6 +88,23 @@ export async function run(args: string[]): Promise<number> {
       }"`,
     );
   }
+  // The images first: a missing or unreadable one is named before any model loads.
+  const images: Uint8Array[] = [];
+  for (const path of positionals) {
+    try {
+      images.push(await Deno.readFile(path));
+    } catch (err) {
+      const why = err instanceof Deno.errors.NotFound
+        ? "not found"
+        : err instanceof Deno.errors.IsADirectory
+        ? "is a folder"
+        : `cannot be read (${(err as Error).message})`;
+      throw new ImageDecodeError(`Cannot verify: image ${path} ${why}`, {
+        cause: err,
+        context: { source: path },
+      });
+    }
+  }
   let model: DescriptorModel | undefined;
   let delf: DelfModel | undefined;
   if (values.delf) delf = await loadDelfModel(values.delf);
@@ -97,8 +114,8 @@ export async function run(args: string[]): Promise<number> {
   }
   try {
     const [pathA, pathB] = positionals;
-    const a = await decodeImage(await Deno.readFile(pathA), { source: pathA });
-    const b = await decodeImage(await Deno.readFile(pathB), { source: pathB });
+    const a = await decodeImage(images[0], { source: pathA });
+    const b = await decodeImage(images[1], { source: pathB });
     const extractor: DenseExtractor = delf?.extractor ?? (model ? modelExtractor(model) : siftExtractor());
     const builder = new MapFeatureBuilder({ extractor, maxKeypoints });
     await builder.add(0, a);

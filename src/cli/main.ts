@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { runCommand } from "./_common.ts";
+import { EXIT_FAILURE, EXIT_USAGE, reportError, runCommand } from "./_common.ts";
 
 /** A command's module exports `run(args)` and a one-line `summary`. */
 export interface CommandModule {
@@ -19,6 +19,7 @@ export interface CommandModule {
 export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   "map build": () => import("./cmd_map_build.ts"),
   "map info": () => import("./cmd_map_info.ts"),
+  "map repair": () => import("./cmd_map_repair.ts"),
   "localize": () => import("./cmd_localize.ts"),
   "slam": () => import("./cmd_slam.ts"),
   "eval retrieval": () => import("./cmd_eval_retrieval.ts"),
@@ -37,6 +38,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 export const SUMMARIES: Record<string, string> = {
   "map build": "describe a dataset or image folder and write a versioned map",
   "map info": "what a map holds, checked",
+  "map repair": "salvage a damaged keyframe journal: keep every valid record, move damaged bytes aside",
   "localize": "live localization against a map; events to WebSocket/rosbridge/JSONL",
   "slam": "loop closures with no prior map; the map grows online (journaled, multi-session)",
   "eval retrieval": "single-frame Recall@1/5/10 and per-stage latency on a dataset",
@@ -82,5 +84,20 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // An error escaping a command asynchronously (a socket's late failure, a stray rejection) is reported like
+  // any other: one line and exit code 1, never the runtime's stack trace.
+  const fatal = (err: unknown) => {
+    const r = reportError(err);
+    console.error(r.message);
+    Deno.exit(r.code === EXIT_USAGE ? EXIT_USAGE : EXIT_FAILURE);
+  };
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    fatal(e.reason);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    fatal(e.error);
+  });
   Deno.exit(await main(Deno.args));
 }

@@ -3,7 +3,7 @@
  * the named files exist.
  * @module
  */
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { DatasetError } from "../errors.ts";
 import { fileExists } from "../_fs.ts";
 import type { CsvTable } from "./csv.ts";
@@ -34,11 +34,73 @@ function num(file: string, line: number, column: string, raw: string): number {
   return v;
 }
 
+/** How image paths of a dataset CSV may be written. */
+export interface DatasetPathOptions {
+  /**
+   * Accept absolute image paths outside the dataset folder. Default: false, unless the environment variable
+   * `WAYMARK_ALLOW_ABSOLUTE_PATHS` is `1` (the CLI's explicit opt-in). Relative paths that leave the folder
+   * (`../x.jpg`) are refused either way.
+   */
+  allowAbsolutePaths?: boolean;
+}
+
+/** The effective `allowAbsolutePaths`: the option, else the environment variable. */
+export function absolutePathsAllowed(options: DatasetPathOptions = {}): boolean {
+  if (options.allowAbsolutePaths !== undefined) return options.allowAbsolutePaths;
+  try {
+    return Deno.env.get("WAYMARK_ALLOW_ABSOLUTE_PATHS") === "1";
+  } catch {
+    return false; // no permission to read the environment: the default
+  }
+}
+
+/**
+ * Resolve an image path of a dataset CSV inside the dataset folder `dir` (absolute).
+ * @throws {DatasetError} naming the file, line and path when it leaves the folder (a relative path with `..`,
+ *   or an absolute path elsewhere unless `allowAbsolute`).
+ */
+export function resolveImagePath(
+  file: string,
+  line: number,
+  dir: string,
+  image: string,
+  allowAbsolute: boolean,
+): string {
+  const path = isAbsolute(image) ? resolve(image) : resolve(join(dir, image));
+  const rel = relative(dir, path);
+  const inside = rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  if (inside) return path;
+  if (isAbsolute(image)) {
+    if (allowAbsolute) return path;
+    throw err(
+      file,
+      line,
+      `image path ${
+        JSON.stringify(image)
+      } is absolute and outside the dataset folder ${dir}: paths are relative to the dataset folder ` +
+        `(allow absolute paths explicitly with allowAbsolutePaths, or WAYMARK_ALLOW_ABSOLUTE_PATHS=1 for the CLI)`,
+    );
+  }
+  throw err(
+    file,
+    line,
+    `image path ${JSON.stringify(image)} leaves the dataset folder ${dir}: paths must stay inside it`,
+  );
+}
+
 /**
  * Interpret an image-list table. `origin` fixes the geographic origin (so that the database and queries of one
- * dataset share a frame); otherwise the first row is the origin.
+ * dataset share a frame); otherwise the first row is the origin. Image paths are resolved inside `dir`
+ * (see {@link resolveImagePath}).
  */
-export function imageListFromTable(table: CsvTable, dir: string, origin?: GeoOrigin): ParsedImageList {
+export function imageListFromTable(
+  table: CsvTable,
+  dir: string,
+  origin?: GeoOrigin,
+  options: DatasetPathOptions = {},
+): ParsedImageList {
+  const allowAbsolute = absolutePathsAllowed(options);
+  const root = resolve(dir);
   const { file, header } = table;
   const unknown = header.filter((h) => !(IMAGE_LIST_COLUMNS as readonly string[]).includes(h));
   if (unknown.length > 0) {
@@ -75,7 +137,7 @@ export function imageListFromTable(table: CsvTable, dir: string, origin?: GeoOri
     const out: DatasetImage = {
       index,
       image,
-      path: isAbsolute(image) ? image : resolve(join(dir, image)),
+      path: resolveImagePath(file, row.line, root, image, allowAbsolute),
       stamp,
     };
     if (positions === "xy") {

@@ -6,7 +6,7 @@
 import { extname, join } from "node:path";
 import { DatasetError } from "../errors.ts";
 import { readCsvFile } from "./csv.ts";
-import { checkImagesExist, imageListFromTable, requireDir } from "./_frames.ts";
+import { checkImagesExist, type DatasetPathOptions, imageListFromTable, requireDir } from "./_frames.ts";
 import { fileExists } from "../_fs.ts";
 import type { DatasetImage } from "./types.ts";
 
@@ -75,15 +75,15 @@ export interface ImageSource {
 
 /**
  * The images of a map source: a retrieval dataset's `database.csv`, else a loop dataset's `sequence.csv`, else
- * the plain images of the folder.
+ * the plain images of the folder. CSV image paths stay inside the folder (see `DatasetPathOptions`).
  */
-export async function readImageSource(dir: string): Promise<ImageSource> {
+export async function readImageSource(dir: string, options: DatasetPathOptions = {}): Promise<ImageSource> {
   const root = await requireDir(dir, "dataset or image folder");
   for (const [kind, name] of [["database", "database.csv"], ["sequence", "sequence.csv"]] as const) {
     const csv = join(root, name);
     if (await fileExists(csv)) {
       const table = await readCsvFile(csv);
-      const { images } = imageListFromTable(table, root);
+      const { images } = imageListFromTable(table, root, undefined, options);
       await checkImagesExist(images, csv);
       return { kind, images };
     }

@@ -6,11 +6,11 @@
 import { join } from "node:path";
 import { DatasetError } from "../errors.ts";
 import { readCsvFile } from "./csv.ts";
-import { checkImagesExist, imageListFromTable, requireDir } from "./_frames.ts";
+import { checkImagesExist, type DatasetPathOptions, imageListFromTable, requireDir } from "./_frames.ts";
 import type { LoopDataset } from "./types.ts";
 
 /** Options of {@link readLoopDataset}. */
-export interface ReadLoopDatasetOptions {
+export interface ReadLoopDatasetOptions extends DatasetPathOptions {
   /** Check that every listed image exists. Default true. */
   checkFiles?: boolean;
 }
@@ -19,7 +19,7 @@ export interface ReadLoopDatasetOptions {
  * Read a loop-closure dataset folder.
  *
  * @throws {DatasetError} missing folder/CSV, empty sequence, malformed CSV, unknown columns, rows naming missing
- *   files or images not in `sequence.csv`, or a loop whose `query` does not come after its `match`.
+ *   files or paths that leave the folder, or images not in `sequence.csv`, or a loop whose `query` does not come after its `match`.
  *
  * @example
  * ```ts ignore
@@ -33,7 +33,7 @@ export async function readLoopDataset(
 ): Promise<LoopDataset> {
   const root = await requireDir(dir);
   const seqTable = await readCsvFile(join(root, "sequence.csv"));
-  const { images } = imageListFromTable(seqTable, root);
+  const { images } = imageListFromTable(seqTable, root, undefined, options);
   if (options.checkFiles ?? true) await checkImagesExist(images, seqTable.file);
   const loopsTable = await readCsvFile(join(root, "loops.csv"));
   const { file, header } = loopsTable;

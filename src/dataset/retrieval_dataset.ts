@@ -6,13 +6,13 @@
 import { join } from "node:path";
 import { DatasetError, requireRange } from "../errors.ts";
 import { type CsvTable, readCsvFile } from "./csv.ts";
-import { checkImagesExist, imageListFromTable, requireDir } from "./_frames.ts";
+import { checkImagesExist, type DatasetPathOptions, imageListFromTable, requireDir } from "./_frames.ts";
 import { fileExists } from "../_fs.ts";
 import { pointsWithinRadius } from "./geo.ts";
 import type { DatasetImage, RetrievalDataset } from "./types.ts";
 
 /** Options of {@link readRetrievalDataset}. */
-export interface ReadRetrievalDatasetOptions {
+export interface ReadRetrievalDatasetOptions extends DatasetPathOptions {
   /** Metres within which a database image truly matches a query, when ground truth comes from positions. Default 25. */
   radius?: number;
   /** Check that every listed image exists. Default true. */
@@ -25,7 +25,8 @@ export interface ReadRetrievalDatasetOptions {
  * first database row, shared by the queries.
  *
  * @throws {DatasetError} a missing folder or CSV, an empty list, malformed CSV, unknown columns, rows naming
- *   missing files, `matches.csv` naming images not in the lists, or no way to obtain ground truth.
+ *   missing files or paths that leave the folder, `matches.csv` naming images not in the lists, or no way to
+ *   obtain ground truth.
  *
  * @example
  * ```ts ignore
@@ -41,8 +42,8 @@ export async function readRetrievalDataset(
   const root = await requireDir(dir);
   const dbTable = await readCsvFile(join(root, "database.csv"));
   const qTable = await readCsvFile(join(root, "queries.csv"));
-  const db = imageListFromTable(dbTable, root);
-  const q = imageListFromTable(qTable, root, db.origin);
+  const db = imageListFromTable(dbTable, root, undefined, options);
+  const q = imageListFromTable(qTable, root, db.origin, options);
   if (options.checkFiles ?? true) {
     await checkImagesExist(db.images, dbTable.file);
     await checkImagesExist(q.images, qTable.file);

@@ -11,9 +11,8 @@
 import { pipe } from "rxjs";
 import { readLoopDataset } from "../dataset/loop_dataset.ts";
 import type { LoopDataset } from "../dataset/types.ts";
-import { invalid } from "../errors.ts";
 import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
-import { DEFAULT_MIN_INLIERS, gateLoop } from "../localize/loop_gate.ts";
+import { acceptUnverified, gateLoop, type LoopGateOptions } from "../localize/loop_gate.ts";
 import { decodeStage, type FrameDecoder } from "../pipeline/decode_stage.ts";
 import { describeStage } from "../pipeline/describe_stage.ts";
 import { keyframeStage, type KeyframeStageOptions } from "../pipeline/keyframe_stage.ts";
@@ -43,8 +42,13 @@ export interface EvaluateLoopsOptions {
   keyframes?: KeyframeStageOptions;
   /** Verify each hypothesis (reports both metrics). Default none. */
   verifier?: Verifier;
-  /** Inliers for a verified loop. Default `DEFAULT_MIN_INLIERS` (120, `src/localize/loop_gate.ts`). */
-  minInliers?: number;
+  /**
+   * The operating point (`src/localize/loop_gate.ts`): `minConfidence` of verified loops, whether unverifiable
+   * ones are kept (`keepUnverifiable`), `unverifiedMinConfidence` of loops with no geometric check (the
+   * unverified scores). Defaults: the pipeline's. (The inlier count is the verifier's test, `minInliers` of
+   * `loadPipelineVerifier`.)
+   */
+  gate?: LoopGateOptions;
   /** Frame decoder (tests). */
   decode?: FrameDecoder;
   onProgress?: (done: number, total: number) => void;
@@ -66,8 +70,11 @@ export interface LoopsReport {
   dataset: string;
   frames: number;
   failedFrames: number;
+  /** Loops emitted without verification (detector confidence at least `unverifiedMinConfidence`). */
   scores: LoopScores;
-  /** With a verifier: the scores of verified events only. */
+  /** Every hypothesis of the detector, whatever its confidence (how well the confidence ranks them). */
+  hypotheses: LoopScores;
+  /** With a verifier: the scores of the loops the gate emits. */
   verifiedScores?: LoopScores;
   events: LoopReportEvent[];
   /** Per-frame latency (decode + describe + detector), ms. */
@@ -88,8 +95,9 @@ export async function evaluateLoops(
   dataset: LoopDataset | string,
   options: EvaluateLoopsOptions = {},
 ): Promise<LoopsReport> {
-  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
-  if (!(minInliers >= 0)) throw invalid("evaluate loops", "minInliers", "a number >= 0", minInliers);
+  const gateOptions = options.gate ?? {};
+  gateLoop(0, undefined, gateOptions); // validate up front
+  acceptUnverified(0, gateOptions);
   const ds = typeof dataset === "string" ? await readLoopDataset(dataset) : dataset;
   const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));
   const { model, source, owned } = await slamModel(ds.frames, { ...options, onWarning: warn });
@@ -158,7 +166,7 @@ export async function evaluateLoops(
           }],
         );
         const res = r.results.find((x) => x.placeId === loop.match.placeId)?.result;
-        const gate = gateLoop(loop.confidence, res, { minInliers });
+        const gate = gateLoop(loop.confidence, res, gateOptions);
         ev.inliers = res?.inliers ?? 0;
         ev.verified = gate.accept;
         ev.gatedConfidence = gate.confidence;
@@ -174,7 +182,8 @@ export async function evaluateLoops(
     dataset: ds.dir,
     frames: ds.frames.length,
     failedFrames: failed,
-    scores: scoreLoops(events, ds.loops),
+    scores: scoreLoops(events.filter((e) => acceptUnverified(e.confidence, gateOptions)), ds.loops),
+    hypotheses: scoreLoops(events, ds.loops),
     events,
     latencyMs: summarizeLatency(latencies),
     model: {
@@ -200,7 +209,8 @@ function round(x: number): number {
 
 /**
  * The one-line JSON of `waymark eval loops --json`: `precision`, `recall`, `recall_at_100p`, `events`,
- * `latency_ms` (of the verified run when verification was on, with the unverified numbers under `unverified`).
+ * `latency_ms` (of the verified run when verification was on, with the unverified numbers under `unverified`), and
+ * under `hypotheses` the same for every hypothesis of the detector, whatever its confidence (how well it ranks).
  */
 export function loopsReportJson(r: LoopsReport): Record<string, unknown> {
   const s = r.verifiedScores ?? r.scores;
@@ -216,6 +226,12 @@ export function loopsReportJson(r: LoopsReport): Record<string, unknown> {
     model: r.model.name,
     vocabulary: r.model.vocabulary,
     provider: r.model.provider,
+  };
+  out.hypotheses = {
+    precision: round(r.hypotheses.precision),
+    recall: round(r.hypotheses.recall),
+    recall_at_100p: round(r.hypotheses.recallAt100Precision),
+    events: r.hypotheses.events,
   };
   if (r.verifiedScores) {
     out.verified = true;

@@ -4,7 +4,8 @@
  * @module
  */
 import * as wsModule from "ws";
-import type { IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { Buffer } from "node:buffer";
 
 /** Payload of a `message` event with the default `nodebuffer` binary type. */
@@ -57,6 +58,15 @@ export interface WsServerOptions {
     info: WsVerifyInfo,
     cb: (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void,
   ) => void;
+  /**
+   * A connection that has not completed its WebSocket handshake within this many ms is closed (TCP accepted
+   * but no request, or a request that never ends). Default: none (the HTTP server's own limits).
+   */
+  handshakeTimeoutMs?: number;
+  /** Called for every accepted TCP connection before its handshake; false closes it at once. */
+  onSocket?: (socket: Socket) => boolean;
+  /** Called when a connection is closed for not completing its handshake in time. */
+  onHandshakeTimeout?: () => void;
 }
 
 /** A `ws` WebSocketServer. */
@@ -88,9 +98,60 @@ export function createWebSocketServer(options: WsServerOptions): WsServer {
   return new mod.WebSocketServer({ perMessageDeflate: false, ...options }) as WsServer;
 }
 
-/** Start a server and wait until it listens (rejects on a bind error). */
+/**
+ * Start a server and wait until it listens (rejects on a bind error). With `handshakeTimeoutMs` or `onSocket`
+ * the server runs on its own HTTP server, which sees every connection before the handshake; its `close()`
+ * closes the HTTP server too and ends the connections still in their handshake.
+ */
 export function listenWebSocketServer(options: WsServerOptions): Promise<WsServer> {
-  const server = createWebSocketServer(options);
+  const { handshakeTimeoutMs, onSocket, onHandshakeTimeout, host, port, ...rest } = options;
+  if (handshakeTimeoutMs === undefined && onSocket === undefined) {
+    return listening(createWebSocketServer(options));
+  }
+  const http = createServer();
+  const handshaking = new Set<Socket>();
+  if (handshakeTimeoutMs !== undefined) {
+    http.headersTimeout = handshakeTimeoutMs;
+    http.requestTimeout = handshakeTimeoutMs;
+  }
+  http.on("connection", (socket: Socket) => {
+    if (onSocket && !onSocket(socket)) {
+      socket.destroy();
+      return;
+    }
+    handshaking.add(socket);
+    socket.once("close", () => handshaking.delete(socket));
+    // ws clears the socket's timeout once the upgrade completes (`setTimeout(0)`).
+    if (handshakeTimeoutMs !== undefined) {
+      socket.setTimeout(handshakeTimeoutMs, () => {
+        onHandshakeTimeout?.();
+        socket.destroy();
+      });
+    }
+  });
+  http.on("upgrade", (_req: IncomingMessage, socket: Socket) => void handshaking.delete(socket));
+  // A plain HTTP request gets 426 (as ws answers on its own server) instead of waiting for a timeout.
+  http.on("request", (_req, res) => {
+    res.writeHead(426, { "Content-Type": "text/plain" });
+    res.end("Upgrade Required");
+  });
+  const server = new mod.WebSocketServer({ perMessageDeflate: false, ...rest, server: http }) as WsServer;
+  const closeWs = server.close.bind(server);
+  (server as { close: WsServer["close"] }).close = (cb) =>
+    closeWs(() => {
+      for (const s of handshaking) s.destroy();
+      http.close(() => cb?.());
+      // Idle keep-alive connections (a plain HTTP client answered 426) would otherwise hold close() open.
+      (http as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+  (server as { address: WsServer["address"] }).address = () =>
+    http.address() as ReturnType<WsServer["address"]>;
+  const ready = listening(server);
+  http.listen(port ?? 0, host);
+  return ready;
+}
+
+function listening(server: WsServer): Promise<WsServer> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);

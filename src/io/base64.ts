@@ -1,7 +1,11 @@
 /**
- * Strict base64 (RFC 4648, standard alphabet, padding optional) for message payloads. Unlike
- * `Buffer.from(s, "base64")`, which skips invalid characters silently, a bad character or a bad length is an
- * error here, so a corrupted image never passes as a shorter one.
+ * Strict base64 (RFC 4648, standard alphabet, padding optional) for message payloads, on the platform's
+ * decoders. Unlike `Buffer.from(s, "base64")`, which skips invalid characters silently, a bad character or a
+ * bad length is an error here, so a corrupted image never passes as a shorter one.
+ *
+ * `Uint8Array.fromBase64` (TC39, built into V8) checks the alphabet and the padding but skips ASCII white
+ * space: an output shorter than the text's length implies catches that. Only on failure is the text scanned
+ * again, to name the first problem.
  *
  * @example
  * ```ts
@@ -13,93 +17,61 @@
  */
 import { Buffer } from "node:buffer";
 
-const LOOKUP = new Int16Array(256).fill(-1);
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
-
 /** Thrown by {@link decodeBase64}; callers wrap it in their own error class. */
 export class Base64Error extends Error {
   override name = "Base64Error";
 }
+
+type FromBase64 = (text: string, options: { lastChunkHandling: "loose" }) => Uint8Array;
+const native = (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64;
+const STRICT = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The platform decoder: `Uint8Array.fromBase64`, else node:buffer behind an alphabet check. */
+const decode: (text: string) => Uint8Array = native
+  ? (text) => native.call(Uint8Array, text, { lastChunkHandling: "loose" })
+  : (text) => {
+    if (!STRICT.test(text)) throw new Base64Error("invalid base64");
+    const b = Buffer.from(text, "base64");
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  };
 
 /**
  * Decode base64 strictly. Accepts the standard alphabet, with or without `=` padding.
  * @throws Base64Error naming the first bad character and its offset, or the bad length.
  */
 export function decodeBase64(text: string): Uint8Array {
-  // Fast path: the native decoder (strict about the alphabet, but it skips ASCII white space, which the length
-  // check below catches); any failure falls through to the slow path, which names the problem.
-  if (nativeFromBase64 && text.length % 4 !== 1) {
-    let out: Uint8Array | null = null;
+  let out: Uint8Array | null = null;
+  if (text.length % 4 !== 1) {
     try {
-      out = nativeFromBase64(text, { lastChunkHandling: "loose" });
-    } catch { /* slow path reports it */ }
-    if (out) {
-      let end = text.length;
-      while (end > 0 && text.charCodeAt(end - 1) === 61 && text.length - end < 2) end--;
-      if (out.length === Math.floor((end * 3) / 4)) return out;
-    }
+      out = decode(text);
+    } catch { /* named below */ }
   }
-  return decodeBase64Strict(text);
+  if (out) {
+    let end = text.length;
+    while (end > 0 && text.charCodeAt(end - 1) === 61 && text.length - end < 2) end--;
+    if (out.length === Math.floor((end * 3) / 4)) return out;
+  }
+  throw problem(text);
 }
 
-type FromBase64 = (text: string, options: { lastChunkHandling: "loose" }) => Uint8Array;
-const nativeFromBase64: FromBase64 | null =
-  typeof (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64 === "function"
-    ? (Uint8Array as unknown as { fromBase64: FromBase64 }).fromBase64.bind(Uint8Array)
-    : null;
+const isAlphabet = (c: number) =>
+  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
 
-/** Slow path: decodes or throws naming the first problem. */
-function decodeBase64Strict(text: string): Uint8Array {
+/** What is wrong with a text the decoder refused (or shortened). */
+function problem(text: string): Base64Error {
   let end = text.length;
-  if (end > 0 && text.charCodeAt(end - 1) === 61) end--;
-  if (end > 0 && text.charCodeAt(end - 1) === 61) end--;
+  while (end > 0 && text.charCodeAt(end - 1) === 61 && text.length - end < 2) end--;
+  for (let i = 0; i < end; i++) {
+    if (!isAlphabet(text.charCodeAt(i))) {
+      return new Base64Error(`invalid base64 character ${JSON.stringify(text[i])} at offset ${i}`);
+    }
+  }
   const rem = end % 4;
-  if (rem === 1) throw new Base64Error(`base64 text of ${text.length} characters has an impossible length`);
-  if (end !== text.length && (end + (4 - rem) % 4) !== text.length) {
-    throw new Base64Error(`base64 padding of ${text.length - end} '=' does not match the length`);
+  if (rem === 1) return new Base64Error(`base64 text of ${text.length} characters has an impossible length`);
+  if (end !== text.length && end + ((4 - rem) % 4) !== text.length) {
+    return new Base64Error(`base64 padding of ${text.length - end} '=' does not match the length`);
   }
-  const out = new Uint8Array(Math.floor(end * 3 / 4));
-  let o = 0;
-  let i = 0;
-  const full = end - rem;
-  for (; i < full; i += 4) {
-    const a = LOOKUP[text.charCodeAt(i) & 0xff] | (text.charCodeAt(i) > 255 ? -1 : 0);
-    const b = LOOKUP[text.charCodeAt(i + 1) & 0xff] | (text.charCodeAt(i + 1) > 255 ? -1 : 0);
-    const c = LOOKUP[text.charCodeAt(i + 2) & 0xff] | (text.charCodeAt(i + 2) > 255 ? -1 : 0);
-    const d = LOOKUP[text.charCodeAt(i + 3) & 0xff] | (text.charCodeAt(i + 3) > 255 ? -1 : 0);
-    if ((a | b | c | d) < 0) badChar(text, i);
-    out[o++] = (a << 2) | (b >> 4);
-    out[o++] = ((b & 15) << 4) | (c >> 2);
-    out[o++] = ((c & 3) << 6) | d;
-  }
-  if (rem > 0) {
-    const a = value(text, i);
-    const b = value(text, i + 1);
-    out[o++] = (a << 2) | (b >> 4);
-    if (rem === 3) {
-      const c = value(text, i + 2);
-      out[o++] = ((b & 15) << 4) | (c >> 2);
-    }
-  }
-  return out;
-}
-
-function value(text: string, i: number): number {
-  const code = text.charCodeAt(i);
-  const v = code > 255 ? -1 : LOOKUP[code];
-  if (v < 0) badChar(text, i);
-  return v;
-}
-
-function badChar(text: string, from: number): never {
-  for (let i = from; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 255 || LOOKUP[code] < 0) {
-      throw new Base64Error(`invalid base64 character ${JSON.stringify(text[i])} at offset ${i}`);
-    }
-  }
-  throw new Base64Error("invalid base64");
+  return new Base64Error("invalid base64 (non-zero bits in the last character)");
 }
 
 /** Encode bytes as padded standard base64. */

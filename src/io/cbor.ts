@@ -40,6 +40,12 @@ export interface CborDecodeOptions {
   maxDepth?: number;
   /** Maximum length of one string or container (bytes or items). Default 256 MiB worth. */
   maxLength?: number;
+  /**
+   * Maximum number of data items in the whole input (every number, string, container and tag counts one), so
+   * that the decoded value's memory stays in proportion to a small input: an array of 1-byte integers costs
+   * far more as JavaScript values than as CBOR. Default 1,048,576.
+   */
+  maxItems?: number;
   /** Accept bytes after the first data item (they are ignored). Default false. */
   allowTrailing?: boolean;
 }
@@ -50,8 +56,14 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 class Reader {
   pos = 0;
+  items = 0;
   readonly view: DataView;
-  constructor(readonly bytes: Uint8Array, readonly maxDepth: number, readonly maxLength: number) {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly maxDepth: number,
+    readonly maxLength: number,
+    readonly maxItems: number,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -116,7 +128,15 @@ class Reader {
     return n;
   }
 
+  /** Fail before allocating a container whose `n` items would pass the item limit. */
+  room(n: number): void {
+    if (this.items + n > this.maxItems) {
+      this.fail(`a container of ${n} items passes the limit of ${this.maxItems} data items`);
+    }
+  }
+
   item(depth: number): unknown {
+    if (++this.items > this.maxItems) this.fail(`more than ${this.maxItems} data items (the limit)`);
     const initial = this.u8();
     const major = initial >> 5;
     const info = initial & 0x1f;
@@ -212,6 +232,7 @@ class Reader {
       }
     }
     const n = this.length(info, 1, "array");
+    this.room(n);
     const out = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.notBreak(this.item(d));
     return out;
@@ -229,6 +250,7 @@ class Reader {
       }
     } else {
       const n = this.length(info, 2, "map");
+      this.room(2 * n);
       for (let i = 0; i < n; i++) {
         const k = this.notBreak(this.item(d));
         entries.push([k, this.notBreak(this.item(d))]);
@@ -406,7 +428,7 @@ function fill<T extends Int16Array | Uint16Array | Int32Array | Uint32Array | Fl
 export function decodeCbor(bytes: Uint8Array, options: CborDecodeOptions = {}): unknown {
   const maxDepth = options.maxDepth ?? 64;
   const maxLength = options.maxLength ?? 256 * 1024 * 1024;
-  const r = new Reader(bytes, maxDepth, maxLength);
+  const r = new Reader(bytes, maxDepth, maxLength, options.maxItems ?? 1024 * 1024);
   if (bytes.length === 0) r.fail("empty input");
   const value = r.notBreak(r.item(0));
   if (!options.allowTrailing && r.pos !== bytes.length) {

@@ -5,8 +5,9 @@
  * Contract (checked by `test/io/frame_source_contract.ts` against every implementation):
  * - `frames()` is cold-started and shared: the first subscriber starts the source (connects, opens files), the
  *   last unsubscriber stops it. Frames carry strictly increasing `seq` per source.
- * - A bad message or frame never errors `frames()`: it becomes an `ErrorEvent` on `events()` and is counted in
- *   `counters.errors`; the stream continues with the next message.
+ * - A bad message or frame never errors `frames()`: it becomes an `ErrorEvent` (cause `source`, unless the
+ *   source documents a more specific one) on `events()` and is counted in `counters.errors`; the stream
+ *   continues with the next message.
  * - Only fatal conditions error `frames()` (invalid options detected late, reconnect attempts exhausted, a file
  *   that cannot be read in a replay configured to fail hard).
  * - `events()` is hot: subscribe to it before `frames()` to see the first `connecting`/`open` events.
@@ -18,7 +19,7 @@
  * @module
  */
 import type { Observable } from "rxjs";
-import type { CameraFrame, ConnectionEvent, ErrorEvent } from "../types.ts";
+import type { CameraFrame, ConnectionEvent, ErrorCause, ErrorEvent } from "../types.ts";
 
 /** What a source reports besides frames. */
 export type SourceEvent = ConnectionEvent | ErrorEvent;
@@ -47,13 +48,19 @@ export interface FrameSource {
   close(): Promise<void>;
 }
 
-/** Build the `ErrorEvent` reported for a rejected message. */
-export function errorEvent(err: unknown, source: string, seq?: number): ErrorEvent {
+/** Build the `ErrorEvent` reported for a rejected message (cause `source` unless another is named). */
+export function errorEvent(
+  err: unknown,
+  source: string,
+  seq?: number,
+  cause: ErrorCause = "source",
+): ErrorEvent {
   const e = err instanceof Error ? err : new Error(String(err));
   const event: ErrorEvent = {
     kind: "error",
     stamp: Date.now() / 1000,
     error: e.name || "Error",
+    cause,
     message: e.message,
     source,
   };

@@ -93,7 +93,19 @@ export class JsonlSink {
         options.maxBufferedBytes ?? 16 * 1024 * 1024,
       ),
     };
-    const file = await Deno.open(path, { create: true, write: true, append: o.append, truncate: !o.append });
+    const st = await Deno.stat(path).catch((err) => {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    });
+    if (st?.isDirectory) throw invalid(action, "path", "a file to write, not a folder", path);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { create: true, write: true, append: o.append, truncate: !o.append });
+    } catch (err) {
+      // Keep the file system's error class, with the path in its message.
+      if (err instanceof Error) err.message = `cannot open ${path} for writing: ${err.message}`;
+      throw err;
+    }
     return new JsonlSink(path, file, o);
   }
 

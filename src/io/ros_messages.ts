@@ -25,6 +25,7 @@
 import { BridgeProtocolError, FrameFormatError } from "../errors.ts";
 import type { EncodedImage, RawEncoding, RawImage } from "../types.ts";
 import { Base64Error, decodeBase64 } from "./base64.ts";
+import { MAX_JSON_BYTE_ARRAY } from "./_message_limits.ts";
 import { deserializeRosImage, type RosImageFields, type RosWireFormat } from "./ros_serialization.ts";
 
 /** Bytes per pixel of each accepted raw encoding. */
@@ -99,7 +100,7 @@ function field(msg: Record<string, unknown>, name: string, what: string): unknow
   return msg[name];
 }
 
-/** The `data` field as bytes: base64 text, byte string, or array of 0..255. */
+/** The `data` field as bytes: base64 text, byte string, or array of 0..255 (at most `MAX_JSON_BYTE_ARRAY`). */
 export function dataBytes(data: unknown, what: string, limits: RosImageLimits = {}): Uint8Array {
   const maxBytes = limits.maxBytes ?? 256 * 1024 * 1024;
   if (data instanceof Uint8Array) return data;
@@ -123,7 +124,12 @@ export function dataBytes(data: unknown, what: string, limits: RosImageLimits = 
     }
   }
   if (Array.isArray(data)) {
-    if (data.length > maxBytes) throw new FrameFormatError(`Cannot decode ${what} as 'data' is too large`);
+    if (data.length > Math.min(maxBytes, MAX_JSON_BYTE_ARRAY)) {
+      throw new FrameFormatError(
+        `Cannot decode ${what} as 'data' given as an array of ${data.length} numbers is larger than ` +
+          `${MAX_JSON_BYTE_ARRAY}: send it as base64 text or a byte string`,
+      );
+    }
     const out = new Uint8Array(data.length);
     for (let i = 0; i < data.length; i++) {
       const v = data[i];

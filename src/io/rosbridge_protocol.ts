@@ -15,6 +15,7 @@
  */
 import { BridgeProtocolError, CborError, invalid } from "../errors.ts";
 import { decodeCbor } from "./cbor.ts";
+import { MAX_CBOR_ITEMS, parseJsonMessage } from "./_message_limits.ts";
 import { Base64Error, decodeBase64, encodeBase64 } from "./base64.ts";
 
 /** A parsed rosbridge message: an object with a string `op`. */
@@ -24,8 +25,12 @@ export type RosbridgeMessage = Record<string, unknown> & { op: string };
 export function parseRosbridgeText(text: string): RosbridgeMessage {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonMessage(
+      text,
+      (m) => new BridgeProtocolError(`Cannot use a rosbridge text frame as ${m}`),
+    );
   } catch (err) {
+    if (err instanceof BridgeProtocolError) throw err;
     throw new BridgeProtocolError(
       `Cannot parse a rosbridge text frame as it is not valid JSON (${(err as Error).message}): ${
         JSON.stringify(text.slice(0, 60))
@@ -36,11 +41,14 @@ export function parseRosbridgeText(text: string): RosbridgeMessage {
   return requireOp(value, "text");
 }
 
-/** Parse a binary (CBOR) frame. @throws CborError for invalid CBOR, BridgeProtocolError for a missing `op`. */
+/**
+ * Parse a binary (CBOR) frame (at most `MAX_CBOR_ITEMS` data items). @throws CborError for invalid CBOR,
+ * BridgeProtocolError for a missing `op`.
+ */
 export function parseRosbridgeBinary(bytes: Uint8Array): RosbridgeMessage {
   let value: unknown;
   try {
-    value = decodeCbor(bytes);
+    value = decodeCbor(bytes, { maxItems: MAX_CBOR_ITEMS });
   } catch (err) {
     if (err instanceof CborError) {
       throw new CborError(`Cannot parse a rosbridge binary frame: ${err.message}`, { cause: err });

@@ -1,9 +1,17 @@
 /**
  * A WebSocket server (`ws`) broadcasting Waymark events as JSON text messages to downstream clients.
  *
- * - Binds 127.0.0.1 by default; `port: 0` picks a free port (read `sink.port`).
+ * - Binds 127.0.0.1 by default; `port: 0` picks a free port (read `sink.port`). Any other interface (one that
+ *   is not loopback) requires a token: events are never served to the network unauthenticated.
  * - Optional bearer token: clients present `Authorization: Bearer <token>` or `?token=<token>`; others get HTTP
  *   401 during the handshake.
+ * - `Origin` allow-list: a handshake that carries an `Origin` header (a web page's) is refused with 403 unless
+ *   the origin is listed in `allowedOrigins` (`"*"` allows any); clients that send none (programs) are not
+ *   affected. This stops a web page from reading the events through the user's browser.
+ * - Limits: a connection must complete its handshake within `handshakeTimeoutMs` (half-open connections are
+ *   closed); at most `maxConnections` connections at once (handshakes included) and `connectionsPerSecond`
+ *   new ones per second (a burst of as many), the rest closed at once; a client that sends more than
+ *   `clientMessagesPerSecond` messages in a second is closed (1008).
  * - Never blocks the caller: `send()` only queues in the socket. A client whose `bufferedAmount` exceeds
  *   `highWaterBytes` is conflated: it is sent nothing more until it drains, and meanwhile only the latest event of
  *   each kind is kept for it (`loop` events, which a SLAM back end must not lose, are queued up to
@@ -36,8 +44,18 @@ export interface WebSocketSinkOptions {
   host?: string;
   /** TCP port; 0 picks a free one. Default 8765. */
   port?: number;
-  /** Require this bearer token. Default none (open). */
+  /** Require this bearer token. Default none (open: only allowed on a loopback interface). */
   token?: string;
+  /** Web page origins (`scheme://host[:port]`) allowed to connect; `"*"` any. Default none. */
+  allowedOrigins?: string[];
+  /** A connection that has not completed its handshake by then is closed. Default 5000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Connections at once, handshakes in progress included. Default 32. */
+  maxConnections?: number;
+  /** New connections accepted per second (and in a burst). Default 20. */
+  connectionsPerSecond?: number;
+  /** Messages a client may send per second before it is closed. Default 20. */
+  clientMessagesPerSecond?: number;
   /** Largest accepted incoming client message in bytes. Default 64 KiB. */
   maxPayload?: number;
   /** Largest event message sent; larger ones are skipped and counted. Default 1 MiB. */
@@ -75,6 +93,12 @@ export function parsePublishUrl(url: string): { host: string; port: number } {
   return { host, port: u.port ? Number(u.port) : 8765 };
 }
 
+/** True for a loopback interface (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "::ffff:127.0.0.1";
+}
+
 /** Counters of a {@link WebSocketSink}. */
 export interface WebSocketSinkStats {
   /** Clients connected now. */
@@ -87,6 +111,14 @@ export interface WebSocketSinkStats {
   droppedClients: number;
   /** Handshakes refused (bad token). */
   rejected: number;
+  /** Handshakes refused for an `Origin` not allowed. */
+  refusedOrigin: number;
+  /** Connections closed at once for the connection or connection-rate limit. */
+  refusedLimit: number;
+  /** Connections closed for not completing the handshake in time. */
+  handshakeTimeouts: number;
+  /** Clients closed for sending messages too fast. */
+  rateLimited: number;
   /** Events skipped for exceeding `maxMessageBytes`. */
   skipped: number;
 }
@@ -106,26 +138,41 @@ export class WebSocketSink {
   private timer: ReturnType<typeof setInterval> | null = null;
   private loopCounter = 0;
   private closed = false;
-  private readonly counters = { sent: 0, conflated: 0, droppedClients: 0, rejected: 0, skipped: 0 };
+  private readonly counters: Omit<WebSocketSinkStats, "clients">;
 
   private constructor(
     private readonly server: WsServer,
-    private readonly o: Required<Omit<WebSocketSinkOptions, "token">>,
-    rejected: { count: number },
+    private readonly o: Required<Omit<WebSocketSinkOptions, "token" | "allowedOrigins">>,
+    counters: Omit<WebSocketSinkStats, "clients">,
   ) {
-    Object.defineProperty(this.counters, "rejected", { get: () => rejected.count });
+    this.counters = counters;
     server.on("connection", (ws) => {
       const state: ClientState = { ws, pending: new Map(), loops: 0, slowSince: null };
       this.clients.add(state);
       ws.on("error", () => {});
       ws.on("close", () => this.clients.delete(state));
-      ws.on("message", () => {});
+      // Clients have nothing to say; one that floods is closed (policy violation).
+      let windowStart = 0, inWindow = 0;
+      ws.on("message", () => {
+        const now = performance.now();
+        if (now - windowStart >= 1000) {
+          windowStart = now;
+          inWindow = 0;
+        }
+        if (++inWindow > this.o.clientMessagesPerSecond) {
+          if (inWindow === this.o.clientMessagesPerSecond + 1) {
+            this.counters.rateLimited++;
+            ws.close(1008, "message rate limit");
+          }
+        }
+      });
     });
   }
 
   /**
    * Start the server and resolve once it listens.
-   * @throws ValidationError for invalid options; the bind error when the port is taken.
+   * @throws ValidationError for invalid options (and a non-loopback host without a token); the bind error
+   * (with the address in its message) when the port is taken.
    */
   static async listen(options: WebSocketSinkOptions = {}): Promise<WebSocketSink> {
     const action = "start the WebSocket event server";
@@ -137,9 +184,37 @@ export class WebSocketSink {
     if (token !== undefined && (typeof token !== "string" || token.length === 0)) {
       throw invalid(action, "token", "a non-empty string", token);
     }
+    const host = options.host ?? "127.0.0.1";
+    if (token === undefined && !isLoopback(host)) {
+      throw invalid(action, "token", `set to serve events on ${host} (not a loopback interface)`, token);
+    }
+    const origins = options.allowedOrigins ?? [];
+    if (!Array.isArray(origins) || origins.some((x) => typeof x !== "string" || x.length === 0)) {
+      throw invalid(action, "allowedOrigins", "a list of origins like http://localhost:3000, or *", origins);
+    }
+    const anyOrigin = origins.includes("*");
+    const allowed = new Set(origins.map((x) => x.replace(/\/+$/, "").toLowerCase()));
     const o = {
-      host: options.host ?? "127.0.0.1",
+      host,
       port,
+      handshakeTimeoutMs: requireRange(
+        action,
+        "handshakeTimeoutMs",
+        options.handshakeTimeoutMs ?? 5000,
+        1,
+        600_000,
+      ),
+      maxConnections: requirePositiveInt(action, "maxConnections", options.maxConnections ?? 32),
+      connectionsPerSecond: requirePositiveInt(
+        action,
+        "connectionsPerSecond",
+        options.connectionsPerSecond ?? 20,
+      ),
+      clientMessagesPerSecond: requirePositiveInt(
+        action,
+        "clientMessagesPerSecond",
+        options.clientMessagesPerSecond ?? 20,
+      ),
       maxPayload: requirePositiveInt(action, "maxPayload", options.maxPayload ?? 64 * 1024),
       maxMessageBytes: requirePositiveInt(action, "maxMessageBytes", options.maxMessageBytes ?? 1024 * 1024),
       highWaterBytes: requirePositiveInt(action, "highWaterBytes", options.highWaterBytes ?? 256 * 1024),
@@ -155,18 +230,62 @@ export class WebSocketSink {
       maxQueuedLoops: requirePositiveInt(action, "maxQueuedLoops", options.maxQueuedLoops ?? 256),
     };
     if (o.dropBytes < o.highWaterBytes) throw invalid(action, "dropBytes", ">= highWaterBytes", o.dropBytes);
-    const rejected = { count: 0 };
-    const server = await listenWebSocketServer({
-      host: o.host,
-      port: o.port,
-      maxPayload: o.maxPayload,
-      verifyClient: token === undefined ? undefined : (info, cb) => {
-        if (tokenMatches(info.req, token)) return cb(true);
-        rejected.count++;
-        cb(false, 401, "Unauthorized", { "WWW-Authenticate": "Bearer" });
-      },
-    });
-    return new WebSocketSink(server, o, rejected);
+    const counters = {
+      sent: 0,
+      conflated: 0,
+      droppedClients: 0,
+      rejected: 0,
+      refusedOrigin: 0,
+      refusedLimit: 0,
+      handshakeTimeouts: 0,
+      rateLimited: 0,
+      skipped: 0,
+    };
+    // Connections at once (every accepted socket until it closes) and a token bucket for new ones.
+    let open = 0, tokens = o.connectionsPerSecond, refilled = performance.now();
+    let server: WsServer;
+    try {
+      server = await listenWebSocketServer({
+        host: o.host,
+        port: o.port,
+        maxPayload: o.maxPayload,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        onHandshakeTimeout: () => void counters.handshakeTimeouts++,
+        onSocket: (socket) => {
+          const now = performance.now();
+          tokens = Math.min(
+            o.connectionsPerSecond,
+            tokens + ((now - refilled) / 1000) * o.connectionsPerSecond,
+          );
+          refilled = now;
+          if (open >= o.maxConnections || tokens < 1) {
+            counters.refusedLimit++;
+            return false;
+          }
+          tokens--;
+          open++;
+          socket.once("close", () => void open--);
+          return true;
+        },
+        verifyClient: (info, cb) => {
+          const origin = typeof info.origin === "string" ? info.origin.toLowerCase() : "";
+          if (origin !== "" && !anyOrigin && !allowed.has(origin)) {
+            counters.refusedOrigin++;
+            return cb(false, 403, "Origin not allowed");
+          }
+          if (token === undefined || tokenMatches(info.req, token)) return cb(true);
+          counters.rejected++;
+          cb(false, 401, "Unauthorized", { "WWW-Authenticate": "Bearer" });
+        },
+      });
+    } catch (err) {
+      if (err instanceof Error) {
+        const h = o.host.includes(":") ? `[${o.host}]` : o.host;
+        err.message = `cannot serve events on ws://${h}:${o.port}: ${err.message}`;
+      }
+      throw err;
+    }
+    return new WebSocketSink(server, o, counters);
   }
 
   /** The bound port. */

@@ -23,6 +23,7 @@ import { type BackoffOptions, resolveBackoff } from "./backoff.ts";
 import { SocketSource } from "./_socket_source.ts";
 import type { WsSocket } from "./_ws.ts";
 import { decodeRawFrame, isRawFrame } from "./raw_frame.ts";
+import { parseJsonMessage } from "./_message_limits.ts";
 import { dataBytes, RAW_BYTES_PER_PIXEL, rawImageFromFields, type RosImageLimits } from "./ros_messages.ts";
 
 /** Options of {@link websocketSource}. */
@@ -99,71 +100,87 @@ export class WebSocketSource extends SocketSource {
   }
 
   private onEnvelope(text: string): void {
-    let env: unknown;
-    try {
-      env = JSON.parse(text);
-    } catch (err) {
-      throw new FrameFormatError(
-        `Cannot parse a text message as it is not valid JSON: ${(err as Error).message}`,
-      );
-    }
-    if (env === null || typeof env !== "object" || Array.isArray(env)) {
-      throw new FrameFormatError(
-        "Cannot use a JSON message as it must be an object {stamp, frame_id, format, data}",
-      );
-    }
-    const e = env as Record<string, unknown>;
-    const what = "a JSON frame envelope";
-    if (e.stamp !== undefined && (typeof e.stamp !== "number" || !Number.isFinite(e.stamp))) {
-      throw new FrameFormatError(
-        `Cannot use ${what} as 'stamp' must be seconds: current value is ${e.stamp}`,
-      );
-    }
-    if (e.frame_id !== undefined && typeof e.frame_id !== "string") {
-      throw new FrameFormatError(`Cannot use ${what} as 'frame_id' must be a string`);
-    }
-    const format = typeof e.format === "string" ? e.format.toLowerCase() : "";
-    let data: Uint8Array;
-    try {
-      data = dataBytes(e.data, what, this.limits);
-    } catch (err) {
-      throw new FrameFormatError((err as Error).message, { cause: err });
-    }
-    let image: EncodedImage | RawImage;
-    if (format === "jpeg" || format === "jpg" || format === "png" || format === "auto") {
-      const sniffed = sniffContainer(data);
-      const declared = format === "jpg" ? "jpeg" : format;
-      if (declared !== "auto" && sniffed !== declared) {
-        throw new FrameFormatError(
-          `Cannot use ${what} as 'format' says ${declared} but the data ${
-            sniffed ? `is ${sniffed}` : "has no image signature"
-          }`,
-        );
-      }
-      image = { kind: "encoded", format: sniffed ?? "auto", data };
-    } else if (format in RAW_BYTES_PER_PIXEL) {
-      const bpp = RAW_BYTES_PER_PIXEL[format as keyof typeof RAW_BYTES_PER_PIXEL];
-      image = rawImageFromFields({
-        width: e.width,
-        height: e.height,
-        encoding: format,
-        step: e.step ?? (typeof e.width === "number" ? e.width * bpp : undefined),
-        isBigEndian: e.is_bigendian === true || e.is_bigendian === 1,
-        data,
-      }, this.limits);
-    } else {
-      throw new FrameFormatError(
-        `Cannot use ${what} as 'format' must be jpeg, png, auto or one of ${
-          Object.keys(RAW_BYTES_PER_PIXEL).join(", ")
-        }: current value is ${JSON.stringify(e.format)}`,
-      );
-    }
-    this.emitFrame({
-      stamp: (e.stamp as number | undefined) ?? null,
-      frameId: (e.frame_id as string) ?? "",
-      image,
-    });
+    this.emitFrame(decodeJsonEnvelope(text, this.limits));
   }
+}
+
+/** A decoded JSON frame envelope (see the module doc). */
+export interface JsonEnvelope {
+  stamp: number | null;
+  frameId: string;
+  image: EncodedImage | RawImage;
+}
+
+/**
+ * Decode a JSON text envelope `{stamp, frame_id, format, data, ...}`.
+ * @throws FrameFormatError naming the bad field.
+ */
+export function decodeJsonEnvelope(text: string, limits: RosImageLimits = {}): JsonEnvelope {
+  let env: unknown;
+  try {
+    env = parseJsonMessage(text, (m) => new FrameFormatError(`Cannot use a text message as ${m}`));
+  } catch (err) {
+    if (err instanceof FrameFormatError) throw err;
+    throw new FrameFormatError(
+      `Cannot parse a text message as it is not valid JSON: ${(err as Error).message}`,
+    );
+  }
+  if (env === null || typeof env !== "object" || Array.isArray(env)) {
+    throw new FrameFormatError(
+      "Cannot use a JSON message as it must be an object {stamp, frame_id, format, data}",
+    );
+  }
+  const e = env as Record<string, unknown>;
+  const what = "a JSON frame envelope";
+  if (e.stamp !== undefined && (typeof e.stamp !== "number" || !Number.isFinite(e.stamp))) {
+    throw new FrameFormatError(
+      `Cannot use ${what} as 'stamp' must be seconds: current value is ${e.stamp}`,
+    );
+  }
+  if (e.frame_id !== undefined && typeof e.frame_id !== "string") {
+    throw new FrameFormatError(`Cannot use ${what} as 'frame_id' must be a string`);
+  }
+  const format = typeof e.format === "string" ? e.format.toLowerCase() : "";
+  let data: Uint8Array;
+  try {
+    data = dataBytes(e.data, what, limits);
+  } catch (err) {
+    throw new FrameFormatError((err as Error).message, { cause: err });
+  }
+  let image: EncodedImage | RawImage;
+  if (format === "jpeg" || format === "jpg" || format === "png" || format === "auto") {
+    const sniffed = sniffContainer(data);
+    const declared = format === "jpg" ? "jpeg" : format;
+    if (declared !== "auto" && sniffed !== declared) {
+      throw new FrameFormatError(
+        `Cannot use ${what} as 'format' says ${declared} but the data ${
+          sniffed ? `is ${sniffed}` : "has no image signature"
+        }`,
+      );
+    }
+    image = { kind: "encoded", format: sniffed ?? "auto", data };
+  } else if (format in RAW_BYTES_PER_PIXEL) {
+    const bpp = RAW_BYTES_PER_PIXEL[format as keyof typeof RAW_BYTES_PER_PIXEL];
+    image = rawImageFromFields({
+      width: e.width,
+      height: e.height,
+      encoding: format,
+      step: e.step ?? (typeof e.width === "number" ? e.width * bpp : undefined),
+      isBigEndian: e.is_bigendian === true || e.is_bigendian === 1,
+      data,
+    }, limits);
+  } else {
+    throw new FrameFormatError(
+      `Cannot use ${what} as 'format' must be jpeg, png, auto or one of ${
+        Object.keys(RAW_BYTES_PER_PIXEL).join(", ")
+      }: current value is ${JSON.stringify(e.format)}`,
+    );
+  }
+  return {
+    stamp: (e.stamp as number | undefined) ?? null,
+    frameId: (e.frame_id as string) ?? "",
+    image,
+  };
 }
 
 /**

@@ -17,8 +17,10 @@
  * out), with the mean raised to the similarity of the oldest keyframes of the excluded recent window when that
  * is higher: those are nearby but different places, so in a uniform corridor, where everything around looks
  * alike, a candidate must look more like the query than the robot's own recent past does. This is what keeps
- * a corridor's first traversal from closing loops with itself. A hypothesis needs `minConsistent` consecutive frames on its track and S above `threshold`; its
- * confidence grows with S. With verification available (the pipeline's hook), a hypothesis becomes an event
+ * a corridor's first traversal from closing loops with itself. A hypothesis needs `minConsistent` consecutive
+ * frames on its track, S above `threshold`, and a match that advanced over at least `minSpan` keyframes of the
+ * map (consistency over a distance in the map, not only over time); its confidence grows with S and with that
+ * span; the track with the most evidence is reported. With verification available (the pipeline's hook), a hypothesis becomes an event
  * only when the geometric check passes (the pipeline gates on the inlier count).
  *
  * @module
@@ -43,8 +45,20 @@ export interface LoopDetectorOptions {
   threshold?: number;
   /** Consecutive consistent frames (the current one included) required. Default 2. */
   minConsistent?: number;
-  /** Evidence scale of the confidence: confidence = 1 - exp(-S / scale). Default 8. */
+  /** Evidence scale of the confidence (see `spanScale`). Default 8. */
   confidenceScale?: number;
+  /**
+   * Fewest keyframes of the map a track's match must have advanced over (its last match minus its first): a
+   * loop is a run of consecutive matched places that advance together with the query, not one place matched
+   * again and again (a robot standing in front of a look-alike). Default 1.
+   */
+  minSpan?: number;
+  /**
+   * Map keyframes of advance that close 63% of the confidence: confidence = (1 - exp(-S / confidenceScale)) *
+   * (1 - exp(-span / spanScale)). A look-alike rarely stays consistent over many consecutive places, a true
+   * revisit does, so the confidence ranks long advancing tracks first. Default 10.
+   */
+  spanScale?: number;
   /** Tracks kept between frames (largest evidence). Default 256. */
   maxTracks?: number;
   /**
@@ -93,13 +107,17 @@ export interface LoopHypothesis {
   evidence: number;
   /** Consecutive consistent frames on the track. */
   length: number;
-  /** 1 - exp(-evidence / confidenceScale). */
+  /** Keyframes of the map the track's match advanced over (`match` - the track's first match). */
+  span: number;
+  /** (1 - exp(-evidence / confidenceScale)) * (1 - exp(-span / spanScale)). */
   confidence: number;
 }
 
 interface Track {
   s: number;
   len: number;
+  /** Matched keyframe ordinal where the track began. */
+  first: number;
 }
 
 /**
@@ -122,6 +140,8 @@ export class LoopDetector {
   readonly #decay: number;
   readonly #minConsistent: number;
   readonly #scale: number;
+  readonly #minSpan: number;
+  readonly #spanScale: number;
   readonly #maxTracks: number;
   readonly #reference: "global" | "local";
   readonly #localCount: number;
@@ -154,6 +174,10 @@ export class LoopDetector {
     const scale = options.confidenceScale ?? 8;
     if (!(scale > 0)) throw invalid(a, "confidenceScale", "a positive number", scale);
     this.#scale = scale;
+    this.#minSpan = int("minSpan", options.minSpan ?? 1, 0);
+    const spanScale = options.spanScale ?? 10;
+    if (!(spanScale > 0)) throw invalid(a, "spanScale", "a positive number", spanScale);
+    this.#spanScale = spanScale;
     this.#maxTracks = int("maxTracks", options.maxTracks ?? 256, 1);
     const ref = options.reference ?? "global";
     if (ref !== "global" && ref !== "local") throw invalid(a, "reference", '"global" or "local"', ref);
@@ -227,12 +251,13 @@ export class LoopDetector {
       const j = ids[i];
       if (!(j >= 0 && j < bound)) continue;
       const z = (similarities[i] - mean) / std;
-      let ps = 0, plen = 0;
+      let ps = 0, plen = 0, pfirst = j;
       for (let o = -back; o <= adv; o++) {
         const t = prev.get(j - o);
         if (t && t.s > ps) {
           ps = t.s;
           plen = t.len;
+          pfirst = t.first;
         }
       }
       const s = this.#decay * ps + z - this.#drift;
@@ -240,8 +265,13 @@ export class LoopDetector {
       const len = ps > 0 ? plen + 1 : 1;
       const cur = next.get(j);
       if (cur && cur.s >= s) continue;
-      next.set(j, { s, len });
-      if (len >= this.#minConsistent && s >= this.#threshold && (best === null || s > best.evidence)) {
+      const first = ps > 0 ? pfirst : j;
+      next.set(j, { s, len, first });
+      const span = j - first;
+      if (len < this.#minConsistent || s < this.#threshold) continue;
+      const confidence = (1 - Math.exp(-s / this.#scale)) *
+        (1 - Math.exp(-Math.max(0, span) / this.#spanScale));
+      if (best === null || s > best.evidence) {
         best = {
           query,
           match: j,
@@ -249,7 +279,8 @@ export class LoopDetector {
           z,
           evidence: s,
           length: len,
-          confidence: 1 - Math.exp(-s / this.#scale),
+          span,
+          confidence,
         };
       }
     }
@@ -259,6 +290,8 @@ export class LoopDetector {
     } else {
       this.#tracks = next;
     }
-    return best;
+    // The strongest track is the detector's answer; when it has not advanced over `minSpan` places of the map
+    // (one place matched again and again), there is no loop, whatever weaker tracks carried along beside it.
+    return best !== null && best.span >= this.#minSpan ? best : null;
   }
 }

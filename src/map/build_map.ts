@@ -22,7 +22,8 @@ import {
   type SkippedImage,
 } from "./format.ts";
 import { LocalFeatureCollector, type LocalFeatureCollectorOptions } from "./local_features_writer.ts";
-import { writeMap, type WriteMapOptions } from "./map_writer.ts";
+import { acquireMapLock, type MapLock } from "./lock.ts";
+import { checkMapTarget, writeMap, type WriteMapOptions } from "./map_writer.ts";
 
 /**
  * Read-side decoder used by map build and evaluation: image file bytes to pixels (`source` names the file in
@@ -84,6 +85,13 @@ export interface BuildMapOptions {
   keepOpen?: boolean;
   /** Options of the atomic write (test hooks). */
   write?: WriteMapOptions;
+  /**
+   * Replace a Waymark map already at `outDir` (default false: refused). A file or a folder with other content
+   * is never replaced (see `checkMapTarget`).
+   */
+  replace?: boolean;
+  /** Dataset CSVs may name absolute image paths (default false; see `readImageSource`). */
+  allowAbsolutePaths?: boolean;
 }
 
 /** What {@link buildMap} produced. */
@@ -173,13 +181,35 @@ export async function buildMap(
 ): Promise<BuildMapResult> {
   const opts = validate(options);
   const t0 = performance.now();
+  // Refuse a path that is not ours before any work; take the lock before the long part so that a second
+  // writer fails at once. writeMap checks the path again under the lock.
+  await checkMapTarget(outDir, { replace: options.replace, action: "build map" });
+  const images = typeof source === "string"
+    ? (await readImageSource(source, { allowAbsolutePaths: options.allowAbsolutePaths })).images
+    : source;
+  if (images.length === 0) throw invalid("build map", "images", "a non-empty list", images);
+  const lock = await acquireMapLock(outDir, { command: "waymark map build" });
+  try {
+    return await buildLocked(source, images, outDir, options, opts, t0, lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function buildLocked(
+  source: DatasetImage[] | string,
+  images: DatasetImage[],
+  outDir: string,
+  options: BuildMapOptions,
+  opts: ReturnType<typeof validate>,
+  t0: number,
+  lock: MapLock,
+): Promise<BuildMapResult> {
   const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));
   const progress = options.onProgress ?? (() => {});
   const decodeFn = options.decode ?? decodeFile;
   const featureOpts = options.localFeatures ?? true;
   const sourceName = typeof source === "string" ? resolve(source) : undefined;
-  const images = typeof source === "string" ? (await readImageSource(source)).images : source;
-  if (images.length === 0) throw invalid("build map", "images", "a non-empty list", images);
 
   const skipped: SkippedImage[] = [];
   const bad = new Set<number>();
@@ -366,7 +396,7 @@ export async function buildMap(
           }
         }
         : undefined,
-    }, options.write);
+    }, { ...options.write, replace: options.replace, lock });
     progress({ phase: "write", done: 1, total: 1 });
     const total = (performance.now() - t0) / 1000;
     const result: BuildMapResult = {

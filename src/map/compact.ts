@@ -26,7 +26,8 @@ import { BlobStore } from "./blob_store.ts";
 import { MAP_FILES, type MapIndexKind, type MapManifest, type MapModelRef } from "./format.ts";
 import { replayJournal } from "./journal.ts";
 import { readMapData } from "./map_loader.ts";
-import { recoverMapDir, writeMap, type WriteMapOptions } from "./map_writer.ts";
+import { type MapLock, withMapLock } from "./lock.ts";
+import { DAMAGED_JOURNAL_PREFIX, recoverMapDir, writeMap, type WriteMapOptions } from "./map_writer.ts";
 
 /** Options of {@link compactMap}. */
 export interface CompactMapOptions {
@@ -52,6 +53,8 @@ export interface CompactMapOptions {
   onNotice?: (message: string) => void;
   /** Atomic write options (test hooks). */
   write?: WriteMapOptions;
+  /** The map's lock, when the caller holds it (default: taken for the duration of the compaction). */
+  lock?: MapLock;
 }
 
 /** What {@link compactMap} did. */
@@ -128,6 +131,19 @@ function reuseProblem(
  */
 export async function compactMap(dir: string, options: CompactMapOptions = {}): Promise<CompactMapResult> {
   const root = resolve(dir);
+  return await withMapLock(
+    root,
+    options.lock,
+    "waymark (compaction)",
+    (lock) => compactLocked(root, options, lock),
+  );
+}
+
+async function compactLocked(
+  root: string,
+  options: CompactMapOptions,
+  lock: MapLock,
+): Promise<CompactMapResult> {
   await recoverMapDir(root);
   const hasMap = await exists(join(root, MAP_FILES.manifest));
   const journalPath = join(root, MAP_FILES.journal);
@@ -230,6 +246,12 @@ export async function compactMap(dir: string, options: CompactMapOptions = {}): 
       for (const f of [MAP_FILES.blobData, MAP_FILES.blobIndex]) {
         if (await exists(join(root, f))) await Deno.copyFile(join(root, f), join(staging, f));
       }
+      // Damaged journal bytes set aside by `waymark map repair` stay with the map.
+      for await (const e of Deno.readDir(root)) {
+        if (e.isFile && e.name.startsWith(DAMAGED_JOURNAL_PREFIX)) {
+          await Deno.copyFile(join(root, e.name), join(staging, e.name));
+        }
+      }
       if (blobs.length > 0) {
         const store = await BlobStore.open(staging);
         try {
@@ -239,6 +261,6 @@ export async function compactMap(dir: string, options: CompactMapOptions = {}): 
         }
       }
     },
-  }, options.write);
+  }, { ...options.write, replace: true, lock });
   return { manifest, folded: fresh.length, alreadyFolded, indexReused: built.index === options.reuseIndex };
 }

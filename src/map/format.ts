@@ -1,5 +1,5 @@
 /**
- * The on-disk map format (version 1): a folder holding
+ * The on-disk map format (version 2; version 1 lacks the manifest's `integrity`): a folder holding
  *
  * | file               | content                                                                        |
  * | ------------------ | ------------------------------------------------------------------------------ |
@@ -17,7 +17,9 @@
  * readers ignore the section, and maps without it still load (verification then re-extracts from the images).
  *
  * Every file written with the map is listed in the manifest with its SHA-256 and size; the journal and the
- * blob store are append-only, carry their own per-record CRC-32, and are not listed.
+ * blob store are append-only, carry their own per-record CRC-32, and are not listed. The manifest itself is
+ * checked field by field against a schema with ranges and (version 2) against the SHA-256 of each field that
+ * it stores in `integrity` (`manifest_check.ts`).
  *
  * @module
  */
@@ -25,8 +27,11 @@ import type { PlaceMeta } from "../types.ts";
 
 /** Value of `manifest.format`. */
 export const MAP_FORMAT = "waymark-map";
-/** Current `manifest.version`; loading refuses other versions. */
-export const MAP_VERSION = 1;
+/**
+ * Current `manifest.version`: 2 (the manifest carries a checksum of each of its fields, `integrity`). Version 1
+ * maps (no manifest checksum) still load, their manifest checked field by field; see `manifest_check.ts`.
+ */
+export const MAP_VERSION = 2;
 
 /** Fixed file names inside a map folder. */
 export const MAP_FILES = {
@@ -138,6 +143,8 @@ export interface MapManifest {
   files: MapFileEntry[];
   /** Stored local features (absent in maps built without them, or before they were stored). */
   localFeatures?: MapLocalFeaturesInfo;
+  /** SHA-256 of each other top-level field (version 2 on; see `manifest_check.ts`). */
+  integrity?: { algorithm: "sha256"; fields: Record<string, string> };
   /** Facts about the build (source, speed, skipped images: the first 100). */
   build?: {
     source?: string;

@@ -10,8 +10,12 @@
  *   u32 blob length B, B bytes of local-feature blob (B = 0 when absent).
  *
  * A record is committed once its bytes are written (and synced, per the fsync policy). On open, records are
- * replayed in order; the first record that is incomplete or fails its CRC marks a torn tail (a crash part-way
- * through an append): the file is truncated there, losing only that uncommitted record.
+ * replayed in order. Only an incomplete last record is a torn tail (a crash part-way through an append): the
+ * file is truncated there, losing only that uncommitted record (`recoveredBytes` says so). Any other damage (a
+ * record that fails its CRC or structure with valid records after it, or a complete last record that fails
+ * its CRC) stops recovery with a {@link JournalCorruptionError} that counts the records affected, leaving the
+ * file untouched; `repairJournal` (`waymark map repair`) keeps every valid record and moves the damaged bytes
+ * aside.
  *
  * ## fsync policy
  * - `"always"` (default): fsync after each append; the append resolves once the record is durable.
@@ -19,7 +23,8 @@
  *   the last interval, a process crash loses nothing (the bytes are in the OS cache).
  * - `"never"`: leave it to the OS.
  *
- * One writer at a time per journal. Fold the journal into the map with `compactMap` (`compact.ts`).
+ * One writer at a time: opening takes the map folder's lock (`lock.ts`) unless the caller passes the lock it
+ * holds; `close()` releases it. Fold the journal into the map with `compactMap` (`compact.ts`).
  *
  * @module
  */
@@ -28,6 +33,7 @@ import type { Position } from "../types.ts";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import { fsyncDir } from "./_fs.ts";
+import { acquireMapLock, type MapLock } from "./lock.ts";
 
 /** Place metadata stored with a keyframe (beyond id and stamp). */
 export interface JournalMeta {
@@ -66,6 +72,8 @@ export interface JournalOptions {
   modelId?: string;
   /** Default `"always"`. */
   fsync?: FsyncPolicy;
+  /** The map folder's lock, when the caller holds it (default: taken on open, released on close). */
+  lock?: MapLock;
 }
 
 /** What replaying a journal found. */
@@ -81,7 +89,8 @@ export interface ReplayResult {
 const MAGIC = "WMJRNL01";
 const enc = new TextEncoder(), dec = new TextDecoder();
 
-function encodeHeader(h: JournalHeader): Uint8Array {
+/** The bytes of a journal header (magic, length, CRC-32, JSON). */
+export function encodeJournalHeader(h: JournalHeader): Uint8Array {
   const json = enc.encode(JSON.stringify(h));
   const out = new Uint8Array(16 + json.length);
   out.set(enc.encode(MAGIC));
@@ -145,11 +154,66 @@ function decodePayload(p: Uint8Array, dim: number): JournalRecord | null {
   return rec;
 }
 
+/** A damaged stretch of a journal: bytes that are neither the header nor a valid record. */
+export interface DamagedSpan {
+  offset: number;
+  length: number;
+  /** Valid records before it. */
+  recordsBefore: number;
+}
+
+/** Everything a journal holds, damaged or not (see {@link scanJournal}). */
+export interface JournalScan {
+  header: JournalHeader;
+  /** Bytes of the header. */
+  headerBytes: number;
+  /** Every valid record, in file order, with its byte offset and size. */
+  records: { offset: number; size: number; record: JournalRecord }[];
+  /** Stretches that are not valid records, in file order. */
+  damaged: DamagedSpan[];
+  /**
+   * True when the only damage is an incomplete last record (a write cut short by a crash): no valid record
+   * follows it, and its bytes are fewer than its length field says (and are not a complete record under a
+   * damaged length field).
+   */
+  tornTail: boolean;
+}
+
+/** The journal holds damaged records that are not a torn tail; recovery stops and the file is left untouched. */
+export class JournalCorruptionError extends MapFormatError {}
+
+/** The record at `o` when its length, structure, CRC and meta JSON are all valid; null otherwise. */
+function recordAt(bytes: Uint8Array, dv: DataView, o: number, dim: number): JournalRecord | null {
+  if (o + 8 > bytes.length) return null;
+  const len = dv.getUint32(o, true);
+  if (len < 20 + 4 * dim || o + 8 + len > bytes.length) return null;
+  const p = o + 8;
+  const metaLen = dv.getUint32(p + 12, true);
+  if (16 + metaLen + 4 * dim + 4 > len) return null;
+  const blobLen = dv.getUint32(p + 16 + metaLen + 4 * dim, true);
+  if (16 + metaLen + 4 * dim + 4 + blobLen !== len) return null;
+  const payload = bytes.subarray(p, p + len);
+  if (crc32(payload) !== dv.getUint32(o + 4, true)) return null;
+  try {
+    return decodePayload(payload, dim);
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Read a journal file: header and every committed record, and where a torn tail starts.
- * @throws {MapFormatError} when the file is not a journal (bad magic or header).
+ * Read a journal's header and every valid record, including valid records after a damaged stretch (found by
+ * scanning forward for the next record whose length, structure and CRC check out). Never throws for damaged
+ * records; `damaged` and `tornTail` say what is wrong. With `header` (a stand-in for a damaged header), the
+ * whole file is scanned for records of that header's dim, the old header bytes counting as damaged.
+ * @throws {MapFormatError} when the file is not a journal (bad magic or header) and no `header` is given.
  */
-export function parseJournal(bytes: Uint8Array, file = "journal.wal"): ReplayResult {
+export function scanJournal(
+  bytes: Uint8Array,
+  file = "journal.wal",
+  options: { header?: JournalHeader } = {},
+): JournalScan {
+  if (options.header) return scanRecords(bytes, options.header, 0);
   const bad = (problem: string) => new MapFormatError(`${file}: ${problem}`, { context: { file } });
   if (bytes.length < 16 || dec.decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw bad("not a Waymark keyframe journal");
@@ -159,25 +223,94 @@ export function parseJournal(bytes: Uint8Array, file = "journal.wal"): ReplayRes
   if (16 + hLen > bytes.length) throw bad("truncated header");
   const hBytes = bytes.subarray(16, 16 + hLen);
   if (crc32(hBytes) !== dv.getUint32(12, true)) throw bad("header checksum mismatch");
-  const header = JSON.parse(dec.decode(hBytes)) as JournalHeader;
-  const records: JournalRecord[] = [];
-  let o = 16 + hLen;
-  while (o + 8 <= bytes.length) {
-    const len = dv.getUint32(o, true), crc = dv.getUint32(o + 4, true);
-    if (o + 8 + len > bytes.length) break;
-    const payload = bytes.subarray(o + 8, o + 8 + len);
-    if (crc32(payload) !== crc) break;
-    let rec: JournalRecord | null;
-    try {
-      rec = decodePayload(payload, header.dim);
-    } catch {
-      rec = null;
-    }
-    if (!rec) break;
-    records.push(rec);
-    o += 8 + len;
+  let header: JournalHeader;
+  try {
+    header = JSON.parse(dec.decode(hBytes)) as JournalHeader;
+  } catch (cause) {
+    throw new MapFormatError(`${file}: malformed header`, { cause, context: { file } });
   }
-  return { header, records, validBytes: o, tornBytes: bytes.length - o };
+  if (!Number.isInteger(header?.dim) || header.dim <= 0) throw bad(`header 'dim' is ${header?.dim}`);
+  return scanRecords(bytes, header, 16 + hLen);
+}
+
+/** Records from byte `start` on (see {@link scanJournal}); `start` is the header's size. */
+function scanRecords(bytes: Uint8Array, header: JournalHeader, start: number): JournalScan {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dim = header.dim;
+  const records: JournalScan["records"] = [];
+  const damaged: DamagedSpan[] = [];
+  let o = start;
+  const n = bytes.length;
+  while (o < n) {
+    const rec = recordAt(bytes, dv, o, dim);
+    if (rec) {
+      const size = 8 + dv.getUint32(o, true);
+      records.push({ offset: o, size, record: rec });
+      o += size;
+      continue;
+    }
+    let next = o + 1;
+    while (next < n && recordAt(bytes, dv, next, dim) === null) next++;
+    damaged.push({ offset: o, length: next - o, recordsBefore: records.length });
+    o = next;
+  }
+  let tornTail = false;
+  if (damaged.length === 1 && damaged[0].offset + damaged[0].length === n) {
+    const d = damaged[0].offset;
+    if (n - d < 8) tornTail = true;
+    else {
+      const len = dv.getUint32(d, true);
+      // Short of its length, and not a whole record whose length field alone is damaged.
+      tornTail = d + 8 + len > n && crc32(bytes.subarray(d + 8, n)) !== dv.getUint32(d + 4, true);
+    }
+  }
+  return { header, headerBytes: start, records, damaged, tornTail };
+}
+
+/**
+ * Read a journal file: header and every committed record, and where a torn tail starts. Only an incomplete
+ * last record counts as a torn tail (dropped by recovery); any other damage throws.
+ * @throws {MapFormatError} when the file is not a journal (bad magic or header).
+ * @throws {JournalCorruptionError} when a record is damaged and is not an incomplete last record (valid
+ *   records follow it, or it is complete but fails its CRC): the message says how many records are affected
+ *   and how to salvage them (`waymark map repair`).
+ */
+export function parseJournal(bytes: Uint8Array, file = "journal.wal"): ReplayResult {
+  const scan = scanJournal(bytes, file);
+  const records = scan.records.map((r) => r.record);
+  if (scan.damaged.length === 0) {
+    return { header: scan.header, records, validBytes: bytes.length, tornBytes: 0 };
+  }
+  if (scan.tornTail) {
+    const at = scan.damaged[0].offset;
+    return { header: scan.header, records, validBytes: at, tornBytes: bytes.length - at };
+  }
+  throw corruption(file, scan, bytes.length);
+}
+
+function corruption(file: string, scan: JournalScan, size: number): JournalCorruptionError {
+  const first = scan.damaged[0];
+  const after = scan.records.length - first.recordsBefore;
+  const bytes = scan.damaged.reduce((s, d) => s + d.length, 0);
+  const where = `record ${first.recordsBefore + 1} (byte ${first.offset} of ${size})`;
+  const what = after > 0
+    ? `${after} valid record(s) follow it, which dropping the tail would lose`
+    : "it is complete but fails its checksum (damage, not a write cut short by a crash)";
+  const dir = dirname(file);
+  return new JournalCorruptionError(
+    `${file}: ${where} is damaged and ${what}; ${scan.damaged.length} damaged stretch(es), ${bytes} bytes, ` +
+      `${scan.records.length} valid record(s) in all. Recovery stopped and the file is untouched: run ` +
+      `'waymark map repair ${dir}' to keep every valid record and move the damaged bytes aside`,
+    {
+      context: {
+        file,
+        validRecords: scan.records.length,
+        recordsAfterDamage: after,
+        damagedBytes: bytes,
+        damagedSpans: scan.damaged.length,
+      },
+    },
+  );
 }
 
 /**
@@ -224,8 +357,16 @@ export class KeyframeJournal {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #count: number;
   #closed = false;
+  #ownLock: MapLock | undefined;
 
-  private constructor(path: string, file: Deno.FsFile, r: ReplayResult, policy: FsyncPolicy) {
+  private constructor(
+    path: string,
+    file: Deno.FsFile,
+    r: ReplayResult,
+    policy: FsyncPolicy,
+    ownLock: MapLock | undefined,
+  ) {
+    this.#ownLock = ownLock;
     this.path = path;
     this.#file = file;
     this.header = r.header;
@@ -237,8 +378,10 @@ export class KeyframeJournal {
 
   /**
    * Open (creating when absent) the journal at `path`: replays committed records into `replayed` and truncates
-   * a torn tail.
+   * a torn tail (an incomplete last record; `recoveredBytes` > 0).
    * @throws {MapFormatError} when the file is not a journal, or its dim / model id differ from the options.
+   * @throws {JournalCorruptionError} when records are damaged otherwise (the file is left untouched).
+   * @throws {MapLockedError} when another writer holds the map folder's lock.
    *
    * @example
    * ```ts ignore
@@ -256,6 +399,24 @@ export class KeyframeJournal {
       );
     }
     const policy = checkPolicy(options.fsync ?? "always");
+    const ownLock = options.lock
+      ? undefined
+      : await acquireMapLock(dirname(path), { command: "waymark (journal)" });
+    try {
+      return await KeyframeJournal.#openLocked(path, options, dim, policy, ownLock);
+    } catch (err) {
+      await ownLock?.release();
+      throw err;
+    }
+  }
+
+  static async #openLocked(
+    path: string,
+    options: JournalOptions,
+    dim: number,
+    policy: FsyncPolicy,
+    ownLock: MapLock | undefined,
+  ): Promise<KeyframeJournal> {
     let bytes: Uint8Array | null = null;
     try {
       bytes = await Deno.readFile(path);
@@ -269,7 +430,7 @@ export class KeyframeJournal {
         modelId: options.modelId ?? "",
         created: new Date().toISOString(),
       };
-      const hb = encodeHeader(header);
+      const hb = encodeJournalHeader(header);
       const f = await Deno.open(path, { write: true, create: true, truncate: true });
       try {
         let off = 0;
@@ -300,7 +461,7 @@ export class KeyframeJournal {
     }
     const file = await Deno.open(path, { append: true });
     if (result.tornBytes > 0) await file.sync();
-    return new KeyframeJournal(path, file, result, policy);
+    return new KeyframeJournal(path, file, result, policy, ownLock);
   }
 
   /** Records in the journal (replayed + appended). */
@@ -361,12 +522,16 @@ export class KeyframeJournal {
     await this.#syncNow();
   }
 
-  /** Flush, fsync and close. Idempotent. */
+  /** Flush, fsync and close; releases the lock taken on open (also when the final sync fails). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.sync();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#closed = true;
-    this.#file.close();
+    try {
+      await this.sync();
+    } finally {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#closed = true;
+      this.#file.close();
+      await this.#ownLock?.release();
+    }
   }
 }

@@ -9,7 +9,8 @@ import type { DescriptorModel, PlaceMeta, ProviderChoice } from "../types.ts";
 import { exists, leBytesToF32, sha256File } from "./_fs.ts";
 import { loadMapIndex } from "./_index_io.ts";
 import { loadModelDir } from "./_model_bridge.ts";
-import { MAP_FILES, MAP_FORMAT, MAP_VERSION, type MapData, type MapManifest } from "./format.ts";
+import { MAP_FILES, type MapData, type MapManifest } from "./format.ts";
+import { checkManifest } from "./manifest_check.ts";
 import { MapLocalFeatures } from "./local_features.ts";
 import { recoverMapDir } from "./map_writer.ts";
 
@@ -54,7 +55,9 @@ export function mapExists(dir: string): Promise<boolean> {
 
 /**
  * Read and validate `manifest.json` of a map folder (after crash recovery).
- * @throws {MapFormatError} missing folder or manifest, malformed JSON, another format or version.
+ * @throws {MapFormatError} missing folder or manifest, malformed JSON, another format or version, a field of
+ *   the wrong type or out of range, or (version 2) a field that does not match the manifest's checksum; the
+ *   message names the field.
  */
 export async function readMapManifest(dir: string): Promise<MapManifest> {
   const root = resolve(dir);
@@ -71,30 +74,14 @@ export async function readMapManifest(dir: string): Promise<MapManifest> {
       err,
     );
   }
-  let m: MapManifest;
+  let raw: unknown;
   try {
-    m = JSON.parse(text);
+    raw = JSON.parse(text);
   } catch (err) {
     throw fail(path, `malformed JSON (${(err as Error).message})`, err);
   }
-  if (m?.format !== MAP_FORMAT) {
-    throw fail(path, `not a Waymark map manifest (format ${JSON.stringify(m?.format)})`);
-  }
-  if (m.version !== MAP_VERSION) {
-    throw fail(
-      path,
-      `unsupported map format version ${m.version}: this Waymark reads version ${MAP_VERSION}`,
-    );
-  }
-  const okModel = m.model && typeof m.model.id === "string" && Number.isInteger(m.model.dim) &&
-    m.model.dim > 0;
-  const okCounts = m.counts && Number.isInteger(m.counts.places) && m.counts.places >= 0;
-  if (!okModel || !okCounts || !Array.isArray(m.files) || !m.index) {
-    throw fail(path, "incomplete manifest (model, counts, index or files missing)");
-  }
-  if (m.index.kind !== "hnsw" && m.index.kind !== "exact") {
-    throw fail(path, `unknown index kind ${m.index.kind}`);
-  }
+  // Schema with ranges, then the manifest's own checksum (version 2): a MapFormatError naming the field.
+  const m = checkManifest(raw, path);
   return m;
 }
 

@@ -13,12 +13,22 @@
  * `<dir>`, a complete staging folder and the old map: {@link recoverMapDir} (run by `loadMap` and before every
  * write) rolls forward to the complete staging folder, or back to the old map when there is none. A crash
  * during 4 leaves a stale `.old-` folder, removed on recovery. Staging folders of dead processes are removed
- * too (on Linux, where a process id can be checked). One writer per map at a time.
+ * too (on Linux, where a process id can be checked).
+ *
+ * ## What a write may replace
+ * `writeMap` writes only to a path that is absent, an empty folder, or (with `replace`) a Waymark map folder
+ * (its entries are map files: those the manifest lists and the fixed names of `MAP_FILES`). A regular file, or
+ * a folder holding anything else, is refused with a `ValidationError` naming what is there; nothing is touched.
+ * The old map is removed only after the new one is complete and renamed into place.
+ *
+ * ## One writer at a time
+ * Every write holds the map's lock (`lock.ts`): `writeMap` takes it for its own duration unless the caller
+ * passes the lock it holds. Recovery on load is skipped while another live process holds the lock.
  *
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { MapFormatError } from "../errors.ts";
+import { MapFormatError, ValidationError } from "../errors.ts";
 import type { PlaceMeta } from "../types.ts";
 import { removeQuietly } from "../_fs.ts";
 import { exists, f32ToLeBytes, fsyncDir, fsyncFile, listFiles, sha256File, writeFileSynced } from "./_fs.ts";
@@ -34,6 +44,8 @@ import {
   MUTABLE_FILES,
   type SkippedImage,
 } from "./format.ts";
+import { manifestIntegrity } from "./manifest_check.ts";
+import { lockedByOther, type MapLock, processAlive, withMapLock } from "./lock.ts";
 
 /** What to write into a map. */
 export interface MapWriteContent {
@@ -70,6 +82,97 @@ export interface WriteMapOptions {
   onStep?: (step: MapWriteStep) => void | Promise<void>;
   /** Remove the staging folder when a step throws (default true; false leaves it as a crash would). */
   cleanupOnError?: boolean;
+  /** Replace a Waymark map already at the path (default false: refused). Other content is never replaced. */
+  replace?: boolean;
+  /** The map's lock, when the caller holds it (default: taken for the duration of the write). */
+  lock?: MapLock;
+}
+
+/** What is at a map output path (see {@link inspectMapTarget}). */
+export interface MapTarget {
+  /**
+   * `absent`; `empty` folder; `map` (a manifest and only map files); `map-files` (no manifest, only a journal
+   * and blob store: a SLAM session not yet saved); `file` (not a folder); `foreign` (a folder holding other
+   * entries).
+   */
+  kind: "absent" | "empty" | "map" | "map-files" | "file" | "foreign";
+  /** For `foreign`: the entries that are not map files (sorted, at most 10). */
+  foreign?: string[];
+}
+
+/** Top-level names a map folder may hold besides the files its manifest lists. */
+const MAP_NAMES = new Set<string>(Object.values(MAP_FILES).map((p) => p.split("/")[0]));
+/** Files `waymark map repair` sets aside in the map folder. */
+export const DAMAGED_JOURNAL_PREFIX = `${MAP_FILES.journal}.damaged-`;
+
+/** Classify what is at `dir` before writing a map there (read only). */
+export async function inspectMapTarget(dir: string): Promise<MapTarget> {
+  const target = resolve(dir);
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(target);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { kind: "absent" };
+    throw err;
+  }
+  if (!st.isDirectory) return { kind: "file" };
+  const names: string[] = [];
+  for await (const e of Deno.readDir(target)) names.push(e.name);
+  if (names.length === 0) return { kind: "empty" };
+  const known = new Set(MAP_NAMES);
+  let manifestOk = false;
+  try {
+    const m = JSON.parse(await Deno.readTextFile(join(target, MAP_FILES.manifest)));
+    if (m?.format === MAP_FORMAT) {
+      manifestOk = true;
+      if (Array.isArray(m.files)) {
+        for (const f of m.files) if (typeof f?.path === "string") known.add(f.path.split("/")[0]);
+      }
+    }
+  } catch { /* no manifest, or not ours */ }
+  // Without a Waymark manifest, only what a SLAM session writes before its first save is ours (journal, blob
+  // store): a folder holding e.g. a user's `model/` is not a map.
+  const loose = new Set<string>([MAP_FILES.journal, MAP_FILES.blobData, MAP_FILES.blobIndex]);
+  if (!manifestOk) { for (const n of [...known]) if (!loose.has(n)) known.delete(n); }
+  // journal.wal.* : damaged bytes set aside by repair (and its temporary file)
+  const foreign = names.filter((n) => !known.has(n) && !n.startsWith(`${MAP_FILES.journal}.`)).sort();
+  if (foreign.length > 0) return { kind: "foreign", foreign: foreign.slice(0, 10) };
+  return { kind: manifestOk ? "map" : "map-files" };
+}
+
+/**
+ * Throw unless a map may be written at `dir`: absent, an empty folder, or (with `replace`) a Waymark map.
+ * `action` names the action in the message (e.g. "build map"); `extend` accepts a map without `replace`.
+ * @throws {ValidationError} naming the path and what is there.
+ */
+export async function checkMapTarget(
+  dir: string,
+  options: { replace?: boolean; action?: string; extend?: boolean } = {},
+): Promise<MapTarget> {
+  const target = resolve(dir);
+  const t = await inspectMapTarget(target);
+  const action = options.action ?? "write map";
+  if (t.kind === "file") {
+    throw new ValidationError(
+      `Cannot ${action} to ${target}: it is not a folder (a file or a link): choose a new path (nothing was changed)`,
+      { context: { file: target } },
+    );
+  }
+  if (t.kind === "foreign") {
+    throw new ValidationError(
+      `Cannot ${action} to ${target}: the folder is not a Waymark map (it holds ${
+        t.foreign!.join(", ")
+      }); choose a new path or an empty folder (nothing was changed)`,
+      { context: { file: target, foreign: t.foreign } },
+    );
+  }
+  if ((t.kind === "map" || t.kind === "map-files") && !options.replace && !options.extend) {
+    throw new ValidationError(
+      `Cannot ${action} to ${target}: it already holds a Waymark map; choose another path, or replace it (map build --force, the replace option)`,
+      { context: { file: target } },
+    );
+  }
+  return t;
 }
 
 function nonce(): string {
@@ -104,7 +207,19 @@ export async function writeMap(
     });
   }
   await Deno.mkdir(dirname(target), { recursive: true });
-  await recoverMapDir(target);
+  return await withMapLock(target, options.lock, "waymark (map write)", async (lock) => {
+    await recoverMapDir(target);
+    await checkMapTarget(target, { replace: options.replace });
+    return await stageAndSwap(target, dim, content, { ...options, lock });
+  });
+}
+
+async function stageAndSwap(
+  target: string,
+  dim: number,
+  content: MapWriteContent,
+  options: WriteMapOptions,
+): Promise<MapManifest> {
   const tag = `${Deno.pid}-${nonce()}`;
   const staging = `${target}.tmp-${tag}`;
   const step = async (s: MapWriteStep) => {
@@ -146,6 +261,7 @@ export async function writeMap(
       ...(content.localFeatures ? { localFeatures: content.localFeatures } : {}),
       build: { ...content.build, skipped: skipped.slice(0, 100) },
     };
+    manifest.integrity = manifestIntegrity(manifest);
     await writeFileSynced(
       join(staging, MAP_FILES.manifest),
       enc.encode(JSON.stringify(manifest, null, 2) + "\n"),
@@ -203,18 +319,14 @@ function pidOf(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-async function processAlive(pid: number): Promise<boolean> {
-  if (pid === Deno.pid) return true;
-  if (Deno.build.os !== "linux") return true; // cannot tell: keep its folder
-  return await exists(`/proc/${pid}`);
-}
-
 /**
  * Bring a map folder to a consistent state after a crashed write (see the module documentation). Safe to call
- * at any time by the single writer; `loadMap` calls it first.
+ * at any time by the single writer; `loadMap` calls it first. Does nothing while another live process holds
+ * the map's lock (its write is in progress).
  */
 export async function recoverMapDir(dir: string, options: RecoverOptions = {}): Promise<RecoveryResult> {
   const target = resolve(dir);
+  if (await lockedByOther(target)) return { action: "none", removed: [] };
   const parent = dirname(target), base = basename(target);
   const tmps: string[] = [], olds: string[] = [];
   try {
@@ -256,7 +368,7 @@ export async function recoverMapDir(dir: string, options: RecoverOptions = {}): 
   for (const t of tmps) {
     if (!(await exists(t))) continue; // rolled forward
     const pid = pidOf(basename(t));
-    if (t === options.discardStaging || (pid !== null && !(await processAlive(pid)))) await drop(t);
+    if (t === options.discardStaging || (pid !== null && !processAlive(pid))) await drop(t);
   }
   return { action, removed };
 }

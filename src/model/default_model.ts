@@ -27,6 +27,9 @@ import { createSession, type RuntimeSession } from "./runtime.ts";
 /** Local descriptor length of the dense SIFT front end. */
 export const LOCAL_DIM = 128;
 
+/** Default shrinkage of the PCA whitening (fraction of the mean retained eigenvalue added to each). */
+export const PCA_SHRINKAGE_DEFAULT = 1;
+
 /** Everything that defines a default-model graph. */
 export interface DefaultModelParams {
   /** Network input size (grey). */
@@ -63,7 +66,8 @@ export function buildDefaultModelGraph(params: DefaultModelParams): Uint8Array {
   const g = new GraphBuilder("waymark_dsift_netvlad");
   const image = g.input("image", ["N", 1, "H", "W"]);
   const local = g.output(addDenseSift(g, image, params.frontEnd), "local", ["N", "h", "w", LOCAL_DIM]);
-  let v = addNetVladLayer(g, local, nv, { layout: "NHWC" }).vlad;
+  const weighted = (params.frontEnd.noiseFloor ?? 0) > 0 || params.frontEnd.contrastThreshold > 0;
+  let v = addNetVladLayer(g, local, nv, { layout: "NHWC", weighted }).vlad;
   if (params.powerNorm) v = g.l2Normalize(g.mul(g.sign(v), g.sqrt(g.abs(v))), 1);
   if (params.pca) {
     const p = params.pca;
@@ -249,6 +253,11 @@ export interface FitDefaultOptions {
   frontEnd?: Partial<DenseSiftOptions>;
   /** Model name in the manifest. Default "waymark-dsift-netvlad". */
   name?: string;
+  /**
+   * Shrinkage of the whitening: added to every eigenvalue before whitening, as a fraction of the mean retained
+   * eigenvalue (see `fitPca`'s `regulariser`). Default PCA_SHRINKAGE_DEFAULT.
+   */
+  pcaShrinkage?: number;
   /** Extra PCA samples: random crops per image (VLADs of sub-windows). Default 6. */
   pcaCropsPerImage?: number;
   /** Images kept in memory for the PCA pass (reservoir sample). Default 2000. */
@@ -337,7 +346,7 @@ export async function fitDefaultModel(
         const src = dense.descriptors.subarray(p * LOCAL_DIM, (p + 1) * LOCAL_DIM);
         let norm = 0;
         for (let j = 0; j < LOCAL_DIM; j++) norm += src[j] * src[j];
-        if (norm < 1e-8) continue; // flat patch (damped to zero)
+        if (norm < 0.25) continue; // flat, or within the noise floor: not a visual word
         let slot: number;
         if (poolCount < maxSamples) slot = poolCount++;
         else {
@@ -389,10 +398,14 @@ export async function fitDefaultModel(
   const pcaDim = options.pcaDim ?? 0;
   if (pcaDim > 0) {
     const vlads = await globalDescriptorsForPca(params, kept, options.pcaCropsPerImage ?? 6, rand, progress);
-    const n = vlads.length / (K * LOCAL_DIM);
-    const dim = Math.min(pcaDim, n - 1);
+    // Crops are not independent samples of the map: the dimension is bounded by the images themselves.
+    const dim = Math.min(pcaDim, kept.length - 1);
+    if (dim < 1) {
+      throw invalid("fit the default model", "images", "at least 2 for PCA whitening", kept.length);
+    }
     progress({ stage: "pca", done: 0, total: 1 });
-    params = { ...params, pca: fitPca(vlads, K * LOCAL_DIM, dim, { seed }) };
+    const regulariser = options.pcaShrinkage ?? PCA_SHRINKAGE_DEFAULT;
+    params = { ...params, pca: fitPca(vlads, K * LOCAL_DIM, dim, { seed, regulariser }) };
     progress({ stage: "pca", done: 1, total: 1 });
   }
   const onnx = buildDefaultModelGraph(params);

@@ -12,6 +12,11 @@
  *    cell weighted by SIFT's Gaussian window;
  * 6. SIFT normalisation (L2, clip at 0.2; optional) then RootSIFT (L1 normalise, sqrt). Patches whose gradient
  *    energy is below `contrastThreshold` are scaled down towards zero instead of amplified.
+ * 7. Noise floor (optional, `noiseFloor`): each image's noise level is estimated as a low quantile of its own
+ *    patch energies (the flattest patches of an image hold only sensor noise and compression artefacts), and a
+ *    descriptor's length becomes its weight: 0 for patches within `noiseFloor` times that level, rising to 1
+ *    at twice that. Unit-normalised, such patches would look like texture (a dark, noisy frame is otherwise
+ *    described as "granite everywhere"); the weighted NetVLAD layer then lets them count for nothing.
  *
  * @module
  */
@@ -23,7 +28,7 @@ export interface DenseSiftOptions {
   cellSize: number;
   /** Descriptor grid step, in cells. Default 1. */
   gridStep: number;
-  /** Gaussian smoothing sigma in pixels before gradients; 0 disables. Default 0.8. */
+  /** Gaussian smoothing sigma in pixels before gradients (SIFT's base blur); 0 disables. Default 1.6. */
   smoothSigma: number;
   /**
    * Gradient energy (sum of binned magnitudes over the patch, image in [0,1]) below which a descriptor is
@@ -32,15 +37,23 @@ export interface DenseSiftOptions {
   contrastThreshold: number;
   /** SIFT's clipping of normalised bins at 0.2 before RootSIFT. Default true. */
   clip: boolean;
+  /**
+   * Signal-to-noise ratio (patch energy over the image's noise level) at which a descriptor starts to count;
+   * it counts fully at twice this. 0 disables (every descriptor has unit length). Default 3.
+   */
+  noiseFloor?: number;
+  /** Quantile of an image's patch energies taken as its noise level, in (0, 0.5]. Default 0.1. */
+  noiseQuantile?: number;
 }
 
 /** Defaults of {@link DenseSiftOptions}. */
 export const DENSE_SIFT_DEFAULTS: DenseSiftOptions = {
   cellSize: 4,
   gridStep: 1,
-  smoothSigma: 0.8,
+  smoothSigma: 1.6,
   contrastThreshold: 0,
   clip: true,
+  noiseFloor: 3,
 };
 
 /** Geometry of the dense grid for an input of `width` x `height`. */
@@ -167,8 +180,40 @@ export function addDenseSift(
   // RootSIFT: L1 normalise then sqrt (unit L2 norm).
   const l1 = g.reduceSum(sift, [3]);
   const root = g.sqrt(g.div(sift, g.max(l1, g.constant([1e-12], [], "eps"))));
-  if (options.contrastThreshold <= 0) return root;
+  const floor = options.noiseFloor ?? 0;
+  if (options.contrastThreshold <= 0 && floor <= 0) return root;
   const energy = options.clip ? g.reduceSum(weighted, [3]) : l1;
-  const damp = g.op("Min", [g.scale(energy, 1 / options.contrastThreshold), g.constant([1], [], "one")]);
-  return g.mul(root, damp);
+  let out = root;
+  if (options.contrastThreshold > 0) {
+    out = g.mul(
+      out,
+      g.op("Min", [g.scale(energy, 1 / options.contrastThreshold), g.constant([1], [], "one")]),
+    );
+  }
+  if (floor > 0) out = g.mul(out, noiseWeight(g, energy, floor, options.noiseQuantile ?? 0.1));
+  return out;
+}
+
+/**
+ * Per-descriptor weight in [0, 1] from `energy` [N, h, w, 1]: the image's noise level is the `quantile` of its
+ * patch energies (TopK of the smallest); weight = clip((energy / level - floor) / floor, 0, 1).
+ */
+function noiseWeight(g: GraphBuilder, energy: string, floor: number, quantile: number): string {
+  if (!(quantile > 0 && quantile <= 0.5)) {
+    throw new RangeError(`noiseQuantile must be in (0, 0.5], got ${quantile}`);
+  }
+  const flat = g.reshape(energy, [0, -1]); // [N, h*w]
+  const count = g.op("Gather", [g.op("Shape", [flat]), g.constantInt64([1], "axis1")], { axis: 0 }); // [1]
+  // k = max(1, floor(count * quantile)) in integers: count * round(1000 q) / 1000.
+  const per = Math.max(1, Math.round(quantile * 1000));
+  const k = g.op("Max", [
+    g.op("Div", [g.op("Mul", [count, g.constantInt64([per], "q_num")]), g.constantInt64([1000], "q_den")]),
+    g.constantInt64([1], "k_min"),
+  ]);
+  const [smallest] = g.opOutputs("TopK", [flat, k], 2, { axis: 1, largest: 0, sorted: 1 });
+  const level = g.op("ReduceMax", [smallest], { axes: [1], keepdims: 1 }); // [N, 1] (opset 17: axes attribute)
+  const level4 = g.reshape(level, [0, 1, 1, 1]);
+  const snr = g.div(energy, g.max(level4, g.constant([1e-9], [], "eps")));
+  const w = g.scale(g.sub(snr, g.constant([floor], [], "noise_floor")), 1 / floor);
+  return g.op("Min", [g.relu(w), g.constant([1], [], "one")]);
 }

@@ -64,6 +64,19 @@ export class GraphBuilder {
     return out;
   }
 
+  /** Add a node with `count` outputs (e.g. TopK's values and indices); returns their names. */
+  opOutputs(
+    opType: string,
+    inputs: string[],
+    count: number,
+    attributes?: Record<string, AttributeValue>,
+  ): string[] {
+    const name = this.#fresh(opType.toLowerCase());
+    const outs = Array.from({ length: count }, (_, i) => `${name}_out${i}`);
+    this.#nodes.push({ opType, inputs, outputs: outs, name, attributes });
+    return outs;
+  }
+
   /** Declare a float32 graph input (string dims are dynamic). */
   input(name: string, shape: (number | string)[], elemType: DataTypeCode = DataType.FLOAT): string {
     this.#inputs.push({ name, elemType, shape });

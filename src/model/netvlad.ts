@@ -148,6 +148,8 @@ export interface NetVladOutput {
 
 /**
  * Reference forward pass of the NetVLAD layer over an N x C x H x W feature map (row-major), in float64.
+ * `weighted`: each position's assignment is scaled by its descriptor's length capped at 1 (as the graph's
+ * `weighted` option).
  *
  * @example
  * ```ts
@@ -162,6 +164,7 @@ export function netvladForward(
   x: Float32Array,
   params: NetVladParams,
   shape: { n: number; height: number; width: number },
+  options: { weighted?: boolean } = {},
 ): NetVladOutput {
   const K = params.clusters, C = params.dim, HW = shape.height * shape.width, N = shape.n;
   if (x.length !== N * C * HW) {
@@ -170,6 +173,7 @@ export function netvladForward(
   const softAssign = new Float32Array(N * K * HW);
   const vlad = new Float32Array(N * K * C);
   const xn = new Float64Array(C * HW);
+  const weight = new Float64Array(HW);
   const logits = new Float64Array(K);
   const acc = new Float64Array(K * C);
   const mass = new Float64Array(K);
@@ -180,6 +184,7 @@ export function netvladForward(
       let s = 0;
       for (let j = 0; j < C; j++) s += x[base + j * HW + p] ** 2;
       const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+      weight[p] = options.weighted ? Math.min(Math.sqrt(s), 1) : 1;
       for (let j = 0; j < C; j++) xn[j * HW + p] = x[base + j * HW + p] * inv;
     }
     acc.fill(0);
@@ -198,7 +203,7 @@ export function netvladForward(
         z += logits[k];
       }
       for (let k = 0; k < K; k++) {
-        const a = logits[k] / z;
+        const a = (logits[k] / z) * weight[p];
         softAssign[(b * K + k) * HW + p] = a;
         mass[k] += a;
         for (let j = 0; j < C; j++) acc[k * C + j] += a * xn[j * HW + p];
@@ -236,7 +241,15 @@ export function addNetVladLayer(
   g: GraphBuilder,
   x: string,
   params: NetVladParams,
-  options: { layout?: "NCHW" | "NHWC" } = {},
+  options: {
+    layout?: "NCHW" | "NHWC";
+    /**
+     * Weight each descriptor's contribution (soft assignment) by its length, capped at 1, before the input L2
+     * normalisation erases it: a front end can then mark descriptors it does not trust (the default model's
+     * noise floor). Unit-length inputs give exactly the paper's layer. Default false.
+     */
+    weighted?: boolean;
+  } = {},
 ): { softAssign: string; vlad: string } {
   const K = params.clusters, C = params.dim;
   // Positions-major descriptors [N, HW, C].
@@ -248,7 +261,10 @@ export function addNetVladLayer(
   for (let k = 0; k < K; k++) for (let j = 0; j < C; j++) wt[j * K + k] = params.weight[k * C + j];
   let logits = g.matmul(xn, g.constant(wt, [C, K], "netvlad_weight"));
   if (params.bias) logits = g.add(logits, g.constant(params.bias, [K], "netvlad_bias"));
-  const assign = g.softmax(logits, 2); // [N, HW, K]
+  let assign = g.softmax(logits, 2); // [N, HW, K]
+  if (options.weighted) {
+    assign = g.mul(assign, g.op("Min", [g.reduceL2(rows, [2]), g.constant([1], [], "one")])); // [N, HW, 1]
+  }
   const softAssign = g.transpose(assign, [0, 2, 1]); // [N, K, HW]
   const agg = g.matmul(softAssign, xn); // [N, K, C]
   const mass = g.reshape(g.reduceSum(assign, [1], false), [0, K, 1]); // [N, K, 1]

@@ -15,7 +15,14 @@ export interface ModelPreset {
   fit: Readonly<Omit<FitDefaultOptions, "onProgress">>;
 }
 
-const FRONT_END = { cellSize: 4, gridStep: 1, smoothSigma: 0.8, contrastThreshold: 0, clip: true } as const;
+const FRONT_END = {
+  cellSize: 4,
+  gridStep: 1,
+  smoothSigma: 1.6,
+  contrastThreshold: 0,
+  clip: true,
+  noiseFloor: 3,
+} as const;
 
 /** The presets, by name. */
 export const MODEL_PRESETS: Readonly<Record<string, ModelPreset>> = Object.freeze({

@@ -6,6 +6,10 @@
  * the default decoder decodes straight to that size (`prepareImage`: JPEG shrink-on-load and resize in one
  * sharp pass), so neither a full-size buffer nor a second resize in the model is paid per frame.
  *
+ * Before decoding, the frame's stamp is checked (`checkStamp`: an error with cause `stamp`); after it, the frame's
+ * content (`frameContent`: a frame too small or near-uniform is marked `skipped` and its pixels dropped, so
+ * that no later stage describes, searches or localizes it). See `frame_checks.ts`.
+ *
  * @module
  */
 import { concatMap, of, type OperatorFunction } from "rxjs";
@@ -14,6 +18,13 @@ import type { EncodedImage, PixelImage, RawImage } from "../types.ts";
 import { decodeFrameImage } from "../image/decode.ts";
 import { prepareImage } from "../image/prepare.ts";
 import { afterStep, frameError, type FrameWork } from "./frame_work.ts";
+import {
+  arrivedSize,
+  checkStamp,
+  contentOptions,
+  frameContent,
+  type FrameContentOptions,
+} from "./frame_checks.ts";
 
 /** Decodes one frame image. */
 export type FrameDecoder = (
@@ -34,6 +45,8 @@ export interface DecodeStageOptions {
   size?: { width: number; height: number };
   /** Clock for error stamps (seconds). Default `Date.now() / 1000`. */
   now?: () => number;
+  /** Content thresholds below which a frame is `skipped` (see `frame_checks.ts`); false: no check. Default on. */
+  content?: FrameContentOptions | false;
 }
 
 /**
@@ -59,13 +72,25 @@ export function decodeStage(options: DecodeStageOptions = {}): OperatorFunction<
       ? (image, o) => prepareImage(image, { width: size.width, height: size.height, channels }, o)
       : decodeFrameImage);
   const now = options.now ?? (() => Date.now() / 1000);
+  const content = options.content === false ? null : contentOptions(options.content);
+  const decoded = (work: FrameWork, pixels: PixelImage) => {
+    const reason = content && frameContent(pixels, arrivedSize(work.frame.image), content);
+    if (reason) work.skipped = reason;
+    else work.pixels = pixels;
+  };
   return concatMap((work: FrameWork) => {
-    if (work.error || work.pixels) return of(work);
+    if (work.error || work.pixels || work.skipped) return of(work);
     const source = work.frame.source ?? `frame ${work.frame.seq}`;
+    try {
+      checkStamp(work.frame.stamp, source);
+    } catch (err) {
+      work.error = { ...frameError(err, work, now()), cause: "stamp" };
+      return of(work);
+    }
     return afterStep(work, () => {
       const r = decode(work.frame.image, size ? { channels, source, size } : { channels, source });
-      if (r instanceof Promise) return r.then((p) => void (work.pixels = p));
-      work.pixels = r;
+      if (r instanceof Promise) return r.then((p) => decoded(work, p));
+      decoded(work, r);
       return undefined;
     }, (err) => void (work.error = frameError(err, work, now())));
   });

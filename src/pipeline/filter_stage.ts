@@ -2,7 +2,8 @@
  * Filter stage: folds each keyframe's similarities into the temporal place filter (`PlaceFilter`): the whole
  * row when the search stage compared the keyframe with every place (`work.similarities`), else its top-k
  * hypotheses with the background, and
- * writes the smoothed `LocationEstimate`; a non-keyframe gets the last estimate restamped. Asynchronous
+ * writes the smoothed `LocationEstimate`; a non-keyframe gets the last estimate restamped, a frame without
+ * content (`work.skipped`) a `lost` estimate with the reason (the filter only predicts). Asynchronous
  * verification results (the pipeline's verification hook) update the filter of the same subscription.
  *
  * @module
@@ -52,6 +53,20 @@ export function filterStage(
       {
         const inner = source.pipe(map((work) => {
           if (work.error) return work;
+          if (work.skipped) {
+            // Nothing observed: time passes (the belief spreads, so its confidence can only fall) and the frame
+            // is reported lost with its reason; the last estimate stays the one later repeats are given.
+            if (filter.steps > 0) filter.predict();
+            work.estimate = {
+              stamp: work.frame.stamp,
+              seq: work.frame.seq,
+              placeId: null,
+              confidence: 0,
+              status: "lost",
+              skipped: work.skipped,
+            };
+            return work;
+          }
           if (work.keyframe && (work.hypotheses || work.similarities)) {
             seqToKeyframe.set(work.frame.seq, keyframes++);
             if (seqToKeyframe.size > 64) seqToKeyframe.delete(seqToKeyframe.keys().next().value!);

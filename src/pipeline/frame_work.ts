@@ -15,6 +15,7 @@ import type {
   PixelImage,
   PlaceHypothesis,
 } from "../types.ts";
+import type { SkipReason } from "./frame_checks.ts";
 
 /** Work in progress on one frame. */
 export interface FrameWork {
@@ -23,6 +24,11 @@ export interface FrameWork {
   receivedAt: number;
   /** Decoded pixels (decode stage). */
   pixels?: PixelImage;
+  /**
+   * The frame holds nothing to localize on (decode stage, `frame_checks.ts`): no pixels, never a keyframe; the
+   * filter stage reports it `lost` with this reason.
+   */
+  skipped?: SkipReason;
   /** Chosen as keyframe (keyframe stage); only keyframes are described, searched and observed. */
   keyframe?: boolean;
   /** Ordinal of this keyframe in the run (0-based). */

@@ -6,7 +6,9 @@
  * - Session keyframes (`space: "session"`, loop candidates of this run): `remember()` keeps a grayscale copy of
  *   each keyframe (longer side at most `maxSide`), cheap enough for every keyframe; local features are extracted
  *   only when a keyframe is first named as a candidate, and cached (LRU, `cacheSize`). At most
- *   `sessionCapacity` keyframes are kept (the oldest forgotten first; a forgotten keyframe cannot be verified).
+ *   `sessionCapacity` keyframes are kept (the oldest forgotten first). A keyframe this run does not hold (forgotten,
+ *   or of an earlier session that a multi-session run extends) is verified from its `image` when it has one
+ *   (as a map place is), else it cannot be verified.
  * - Prior map places (`space: "map"`): the features the map stores (`mapFeatures`, e.g. a loaded map's
  *   `localFeatures`: read lazily, PCA-reduced with the map's projection, which the query is then reduced with
  *   too); for a place without stored features, features extracted from the image that
@@ -19,8 +21,10 @@
  *   GeometricVerifier.extraction}, e.g. a map written before the front end changed) are not used: those places
  *   are re-extracted from their images (`verifier_loader.ts` says so in one notice).
  *
- * Every result is a `VerificationResult` (`ok` at `minInliers` RANSAC inliers or more); nothing throws on image
- * content (a candidate that cannot be read gets `ok: false` and a `reason`).
+ * Every result is a `VerificationResult`; nothing throws on image content (a candidate that cannot be read gets
+ * `ok: false` and a `reason`). Thresholds follow the image: the RANSAC tolerance is a fraction of the image
+ * (`relativeThreshold`), and `ok` needs `minInliers` scaled by the keypoints the pair has (the smaller side's
+ * count over `maxKeypoints`, at most 1): a small image has fewer keypoints, so fewer inliers mean as much.
  *
  * @module
  */
@@ -31,7 +35,12 @@ import type { LocalFeatures, PixelImage, VerificationEvent, VerificationResult }
 import { extractLocalFeatures, verificationImage } from "../verify/local_features.ts";
 import { reduceFeatures } from "../verify/eval_hooks.ts";
 import type { PcaProjection } from "../verify/pca.ts";
-import { type LocalFeatureStore, Verifier as PairVerifier, type VerifyOptions } from "../verify/verifier.ts";
+import {
+  type LocalFeatureStore,
+  resolveVerifyOptions,
+  Verifier as PairVerifier,
+  type VerifyOptions,
+} from "../verify/verifier.ts";
 import type { LocalFeatureExtraction } from "../map/format.ts";
 import { DEFAULT_LOCAL_FEATURE_EXTRACTION, extractionMismatch } from "../map/local_features_writer.ts";
 import { DEFAULT_MIN_INLIERS, UNVERIFIABLE } from "../localize/loop_gate.ts";
@@ -78,6 +87,13 @@ export interface GeometricVerifierOptions {
   mapImage?: (placeId: number, candidate: VerificationCandidate) => Promise<PixelImage | undefined>;
   /** Folder relative image paths of map candidates are resolved against. Default the working folder. */
   imageRoot?: string;
+  /**
+   * RANSAC inlier tolerance as a fraction of the candidate image's longer side (as verified, after `maxSide`).
+   * Default 20 / 512: DELF's 20 px at the 512 px the verifier works at, and 6 px at 160x120, where 20 px would
+   * be an eighth of the image and a corridor's converging lines would fit any affine model. An explicit
+   * `verify.threshold` (pixels) wins.
+   */
+  relativeThreshold?: number;
   /** Other pair-verification options (RANSAC model, threshold, matching distance). */
   verify?: Omit<VerifyOptions, "minInliers">;
 }
@@ -168,13 +184,18 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
     async get(placeId) {
       const c = candidates.get(placeId)!;
       if (c.space === "session") {
-        return await cached(`s${placeId}`, () => Promise.resolve(session.get(placeId)));
+        // A keyframe of an earlier session (multi-session SLAM) was never remembered by this run: its image.
+        return await cached(`s${placeId}`, async () => session.get(placeId) ?? await mapImage(placeId, c));
       }
       const stored = mapFeatures ? await mapFeatures.get(placeId) : undefined;
       return stored ?? await cached(`m${placeId}`, () => mapImage(placeId, c));
     },
   });
-  const verifyOptions: VerifyOptions = { ...options.verify, minInliers };
+  const relative = options.relativeThreshold ?? 20 / 512;
+  if (!(relative > 0 && relative < 1)) {
+    throw invalid(action, "relativeThreshold", "a number in (0, 1)", relative);
+  }
+  const fixedThreshold = options.verify?.threshold;
   return {
     get sessionSize() {
       return session.size;
@@ -207,8 +228,15 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
       };
       const byId = new Map(candidates.map((c) => [c.placeId, c]));
       const store = candidateStore(byId);
-      const pair = new PairVerifier(store, verifyOptions);
-      const minKeypoints = pair.options.minKeypoints;
+      // The inlier test is applied below, scaled with the pair's keypoints; the RANSAC tolerance is in the
+      // candidate's pixels (the residual's image), so it follows the candidate's size.
+      const pairFor = (f: LocalFeatures) =>
+        new PairVerifier(store, {
+          ...options.verify,
+          threshold: fixedThreshold ?? relative * Math.max(f.imageWidth, f.imageHeight),
+          minInliers: 0,
+        });
+      const minKeypoints = resolveVerifyOptions(options.verify).minKeypoints;
       const unverifiable = (why: string): VerificationResult => ({
         ok: false,
         inliers: 0,
@@ -239,8 +267,11 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
                 `place ${c.placeId} has ${f.dim}-d stored features that the query's ${q.dim}-d cannot be reduced to (no matching PCA)`,
               );
             } else {
-              const { correspondences: _c, ...r } = await pair.verify(qf, c.placeId);
-              result = r;
+              const { correspondences: _c, reason: _r, ...r } = await pairFor(f).verify(qf, c.placeId);
+              const need = Math.round(minInliers * Math.min(1, Math.min(q.count, f.count) / maxKeypoints));
+              result = r.inliers >= need && r.inliers > 0 && _r === undefined
+                ? { ...r, ok: true }
+                : { ...r, ok: false, reason: _r ?? `too few inliers (${r.inliers} < ${need})` };
             }
           }
         } catch (err) {

@@ -15,7 +15,9 @@
  *   queues without bound.
  * - Stats: a `StatsEvent` every `statsIntervalMs` (default 1000, on `scheduler`) with received, processed,
  *   dropped and error counts and the latency percentiles of the last 1000 frames (frame in to estimate out).
- * - Bad frames: an `ErrorEvent` each, counted; the stream continues.
+ * - Frames without content (too small, near-uniform) and stamps outside [0, 1e10] s: see `frame_checks.ts`.
+ * - Bad frames: an `ErrorEvent` each, counted by cause (`StatsEvent.errorsByCause`: the name of the stage that
+ *   failed, or `verification`); the stream continues.
  * - With no prior map (`map` absent) it is SLAM: loop closures over the growing session map (every keyframe
  *   joins it: choose keyframes with `keyframes`), no estimates. Past 4096 eligible keyframes an HNSW index's
  *   top-k replaces dense comparison (`sessionIndex`); the index is filled lazily from 2048 on (or starts from
@@ -59,10 +61,17 @@ import type {
 } from "../types.ts";
 import type { PlaceFilterOptions } from "../localize/place_filter.ts";
 import type { LoopDetectorOptions } from "../localize/loop_detector.ts";
-import { DEFAULT_MIN_INLIERS, gateLoop } from "../localize/loop_gate.ts";
+import {
+  acceptUnverified,
+  DEFAULT_MIN_INLIERS,
+  gateLoop,
+  type LoopGateOptions,
+} from "../localize/loop_gate.ts";
+import { ErrorTally } from "./error_tally.ts";
 import { quantileSorted } from "../kernels/stats.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
+import { contentOptions, type FrameContentOptions } from "./frame_checks.ts";
 import { describeStage } from "./describe_stage.ts";
 import { filterStage } from "./filter_stage.ts";
 import type { FrameWork } from "./frame_work.ts";
@@ -136,6 +145,12 @@ export interface LocalizerOptions {
   /** Inliers for a verified candidate to confirm a place or a loop. Default `DEFAULT_MIN_INLIERS` (120). */
   minInliers?: number;
   /**
+   * Operating point of loop events (`src/localize/loop_gate.ts`): `minConfidence` of verified loops,
+   * `unverifiedMinConfidence` of loops emitted without a verifier, `keepUnverifiable` (default false: with a
+   * verifier, a loop it cannot check is not emitted).
+   */
+  loopGate?: LoopGateOptions;
+  /**
    * With a map: the run's own keyframes kept for loop closure. A keyframe joins only when the map does not
    * explain it (not `localized`) and its similarity to the last one that joined is below `novelty` (default
    * 0.9); at most `max` are kept (default 512, int8, 8 KB each at D = 8192), the older half thinned when
@@ -181,6 +196,12 @@ export interface LocalizerOptions {
   onSessionIndex?: (index: VectorIndex) => void;
   /** Frame decoder. Default `decodeFrameImage` (sharp). */
   decode?: FrameDecoder;
+  /**
+   * Frames without content (smaller than `minSide` pixels, or near-uniform: see `src/pipeline/frame_checks.ts`)
+   * are skipped: never described, localized or a loop closure; with a map they get a `lost` estimate with a
+   * `skipped` reason. false: no check. Default `DEFAULT_FRAME_CONTENT` (16 pixels, contrast 2 grey levels).
+   */
+  content?: FrameContentOptions | false;
   /** Stats period in ms. Default 1000. */
   statsIntervalMs?: number;
   /** Scheduler of the stats timer and event stamps. Default `asyncScheduler`. */
@@ -255,6 +276,7 @@ function validate(options: LocalizerOptions): void {
     throw invalid(a, "model", "a DescriptorModel", options?.model);
   }
   if (options.backpressure) policyCapacity(options.backpressure);
+  if (options.content) contentOptions(options.content);
   const pos = (f: string, v: number | undefined) => {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalid(a, f, "a positive integer", v);
   };
@@ -270,6 +292,10 @@ function validate(options: LocalizerOptions): void {
   }
   if (options.minInliers !== undefined && !(options.minInliers >= 0)) {
     throw invalid(a, "minInliers", "a number >= 0", options.minInliers);
+  }
+  if (options.loopGate) {
+    gateLoop(0, undefined, options.loopGate); // validates
+    acceptUnverified(0, options.loopGate);
   }
   const sk = options.sessionKeyframes;
   if (sk?.novelty !== undefined && !(sk.novelty >= -1 && sk.novelty <= 1)) {
@@ -333,7 +359,12 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
 
   const events$ = defer(() =>
     new Observable<WaymarkEvent>((out) => {
-      const counters = { received: 0, processed: 0, dropped: 0, errors: 0 };
+      const counters = { received: 0, processed: 0, dropped: 0, skipped: 0 };
+      const errors = new ErrorTally();
+      const emitError = (e: ErrorEvent) => {
+        errors.add(e);
+        out.next(e);
+      };
       const latencies = new Float64Array(1000);
       let latencyCount = 0;
       const gate = createGate<FrameWork>({
@@ -368,7 +399,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
               pendingLoops.delete(ev.seq);
               const { loop: hyp, keyframe } = pending;
               const r = ev.results.find((x) => x.placeId === hyp.match.placeId)?.result;
-              const gate = gateLoop(hyp.confidence, r, { minInliers });
+              const gate = gateLoop(hyp.confidence, r, options.loopGate);
               // The gap counts from the last loop actually emitted (a rejected hypothesis does not hold it).
               if (gate.accept && keyframe - lastLoopKeyframe >= loopGap) {
                 lastLoopKeyframe = keyframe;
@@ -383,12 +414,12 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           },
           (err) => {
             if (closed) return;
-            counters.errors++;
             pendingLoops.delete(req.query.seq);
-            out.next({
+            emitError({
               kind: "error",
               stamp: stampNow(),
               error: err instanceof Error ? err.name : "Error",
+              cause: "verification",
               message: `verification of frame ${req.query.seq} failed: ${
                 err instanceof Error ? err.message : err
               }`,
@@ -419,7 +450,9 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           received: counters.received,
           processed: counters.processed,
           dropped: counters.dropped,
-          errors: counters.errors,
+          skipped: counters.skipped,
+          errors: errors.total,
+          errorsByCause: errors.byCause(),
           provider: options.model.info.provider,
         };
         if (n > 0) {
@@ -443,6 +476,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
               ? undefined
               : { width: options.model.info.inputWidth, height: options.model.info.inputHeight },
             now: stampNow,
+            content: options.content,
           }),
         ],
         ["keyframe", keyframeStage(options.keyframes ?? DEFAULT_KEYFRAMES)],
@@ -507,9 +541,11 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         }
       }
       const onTiming = options.onTiming;
+      // A frame's error is counted under the name of the stage that set it (unless that stage named a cause).
       const mark = (name: string) =>
         map((w: FrameWork) => {
-          if (w.timing) {
+          if (w.error && w.error.cause === undefined) w.error.cause = name;
+          if (onTiming && w.timing) {
             const t = clock();
             w.timing.stages[name] = t - w.timing.last;
             w.timing.last = t;
@@ -517,7 +553,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           return w;
         });
       const chain = stages.reduce(
-        (acc, [name, st]) => onTiming ? pipe(acc, st, mark(name)) : pipe(acc, st),
+        (acc, [name, st]) => pipe(acc, st, mark(name)),
         (x: Observable<FrameWork>) => x,
       );
       const mapPlaces = options.map ? new Set(options.map.places.map((p) => p.placeId)) : new Set<number>();
@@ -545,8 +581,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
 
       const handle = (work: FrameWork) => {
         if (work.error) {
-          counters.errors++;
-          out.next(work.error);
+          emitError(work.error);
           return;
         }
         if (
@@ -558,6 +593,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           if (localizedAt.size > 4096) localizedAt.delete(localizedAt.keys().next().value!);
         }
         if (work.loop && !agrees(work.loop, work)) delete work.loop;
+        if (work.loop && !acceptUnverified(work.loop.confidence, options.loopGate)) delete work.loop;
         if (work.loopPending && !agrees(work.loopPending, work)) delete work.loopPending;
         if (work.loop) {
           const kf = work.keyframeIndex ?? 0;
@@ -568,6 +604,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           delete work.loopPending;
         }
         counters.processed++;
+        if (work.skipped) counters.skipped++;
         if (work.estimate) {
           const latencyMs = clock() - work.receivedAt;
           latencies[latencyCount++ % latencies.length] = latencyMs;

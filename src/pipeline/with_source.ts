@@ -5,10 +5,13 @@
  */
 import { Observable } from "rxjs";
 import type { WaymarkEvent } from "../types.ts";
+import { ErrorTally } from "./error_tally.ts";
 
 /**
  * Merge `source.events()` (connection states, malformed-message errors) into the pipeline's `events$`; the
- * result completes when `events$` does.
+ * result completes when `events$` does. The source's error events (cause `source` when they name none) are
+ * added to every later stats event's `errors` and `errorsByCause`, so that the merged stream's stats count
+ * exactly the error events it carried.
  *
  * @example
  * ```ts ignore
@@ -24,8 +27,19 @@ export function withSourceEvents(
   events$: Observable<WaymarkEvent>,
 ): Observable<WaymarkEvent> {
   return new Observable<WaymarkEvent>((sub) => {
-    const a = source.events().subscribe((e) => sub.next(e));
-    const b = events$.subscribe(sub);
+    const tally = new ErrorTally();
+    const a = source.events().subscribe((e) => {
+      if (e.kind === "error") {
+        if (e.cause === undefined) e = { ...e, cause: "source" };
+        tally.add(e);
+      }
+      sub.next(e);
+    });
+    const b = events$.subscribe({
+      next: (e) => sub.next(e.kind === "stats" ? tally.addTo(e) : e),
+      error: (err) => sub.error(err),
+      complete: () => sub.complete(),
+    });
     return () => {
       b.unsubscribe();
       a.unsubscribe();

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { invalid, TrainingError } from "../errors.ts";
 import { decodeImage } from "../image/decode.ts";
 import {
@@ -63,8 +63,8 @@ export interface TrainOptions
   saveInitial?: boolean;
   /**
    * Write the held-out validation split as a dataset folder `<out>/validation/` (all database rows, the
-   * validation queries, their true matches; absolute image paths), for `waymark eval retrieval --model`.
-   * Default true.
+   * validation queries, their true matches; image paths through a link `dataset` to the training set), for
+   * `waymark eval retrieval --model`. Default true.
    */
   writeValidation?: boolean;
   /** Progress of every stage. */
@@ -119,19 +119,29 @@ function csvField(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-function imageRows(list: DatasetImage[]): string {
+function imageRows(list: DatasetImage[], name: (im: DatasetImage) => string): string {
   const hasPos = list.every((im) => im.position);
   const head = hasPos ? "image,stamp,x,y" : "image,stamp";
   const rows = list.map((im) =>
-    [csvField(im.path), String(im.stamp), ...(hasPos ? [String(im.position!.x), String(im.position!.y)] : [])]
+    [
+      csvField(name(im)),
+      String(im.stamp),
+      ...(hasPos ? [String(im.position!.x), String(im.position!.y)] : []),
+    ]
       .join(",")
   );
   return [head, ...rows].join("\n") + "\n";
 }
 
+/** Name of the link, inside a validation split, to the training dataset folder. */
+const DATASET_LINK = "dataset";
+
 /**
  * Write the validation split of `ds` as a retrieval dataset folder: every database row, the `validation`
- * queries, and `matches.csv` from their ground truth (image paths absolute, so the folder holds only CSVs).
+ * queries, and `matches.csv` from their ground truth. The folder holds only CSVs and a symbolic link
+ * `dataset` to the training dataset folder; image paths go through it (`dataset/images/...`), so that they
+ * stay inside the split's folder as dataset readers require. Images outside the training dataset folder (it
+ * named them by absolute path) keep their absolute path (reading those needs absolute paths allowed).
  */
 export async function writeValidationSplit(
   ds: RetrievalDataset,
@@ -139,22 +149,29 @@ export async function writeValidationSplit(
   dir: string,
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
+  const link = join(dir, DATASET_LINK);
+  await Deno.remove(link).catch(() => {}); // an earlier split's link (the link only, never its target)
+  await Deno.symlink(ds.dir, link, { type: "dir" });
+  const name = (im: DatasetImage) => {
+    const rel = relative(ds.dir, im.path);
+    return rel.startsWith("..") || isAbsolute(rel) ? im.path : `${DATASET_LINK}/${rel.split("\\").join("/")}`;
+  };
   const queries = validation.map((q) => ds.queries[q]);
   const matches = ["query,database"];
   for (const q of validation) {
     for (const d of ds.truth[q]) {
-      matches.push(`${csvField(ds.queries[q].path)},${csvField(ds.database[d].path)}`);
+      matches.push(`${csvField(name(ds.queries[q]))},${csvField(name(ds.database[d]))}`);
     }
   }
   for (
-    const [name, text] of [
-      ["database.csv", imageRows(ds.database)],
-      ["queries.csv", imageRows(queries)],
+    const [file, text] of [
+      ["database.csv", imageRows(ds.database, name)],
+      ["queries.csv", imageRows(queries, name)],
       ["matches.csv", matches.join("\n") + "\n"],
     ]
   ) {
-    await Deno.writeTextFile(join(dir, name + ".tmp"), text);
-    await Deno.rename(join(dir, name + ".tmp"), join(dir, name));
+    await Deno.writeTextFile(join(dir, file + ".tmp"), text);
+    await Deno.rename(join(dir, file + ".tmp"), join(dir, file));
   }
 }
 

@@ -22,6 +22,20 @@ Deno.test("waymark slam --help documents the vocabulary; missing --out or a bad 
   const h = await runCli(["slam", "--help"]);
   assert.equal(h.code, 0);
   assert.match(h.stdout, /Vocabulary with no prior map: the shipped generic one/);
+  // Loops are verified by default; the old behaviour (trusting the detector) is an explicit option.
+  assert.match(h.stdout, /--unverified-loops/);
+  assert.match(h.stdout, /--no-verify/);
+  const c = await runCli([
+    "slam",
+    "--source",
+    "sim",
+    "--out",
+    `${await tempDir()}/m`,
+    "--min-confidence",
+    "2",
+  ]);
+  assert.equal(c.code, 2);
+  assert.match(c.stderr, /min-confidence/);
   const a = await runCli(["slam", "--source", "sim"]);
   assert.equal(a.code, 2);
   assert.match(a.stderr, /--source and --out are required/);

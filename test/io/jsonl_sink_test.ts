@@ -79,3 +79,15 @@ Deno.test("JsonlSink drops and counts events beyond maxBufferedBytes instead of 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("JsonlSink.open on a folder is a ValidationError naming it, not a file system trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      JsonlSink.open(dir),
+      (e: Error) => e.name === "ValidationError" && e.message.includes(dir),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -128,3 +128,36 @@ Deno.test("LoopDetector validates options and observation order", () => {
   assert.throws(() => det.observe(5, { ids: [], similarities: [] }), /'query' must be an integer above/);
   assert.throws(() => det.observe(6, { ids: [1], similarities: [] }), ValidationError);
 });
+
+/** Feed `steps` keyframes whose best match is `matchOf(t)` (similarity 0.9, others 0.1); hypotheses out. */
+function runTrack(det: LoopDetector, start: number, steps: number, matchOf: (t: number) => number) {
+  const out = [];
+  for (let t = 0; t < steps; t++) {
+    const query = start + t;
+    const ids = Array.from({ length: 30 }, (_, i) => i);
+    const sims = ids.map((i) => (i === matchOf(t) ? 0.9 : 0.1 + 0.01 * (i % 3)));
+    out.push(det.observe(query, { ids, similarities: sims }));
+  }
+  return out;
+}
+
+Deno.test("LoopDetector needs matches that advance over several map places, not one place over and over", () => {
+  // A robot standing in front of a look-alike of place 12: consistent in time, but no distance in the map.
+  const still = runTrack(new LoopDetector({ excludeRecent: 2 }), 40, 8, () => 12);
+  assert.ok(still.every((h) => h === null), "a single place matched again and again is no loop");
+  // The same evidence on places that advance with the query: a loop, surer the farther it has advanced.
+  const moving = runTrack(new LoopDetector({ excludeRecent: 2 }), 40, 8, (t) => 10 + t);
+  const hyps = moving.filter((h) => h !== null);
+  assert.ok(hyps.length >= 5, `hypotheses ${hyps.length}`);
+  for (let i = 1; i < hyps.length; i++) {
+    assert.ok(hyps[i]!.span > hyps[i - 1]!.span && hyps[i]!.confidence > hyps[i - 1]!.confidence);
+  }
+  assert.equal(hyps.at(-1)!.span, hyps.at(-1)!.match - 10);
+  // minSpan asks for more map distance before the first hypothesis.
+  const far = runTrack(new LoopDetector({ excludeRecent: 2, minSpan: 4 }), 40, 8, (t) => 10 + t);
+  const first = far.findIndex((h) => h !== null);
+  assert.equal(far[first]!.span, 4);
+  assert.ok(first > moving.findIndex((h) => h !== null));
+  assert.throws(() => new LoopDetector({ spanScale: 0 }), ValidationError);
+  assert.throws(() => new LoopDetector({ minSpan: -1 }), ValidationError);
+});

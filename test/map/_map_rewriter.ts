@@ -13,6 +13,6 @@ for (let n = 3;; n++) {
     index: { kind: "exact" },
     // A larger extra file so that a kill often lands part-way through a write.
     populate: (staging) => Deno.writeFile(`${staging}/padding.bin`, new Uint8Array(300_000).fill(n)),
-  });
+  }, { replace: true });
   await Deno.stdout.write(enc.encode(`${n}\n`));
 }

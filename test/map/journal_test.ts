@@ -1,7 +1,13 @@
 import { tempDir } from "./_tmp.ts";
 import assert from "node:assert/strict";
 import { MapFormatError } from "../../src/errors.ts";
-import { encodeRecord, type JournalRecord, KeyframeJournal, replayJournal } from "../../src/map/journal.ts";
+import {
+  encodeRecord,
+  JournalCorruptionError,
+  type JournalRecord,
+  KeyframeJournal,
+  replayJournal,
+} from "../../src/map/journal.ts";
 
 const DIM = 8;
 const rec = (i: number, local?: Uint8Array): JournalRecord => ({
@@ -51,7 +57,7 @@ Deno.test("a record torn part-way (crash mid-append) is dropped on recovery; eve
   }
 });
 
-Deno.test("a corrupt byte in the last record fails its CRC and only that record is dropped", async () => {
+Deno.test("a corrupt byte in a complete last record is damage, not a torn write: an error, the file untouched", async () => {
   const path = `${await tempDir()}/journal.wal`;
   const j = await KeyframeJournal.open(path, { dim: DIM });
   for (let i = 0; i < 3; i++) await j.append(rec(i));
@@ -59,9 +65,14 @@ Deno.test("a corrupt byte in the last record fails its CRC and only that record 
   const bytes = await Deno.readFile(path);
   bytes[bytes.length - 3] ^= 0x55;
   await Deno.writeFile(path, bytes);
-  const r = await replayJournal(path);
-  assert.deepEqual(r.records.map((x) => x.placeId), [0, 1]);
-  assert.ok(r.tornBytes > 0);
+  await assert.rejects(
+    replayJournal(path),
+    (e) =>
+      e instanceof JournalCorruptionError &&
+      /record 3 .* is damaged and it is complete but fails/.test(e.message),
+  );
+  await assert.rejects(KeyframeJournal.open(path, { dim: DIM }), JournalCorruptionError);
+  assert.deepEqual(await Deno.readFile(path), bytes, "the file is untouched");
 });
 
 Deno.test("KeyframeJournal.open() rejects another dim, another model id, a non-journal file and a bad policy", async () => {

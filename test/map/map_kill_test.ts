@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { loadMap } from "../../src/map/map_loader.ts";
+import { acquireMapLock, MapLockedError, mapLockPath } from "../../src/map/lock.ts";
 import { FakeModel } from "./_fake.ts";
 import { tempDir } from "./_tmp.ts";
 
@@ -30,10 +31,20 @@ Deno.test("a map writer killed with SIGKILL at random points always leaves a loa
     proc.kill("SIGKILL");
     await proc.status;
     await reader.cancel().catch(() => {});
-    const map = await loadMap(dir, { model }); // recovers, verifies every checksum
+    const map = await loadMap(dir, { model }); // a reader needs no lock; recovers, verifies every checksum
     const n = map.places.length;
     assert.ok(n >= 3, `places ${n}`);
     assert.ok(map.places.every((p, i) => p.image === `v${n}_${i}.jpg`), "one consistent version");
     assert.equal(map.index.size, n);
+    // The killed writer's lock (unless it died between two writes) is reported as stale, never broken
+    // silently; the user removes it.
+    const lockFile = await Deno.stat(mapLockPath(dir)).then(() => true, () => false);
+    if (lockFile) {
+      await assert.rejects(
+        acquireMapLock(dir),
+        (e) => e instanceof MapLockedError && /stale lock/.test(e.message),
+      );
+      await Deno.remove(mapLockPath(dir));
+    }
   }
 });

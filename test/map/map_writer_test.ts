@@ -41,7 +41,10 @@ for (const at of ["staged-data", "staged-extra", "staged-manifest", "moved-old"]
   Deno.test(`writeMap() interrupted at ${at} leaves the previous map loadable (and cleans up)`, async () => {
     const dir = `${await tempDir()}/map`;
     await writeMap(dir, content(4, 1));
-    await assert.rejects(writeMap(dir, content(7, 2), { onStep: crashAt(at) }), /simulated crash/);
+    await assert.rejects(
+      writeMap(dir, content(7, 2), { replace: true, onStep: crashAt(at) }),
+      /simulated crash/,
+    );
     const map = await loadMap(dir, { model });
     assert.equal(map.places.length, 4);
     assert.equal(map.places[0].image, "img1_0.jpg");
@@ -53,7 +56,7 @@ Deno.test("a crash while staging (no clean-up) keeps the old map; recovery drops
   const dir = `${await tempDir()}/map`;
   await writeMap(dir, content(4, 1));
   await assert.rejects(
-    writeMap(dir, content(7, 2), { onStep: crashAt("staged-data"), cleanupOnError: false }),
+    writeMap(dir, content(7, 2), { replace: true, onStep: crashAt("staged-data"), cleanupOnError: false }),
     /simulated crash/,
   );
   assert.equal((await loadMap(dir, { model })).places.length, 4);
@@ -64,7 +67,7 @@ Deno.test("a crash between moving the old map aside and the commit rename rolls 
   const dir = `${await tempDir()}/map`;
   await writeMap(dir, content(4, 1));
   await assert.rejects(
-    writeMap(dir, content(7, 2), { onStep: crashAt("moved-old"), cleanupOnError: false }),
+    writeMap(dir, content(7, 2), { replace: true, onStep: crashAt("moved-old"), cleanupOnError: false }),
     /simulated crash/,
   );
   await assert.rejects(Deno.stat(dir)); // the map folder is momentarily absent
@@ -114,7 +117,10 @@ Deno.test("loadMap() rejects a missing folder, a non-map folder and an unknown f
   const m = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
   m.version = 99;
   await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(m));
-  await assert.rejects(readMapData(dir), /unsupported map format version 99: this Waymark reads version 1/);
+  await assert.rejects(
+    readMapData(dir),
+    /unsupported map format version 99: this Waymark reads versions 1 and 2/,
+  );
 });
 
 Deno.test("writeMap() rejects descriptors that do not match places x dim", async () => {

@@ -89,7 +89,7 @@ Deno.test("the default model's ONNX global descriptor equals the TypeScript refe
       n: 1,
       height: local.gridHeight,
       width: local.gridWidth,
-    });
+    }, { weighted: true });
     let norm = 0;
     const pn = vlad.map((v) => Math.sign(v) * Math.sqrt(Math.abs(v)));
     for (const v of pn) norm += v * v;

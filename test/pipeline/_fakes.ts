@@ -61,16 +61,22 @@ export function fakeModel(
   return m;
 }
 
-/** A raw mono8 4x4 frame whose pixels all hold `code`. */
+/**
+ * A raw mono8 16x16 frame carrying `code` in its first pixel, on a horizontal ramp (pixel (x, y) holds
+ * `code + 8x`), so that it has content (the pipeline skips uniform frames) and frames of different codes differ
+ * everywhere.
+ */
 export function codeFrame(seq: number, code: number, stamp = seq / 10): CameraFrame {
+  const data = new Uint8Array(16 * 16);
+  for (let i = 0; i < data.length; i++) data[i] = (code + 8 * (i % 16)) & 255;
   const image: RawImage = {
     kind: "raw",
-    width: 4,
-    height: 4,
+    width: 16,
+    height: 16,
     encoding: "mono8",
-    step: 4,
+    step: 16,
     bigEndian: false,
-    data: new Uint8Array(16).fill(code),
+    data,
   };
   return { seq, stamp, frameId: "cam", image, source: `code-${code}` };
 }

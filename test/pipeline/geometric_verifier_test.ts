@@ -3,6 +3,8 @@ import { createGeometricVerifier } from "../../src/pipeline/geometric_verifier.t
 import { createSimulator } from "../../src/io/simulator/simulator.ts";
 import { isUnverifiable } from "../../src/localize/loop_gate.ts";
 import { ValidationError } from "../../src/errors.ts";
+import { writeAliasedLoopDataset } from "../../src/eval/aliased_loops.ts";
+import { decodeImage } from "../../src/image/decode.ts";
 
 const sim = createSimulator({ width: 320, height: 240, frames: 120 });
 const poses = sim.path({ index: 0 });
@@ -52,4 +54,36 @@ Deno.test("geometric verifier: a blank query or a forgotten keyframe is unverifi
   assert.match(b.results[1].result.reason!, /no local features or readable image/);
   assert.ok(b.results.every((r) => isUnverifiable(r.result)));
   assert.throws(() => createGeometricVerifier({ maxKeypoints: 2 }), ValidationError);
+});
+
+Deno.test("geometric verifier at 160x120: look-alike places that a 20 px tolerance confirms are rejected, true revisits kept", async () => {
+  // The aliased simulated sequence (160x120, look-alike wall segments): frames 67 and 77 are in the first lap,
+  // 22 m and 36 m from the earlier frames they resemble; frames 218 and 150 revisit frames 68 and 0.
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeAliasedLoopDataset("sim", dir);
+    const names = (await Deno.readTextFile(`${dir}/sequence.csv`)).trim().split("\n").slice(1)
+      .map((l) => l.split(",")[0]);
+    const pixels = async (i: number) =>
+      await decodeImage(await Deno.readFile(`${dir}/${names[i]}`), { channels: 1 });
+    const pairs = [[67, 29, false], [77, 6, false], [218, 68, true], [150, 0, true]] as const;
+    const check = async (v: ReturnType<typeof createGeometricVerifier>) => {
+      const out: boolean[] = [];
+      for (const [q, m] of pairs) {
+        v.remember({ seq: m, stamp: m, placeId: m, pixels: await pixels(m) });
+        const ev = await v.verify({ seq: q, stamp: q, pixels: await pixels(q) }, [
+          { placeId: m, space: "session", similarity: 0.5 },
+        ]);
+        out.push(ev.results[0].result.ok);
+      }
+      return out;
+    };
+    // Before: a fixed 20 px tolerance (an eighth of the image) and a fixed 120 inliers accept the look-alikes.
+    const old = await check(createGeometricVerifier({ verify: { threshold: 20 } }));
+    assert.deepEqual(old.slice(0, 2), [true, true], "the absolute settings confirm the look-alikes");
+    // Now: tolerance and inlier count follow the image; the look-alikes fail, the revisits pass.
+    assert.deepEqual(await check(createGeometricVerifier()), pairs.map((p) => p[2]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -194,6 +194,7 @@ Deno.test("SLAM pipeline: sessionIndex hnsw finds the loops of dense; bad values
         model: fakeModel(),
         decode: syncDecode,
         loops: { excludeRecent: 5 },
+        loopGate: { unverifiedMinConfidence: 0 }, // every hypothesis: the paths are compared, not the policy
         sessionIndex,
       }).loops$.pipe(toArray()),
     );

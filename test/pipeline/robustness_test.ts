@@ -7,13 +7,14 @@ import type { WaymarkEvent } from "../../src/types.ts";
 import { FakeWsCamera } from "../_fake_ws_camera.ts";
 import { codeMap, fakeModel } from "./_fakes.ts";
 
-/** A JPEG whose pixels all hold `code` (the fake model reads the place code from the first pixel). */
+/**
+ * A JPEG whose left half holds `code` and right half `code + 40` (the fake model reads the place code from the
+ * first pixel; the step gives the frame content, so that it is not skipped as uniform).
+ */
 async function codeJpeg(code: number): Promise<Uint8Array> {
-  return await encodeImage(
-    { width: 16, height: 16, channels: 3, data: new Uint8Array(768).fill(code) },
-    "jpeg",
-    100,
-  );
+  const data = new Uint8Array(768);
+  for (let i = 0; i < 256; i++) data.fill(i % 16 < 8 ? code : code + 40, i * 3, i * 3 + 3);
+  return await encodeImage({ width: 16, height: 16, channels: 3, data }, "jpeg", 100);
 }
 
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -59,12 +60,18 @@ Deno.test("live pipeline over a WebSocket camera: malformed input is counted and
     assert.equal(errs[0].error, "ImageDecodeError", errs[0].message);
     assert.match(errs[0].message, /truncated JPEG/);
     assert.ok(errs.slice(1).every((e) => e.error === "FrameFormatError"), JSON.stringify(errs));
-    // The pipeline counts its own (decode) errors; the source counts the messages it rejected.
+    // The source counts the messages it rejected; the merged stream's stats count every error event, by cause.
     assert.equal(source.counters.errors, bad.length - 1);
     await until(
-      () => events.some((e) => e.kind === "stats" && e.errors === 1 && e.received === bad.length + 1),
+      () =>
+        events.some((e) => e.kind === "stats" && e.errors === bad.length && e.received === bad.length + 1),
       "stats",
     );
+    const counted = events.find((e) => e.kind === "stats" && e.errors === bad.length);
+    assert.deepEqual(counted?.kind === "stats" && counted.errorsByCause, {
+      decode: 1,
+      source: bad.length - 1,
+    });
     // Drop and restore the connection: frames resume, the states are on the stream.
     cam.dropAll();
     await until(() => source.counters.connections === 2 && cam.clientCount === 1, "the reconnect");
@@ -78,7 +85,7 @@ Deno.test("live pipeline over a WebSocket camera: malformed input is counted and
     const stats = events.filter((e) => e.kind === "stats").at(-1)!;
     assert.ok(
       stats.kind === "stats" && stats.processed === bad.length + 3 && stats.dropped === 0 &&
-        stats.errors === 1,
+        stats.errors === bad.length,
     );
   } finally {
     sub.unsubscribe();

@@ -74,7 +74,7 @@ Deno.test("train() writes a loadable default-family model whose descriptors are 
     assert.equal(report.kept, "last");
     assert.ok(report.history.every((h: { separation: number }) => Number.isFinite(h.separation)));
     // the held-out split is written as a dataset that the evaluation commands read
-    const val = await readRetrievalDataset(r.validationDir!);
+    const val = await readRetrievalDataset(r.validationDir!); // image paths through its link to the training set
     assert.equal(val.queries.length, r.validationQueries);
     assert.equal(val.database.length, 40);
     assert.equal(val.groundTruth, "matches");
