@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { quantile, quantileSorted } from "../src/kernels/stats.ts";
 
 /** Summary of a sample of measurements. */
 export interface Summary {
@@ -23,7 +24,8 @@ export interface Summary {
 }
 
 /**
- * The `p`-th percentile (0..100) of `values` by linear interpolation between closest ranks (NaN when empty).
+ * The `p`-th percentile (0..100) of `values`: the project's one definition (`src/kernels/stats.ts`, linear
+ * interpolation between order statistics; NaN when empty).
  *
  * @example
  * ```ts
@@ -32,15 +34,11 @@ export interface Summary {
  * ```
  */
 export function percentile(values: ArrayLike<number>, p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = Float64Array.from(values).sort();
-  return percentileOfSorted(sorted, p);
+  return quantile(values, p / 100);
 }
 
 function percentileOfSorted(sorted: Float64Array, p: number): number {
-  const rank = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank), hi = Math.ceil(rank);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+  return quantileSorted(sorted, p / 100);
 }
 
 /** Count, min, mean, p50/p90/p99 and max of `values` (NaNs when empty). */

@@ -8,6 +8,38 @@ import { exportSimDataset } from "../src/io/simulator/export.ts";
 import { buildMap } from "../src/map/build_map.ts";
 import { loadMap } from "../src/map/map_loader.ts";
 import type { BenchResult } from "./_types.ts";
+import { crc32 as mapCrc32 } from "node:zlib";
+import { crc32 as indexCrc32 } from "../src/index/_crc32.ts";
+
+/** MB/s of a CRC-32 over `size`-byte buffers (at least 64 MiB in all, best of 3 runs). */
+function crcThroughput(crc: (b: Uint8Array) => number, size: number): number {
+  const buf = Uint8Array.from({ length: size }, (_, i) => (i * 131 + 7) & 0xff);
+  const reps = Math.max(1, Math.ceil((64 << 20) / size));
+  let best = Infinity, sink = 0;
+  for (let run = 0; run < 3; run++) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) sink ^= crc(buf);
+    best = Math.min(best, performance.now() - t0);
+  }
+  if (sink === 0.5) console.log(sink);
+  return (reps * size) / 2 ** 20 / (best / 1000);
+}
+
+/** CRC-32 throughput of the journal/blob checksum (map) and the index file checksum (index). */
+function crcRows(): BenchResult[] {
+  const out: BenchResult[] = [];
+  for (const [who, crc] of [["map", mapCrc32], ["index", indexCrc32]] as const) {
+    for (const size of [256, 4 << 20]) {
+      out.push({
+        name: `map/crc32_mb_per_s/${who}/bytes=${size}`,
+        value: crcThroughput(crc, size),
+        unit: "MB/s",
+        note: `CRC-32 used by src/${who}/ over ${size}-byte buffers (64 MiB in all, best of 3)`,
+      });
+    }
+  }
+  return out;
+}
 
 /** Options of {@link bench}. */
 export interface MapBenchOptions {
@@ -31,6 +63,7 @@ export async function bench(options: MapBenchOptions = {}): Promise<BenchResult[
     const loadMs = performance.now() - t0;
     await map.model.close();
     return [
+      ...crcRows(),
       {
         name: "map/build/images_per_s",
         value: r.imagesPerSecond,

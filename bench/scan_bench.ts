@@ -15,7 +15,8 @@
 import { parseArgs } from "node:util";
 import { from, lastValueFrom, toArray } from "rxjs";
 import { BruteForceIndex } from "../src/index/brute_force_index.ts";
-import { createSimilarityScanner, scanRows } from "../src/index/similarity_scan.ts";
+import { scanRows } from "../src/index/similarity_scan.ts";
+import { createSimilarityScanner } from "../src/model/similarity_scanner.ts";
 import { randomUnitVectors } from "../src/index/_synthetic.ts";
 import type { FrameWork } from "../src/pipeline/frame_work.ts";
 import { searchStage } from "../src/pipeline/search_stage.ts";

@@ -10,13 +10,7 @@ import { encodeImage } from "../src/io/simulator/encode.ts";
 import { createSimulator } from "../src/io/simulator/simulator.ts";
 import { simulatorSource } from "../src/io/simulator_source.ts";
 import type { BenchResult } from "./_types.ts";
-
-function quantile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  const r = (p / 100) * (s.length - 1);
-  const lo = Math.floor(r), hi = Math.ceil(r);
-  return s[lo] + (s[hi] - s[lo]) * (r - lo);
-}
+import { percentile as quantile } from "./_stats.ts";
 
 /** Run the simulator benchmarks. */
 export async function bench(): Promise<BenchResult[]> {

@@ -17,6 +17,7 @@ import type { BenchResult } from "./_types.ts";
 import { invalid } from "../src/errors.ts";
 import { FrontEnd } from "../src/model/default_model.ts";
 import { initHead } from "../src/train/init_head.ts";
+import { kmeans, seededRandom } from "../src/train/kmeans.ts";
 import { syntheticProblem } from "../src/train/synthetic.ts";
 import { describeAll, trainHead } from "../src/train/trainer.ts";
 import type { PixelImage } from "../src/types.ts";
@@ -65,6 +66,20 @@ export async function bench(options: TrainBenchOptions = {}): Promise<BenchResul
     });
   } finally {
     await fe.close();
+  }
+
+  {
+    // k-means alone at the size the training init clusters (moved here from a timed unit test).
+    const rand = seededRandom(3);
+    const data = new Float32Array(50000 * 128).map(() => rand());
+    const t0 = performance.now();
+    kmeans(data, 128, 64, { seed: 1, maxIterations: 6 });
+    out.push({
+      name: "train/kmeans_s/n=50000",
+      value: (performance.now() - t0) / 1000,
+      unit: "s",
+      note: "k-means++ then 6 Lloyd iterations, 50,000 uniform points x 128 dims into 64 clusters",
+    });
   }
 
   const problem = syntheticProblem({ places, channels: 128, positions: M, nuisance: 0.5, seed: 1 });

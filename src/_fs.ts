@@ -1,5 +1,6 @@
 /**
- * Private file-system checks shared across areas (dataset readers, frame source specs).
+ * Private file-system helpers shared across areas (dataset readers, frame source specs, index and map
+ * writers, evaluations' temporary folders).
  *
  * @module
  */
@@ -19,5 +20,22 @@ export async function fileExists(path: string): Promise<boolean> {
     return (await Deno.stat(path)).isFile;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Remove a file or folder tree, ignoring "not found"; any other failure is thrown.
+ *
+ * @example
+ * ```ts
+ * import { removeQuietly } from "./_fs.ts";
+ * await removeQuietly("./no/such/folder");
+ * ```
+ */
+export async function removeQuietly(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
 }

@@ -1,13 +1,67 @@
 /**
- * Shared helpers for CLI commands: error to exit-code mapping, help text, progress bar.
+ * Shared helpers for CLI commands: error to exit-code mapping, help and usage errors, option parsing, progress bar.
+ *
+ * The progress bar is kept rather than `cli-progress`: it is one line on stderr, throttled, and silent when
+ * stderr is not a terminal (so JSON output and logs stay clean), which is all the commands need; the package
+ * would add a dependency and its own formatting and stream options for the same thirty lines.
  * @module
  */
-import { WaymarkError } from "../errors.ts";
+import { invalid, WaymarkError } from "../errors.ts";
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+
+/** The `parseArgs` options the three `eval` commands share: --json, --model, --clusters, --provider, --verify. */
+export const EVAL_OPTIONS = {
+  json: { type: "boolean", default: false },
+  model: { type: "string" },
+  clusters: { type: "string" },
+  provider: { type: "string" },
+  verify: { type: "boolean", default: false },
+} as const;
+
+/** The `-h, --help` option every command's `parseArgs` takes (spread it into the options). */
+export const HELP_OPTION = { help: { type: "boolean", short: "h", default: false } } as const;
+
+/** `--help`: print a command's `help` on stdout; returns `EXIT_OK` (`if (values.help) return printHelp(HELP);`). */
+export function printHelp(help: string): number {
+  console.log(help);
+  return EXIT_OK;
+}
+
+/**
+ * A usage error: `waymark <command>: <problem>` then the command's `help`, on stderr; returns `EXIT_USAGE`.
+ *
+ * @example
+ * ```ts ignore
+ * if (positionals.length !== 1) return usageError("eval loops", HELP, "expected one dataset folder");
+ * ```
+ */
+export function usageError(command: string, help: string, problem: string): number {
+  console.error(`waymark ${command}: ${problem}\n\n${help}`);
+  return EXIT_USAGE;
+}
+
+/**
+ * Parse a numeric option: `fallback` when absent, else a finite number (an integer when `integer`), or a
+ * `ValidationError` naming the option for `action`.
+ */
+export function numberOption(
+  action: string,
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  integer = false,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw invalid(action, name, integer ? "an integer" : "a number", value);
+  }
+  return n;
+}
 
 /** Node-style system error codes, as a user would read them. */
 const SYSTEM_CODES: Record<string, string> = {

@@ -10,7 +10,7 @@ import {
 import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
 import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.ts";
-import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { intOption, providerOption } from "./cmd_map_build.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 
@@ -90,29 +90,19 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      json: { type: "boolean", default: false },
-      model: { type: "string" },
+      ...EVAL_OPTIONS,
       fit: { type: "boolean", default: false },
-      clusters: { type: "string" },
-      provider: { type: "string" },
       exclude: { type: "string" },
-      verify: { type: "boolean", default: false },
       "min-inliers": { type: "string" },
       "min-confidence": { type: "string" },
       "unverified-min-confidence": { type: "string" },
       "keep-unverifiable": { type: "boolean", default: false },
       events: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length !== 1) {
-    console.error(`waymark eval loops: expected one dataset folder\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (values.help) return printHelp(HELP);
+  if (positionals.length !== 1) return usageError("eval loops", HELP, `expected one dataset folder`);
   const action = "evaluate loops";
   const minInliers = intOption(action, "min-inliers", values["min-inliers"], DEFAULT_MIN_INLIERS);
   const verifier = values.verify ? await loadPipelineVerifier({ minInliers }) : undefined;

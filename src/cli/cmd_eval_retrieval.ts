@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { requireRange } from "../errors.ts";
 import { evaluateRetrieval, type RetrievalReport, retrievalReportJson } from "../eval/retrieval.ts";
 import { createRetrievalVerifier } from "../eval/verified_retrieval.ts";
-import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
 import { indexOption, intOption, pcaOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -71,29 +71,19 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      json: { type: "boolean", default: false },
+      ...EVAL_OPTIONS,
       radius: { type: "string" },
-      model: { type: "string" },
       index: { type: "string" },
       preset: { type: "string" },
-      clusters: { type: "string" },
       pca: { type: "string" },
-      provider: { type: "string" },
       "map-out": { type: "string" },
       "per-query": { type: "boolean", default: false },
-      verify: { type: "boolean", default: false },
       "verify-top": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length !== 1) {
-    console.error(`waymark eval retrieval: expected one dataset folder\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (values.help) return printHelp(HELP);
+  if (positionals.length !== 1) return usageError("eval retrieval", HELP, `expected one dataset folder`);
   const action = "evaluate retrieval";
   const radius = values.radius === undefined
     ? 25

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { requireRange } from "../errors.ts";
 import { evaluateStream, type StreamReport, streamReportJson } from "../eval/stream.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
-import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { indexOption, intOption, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -72,28 +72,18 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      json: { type: "boolean", default: false },
+      ...EVAL_OPTIONS,
       radius: { type: "string" },
-      model: { type: "string" },
       index: { type: "string" },
-      clusters: { type: "string" },
-      provider: { type: "string" },
       "top-k": { type: "string" },
       "full-scan": { type: "string" },
-      verify: { type: "boolean", default: false },
       "verify-top": { type: "string" },
       "per-query": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length !== 1) {
-    console.error(`waymark eval stream: expected one dataset folder\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (values.help) return printHelp(HELP);
+  if (positionals.length !== 1) return usageError("eval stream", HELP, `expected one dataset folder`);
   const action = "evaluate stream";
   const radius = values.radius === undefined
     ? 25

@@ -17,7 +17,7 @@ import { localize } from "../pipeline/localize_pipeline.ts";
 import { withSourceEvents } from "../pipeline/with_source.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { WaymarkEvent } from "../types.ts";
-import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
 import { providerOption } from "./cmd_map_build.ts";
 import {
   ROS_OPTIONS,
@@ -261,7 +261,7 @@ export const STREAM_OPTIONS = {
   rate: { type: "string" },
   verify: { type: "boolean", default: false },
   provider: { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
+  ...HELP_OPTION,
 } as const;
 
 /** Print an event line: stats and connection changes to stderr, everything else to stdout. */
@@ -283,14 +283,8 @@ export async function run(args: string[]): Promise<number> {
       "print-hz": { type: "string", default: "5" },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (!values.map || !values.source) {
-    console.error(`waymark localize: --map and --source are required\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (values.help) return printHelp(HELP);
+  if (!values.map || !values.source) return usageError("localize", HELP, `--map and --source are required`);
   const action = "localize";
   const policy = parseBackpressurePolicy(values.backpressure!);
   const srcOptions = {

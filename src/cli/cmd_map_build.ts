@@ -7,7 +7,7 @@ import { invalid, ValidationError } from "../errors.ts";
 import { buildMap, type BuildProgress } from "../map/build_map.ts";
 import type { MapIndexKind } from "../map/format.ts";
 import type { ProviderChoice } from "../types.ts";
-import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -169,17 +169,13 @@ export async function run(args: string[]): Promise<number> {
       force: { type: "boolean", default: false },
       "allow-absolute-paths": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
+  if (values.help) return printHelp(HELP);
   const action = "build map";
   if (positionals.length !== 1) {
-    console.error(`waymark map build: expected one dataset or folder, got ${positionals.length}\n\n${HELP}`);
-    return EXIT_USAGE;
+    return usageError("map build", HELP, `expected one dataset or folder, got ${positionals.length}`);
   }
   if (!values.out) throw invalid(action, "out", "a folder path (--out)", values.out);
   const progress = phaseProgress();

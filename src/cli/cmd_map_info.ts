@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { MAP_FILES, MUTABLE_FILES } from "../map/format.ts";
 import { checkMapFiles, readMapManifest } from "../map/map_loader.ts";
 import { scanJournal } from "../map/journal.ts";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { EXIT_FAILURE, EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "show a map folder's counts, model, index, sizes and checksum status";
@@ -40,17 +40,11 @@ export async function run(args: string[]): Promise<number> {
     options: {
       "no-verify": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length !== 1) {
-    console.error(`waymark map info: expected one map folder\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (values.help) return printHelp(HELP);
+  if (positionals.length !== 1) return usageError("map info", HELP, `expected one map folder`);
   const dir = positionals[0];
   const m = await readMapManifest(dir);
   const checks = await checkMapFiles(dir, m, !values["no-verify"]);

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { repairMap } from "../map/repair.ts";
-import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -32,16 +32,12 @@ export async function run(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
+  if (values.help) return printHelp(HELP);
   if (positionals.length !== 1) {
-    console.error(`waymark map repair: expected one map folder, got ${positionals.length}\n\n${HELP}`);
-    return EXIT_USAGE;
+    return usageError("map repair", HELP, `expected one map folder, got ${positionals.length}`);
   }
   const r = await repairMap(positionals[0]);
   if (values.json) {

@@ -8,7 +8,7 @@ import type { ProviderChoice } from "../types.ts";
 import { loadGenericModel } from "../model/generic_model.ts";
 import { loadModel, type OnnxDescriptorModel } from "../model/onnx_model.ts";
 import { getPreset, listPresets } from "../model/registry.ts";
-import { EXIT_OK, EXIT_USAGE, runCommand } from "./_common.ts";
+import { EXIT_OK, EXIT_USAGE, HELP_OPTION, printHelp, runCommand } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "show a model's manifest, execution provider and descriptor sizes";
@@ -38,13 +38,10 @@ export function run(args: string[]): Promise<number> {
         generic: { type: "boolean", default: false },
         provider: { type: "string", default: "auto" },
         json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
+        ...HELP_OPTION,
       },
     });
-    if (values.help) {
-      console.log(HELP);
-      return EXIT_OK;
-    }
+    if (values.help) return printHelp(HELP);
     if (positionals.length > 1) {
       console.error(`waymark model info: expected at most one model folder, got ${positionals.length}`);
       return EXIT_USAGE;

@@ -8,7 +8,7 @@ import { invalid, ValidationError } from "../errors.ts";
 import { fileExists } from "../_fs.ts";
 import { CONDITION_NAMES, type ConditionName } from "../io/simulator/conditions.ts";
 import { exportSimDataset } from "../io/simulator/export.ts";
-import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, numberOption, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { checkOutputFolder } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -41,14 +41,8 @@ Options:
   -h, --help          this help
 `;
 
-function number(name: string, value: string | undefined, fallback: number, integer = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw invalid("export a simulated dataset", name, integer ? "an integer" : "a number", value);
-  }
-  return n;
-}
+const number = (name: string, value: string | undefined, fallback: number, integer = false) =>
+  numberOption("export a simulated dataset", name, value, fallback, integer);
 
 /** Entries a simulated dataset folder holds. */
 const SIM_OUTPUTS = new Set([
@@ -82,16 +76,12 @@ export async function run(args: string[]): Promise<number> {
       exclude: { type: "string" },
       fps: { type: "string" },
       force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
+  if (values.help) return printHelp(HELP);
   if (positionals.length !== 1) {
-    console.error(`waymark sim export: expected one output folder, got ${positionals.length}\n\n${HELP}`);
-    return EXIT_USAGE;
+    return usageError("sim export", HELP, `expected one output folder, got ${positionals.length}`);
   }
   const condition = (values.condition ?? "all") as ConditionName;
   if (!CONDITION_NAMES.includes(condition)) {

@@ -25,7 +25,7 @@ import { localize } from "../pipeline/localize_pipeline.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import { DEFAULT_MIN_CONFIDENCE } from "../localize/loop_gate.ts";
 import type { DescriptorModel } from "../types.ts";
-import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { EXIT_OK, printHelp, usageError } from "./_common.ts";
 import { providerOption } from "./cmd_map_build.ts";
 import {
   openSinks,
@@ -115,14 +115,8 @@ export async function run(args: string[]): Promise<number> {
       "min-confidence": { type: "string" },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (!values.source || !values.out) {
-    console.error(`waymark slam: --source and --out are required\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (values.help) return printHelp(HELP);
+  if (!values.source || !values.out) return usageError("slam", HELP, `--source and --out are required`);
   const action = "run slam";
   const sinkFlags = await sinkSettings(action, values);
   const provider = providerOption(action, values.provider);

@@ -11,7 +11,7 @@ import {
   type TrainModelProgress,
   type TrainOptions,
 } from "../train/train_model.ts";
-import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, numberOption, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { checkOutputFolder } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -74,14 +74,8 @@ positions per image; waymark eval retrieval runs the exported model on the full 
 Indoor datasets need smaller radii than the city-scale defaults (e.g. --pos-radius 2.5 --neg-radius 8).
 `;
 
-function num(name: string, v: string | undefined, fallback: number, int = false): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || (int && !Number.isInteger(n))) {
-    throw invalid("train", name, int ? "an integer" : "a number", v);
-  }
-  return n;
-}
+const num = (name: string, v: string | undefined, fallback: number, int = false) =>
+  numberOption("train", name, v, fallback, int);
 
 /** Entries of a training output folder (besides `*.onnx` and `*.tmp`). */
 const TRAIN_OUTPUTS = new Set(["manifest.json", "training.json", "checkpoint", "initial", "validation"]);
@@ -118,16 +112,12 @@ export async function run(args: string[]): Promise<number> {
       mean: { type: "string" },
       std: { type: "string" },
       "feature-output": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
+  if (values.help) return printHelp(HELP);
   if (positionals.length !== 1 || !values.out) {
-    console.error(`waymark train: give one dataset folder and --out <model-dir>\n\n${HELP}`);
-    return EXIT_USAGE;
+    return usageError("train", HELP, `give one dataset folder and --out <model-dir>`);
   }
   const kind = values.optimizer ?? "adam";
   const keep = values.keep ?? "best";

@@ -19,7 +19,7 @@ import {
 } from "../verify/local_features.ts";
 import { type DelfModel, loadDelfModel } from "../verify/delf_contract.ts";
 import { verifyPair } from "../verify/verifier.ts";
-import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "verify an image pair with DELF-style local features and draw the inlier matches";
@@ -61,21 +61,14 @@ export async function run(args: string[]): Promise<number> {
       threshold: { type: "string", default: "20" },
       "max-keypoints": { type: "string", default: "1000" },
       json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...HELP_OPTION,
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
+  if (values.help) return printHelp(HELP);
   if (positionals.length !== 2) {
-    console.error(`waymark verify: expected two images, got ${positionals.length}\n\n${HELP}`);
-    return EXIT_USAGE;
+    return usageError("verify", HELP, `expected two images, got ${positionals.length}`);
   }
-  if (!values.out) {
-    console.error(`waymark verify: --out <png> is required\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (!values.out) return usageError("verify", HELP, `--out <png> is required`);
   const geometry = values.geometry;
   if (geometry !== "affine" && geometry !== "homography") {
     throw new ValidationError(

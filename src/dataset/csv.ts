@@ -6,6 +6,12 @@
  *
  * Pure: text in, table out (see {@link readCsvFile} for the file-reading edge).
  *
+ * Kept rather than `csv-parse` (sync API): the library was several times slower on a dataset-sized table
+ * (README, "Measured"; its `info`/`raw` options, needed to name the 1-based line a row starts on, cost most of
+ * it), and its errors
+ * name the line where parsing stopped, not where a multi-line quoted field began. The rules here are the
+ * dataset format's (`docs/dataset_format.md`), checked by `test/dataset/csv_test.ts`.
+ *
  * @module
  */
 import { DatasetError } from "../errors.ts";

@@ -20,8 +20,9 @@ import { loopStage } from "../pipeline/loop_stage.ts";
 import { createStageRunner } from "../pipeline/stage_runner.ts";
 import type { Verifier } from "../pipeline/verification_hook.ts";
 import type { DescriptorModel, ProviderChoice } from "../types.ts";
-import { latencySummary, type LoopScores, type ScoredLoopEvent, scoreLoops } from "./_metrics_stream.ts";
-import { datasetFrame, slamModel, type VocabularySource } from "../pipeline/_replay.ts";
+import { type LoopScores, type ScoredLoopEvent, scoreLoops } from "../localize/loop_metrics.ts";
+import { summarizeLatency } from "./metrics.ts";
+import { datasetFrame, slamModel, type VocabularySource } from "./_replay.ts";
 
 /** Options of {@link evaluateLoops}. All optional. */
 export interface EvaluateLoopsOptions {
@@ -184,7 +185,7 @@ export async function evaluateLoops(
     scores: scoreLoops(events.filter((e) => acceptUnverified(e.confidence, gateOptions)), ds.loops),
     hypotheses: scoreLoops(events, ds.loops),
     events,
-    latencyMs: latencySummary(latencies),
+    latencyMs: summarizeLatency(latencies),
     model: {
       name: model.info.name,
       id: model.info.id,

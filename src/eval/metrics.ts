@@ -2,6 +2,7 @@
  * Pure evaluation kernels: Recall@N of ranked retrieval results and latency percentiles.
  * @module
  */
+import { quantile } from "../kernels/stats.ts";
 
 /** p50 / p90 / p99 (and mean, max) of a latency sample, in milliseconds. */
 export interface LatencySummary {
@@ -13,24 +14,8 @@ export interface LatencySummary {
   count: number;
 }
 
-/**
- * The q-quantile (0..1) of `values` by linear interpolation between order statistics (NumPy's default);
- * NaN for an empty sample.
- *
- * @example
- * ```ts
- * import { quantile } from "./metrics.ts";
- * console.assert(quantile([1, 2, 3, 4], 0.5) === 2.5);
- * ```
- */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  const n = values.length;
-  if (n === 0) return NaN;
-  const s = Float64Array.from(values).sort();
-  const pos = Math.min(1, Math.max(0, q)) * (n - 1);
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
+/** The q-quantile (0..1) by linear interpolation: the project's one definition, `src/kernels/stats.ts`. */
+export { quantile } from "../kernels/stats.ts";
 
 /** Summarise a latency sample (ms); all fields 0 for an empty sample. */
 export function summarizeLatency(values: ArrayLike<number>): LatencySummary {

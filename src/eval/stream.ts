@@ -22,8 +22,8 @@ import type { PlaceFilterOptions } from "../localize/place_filter.ts";
 import { SequenceMatcher } from "../localize/seq_match.ts";
 import { buildMap } from "../map/build_map.ts";
 import type { MapIndexKind } from "../map/format.ts";
-import { removeQuietly } from "../map/_fs.ts";
-import { datasetFrame } from "../pipeline/_replay.ts";
+import { removeQuietly } from "../_fs.ts";
+import { datasetFrame } from "./_replay.ts";
 import { decodeStage, type FrameDecoder } from "../pipeline/decode_stage.ts";
 import { describeStage } from "../pipeline/describe_stage.ts";
 import { filterStage } from "../pipeline/filter_stage.ts";
@@ -39,7 +39,7 @@ import type {
   ProviderChoice,
   VerificationEvent,
 } from "../types.ts";
-import { latencySummary } from "./_metrics_stream.ts";
+import { summarizeLatency } from "./metrics.ts";
 import { useMapFeatures } from "../pipeline/verifier_loader.ts";
 
 /** Options of {@link evaluateStream}. All optional. */
@@ -169,7 +169,7 @@ export async function evaluateStream(
   const dim = index.dim;
   const topK = options.topK ?? 50;
   const fullScan = n <= (options.fullScanPlaces ?? 5000) ? Infinity : 0;
-  // Big maps are scanned by ONNX Runtime (about 4x the JS loop at 8192-d), as `waymark localize` does.
+  // Big maps are scanned by ONNX Runtime (faster than the JS loop at 8192-d), as `waymark localize` does.
   const scanner = fullScan > 0
     ? await fullScanScanner(descriptors, dim, { budget: fullScan, log: warn })
     : undefined;
@@ -187,6 +187,19 @@ export async function evaluateStream(
   const latencies: number[] = [];
   const row = new Float32Array(n);
   try {
+    // A query that could not be read or described: counted as a miss, with a warning.
+    const missed = (query: string, truth: number[], why: string) => {
+      warn(`query ${query} counted as a miss: ${why}`);
+      perQuery.push({
+        query,
+        truth,
+        single: -1,
+        smoothed: -1,
+        status: "failed",
+        confidence: 0,
+        seqMatch: -1,
+      });
+    };
     for (let qi = 0; qi < ds.queries.length; qi++) {
       const q = ds.queries[qi];
       const truth = ds.truth[qi];
@@ -195,32 +208,14 @@ export async function evaluateStream(
       try {
         frame = await datasetFrame(q, qi);
       } catch (err) {
-        warn(`query ${q.image} counted as a miss: ${(err as Error).message}`);
-        perQuery.push({
-          query: q.image,
-          truth,
-          single: -1,
-          smoothed: -1,
-          status: "failed",
-          confidence: 0,
-          seqMatch: -1,
-        });
+        missed(q.image, truth, (err as Error).message);
         continue;
       }
       const t0 = performance.now();
       const work = await runner.push({ frame, receivedAt: t0 });
       latencies.push(performance.now() - t0);
       if (work.error || !work.descriptor) {
-        warn(`query ${q.image} counted as a miss: ${work.error?.message ?? "not described"}`);
-        perQuery.push({
-          query: q.image,
-          truth,
-          single: -1,
-          smoothed: -1,
-          status: "failed",
-          confidence: 0,
-          seqMatch: -1,
-        });
+        missed(q.image, truth, work.error?.message ?? "not described");
         continue;
       }
       // Baseline: full similarity row to every place (the search stage's when it scanned the whole map).
@@ -280,7 +275,7 @@ export async function evaluateStream(
     ece: expectedCalibrationError(scored.map((p) => p.confidence), correct, 10),
     lostOnUnknown: rate(without, (p) => p.status === "lost"),
     statusCounts,
-    latencyMs: latencySummary(latencies),
+    latencyMs: summarizeLatency(latencies),
     map: { places: n, index: built.manifest.index.kind },
     model: {
       name: model.info.name,

@@ -133,15 +133,24 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     let pipe = sharp(bytes, { failOn: "warning", limitInputPixels: MAX_IMAGE_PIXELS }).rotate().removeAlpha();
     pipe = channels === 1 ? pipe.toColourspace("b-w") : pipe.toColourspace("srgb");
     const { data, info } = await pipe.raw().toBuffer({ resolveWithObject: true });
-    return {
-      width: info.width,
-      height: info.height,
-      channels,
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    };
+    return sharpPixels(data, info, channels);
   } catch (err) {
     throw decodeFailure(source, format, err);
   }
+}
+
+/** sharp's raw output as a {@link PixelImage} (a view of its buffer, no copy). */
+export function sharpPixels(
+  data: Uint8Array,
+  info: { width: number; height: number },
+  channels: 1 | 3,
+): PixelImage {
+  return {
+    width: info.width,
+    height: info.height,
+    channels,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }
 
 const BYTES_PER_PIXEL: Record<RawEncoding, number> = {

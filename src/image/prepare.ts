@@ -7,7 +7,14 @@
 import sharp from "sharp";
 import { ImageDecodeError } from "../errors.ts";
 import type { EncodedImage, PixelImage, RawImage } from "../types.ts";
-import { checkEncoded, configureSharp, decodeFailure, MAX_IMAGE_PIXELS, rawToPixels } from "./decode.ts";
+import {
+  checkEncoded,
+  configureSharp,
+  decodeFailure,
+  MAX_IMAGE_PIXELS,
+  rawToPixels,
+  sharpPixels,
+} from "./decode.ts";
 import { convertChannels, resizePixels } from "./resize.ts";
 
 /** Target size and channels. */
@@ -76,13 +83,7 @@ async function decodeResized(
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    const channels = info.channels === 1 ? 1 : 3;
-    return {
-      width: info.width,
-      height: info.height,
-      channels,
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    };
+    return sharpPixels(data, info, info.channels === 1 ? 1 : 3);
   } catch (err) {
     throw decodeFailure(source, format, err);
   }

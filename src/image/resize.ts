@@ -89,6 +89,27 @@ export function resizePixels(image: PixelImage, width: number, height: number): 
 }
 
 /**
+ * Resize by a `scale` factor: {@link resizePixels} to `max(1, round(width * scale))` x
+ * `max(1, round(height * scale))`; the input itself when that is its size. The image pyramids of local
+ * feature extraction use it.
+ *
+ * @example
+ * ```ts
+ * import { resizeByScale } from "./resize.ts";
+ * const img = { width: 4, height: 2, channels: 1 as const, data: new Uint8Array(8) };
+ * console.assert(resizeByScale(img, 0.5).width === 2);
+ * ```
+ */
+export function resizeByScale(image: PixelImage, scale: number): PixelImage {
+  if (!(scale > 0) || !Number.isFinite(scale)) {
+    throw invalid("resize an image", "scale", "a positive number", scale);
+  }
+  const width = Math.max(1, Math.round(image.width * scale));
+  const height = Math.max(1, Math.round(image.height * scale));
+  return resizePixels(image, width, height);
+}
+
+/**
  * Convert pixels to `channels` (1: luma BT.601 as integers, 3: grey replicated). Returns the input unchanged
  * when it already has that many channels.
  */

@@ -4,20 +4,12 @@
  *
  * @module
  */
+import { removeQuietly } from "../_fs.ts";
 
 /** A temporary sibling path of `path` (same folder, so the rename stays on one file system). */
 export function tempSiblingPath(path: string): string {
   const nonce = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
   return `${path}.tmp-${Deno.pid}-${nonce}`;
-}
-
-/** Remove a file, ignoring "not found". */
-export async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { normalizeInPlace } from "./_kernels.ts";
+import { normalizeInPlace } from "../kernels/vector.ts";
 import { Mulberry32 } from "../_rng.ts";
 
 /** `n` i.i.d. Gaussian vectors of `dim`, L2-normalised (uniform on the sphere), row-major. */

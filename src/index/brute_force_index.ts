@@ -38,8 +38,8 @@
 
 import { IndexError, invalid, requirePositiveInt } from "../errors.ts";
 import { writeAtomically } from "./_atomic.ts";
-import { crc32 } from "./_crc32.ts";
-import { dot, dot4 } from "./_kernels.ts";
+import { crc32 } from "node:zlib";
+import { dot, dot4 } from "../kernels/vector.ts";
 import { TopK } from "./_top_k.ts";
 import { checkId, checkK, checkVector, indexError } from "./_validate.ts";
 import type { SearchHit, SearchOptions, VectorIndex } from "./vector_index.ts";

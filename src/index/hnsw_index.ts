@@ -12,11 +12,10 @@
  *   handing the file to hnswlib, so a truncated, corrupt or mismatched pair is an `IndexError` naming the file,
  *   never a crash or silently wrong results.
  *
- * Defaults (`HNSW_DEFAULTS`): m = 16, efConstruction = 200, efSearch = 128. Measured by `bench/index_bench.ts`
- * at 1M x 256-d clustered vectors, built with m = 16 and efConstruction = 100 (half the default, a cheaper graph):
- * efSearch 128 gives Recall@1 against exact search 0.985 (revisits) / 0.995 (fresh draws) at 0.63 ms p50 on a
- * shared 2-core CPU; efSearch 64 only 0.90 / 0.945 at 0.37 ms. Raise `efSearch` for more recall, lower it for
- * speed on small maps (at 100k, 32 already gives 1.00).
+ * Defaults (`HNSW_DEFAULTS`): m = 16, efConstruction = 200, efSearch = 128, the smallest efSearch that keeps
+ * Recall@1 against exact search near 0.99 at a million 256-d vectors within the 1 ms query target
+ * (`bench/index_bench.ts`; numbers in the README's "Measured"). Raise `efSearch` for more recall, lower it for
+ * speed on small maps.
  *
  * @example
  * ```ts

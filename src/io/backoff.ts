@@ -4,6 +4,12 @@
  * Attempt `n` (1-based) waits `min(maxDelayMs, initialDelayMs * factor^(n-1))`, then multiplied by a uniform
  * factor in `[1 - jitter, 1 + jitter]` and capped at `maxDelayMs` again.
  *
+ * Why not `exponential-backoff` (npm): it retries a promise-returning function (`backOff(fn)`) with its own
+ * timer, while a socket source learns of a failure from a close event and must report each attempt's delay
+ * (`ConnectionEvent.delayMs`) before it waits; its jitter is full-range and unseedable, where tests here need a
+ * seeded or disabled jitter; and its options are not validated with errors naming the field. What is kept is a
+ * delay formula and its option checks, which the library would not remove.
+ *
  * @example
  * ```ts
  * import { backoffDelayMs, resolveBackoff } from "./backoff.ts";

@@ -1,9 +1,9 @@
 /**
  * Shipped calibration parameters of the place filter's confidence (raw posterior mass within +-1 place of the
  * MAP place -> probability that the estimate is correct), fitted by isotonic regression with
- * `_fit_calibration.ts` on 8892 frames of synthetic hard sequences and 1495 frames of simulated
- * datasets (c_fs_e, c_fs_m, c_fs_h, c_off_e, c_off_m, weighted x6). Held-out synthetic ECE (10 bins): 0.181 raw, 0.072 calibrated.
- * Regenerate with `deno run -A src/localize/_fit_calibration.ts [caches] > src/localize/calibration_params.ts`.
+ * `scripts/fit_calibration.ts` on synthetic hard sequences and simulated datasets
+ * (c_fs_e, c_fs_m, c_fs_h, c_off_e, c_off_m), never on the evaluation data.
+ * Regenerate with `deno run -A scripts/fit_calibration.ts [caches] > src/localize/calibration_params.ts`.
  *
  * @module
  */

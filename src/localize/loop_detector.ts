@@ -26,6 +26,7 @@
  * @module
  */
 import { invalid } from "../errors.ts";
+import { observationBackground } from "./background.ts";
 
 /** Options of a {@link LoopDetector}. */
 export interface LoopDetectorOptions {
@@ -233,18 +234,7 @@ export class LoopDetector {
       const top = Array.from(similarities).sort((x, y) => y - x).slice(0, Math.min(k, this.#localCount));
       mean = top.reduce((acc, v) => acc + v, 0) / top.length;
       std = Math.sqrt(Math.max(0, top.reduce((acc, v) => acc + (v - mean) * (v - mean), 0) / top.length));
-    } else if (obs.background) {
-      mean = obs.background.mean;
-      std = obs.background.std;
-    } else {
-      let s = 0, s2 = 0;
-      for (let i = 0; i < k; i++) {
-        s += similarities[i];
-        s2 += similarities[i] * similarities[i];
-      }
-      mean = s / k;
-      std = Math.sqrt(Math.max(0, s2 / k - mean * mean));
-    }
+    } else ({ mean, std } = observationBackground(obs));
     if (!(std > 1e-6)) std = 1e-6;
     const recent = obs.recent;
     if (recent && recent.length > 0 && this.#recentCount > 0) {

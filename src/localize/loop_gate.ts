@@ -26,17 +26,12 @@ import type { VerificationResult } from "../types.ts";
 
 /**
  * RANSAC inliers of a verified loop (and of a confirmed place) in the pipeline: the one default of the loop gate,
- * the pipeline's verifier (`ok`), `eval loops`/`eval stream` and the CLI's `--min-inliers`, measured with the
- * keypoint-first front end (8dd850a, ~2.5x the inliers of the dense grid, whose default was 15):
- * - the pipeline's own loop events (`evaluateLoops`, verifier at 0 inliers, gate off): shared rtabmap sequence,
- *   43 events, all true, fewest inliers 141 (besides one unverifiable); simulated building (`waymark sim export
- *   --frames 150 --traversals 2 --seed 3`), 100 true events (p2 108, p5 150) and 26 false ones (median 54,
- *   max 123): at 120 all 43 rtabmap events stay (recall@100%P 0.977, as without verification), 98/100 true and
- *   1/26 false sim events pass;
- * - top-5 retrieval candidates (`scripts/verify_eval_loops.ts`, rtabmap, verifier defaults): 129/135 true and
- *   46/175 false pairs kept (false median 86), inlier AUC 0.960, score AUC 0.958 (the score separates no better,
- *   so the gate counts inliers). The pair verifier's own default (150, `src/verify/verifier.ts`) is set for those
- *   unfiltered candidates; loop events have already passed the sequence detector, and 150 would drop true ones.
+ * the pipeline's verifier (`ok`), `eval loops`/`eval stream` and the CLI's `--min-inliers`. Chosen on the
+ * pipeline's own loop events (shared rtabmap sequence and a simulated building) so that every true rtabmap
+ * event stays while nearly all false simulated events are dropped; the gate counts inliers because the score
+ * separates true from false pairs no better. The pair verifier's own default (150, `src/verify/verifier.ts`) is
+ * set for unfiltered retrieval candidates; loop events have already passed the sequence detector, and 150 would
+ * drop true ones. The measurements are in the README ("Measured", where the defaults come from).
  */
 export const DEFAULT_MIN_INLIERS = 120;
 

@@ -35,6 +35,7 @@ import { invalid } from "../errors.ts";
 import type { LocalizationStatus } from "../types.ts";
 import { applyCalibration, type CalibrationMap, validateCalibration } from "./calibration.ts";
 import { DEFAULT_FILTER_CALIBRATION } from "./calibration_params.ts";
+import { observationBackground } from "./background.ts";
 
 /** Motion kernel along the map's traversal order. */
 export interface MotionKernel {
@@ -405,19 +406,7 @@ export class PlaceFilter {
     }
     if (k === 0) return;
     const n = this.placeCount;
-    let mean: number, std: number;
-    if (obs.background) {
-      mean = obs.background.mean;
-      std = obs.background.std;
-    } else {
-      let s = 0, s2 = 0;
-      for (let i = 0; i < k; i++) {
-        s += similarities[i];
-        s2 += similarities[i] * similarities[i];
-      }
-      mean = s / k;
-      std = Math.sqrt(Math.max(0, s2 / k - mean * mean));
-    }
+    let { mean, std } = observationBackground(obs);
     if (!(std > 1e-6)) std = 1e-6;
     if (!Number.isFinite(mean)) mean = 0;
     let zmin = Infinity;

@@ -57,15 +57,6 @@ export async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   return out.sort();
 }
 
-/** Remove a file or folder tree, ignoring "not found". */
-export async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path, { recursive: true });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-}
-
 /** True when `path` exists (any kind). */
 export async function exists(path: string): Promise<boolean> {
   try {

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { MapFormatError, ValidationError } from "../errors.ts";
-import { crc32 } from "./_crc32.ts";
+import { crc32 } from "node:zlib";
 import { MAP_FILES } from "./format.ts";
 
 const ENTRY = 24;

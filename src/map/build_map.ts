@@ -10,7 +10,8 @@ import type { DatasetImage } from "../dataset/types.ts";
 import type { HnswIndexOptions } from "../index/hnsw_index.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import type { DescriptorModel, PixelImage, PlaceMeta, ProviderChoice } from "../types.ts";
-import { copyTree, removeQuietly } from "./_fs.ts";
+import { removeQuietly } from "../_fs.ts";
+import { copyTree } from "./_fs.ts";
 import { buildMapIndex } from "./_index_io.ts";
 import { checkPreset, decodeFile, FIT_CHANNELS, fitDefaultModelInto, loadModelDir } from "./_model_bridge.ts";
 import {

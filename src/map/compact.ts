@@ -4,7 +4,7 @@
  * are carried over; journal blobs are added to the blob store. Stored local features (`features/`) are carried
  * over as they are: they cover the places they were built for, not the journaled keyframes.
  *
- * The new version's index is rebuilt from all descriptors (6,000 places of 8192-d: about 80 s on 2 cores), unless
+ * The new version's index is rebuilt from all descriptors (slow for large maps: an HNSW build), unless
  * `reuseIndex` hands over an HNSW index that already holds exactly the compacted map's places (the SLAM
  * session index): after checks (kind, dimension, the exact id set, a few vectors) it is saved as it is.
  *
@@ -17,7 +17,7 @@
 import { join, resolve } from "node:path";
 import { MapFormatError } from "../errors.ts";
 import { HnswIndex, type HnswIndexOptions } from "../index/hnsw_index.ts";
-import { dot } from "../index/_kernels.ts";
+import { dot } from "../kernels/vector.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import type { PlaceMeta } from "../types.ts";
 import { copyTree, exists } from "./_fs.ts";

@@ -31,7 +31,7 @@
 import { MapFormatError, ValidationError } from "../errors.ts";
 import type { Position } from "../types.ts";
 import { dirname } from "node:path";
-import { crc32 } from "./_crc32.ts";
+import { crc32 } from "node:zlib";
 import { fsyncDir } from "./_fs.ts";
 import { acquireMapLock, type MapLock } from "./lock.ts";
 

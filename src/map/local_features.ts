@@ -21,7 +21,7 @@ import { MapFormatError } from "../errors.ts";
 import type { LocalFeatures } from "../types.ts";
 import { decodeLocalFeatures, decodePca } from "../verify/features_codec.ts";
 import type { PcaProjection } from "../verify/pca.ts";
-import { crc32 } from "./_crc32.ts";
+import { crc32 } from "node:zlib";
 import type { MapLocalFeaturesInfo, MapManifest } from "./format.ts";
 import { LruCache } from "../_lru.ts";
 

@@ -21,8 +21,9 @@ import {
   verificationImage,
 } from "../verify/local_features.ts";
 import { applyPca, fitPca } from "../verify/pca.ts";
-import { crc32 } from "./_crc32.ts";
-import { removeQuietly, writeFileSynced } from "./_fs.ts";
+import { crc32 } from "node:zlib";
+import { removeQuietly } from "../_fs.ts";
+import { writeFileSynced } from "./_fs.ts";
 import { type LocalFeatureExtraction, MAP_FILES, type MapLocalFeaturesInfo } from "./format.ts";
 import {
   FEATURE_FILES_VERSION,

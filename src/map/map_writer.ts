@@ -30,16 +30,8 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { MapFormatError, ValidationError } from "../errors.ts";
 import type { PlaceMeta } from "../types.ts";
-import {
-  exists,
-  f32ToLeBytes,
-  fsyncDir,
-  fsyncFile,
-  listFiles,
-  removeQuietly,
-  sha256File,
-  writeFileSynced,
-} from "./_fs.ts";
+import { removeQuietly } from "../_fs.ts";
+import { exists, f32ToLeBytes, fsyncDir, fsyncFile, listFiles, sha256File, writeFileSynced } from "./_fs.ts";
 import {
   MAP_FILES,
   MAP_FORMAT,

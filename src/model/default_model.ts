@@ -10,7 +10,7 @@ import { invalid } from "../errors.ts";
 import type { DenseLocalFeatures, PixelImage, ProviderChoice } from "../types.ts";
 import { toNchw } from "../image/normalise.ts";
 import { convertChannels, resizePixels } from "../image/resize.ts";
-import { kmeans, seededRandom } from "../train/kmeans.ts";
+import { kmeans, seededRandom } from "../kernels/kmeans.ts";
 import { addDenseSift, DENSE_SIFT_DEFAULTS, denseGrid, type DenseSiftOptions } from "./dense_sift.ts";
 import { GraphBuilder } from "./graph_builder.ts";
 import {

@@ -71,6 +71,50 @@ export interface ModelBundle {
   onnx: Uint8Array;
 }
 
+/** The fields of a new manifest that differ between models (see {@link createManifest}). */
+export interface ManifestFields {
+  name: string;
+  input: ManifestInput;
+  outputs: ModelManifest["outputs"];
+  description: string;
+  provenance?: Record<string, unknown>;
+}
+
+/**
+ * The manifest of a newly built model: format and version, `file: "model.onnx"`, the sha256 of `onnx`,
+ * `descriptorDim` from the global output, the creation time, and the given fields (in the order
+ * `manifest.json` has always listed them). Every model the project builds (default model, trained heads)
+ * gets its manifest here.
+ *
+ * @example
+ * ```ts
+ * import { createManifest } from "./manifest.ts";
+ * const m = await createManifest(new Uint8Array([1, 2]), {
+ *   name: "m",
+ *   input: { name: "image", width: 4, height: 4, channels: 1, layout: "NCHW", mean: [0], std: [1] },
+ *   outputs: { global: { name: "global", dim: 8 } },
+ *   description: "example",
+ * });
+ * console.assert(m.descriptorDim === 8 && m.sha256.length === 64);
+ * ```
+ */
+export async function createManifest(onnx: Uint8Array, fields: ManifestFields): Promise<ModelManifest> {
+  const manifest: ModelManifest = {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_VERSION,
+    name: fields.name,
+    file: "model.onnx",
+    sha256: await sha256Hex(onnx),
+    input: fields.input,
+    outputs: fields.outputs,
+    descriptorDim: fields.outputs.global.dim,
+    created: new Date().toISOString(),
+    description: fields.description,
+  };
+  if (fields.provenance) manifest.provenance = fields.provenance;
+  return manifest;
+}
+
 /** Hex sha256 of bytes. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);

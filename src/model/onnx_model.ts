@@ -18,6 +18,7 @@ import type {
 import { toNchw } from "../image/normalise.ts";
 import { type AnyImage, prepareImage } from "../image/prepare.ts";
 import { convertChannels, resizePixels } from "../image/resize.ts";
+import { normalizeInPlace } from "../kernels/vector.ts";
 import {
   checkOutputDims,
   checkSessionAgainstManifest,
@@ -109,7 +110,7 @@ export class OnnxDescriptorModel implements DescriptorModel {
     const results: DescriptorOutput[] = [];
     for (let b = 0; b < images.length; b++) {
       const global = new Float32Array(g.data.subarray(b * D, (b + 1) * D));
-      normaliseInPlace(global);
+      normalizeInPlace(global);
       results.push({ global });
     }
     if (wantLocal) {
@@ -158,13 +159,6 @@ export class OnnxDescriptorModel implements DescriptorModel {
   async close(): Promise<void> {
     await this.#session.close();
   }
-}
-
-function normaliseInPlace(v: Float32Array): void {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-  for (let i = 0; i < v.length; i++) v[i] *= inv;
 }
 
 /**

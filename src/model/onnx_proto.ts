@@ -1,12 +1,16 @@
 /**
- * A minimal, dependency-free protobuf writer for the subset of ONNX `ModelProto` that Waymark builds:
- * graphs, nodes, attributes (float, int, string, tensor, floats, ints), tensors (float32 raw data, int64)
- * and value infos with static or dynamic dimensions.
- *
- * Field numbers follow `onnx/onnx.proto` (IR version 8, default opset 17).
+ * The subset of ONNX `ModelProto` that Waymark builds (graphs, nodes, attributes: float, int, string, tensor,
+ * floats, ints; tensors: float32 raw data, int64, int32/uint8; value infos with static or dynamic
+ * dimensions), as plain definitions, and their encoding. The protobuf work is `onnx-proto` (the ONNX schema
+ * compiled by protobufjs): these definitions map onto its messages, and it writes the bytes (fields in
+ * field-number order, repeated numbers packed). {@link decodeModel} reads ONNX bytes back with the same
+ * schema. IR version 8, default opset 17.
  *
  * @module
  */
+import onnxProto from "onnx-proto";
+
+const { onnx } = onnxProto;
 
 /** ONNX tensor element types used here (`TensorProto.DataType`). */
 export const DataType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7 } as const;
@@ -82,170 +86,94 @@ export interface ModelDef {
   metadata?: Record<string, string>;
 }
 
-// ------------------------------------------------------------------ protobuf writer
+// ------------------------------------------------------------------ definitions -> onnx-proto messages
 
-class Writer {
-  #buf = new Uint8Array(1024);
-  #len = 0;
+const utf8 = new TextEncoder();
 
-  #ensure(n: number): void {
-    if (this.#len + n <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
-    while (cap < this.#len + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.#buf.subarray(0, this.#len));
-    this.#buf = next;
-  }
-  varint(v: number | bigint): void {
-    // Negative int64 values are encoded as 10-byte two's complement varints.
-    let x = BigInt.asUintN(64, BigInt(v));
-    this.#ensure(10);
-    if (x < 0x80n) {
-      this.#buf[this.#len++] = Number(x);
-      return;
-    }
-    while (x >= 0x80n) {
-      this.#buf[this.#len++] = Number(x & 0x7fn) | 0x80;
-      x >>= 7n;
-    }
-    this.#buf[this.#len++] = Number(x);
-  }
-  tag(field: number, wire: number): void {
-    this.varint((field << 3) | wire);
-  }
-  bytes(field: number, data: Uint8Array): void {
-    this.tag(field, 2);
-    this.varint(data.length);
-    this.#ensure(data.length);
-    this.#buf.set(data, this.#len);
-    this.#len += data.length;
-  }
-  string(field: number, s: string): void {
-    this.bytes(field, new TextEncoder().encode(s));
-  }
-  int(field: number, v: number | bigint): void {
-    this.tag(field, 0);
-    this.varint(v);
-  }
-  float(field: number, v: number): void {
-    this.tag(field, 5);
-    this.#ensure(4);
-    new DataView(this.#buf.buffer).setFloat32(this.#len, v, true);
-    this.#len += 4;
-  }
-  message(field: number, build: (w: Writer) => void): void {
-    const inner = new Writer();
-    build(inner);
-    this.bytes(field, inner.finish());
-  }
-  packedInts(field: number, values: ArrayLike<number | bigint>): void {
-    const inner = new Writer();
-    for (let i = 0; i < values.length; i++) inner.varint(values[i]);
-    this.bytes(field, inner.finish());
-  }
-  packedFloats(field: number, values: number[]): void {
-    const f = new Float32Array(values);
-    this.bytes(field, new Uint8Array(f.buffer));
-  }
-  finish(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
-  }
-}
-
-function writeTensor(w: Writer, t: TensorDef): void {
+function tensorProto(t: TensorDef): onnxProto.onnx.ITensorProto {
   const isFloat = t.data instanceof Float32Array || t.dataType === DataType.FLOAT;
   const dataType = t.dataType ?? (isFloat ? DataType.FLOAT : DataType.INT64);
   const count = t.dims.reduce((a, b) => a * b, 1);
   if (t.data.length !== count) {
     throw new RangeError(`Tensor '${t.name}' has ${t.data.length} values but dims ${JSON.stringify(t.dims)}`);
   }
-  w.packedInts(1, t.dims);
-  w.int(2, dataType);
-  w.string(8, t.name);
+  const p: onnxProto.onnx.ITensorProto = { dims: t.dims, dataType, name: t.name };
   if (dataType === DataType.FLOAT) {
     const f = t.data instanceof Float32Array ? t.data : new Float32Array(t.data as number[]);
     // raw_data is little-endian; every platform Deno runs on is little-endian.
-    w.bytes(9, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
+    p.rawData = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
   } else if (dataType === DataType.INT64) {
-    const vals = Array.from(t.data as ArrayLike<number | bigint>, (v) => BigInt(v));
-    if (vals.length > 0) w.packedInts(7, vals);
+    p.int64Data = Array.from(t.data as ArrayLike<number | bigint>, (v) => int64(t.name, v));
   } else if (dataType === DataType.INT32 || dataType === DataType.UINT8) {
-    const vals = Array.from(t.data as ArrayLike<number | bigint>, (v) => Number(v));
-    if (vals.length > 0) w.packedInts(5, vals);
+    p.int32Data = Array.from(t.data as ArrayLike<number | bigint>, (v) => Number(v));
   } else {
     throw new RangeError(`Tensor '${t.name}': unsupported data type ${dataType}`);
   }
+  return p;
 }
 
-function writeAttribute(w: Writer, name: string, v: AttributeValue): void {
-  w.string(1, name);
+/** An int64 value as protobufjs takes it (a number; exact only within +-2^53, which is checked). */
+function int64(name: string, v: number | bigint): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || BigInt(n) !== BigInt(v)) {
+    throw new RangeError(`Tensor '${name}': int64 value ${v} is outside the exactly representable range`);
+  }
+  return n;
+}
+
+const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+
+function attributeProto(name: string, v: AttributeValue): onnxProto.onnx.IAttributeProto {
   if (typeof v === "number") {
-    if (Number.isInteger(v)) {
-      w.int(3, v);
-      w.int(20, 2);
-    } else {
-      w.float(2, v);
-      w.int(20, 1);
-    }
-  } else if (typeof v === "string") {
-    w.bytes(4, new TextEncoder().encode(v));
-    w.int(20, 3);
-  } else if (Array.isArray(v)) {
-    if (v.every(Number.isInteger)) {
-      w.packedInts(8, v);
-      w.int(20, 7);
-    } else {
-      w.packedFloats(7, v);
-      w.int(20, 6);
-    }
-  } else if (v.kind === "float") {
-    w.float(2, v.value);
-    w.int(20, 1);
-  } else if (v.kind === "floats") {
-    w.packedFloats(7, v.value);
-    w.int(20, 6);
-  } else if (v.kind === "ints") {
-    w.packedInts(8, v.value);
-    w.int(20, 7);
-  } else {
-    const t = v.value;
-    w.message(5, (m) => writeTensor(m, t));
-    w.int(20, 4);
+    return Number.isInteger(v)
+      ? { name, i: v, type: AttributeType.INT }
+      : { name, f: v, type: AttributeType.FLOAT };
+  }
+  if (typeof v === "string") return { name, s: utf8.encode(v), type: AttributeType.STRING };
+  if (Array.isArray(v)) {
+    return v.every(Number.isInteger)
+      ? { name, ints: v, type: AttributeType.INTS }
+      : { name, floats: v, type: AttributeType.FLOATS };
+  }
+  switch (v.kind) {
+    case "float":
+      return { name, f: v.value, type: AttributeType.FLOAT };
+    case "floats":
+      return { name, floats: v.value, type: AttributeType.FLOATS };
+    case "ints":
+      return { name, ints: v.value, type: AttributeType.INTS };
+    case "tensor":
+      return { name, t: tensorProto(v.value), type: AttributeType.TENSOR };
   }
 }
 
-function writeNode(w: Writer, n: NodeDef): void {
-  for (const i of n.inputs) w.string(1, i);
-  for (const o of n.outputs) w.string(2, o);
-  w.string(3, n.name);
-  w.string(4, n.opType);
-  for (const [k, v] of Object.entries(n.attributes ?? {})) w.message(5, (m) => writeAttribute(m, k, v));
-  if (n.domain) w.string(7, n.domain);
+function nodeProto(n: NodeDef): onnxProto.onnx.INodeProto {
+  const p: onnxProto.onnx.INodeProto = {
+    input: n.inputs,
+    output: n.outputs,
+    name: n.name,
+    opType: n.opType,
+    attribute: Object.entries(n.attributes ?? {}).map(([k, v]) => attributeProto(k, v)),
+  };
+  if (n.domain) p.domain = n.domain;
+  return p;
 }
 
-function writeValueInfo(w: Writer, v: ValueInfoDef): void {
-  w.string(1, v.name);
-  w.message(2, (type) =>
-    type.message(1, (tensor) => {
-      tensor.int(1, v.elemType);
-      tensor.message(2, (shape) => {
-        for (const d of v.shape) {
-          shape.message(1, (dim) => {
-            if (typeof d === "number") dim.int(1, d);
-            else dim.string(2, d);
-          });
-        }
-      });
-    }));
+function valueInfoProto(v: ValueInfoDef): onnxProto.onnx.IValueInfoProto {
+  const dim = v.shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d }));
+  return { name: v.name, type: { tensorType: { elemType: v.elemType, shape: { dim } } } };
 }
 
-function writeGraph(w: Writer, g: GraphDef): void {
-  for (const n of g.nodes) w.message(1, (m) => writeNode(m, n));
-  w.string(2, g.name);
-  for (const t of g.initializers) w.message(5, (m) => writeTensor(m, t));
-  if (g.docString) w.string(10, g.docString);
-  for (const v of g.inputs) w.message(11, (m) => writeValueInfo(m, v));
-  for (const v of g.outputs) w.message(12, (m) => writeValueInfo(m, v));
+function graphProto(g: GraphDef): onnxProto.onnx.IGraphProto {
+  const p: onnxProto.onnx.IGraphProto = {
+    node: g.nodes.map(nodeProto),
+    name: g.name,
+    initializer: g.initializers.map(tensorProto),
+    input: g.inputs.map(valueInfoProto),
+    output: g.outputs.map(valueInfoProto),
+  };
+  if (g.docString) p.docString = g.docString;
+  return p;
 }
 
 /**
@@ -267,21 +195,41 @@ function writeGraph(w: Writer, g: GraphDef): void {
  * ```
  */
 export function encodeModel(model: ModelDef): Uint8Array {
-  const w = new Writer();
-  w.int(1, model.irVersion ?? 8);
-  w.string(2, model.producerName ?? "waymark");
-  w.string(3, model.producerVersion ?? "0.1.0");
-  if (model.docString) w.string(6, model.docString);
-  w.message(7, (m) => writeGraph(m, model.graph));
-  w.message(8, (m) => {
-    m.string(1, "");
-    m.int(2, model.opset ?? 17);
-  });
-  for (const [k, v] of Object.entries(model.metadata ?? {})) {
-    w.message(14, (m) => {
-      m.string(1, k);
-      m.string(2, v);
-    });
-  }
-  return w.finish();
+  const p: onnxProto.onnx.IModelProto = {
+    irVersion: model.irVersion ?? 8,
+    producerName: model.producerName ?? "waymark",
+    producerVersion: model.producerVersion ?? "0.1.0",
+    graph: graphProto(model.graph),
+    opsetImport: [{ domain: "", version: model.opset ?? 17 }],
+    metadataProps: Object.entries(model.metadata ?? {}).map(([key, value]) => ({ key, value })),
+  };
+  if (model.docString) p.docString = model.docString;
+  return onnx.ModelProto.encode(p).finish();
+}
+
+/** A decoded ONNX model (protobufjs message; int64 fields as numbers, bytes as views into the input). */
+export type DecodedModel = onnxProto.onnx.ModelProto;
+
+/**
+ * Decode ONNX `ModelProto` bytes with the ONNX schema. Throws (protobufjs `RangeError`/`Error`) on bytes that
+ * are not a well-formed protobuf message: a truncated field, a bad wire type, a length past the end.
+ *
+ * @example
+ * ```ts
+ * import { DataType, decodeModel, encodeModel } from "./onnx_proto.ts";
+ * const bytes = encodeModel({
+ *   graph: { name: "g", nodes: [], initializers: [], inputs: [], outputs: [] },
+ *   opset: 13,
+ * });
+ * console.assert(decodeModel(bytes).opsetImport[0].version === 13);
+ * void DataType;
+ * ```
+ */
+export function decodeModel(bytes: Uint8Array): DecodedModel {
+  return onnx.ModelProto.decode(bytes);
+}
+
+/** Encode a `GraphProto` holding only the given nodes, initializers and outputs, as field 7 of a `ModelProto`. */
+export function encodeGraphField(graph: onnxProto.onnx.IGraphProto): Uint8Array {
+  return onnx.ModelProto.encode({ graph }).finish();
 }

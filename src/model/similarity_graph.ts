@@ -3,9 +3,8 @@
  * with the map matrix `m` a graph *input* of symbolic height `N`, not an initializer.
  *
  * Feeding the map at each run costs nothing: onnxruntime-node wraps the caller's `Float32Array` without
- * copying it. An initializer would hold a second copy of the map and make session creation slow (the
- * protobuf of a 5,000 x 8192 map takes seconds to write and load, against a few milliseconds for this graph),
- * and was measured no faster per query (see `bench/scan_bench.ts`).
+ * copying it. An initializer would hold a second copy of the map and make session creation slow (the whole map
+ * would be written into and parsed from the protobuf), and is no faster per query (`bench/scan_bench.ts`).
  *
  * @module
  */

@@ -68,6 +68,7 @@ import {
   type LoopGateOptions,
 } from "../localize/loop_gate.ts";
 import { ErrorTally } from "./error_tally.ts";
+import { quantileSorted } from "../kernels/stats.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
 import { contentOptions, type FrameContentOptions } from "./frame_checks.ts";
@@ -252,11 +253,6 @@ function ofKind<K extends WaymarkEvent["kind"]>(
   kind: K,
 ): OperatorFunction<WaymarkEvent, Extract<WaymarkEvent, { kind: K }>> {
   return filter((e): e is Extract<WaymarkEvent, { kind: K }> => e.kind === kind);
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 /** `priorKeyframesIndex` instances already taken by a run (each serves one). */
@@ -461,9 +457,9 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         };
         if (n > 0) {
           ev.latencyMs = {
-            p50: percentile(sorted, 0.5),
-            p90: percentile(sorted, 0.9),
-            p99: percentile(sorted, 0.99),
+            p50: quantileSorted(sorted, 0.5),
+            p90: quantileSorted(sorted, 0.9),
+            p99: quantileSorted(sorted, 0.99),
           };
         }
         out.next(ev);

@@ -4,13 +4,12 @@
  * map descriptors (exact when the sample is the whole map). The filter stage standardises similarities with it.
  *
  * When the map's descriptors are in memory and comparing with all of them is cheap (`fullScan`: at most 8.4M
- * multiply-adds, i.e. 1,024 places of 8192-d or 32,768 of 256-d, about 5 ms here), the stage compares the
- * keyframe with every place instead of asking the index, and hands the whole similarity row on
- * (`work.similarities`): the place filter then observes every place, which its per-place normalisation needs
- * (on hard cross-condition routes it is what lifts the filter from single-frame level, e.g. smoothed Recall@1
- * 0.05 with the top 50 against 0.81 with every place, measured on a simulated 300-place route). A
+ * multiply-adds, i.e. 1,024 places of 8192-d or 32,768 of 256-d), the stage compares the keyframe with every
+ * place instead of asking the index, and hands the whole similarity row on (`work.similarities`): the place
+ * filter then observes every place, which its per-place normalisation needs (on hard cross-condition routes it
+ * is what lifts the filter above single-frame level; the numbers are in the README's "Known limits"). A
  * `SimilarityScanner` (option `scanner`, or the map's) can compute that row instead of the stage's JS loop,
- * e.g. with ONNX Runtime (`src/index/similarity_scan.ts`).
+ * e.g. with ONNX Runtime (`src/model/similarity_scanner.ts`).
  *
  * @module
  */
@@ -18,7 +17,9 @@ import { concatMap, map, type OperatorFunction } from "rxjs";
 import { invalid } from "../errors.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import type { PlaceHypothesis, PlaceMeta } from "../types.ts";
-import { createSimilarityScanner, scanRows, type SimilarityScanner } from "../index/similarity_scan.ts";
+import { scanRows, type SimilarityScanner } from "../index/similarity_scan.ts";
+import { createSimilarityScanner } from "../model/similarity_scanner.ts";
+import { meanStd } from "../kernels/stats.ts";
 import { frameError, type FrameWork } from "./frame_work.ts";
 
 /** What the pipeline needs of a prior map (a `LoadedMap` of `src/map/` fits). */
@@ -50,8 +51,8 @@ export interface SearchStageOptions {
    */
   fullScan?: number;
   /**
-   * Computes the full scan's similarity row (e.g. `createSimilarityScanner(map.descriptors, dim)`, ONNX
-   * Runtime: 4-7x faster than the JS loop at 8192-d). Must cover the map's N x D descriptors; used only when
+   * Computes the full scan's similarity row (e.g. `createSimilarityScanner(map.descriptors, dim)`: ONNX
+   * Runtime's Gemm, faster than the JS loop, `deno task bench --only scan`). Must cover the map's N x D descriptors; used only when
    * the full scan is (the budget is the same), and then the stage answers asynchronously, in order. Not closed
    * by the stage. Default `placeMap.scanner`, else the stage's own JS loop.
    */
@@ -60,13 +61,13 @@ export interface SearchStageOptions {
   now?: () => number;
 }
 
-/** Default `SearchStageOptions.fullScan`: 1,024 places of 8192-d (about 5 ms a keyframe on this CPU). */
+/** Default `SearchStageOptions.fullScan`: 1,024 places of 8192-d, a few milliseconds a keyframe for the JS loop. */
 export const FULL_SCAN_DEFAULT = 1024 * 8192;
 
 /**
- * Default `fullScan` when the stage has a `SimilarityScanner` (ONNX Runtime's CPU Gemm, about 9x the JS loop
- * at 8192-d on a quiet machine): 8,192 places of 8192-d, about 7 ms a keyframe on this 2-core CPU (5,000
- * places: 4 ms).
+ * Default `fullScan` when the stage has a `SimilarityScanner` (ONNX Runtime's CPU Gemm): 8,192 places of
+ * 8192-d, chosen so that the scan stays within the JS loop's default cost per keyframe (`deno task bench
+ * --only scan`; the README's "Measured" has the numbers).
  */
 export const FULL_SCAN_WITH_SCANNER = 8192 * 8192;
 
@@ -103,8 +104,7 @@ export function similarityBackground(
     s += d;
     s2 += d * d;
   }
-  const mean = s / m;
-  return { mean, std: Math.sqrt(Math.max(0, s2 / m - mean * mean)) };
+  return meanStd(m, s, s2);
 }
 
 /** The search stage. */
@@ -157,8 +157,7 @@ export function searchStage(
       order![t] = b;
       hits.push({ id: placeMap.places[b].placeId, similarity: sims[b] });
     }
-    const mean = s1 / n;
-    return { hits, sims, background: { mean, std: Math.sqrt(Math.max(0, s2 / n - mean * mean)) } };
+    return { hits, sims, background: meanStd(n, s1, s2) };
   };
   const checkQuery = (q: Float32Array) => {
     if (q.length !== dim) {

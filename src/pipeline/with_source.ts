@@ -4,7 +4,6 @@
  * @module
  */
 import { Observable } from "rxjs";
-import type { FrameSource } from "../io/frame_source.ts";
 import type { StatsEvent, WaymarkEvent } from "../types.ts";
 import { ErrorTally } from "./error_tally.ts";
 
@@ -23,7 +22,9 @@ import { ErrorTally } from "./error_tally.ts";
  * ```
  */
 export function withSourceEvents(
-  source: FrameSource,
+  // Only `events()` and `counters` of a FrameSource (src/io/frame_source.ts) are needed: typed structurally, so that the
+  // pipeline does not depend on the I/O area above it.
+  source: { events(): Observable<WaymarkEvent>; counters: { lostUpstream?: number } },
   events$: Observable<WaymarkEvent>,
 ): Observable<WaymarkEvent> {
   return new Observable<WaymarkEvent>((sub) => {
@@ -47,7 +48,7 @@ export function withSourceEvents(
   });
 }
 
-function withLostUpstream(stats: StatsEvent, source: FrameSource): StatsEvent {
+function withLostUpstream(stats: StatsEvent, source: { counters: { lostUpstream?: number } }): StatsEvent {
   const lost = source.counters.lostUpstream;
   return lost === undefined ? stats : { ...stats, lostUpstream: lost };
 }

@@ -1,70 +1,17 @@
 /**
- * Put a trained head on top of a bring-your-own backbone without decoding the backbone into objects: ONNX files
- * are protobuf, and protobuf merges a repeated occurrence of an embedded message field into the first one
- * (repeated fields are concatenated). Appending `graph { node*, initializer*, output }` of the head model to the
- * backbone's ModelProto bytes therefore yields one model whose graph holds both. This file scans the bytes
- * (names, opset, outputs) to check that the result is sound: the backbone output the head reads exists, no name
+ * Put a trained head on top of a bring-your-own backbone without re-encoding the backbone: ONNX files are
+ * protobuf, and protobuf merges a repeated occurrence of an embedded message field into the first one (repeated
+ * fields are concatenated). Appending `graph { node*, initializer*, output }` of the head model (encoded by
+ * `onnx-proto`, `src/model/onnx_proto.ts`) to the backbone's ModelProto bytes therefore yields one model whose
+ * graph holds both. Both models are decoded with the ONNX schema (`decodeModel`; tensor bytes stay views into
+ * the input) to check that the result is sound: the backbone output the head reads exists, no name
  * collides, and the backbone's default-domain opset is one under which the head's nodes mean the same (13..17:
  * the head uses opset-17 forms such as ReduceL2 with an `axes` attribute).
  *
  * @module
  */
 import { TrainingError } from "../errors.ts";
-
-interface Field {
-  field: number;
-  wire: number;
-  /** Start of the tag. */
-  start: number;
-  /** End of the field (exclusive). */
-  end: number;
-  /** Payload of a length-delimited field. */
-  data?: Uint8Array;
-  /** Value of a varint field. */
-  value?: number;
-}
-
-function readVarint(buf: Uint8Array, pos: number): [number, number] {
-  let result = 0, shift = 0, b: number;
-  do {
-    if (pos >= buf.length) throw new Error("truncated varint");
-    b = buf[pos++];
-    if (shift < 49) result += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (b & 0x80);
-  return [result, pos];
-}
-
-function* fields(buf: Uint8Array): Generator<Field> {
-  let pos = 0;
-  while (pos < buf.length) {
-    const start = pos;
-    const [tag, p1] = readVarint(buf, pos);
-    pos = p1;
-    const field = Math.floor(tag / 8), wire = tag & 7;
-    if (wire === 0) {
-      const [v, p2] = readVarint(buf, pos);
-      pos = p2;
-      yield { field, wire, start, end: pos, value: v };
-    } else if (wire === 2) {
-      const [len, p2] = readVarint(buf, pos);
-      if (p2 + len > buf.length) throw new Error("truncated length-delimited field");
-      pos = p2 + len;
-      yield { field, wire, start, end: pos, data: buf.subarray(p2, pos) };
-    } else if (wire === 5) {
-      pos += 4;
-      yield { field, wire, start, end: pos };
-    } else if (wire === 1) {
-      pos += 8;
-      yield { field, wire, start, end: pos };
-    } else {
-      throw new Error(`unsupported wire type ${wire}`);
-    }
-    if (pos > buf.length) throw new Error("truncated field");
-  }
-}
-
-const dec = new TextDecoder();
+import { type DecodedModel, decodeModel, encodeGraphField } from "../model/onnx_proto.ts";
 
 /** What {@linkcode scanOnnx} finds in a model. */
 export interface OnnxSummary {
@@ -74,65 +21,35 @@ export interface OnnxSummary {
   outputs: string[];
   /** Every tensor or node name in the graph (node outputs, node names, initializers, inputs). */
   names: Set<string>;
-  /** Raw graph field slices by field number (1 node, 5 initializer, 11 input, 12 output). */
-  graphFields: Map<number, Uint8Array[]>;
+  /** The decoded model (its graph's nodes, initializers and outputs are what a head contributes). */
+  model: DecodedModel;
 }
 
 /** Scan ONNX ModelProto bytes. Throws TrainingError when they are not a readable ONNX model. */
 export function scanOnnx(bytes: Uint8Array, label = "model"): OnnxSummary {
+  let model: DecodedModel;
   try {
-    let opset = 0;
-    let graph: Uint8Array | null = null;
-    for (const f of fields(bytes)) {
-      if (f.field === 7 && f.data) graph = f.data; // (a second occurrence would be merged; we never read such files)
-      if (f.field === 8 && f.data) {
-        let domain = "", version = 0;
-        for (const g of fields(f.data)) {
-          if (g.field === 1 && g.data) domain = dec.decode(g.data);
-          if (g.field === 2 && g.value !== undefined) version = g.value;
-        }
-        if (domain === "" || domain === "ai.onnx") opset = version;
-      }
-    }
-    if (!graph) throw new Error("no graph");
-    const names = new Set<string>();
-    const inputs: string[] = [], outputs: string[] = [];
-    const graphFields = new Map<number, Uint8Array[]>();
-    for (const f of fields(graph)) {
-      const raw = graph.subarray(f.start, f.end);
-      graphFields.set(f.field, [...(graphFields.get(f.field) ?? []), raw]);
-      if (!f.data) continue;
-      if (f.field === 1) {
-        for (const g of fields(f.data)) {
-          if ((g.field === 2 || g.field === 3) && g.data) names.add(dec.decode(g.data));
-        }
-      } else if (f.field === 5) {
-        for (const g of fields(f.data)) if (g.field === 8 && g.data) names.add(dec.decode(g.data));
-      } else if (f.field === 11 || f.field === 12) {
-        for (const g of fields(f.data)) {
-          if (g.field === 1 && g.data) {
-            const n = dec.decode(g.data);
-            (f.field === 11 ? inputs : outputs).push(n);
-            if (f.field === 11) names.add(n);
-          }
-        }
-      }
-    }
-    return { opset, inputs, outputs, names, graphFields };
+    model = decodeModel(bytes);
   } catch (e) {
-    if (e instanceof TrainingError) throw e;
     throw new TrainingError(`${label} is not a readable ONNX model (${(e as Error).message})`, { cause: e });
   }
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
+  const graph = model.graph;
+  if (!graph) throw new TrainingError(`${label} is not a readable ONNX model (no graph)`);
+  let opset = 0;
+  for (const o of model.opsetImport) {
+    // int64 fields decode as Long objects (protobufjs with long.js) or numbers.
+    if (o.domain === "" || o.domain === "ai.onnx") opset = Number(o.version?.toString() ?? 0);
   }
-  out.push(n);
-  return out;
+  const names = new Set<string>();
+  for (const n of graph.node ?? []) {
+    for (const o of n.output ?? []) names.add(o);
+    if (n.name) names.add(n.name);
+  }
+  for (const t of graph.initializer ?? []) if (t.name) names.add(t.name);
+  const inputs = (graph.input ?? []).map((v) => v.name ?? "");
+  for (const i of inputs) names.add(i);
+  const outputs = (graph.output ?? []).map((v) => v.name ?? "");
+  return { opset, inputs, outputs, names, model };
 }
 
 /**
@@ -174,16 +91,10 @@ export function appendHead(
       throw new TrainingError(`${label}: output '${o}' exists in both the backbone and the head`);
     }
   }
-  const parts = [1, 5, 12].flatMap((f) => h.graphFields.get(f) ?? []);
-  const len = parts.reduce((s, p) => s + p.length, 0);
-  const header = [0x3a, ...varint(len)]; // field 7, wire type 2
-  const out = new Uint8Array(backbone.length + header.length + len);
+  const g = h.model.graph!;
+  const tail = encodeGraphField({ node: g.node, initializer: g.initializer, output: g.output });
+  const out = new Uint8Array(backbone.length + tail.length);
   out.set(backbone, 0);
-  out.set(header, backbone.length);
-  let pos = backbone.length + header.length;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
+  out.set(tail, backbone.length);
   return out;
 }

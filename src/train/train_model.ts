@@ -35,7 +35,7 @@ import { type FeatureMapInput, onnxFeatureExtractor, prepareGrid, subGridStride 
 import { headOutputDim, type HeadParams, type PreparedFeatures } from "./netvlad_grad.ts";
 import { GraphBuilder } from "../model/graph_builder.ts";
 import { addNetVladLayer } from "../model/netvlad.ts";
-import { MANIFEST_FORMAT, MANIFEST_VERSION, sha256Hex } from "../model/manifest.ts";
+import { createManifest } from "../model/manifest.ts";
 import { initHead } from "./init_head.ts";
 import { appendHead, scanOnnx } from "./onnx_merge.ts";
 import { trainHead, type TrainHeadOptions, type TrainHeadResult, type TrainProgress } from "./trainer.ts";
@@ -256,6 +256,30 @@ export async function frontEndFeatures(
   return out;
 }
 
+/** The fields every `training.json` reports about the run's result. */
+function trainingSummary(result: TrainHeadResult) {
+  return {
+    mode: result.mode,
+    tuples: result.tuples,
+    validationQueries: result.validationQueries,
+    initialRecallAt1: result.initialRecallAt1,
+    bestRecallAt1: result.bestRecallAt1,
+    bestEpoch: result.bestEpoch,
+  };
+}
+
+/** The dataset of a training run (read from its folder when a path is given), after checking `options.keep`. */
+async function openTrainingDataset(
+  dataset: string | RetrievalDataset,
+  options: TrainOptions,
+): Promise<RetrievalDataset> {
+  const ds = typeof dataset === "string"
+    ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
+    : dataset;
+  checkKeep(options.keep);
+  return ds;
+}
+
 /**
  * Train the default model's NetVLAD head + whitening on a retrieval dataset folder and write the model to `out`.
  *
@@ -271,10 +295,7 @@ export async function train(
   out: string,
   options: TrainOptions = {},
 ): Promise<TrainModelResult> {
-  const ds = typeof dataset === "string"
-    ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
-    : dataset;
-  checkKeep(options.keep);
+  const ds = await openTrainingDataset(dataset, options);
   const progress = options.onProgress ?? (() => {});
   // the split decides which database images may shape the initial model
   const split = buildTuples(ds, options);
@@ -339,12 +360,7 @@ export async function train(
   await saveModelBundle(out, { manifest, onnx });
   const report = {
     dataset: ds.dir,
-    mode: result.mode,
-    tuples: result.tuples,
-    validationQueries: result.validationQueries,
-    initialRecallAt1: result.initialRecallAt1,
-    bestRecallAt1: result.bestRecallAt1,
-    bestEpoch: result.bestEpoch,
+    ...trainingSummary(result),
     kept: options.keep ?? "best",
     earlyStopped: result.earlyStopped,
     history: result.history,
@@ -418,10 +434,7 @@ export async function trainBackboneHead(
   out: string,
   options: TrainBackboneOptions,
 ): Promise<TrainModelResult> {
-  const ds = typeof dataset === "string"
-    ? await readRetrievalDataset(dataset, { radius: options.evalRadius ?? 25 })
-    : dataset;
-  checkKeep(options.keep);
+  const ds = await openTrainingDataset(dataset, options);
   const progress = options.onProgress ?? (() => {});
   const bytes = await Deno.readFile(backbone).catch((e) => {
     throw new TrainingError(`Cannot read backbone ${backbone}: ${(e as Error).message}`, { cause: e });
@@ -475,12 +488,8 @@ export async function trainBackboneHead(
     const D = headOutputDim(head);
     await saveModelBundle(dir, {
       onnx,
-      manifest: {
-        format: MANIFEST_FORMAT,
-        formatVersion: MANIFEST_VERSION,
+      manifest: await createManifest(onnx, {
         name,
-        file: "model.onnx",
-        sha256: await sha256Hex(onnx),
         input: {
           name: summary.inputs[0],
           width: options.input.width,
@@ -491,8 +500,6 @@ export async function trainBackboneHead(
           std: options.input.std ?? Array(options.input.channels).fill(1),
         },
         outputs: { global: { name: "global", dim: D } },
-        descriptorDim: D,
-        created: new Date().toISOString(),
         description: `${what} NetVLAD head (K=${head.K}) on the frozen backbone ${backbone}`,
         provenance: {
           kind: "backbone-netvlad",
@@ -503,7 +510,7 @@ export async function trainBackboneHead(
           pcaDim: head.whitening?.outDim ?? null,
           dataset: ds.dir,
         },
-      },
+      }),
     });
   };
   let initialDir: string | undefined;
@@ -523,12 +530,7 @@ export async function trainBackboneHead(
       {
         dataset: ds.dir,
         backbone,
-        mode: result.mode,
-        tuples: result.tuples,
-        validationQueries: result.validationQueries,
-        initialRecallAt1: result.initialRecallAt1,
-        bestRecallAt1: result.bestRecallAt1,
-        bestEpoch: result.bestEpoch,
+        ...trainingSummary(result),
         history: result.history,
         featureSeconds,
         trainSeconds,

@@ -25,7 +25,14 @@ import {
 import { createOptimizer, type OptimizerOptions, resolveOptimizerOptions } from "./optim.ts";
 import { rankingLossWithGradients } from "./ranking_loss.ts";
 import { Rng } from "./rng.ts";
-import { bestPositive, buildTuples, mineNegatives, type TupleDataset, type TupleOptions } from "./tuples.ts";
+import {
+  bestPositive,
+  buildTuples,
+  mineNegatives,
+  resolveTupleOptions,
+  type TupleDataset,
+  type TupleOptions,
+} from "./tuples.ts";
 import { type EpochRecord, loadCheckpoint, saveCheckpoint, type TrainingState } from "./checkpoint.ts";
 
 /** Cached, prepared feature maps of every image of the dataset (same order as the dataset lists). */
@@ -111,11 +118,7 @@ type ResolvedOptions =
 function resolve(o: TrainHeadOptions): ResolvedOptions {
   const act = "train";
   const r = {
-    posRadius: o.posRadius ?? 10,
-    negRadius: o.negRadius ?? 25,
-    negFrameGap: o.negFrameGap ?? 10,
-    valFraction: o.valFraction ?? 0.2,
-    usePositions: o.usePositions ?? true,
+    ...resolveTupleOptions(o),
     epochs: o.epochs ?? 10,
     margin: o.margin ?? 0.1,
     hardNegatives: o.hardNegatives ?? 10,

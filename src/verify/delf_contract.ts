@@ -31,7 +31,7 @@ import type { DenseLocalFeatures, PixelImage } from "../types.ts";
 import { invalid, ModelLoadError } from "../errors.ts";
 import { createSession, type RuntimeSession } from "../model/runtime.ts";
 import type { DenseExtractor } from "./local_features.ts";
-import { resizePixels } from "./local_features.ts";
+import { resizeByScale } from "../image/resize.ts";
 
 /** Format tag of `delf.json`. */
 export const DELF_FORMAT = "waymark-delf";
@@ -272,7 +272,7 @@ export function delfExtractor(
 ): DenseExtractor {
   checkDelfContract(c);
   return async (image, scale) => {
-    const resized = resizePixels(image, scale);
+    const resized = resizeByScale(image, scale);
     const { width: w, height: h } = resized;
     const out = await session.run(
       { [c.input.name]: { data: pack(resized, c), dims: [1, c.input.channels, h, w] } },

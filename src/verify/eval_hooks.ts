@@ -7,6 +7,7 @@
  */
 import type { DescriptorModel, LocalFeatures, PixelImage, PlaceHypothesis } from "../types.ts";
 import { invalid } from "../errors.ts";
+import { type LoopScores, type ScoredLoopEvent, scoreLoops } from "../localize/loop_metrics.ts";
 import {
   type DenseExtractor,
   extractLocalFeatures,
@@ -179,26 +180,15 @@ export function memoryStore(features: Map<number, LocalFeatures>): MemoryFeature
 }
 
 /** One loop-closure event: frame `query` declared a loop with earlier frame `match`. */
-export interface LoopEventScore {
-  query: number;
-  match: number;
-  confidence: number;
-}
+export type LoopEventScore = ScoredLoopEvent;
 
 /** Loop metrics as `docs/dataset_format.md` defines them. */
-export interface LoopMetrics {
-  events: number;
-  correct: number;
-  precision: number;
-  recall: number;
-  /** Highest recall at a confidence threshold with no false event (walk down by confidence). */
-  recallAt100Precision: number;
-  /** Frames that have a true loop. */
-  loopFrames: number;
-}
+export type LoopMetrics = LoopScores;
 
 /**
- * Score loop events against the truth (`loops[i]`: earlier frames that frame i truly closes a loop with).
+ * Score loop events against the truth (`loops[i]`: earlier frames that frame i truly closes a loop with): the
+ * project's one loop score, `scoreLoops` of `src/localize/loop_metrics.ts` (one event per frame, the most
+ * confident; ties at a threshold accepted or rejected together; precision 0 without events).
  *
  * @example
  * ```ts
@@ -207,27 +197,4 @@ export interface LoopMetrics {
  * console.assert(m.recallAt100Precision === 1 && m.precision === 0.5);
  * ```
  */
-export function loopMetrics(events: LoopEventScore[], loops: number[][]): LoopMetrics {
-  const loopFrames = loops.filter((l) => l.length > 0).length;
-  const isTrue = (e: LoopEventScore) => loops[e.query]?.includes(e.match) ?? false;
-  const sorted = [...events].sort((a, b) => b.confidence - a.confidence);
-  let correct = 0, best = 0;
-  let clean = true;
-  for (let i = 0; i < sorted.length; i++) {
-    if (isTrue(sorted[i])) correct++;
-    else clean = false;
-    // Only count at a threshold boundary (events tied in confidence are accepted together).
-    const boundary = i === sorted.length - 1 || sorted[i + 1].confidence < sorted[i].confidence;
-    if (clean && boundary) best = correct;
-    if (!clean) break;
-  }
-  const allCorrect = events.filter(isTrue).length;
-  return {
-    events: events.length,
-    correct: allCorrect,
-    precision: events.length ? allCorrect / events.length : 1,
-    recall: loopFrames ? allCorrect / loopFrames : 0,
-    recallAt100Precision: loopFrames ? best / loopFrames : 0,
-    loopFrames,
-  };
-}
+export const loopMetrics: (events: LoopEventScore[], loops: number[][]) => LoopMetrics = scoreLoops;

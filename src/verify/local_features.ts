@@ -9,8 +9,8 @@
  *   candidates go through the cross-scale NMS, and only the kept keypoints get a descriptor (RootSIFT, 4x4
  *   cells pooled with SIFT's bilinear spatial weights and Gaussian window). Compared with the legacy grid (a
  *   descriptor every 8 px, `sift: { dense: true }`), keypoints sit where the texture is, to ~1 px, and true
- *   pairs collect far more inliers than false ones (pair AUC by inliers 0.88 vs 0.84 on the shared sequence,
- *   0.95 vs 0.93 on simulator pairs; `scripts/verify_tune.ts`).
+ *   pairs collect far more inliers than false ones (true and false pairs separate better on the shared
+ *   sequence and on simulator pairs, `scripts/verify_tune.ts`; README, "Measured").
  * - {@link modelExtractor}: any `DescriptorModel` whose `describe(image, { local: true })` returns
  *   `DenseLocalFeatures` (the default model's dense SIFT output, or a learned DELF export, see
  *   `delf_contract.ts`). The resized image is given to the model; grid coordinates are mapped back through
@@ -22,6 +22,7 @@
  */
 import type { DenseLocalFeatures, DescriptorModel, LocalFeatures, PixelImage } from "../types.ts";
 import { invalid } from "../errors.ts";
+import { resizeByScale } from "../image/resize.ts";
 import {
   denseSift,
   resizeGray,
@@ -60,8 +61,8 @@ export interface SiftTuning {
   attentionWindow?: number;
   /**
    * Keep only local maxima of the attention (3x3 block neighbourhood) at each level. Default false: every block
-   * position competes and the cross-scale NMS spaces them (measured: pair AUC 0.88 vs 0.83 with local maxima,
-   * which leave too few keypoints).
+   * position competes and the cross-scale NMS spaces them (local maxima leave too few keypoints and separate
+   * true from false pairs less well, `scripts/verify_tune.ts`).
    */
   localMax?: boolean;
   /** Parabolic sub-block refinement of keypoint positions. Default true. */
@@ -115,31 +116,6 @@ export function verificationImage(image: PixelImage, maxSide: number): PixelImag
   return { width: g.width, height: g.height, channels: 1, data };
 }
 
-/** Bilinear resize of 8-bit interleaved pixels. */
-export function resizePixels(image: PixelImage, scale: number): PixelImage {
-  if (scale === 1) return image;
-  const { width, height, channels, data } = image;
-  const w = Math.max(1, Math.round(width * scale)), h = Math.max(1, Math.round(height * scale));
-  const out = new Uint8Array(w * h * channels);
-  const sx = width / w, sy = height / h;
-  for (let y = 0; y < h; y++) {
-    const fy = Math.min(height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.floor(fy), y1 = Math.min(height - 1, y0 + 1), ty = fy - y0;
-    for (let x = 0; x < w; x++) {
-      const fx = Math.min(width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-      const x0 = Math.floor(fx), x1 = Math.min(width - 1, x0 + 1), tx = fx - x0;
-      for (let c = 0; c < channels; c++) {
-        const a = data[(y0 * width + x0) * channels + c] * (1 - tx) +
-          data[(y0 * width + x1) * channels + c] * tx;
-        const b = data[(y1 * width + x0) * channels + c] * (1 - tx) +
-          data[(y1 * width + x1) * channels + c] * tx;
-        out[(y * w + x) * channels + c] = Math.round(a * (1 - ty) + b * ty);
-      }
-    }
-  }
-  return { width: w, height: h, channels, data: out };
-}
-
 /** Shi-Tomasi score (mean over a (2r+1)^2 window) at each grid centre of `dense`, computed from pixels. */
 export function cornerAttention(
   gray: Float32Array,
@@ -187,7 +163,7 @@ export function cornerAttention(
  */
 export function modelExtractor(model: DescriptorModel): DenseExtractor {
   return async (image, scale) => {
-    const resized = resizePixels(image, scale);
+    const resized = resizeByScale(image, scale);
     const out = await model.describe(resized, { local: true });
     if (!out.local) {
       throw invalid("extract local features", "model", "a model with a dense local output", model.info.name);

@@ -1,11 +1,12 @@
 /**
- * PCA for local descriptors (DELF: L2-normalise, project to 40-d, L2-normalise again). Fitted on a map's
- * descriptors by eigen-decomposition of their covariance (cyclic Jacobi, see `_linalg.ts`).
+ * PCA for local descriptors (DELF: L2-normalise, project to 40-d, L2-normalise again), fitted on a map's
+ * descriptors. The arithmetic is the project's one PCA (`src/kernels/pca.ts`); this module keeps the local
+ * features' own shape of it (`outputDim`, `variances`), which the features codec stores.
  *
  * @module
  */
 import { invalid } from "../errors.ts";
-import { symmetricEigen } from "./_linalg.ts";
+import { applyPca as applyKernelPca, fitPca as fitKernelPca } from "../kernels/pca.ts";
 
 /** A fitted projection: `y = normalise(components · (x - mean))`. */
 export interface PcaProjection {
@@ -23,12 +24,13 @@ export interface PcaProjection {
 export interface FitPcaOptions {
   /** Kept dimensions. Default 40 (DELF). */
   outputDim?: number;
-  /** At most this many rows are used (evenly strided subsample). Default 20000. */
+  /** At most this many rows are used (seeded random subset). Default 20000. */
   maxSamples?: number;
 }
 
 /**
- * Fit a PCA on `rows` (n x dim, row-major).
+ * Fit a PCA on `rows` (n x dim, row-major): the project's one PCA (`src/kernels/pca.ts`), unwhitened, on at
+ * most `maxSamples` rows (a seeded random subset).
  *
  * @example
  * ```ts
@@ -49,59 +51,12 @@ export function fitPca(rows: Float32Array, dim: number, options: FitPcaOptions =
   }
   const n = rows.length / dim;
   if (n < 2) throw invalid("fit PCA", "rows", "at least 2 descriptors", n);
-  const step = Math.max(1, Math.floor(n / maxSamples));
-  const mean = new Float64Array(dim);
-  let used = 0;
-  for (let i = 0; i < n; i += step, used++) for (let k = 0; k < dim; k++) mean[k] += rows[i * dim + k];
-  for (let k = 0; k < dim; k++) mean[k] /= used;
-  const cov = new Float64Array(dim * dim);
-  const centred = new Float64Array(dim);
-  for (let i = 0; i < n; i += step) {
-    for (let k = 0; k < dim; k++) centred[k] = rows[i * dim + k] - mean[k];
-    for (let p = 0; p < dim; p++) {
-      const v = centred[p];
-      if (v === 0) continue;
-      const o = p * dim;
-      for (let q = p; q < dim; q++) cov[o + q] += v * centred[q];
-    }
-  }
-  for (let p = 0; p < dim; p++) {
-    for (let q = p; q < dim; q++) {
-      cov[p * dim + q] /= used - 1;
-      cov[q * dim + p] = cov[p * dim + q];
-    }
-  }
-  const { values, vectors } = symmetricEigen(cov, dim);
-  return {
-    inputDim: dim,
-    outputDim,
-    mean: Float32Array.from(mean),
-    components: Float32Array.from(vectors.subarray(0, outputDim * dim)),
-    variances: Float32Array.from(values.subarray(0, outputDim)),
-  };
+  const p = fitKernelPca(rows, dim, outputDim, { whiten: false, maxSamples });
+  return { inputDim: dim, outputDim, mean: p.mean, components: p.components, variances: p.eigenvalues };
 }
 
 /** Project rows (n x inputDim) and L2-normalise each result (zero rows stay zero). */
 export function applyPca(pca: PcaProjection, rows: Float32Array): Float32Array {
-  const { inputDim: d, outputDim: k, mean, components } = pca;
-  if (rows.length % d !== 0) throw invalid("apply PCA", "rows.length", `a multiple of ${d}`, rows.length);
-  const n = rows.length / d;
-  const out = new Float32Array(n * k);
-  const c = new Float32Array(d);
-  for (let i = 0; i < n; i++) {
-    for (let t = 0; t < d; t++) c[t] = rows[i * d + t] - mean[t];
-    let norm = 0;
-    for (let j = 0; j < k; j++) {
-      let s = 0;
-      const o = j * d;
-      for (let t = 0; t < d; t++) s += components[o + t] * c[t];
-      out[i * k + j] = s;
-      norm += s * s;
-    }
-    if (norm > 0) {
-      const inv = 1 / Math.sqrt(norm);
-      for (let j = 0; j < k; j++) out[i * k + j] *= inv;
-    }
-  }
-  return out;
+  const { inputDim, outputDim: dim, mean, components, variances: eigenvalues } = pca;
+  return applyKernelPca({ inputDim, dim, mean, components, eigenvalues }, rows);
 }

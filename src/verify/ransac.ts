@@ -10,7 +10,7 @@
 import type { ImageTransform } from "../types.ts";
 import { invalid } from "../errors.ts";
 import { mulberry32 } from "../_rng.ts";
-import { solveLinear, symmetricEigen } from "./_linalg.ts";
+import { solveLinear, symmetricEigen } from "../kernels/linalg.ts";
 
 /** Options of {@link ransac}. */
 export interface RansacOptions {

@@ -41,8 +41,8 @@ export interface VerifyOptions {
   /** Smallest images (either side, pixels) that can be verified. Default 32. */
   minImageSize?: number;
   /**
-   * Inliers needed for `ok: true`. Default 150, calibrated on the shared indoor sequence at 512x384
-   * (`scripts/verify_eval_loops.ts`: top-5 retrieval candidates, keeps 90% of true pairs and 15% of false).
+   * Inliers needed for `ok: true`. Default 150, calibrated on top-5 retrieval candidates of the shared indoor
+   * sequence at 512x384 with `scripts/verify_eval_loops.ts` (README, "Measured").
    */
   minInliers?: number;
 }
@@ -104,10 +104,9 @@ function precheck(q: LocalFeatures, c: LocalFeatures, o: Required<VerifyOptions>
 /**
  * The result's `score`: RANSAC inliers net of a third of the outliers, `max(0, inliers - (matches - inliers) / 3)`.
  * Plain inlier counts grow with texture: a false pair between two busy images still gets many chance inliers
- * within DELF's generous 20 px, but among many more outliers. Measured on the shared indoor sequence (all 228
- * true loop pairs vs 300 random non-loop pairs, `scripts/verify_eval_loops.ts`), the pair AUC is 0.83 with
- * inliers and 0.89 with this score (every outlier weight from 1/6 to 2/3 beats plain inliers; 1/3 is at the
- * optimum).
+ * within DELF's generous 20 px, but among many more outliers. On the shared indoor sequence
+ * (`scripts/verify_eval_loops.ts`) this score separates true from false loop pairs better than plain inliers for
+ * every outlier weight from 1/6 to 2/3, best at 1/3 (README, "Measured").
  */
 export function verificationScore(inliers: number, matches: number): number {
   return Math.max(0, inliers - (matches - inliers) / 3);

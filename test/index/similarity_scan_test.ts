@@ -2,14 +2,10 @@ import assert from "node:assert/strict";
 import { from, lastValueFrom, toArray } from "rxjs";
 import { IndexError, ValidationError } from "../../src/errors.ts";
 import { BruteForceIndex } from "../../src/index/brute_force_index.ts";
-import {
-  createSimilarityScanner,
-  jsSimilarityScanner,
-  scanRows,
-  type SimilarityScanner,
-} from "../../src/index/similarity_scan.ts";
+import { jsSimilarityScanner, scanRows, type SimilarityScanner } from "../../src/index/similarity_scan.ts";
+import { createSimilarityScanner } from "../../src/model/similarity_scanner.ts";
 import { randomUnitVectors } from "../../src/index/_synthetic.ts";
-import { dot } from "../../src/index/_kernels.ts";
+import { dot } from "../../src/kernels/vector.ts";
 import type { FrameWork } from "../../src/pipeline/frame_work.ts";
 import { type PlaceMap, searchStage } from "../../src/pipeline/search_stage.ts";
 

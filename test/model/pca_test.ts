@@ -1,18 +1,6 @@
 import assert from "node:assert/strict";
-import { applyPca, fitPca, symmetricEigen } from "../../src/model/pca.ts";
+import { applyPca, fitPca } from "../../src/model/pca.ts";
 import { seededRandom } from "../../src/train/kmeans.ts";
-
-Deno.test("symmetricEigen() diagonalises a symmetric matrix", () => {
-  const a = new Float64Array([4, 1, 0, 1, 3, 1, 0, 1, 2]);
-  const { values, vectors } = symmetricEigen(a.slice(), 3);
-  for (let k = 0; k < 3; k++) {
-    for (let i = 0; i < 3; i++) {
-      let av = 0;
-      for (let j = 0; j < 3; j++) av += a[i * 3 + j] * vectors[j * 3 + k];
-      assert.ok(Math.abs(av - values[k] * vectors[i * 3 + k]) < 1e-9);
-    }
-  }
-});
 
 Deno.test("fitPca() finds the dominant direction and whitening equalises variances", () => {
   const rand = seededRandom(4);

@@ -59,12 +59,20 @@ Deno.test("kmeans() rejects k larger than the number of points and a ragged data
   assert.throws(() => kmeans(new Float32Array(5), 2, 1), /multiple of dim/);
 });
 
-Deno.test("kmeans() clusters 50k x 128 into 64 in a few seconds", () => {
+Deno.test("kmeans() on a large 128-d input returns k finite centroids and a valid assignment", () => {
+  // Speed is measured by `deno task bench --only train` (train/kmeans_s); this test checks the result only.
   const rand = seededRandom(3);
-  const data = new Float32Array(50000 * 128).map(() => rand());
-  const t0 = performance.now();
-  const r = kmeans(data, 128, 64, { seed: 1, maxIterations: 6 });
-  const ms = performance.now() - t0;
-  assert.equal(r.centroids.length, 64 * 128);
-  assert.ok(ms < 30000, `took ${ms} ms`);
+  const n = 20000, dim = 128, k = 64;
+  const data = new Float32Array(n * dim).map(() => rand());
+  const r = kmeans(data, dim, k, { seed: 1, maxIterations: 6 });
+  assert.equal(r.centroids.length, k * dim);
+  assert.equal(r.assignments.length, n);
+  assert.ok(r.centroids.every(Number.isFinite));
+  const used = new Set<number>();
+  for (const a of r.assignments) {
+    assert.ok(Number.isInteger(a) && a >= 0 && a < k, `assignment ${a}`);
+    used.add(a);
+  }
+  assert.equal(used.size, k, "every cluster keeps at least one point");
+  assert.ok(r.iterations > 0 && r.iterations <= 6);
 });

@@ -3,6 +3,7 @@
  * function of its seed so that renders are bit-for-bit reproducible.
  * @module
  */
+import { mulberry32 } from "../../_rng.ts";
 
 /** Mix a 32-bit integer (lowbias32 by C. Wellons): a good avalanche for lattice hashing. */
 export function hash32(x: number): number {
@@ -20,19 +21,20 @@ export function hash2(ix: number, iy: number, seed: number): number {
   return hash32(Math.imul(ix | 0, 0x27d4eb2d) ^ hash32(Math.imul(iy | 0, 0x165667b1) ^ seed)) / 4294967296;
 }
 
-/** A seeded PRNG (mulberry32) with uniform, range, choice and Gaussian draws. */
+/**
+ * The simulator's seeded generator: the project's mulberry32 (`src/_rng.ts`), seeded through {@link hash32} so
+ * that nearby seeds give unrelated streams, with range, integer, choice and normal draws.
+ *
+ * The normal draw is not `gaussian` of `src/_rng.ts` on purpose: it takes `u = next()` (redrawn below 1e-12)
+ * where that one takes `u = 1 - next()`, and every render, simulated dataset and the shipped generic
+ * vocabulary (`scripts/model_build_generic.ts`, rebuilt byte for byte) are functions of these exact draws.
+ */
 export class Rng {
-  #s: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
   #spare: number | null = null;
   constructor(seed: number) {
-    this.#s = hash32(seed ^ 0x9e3779b9) >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(hash32(seed ^ 0x9e3779b9));
   }
   /** Uniform in [lo, hi). */
   range(lo: number, hi: number): number {
@@ -46,7 +48,7 @@ export class Rng {
   pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.next() * items.length)];
   }
-  /** Standard normal draw (Box-Muller). */
+  /** Standard normal draw (Box-Muller, both branches: the cosine one, then the sine one on the next call). */
   gauss(): number {
     if (this.#spare !== null) {
       const s = this.#spare;

@@ -1,6 +1,7 @@
 /**
  * Small dense linear algebra for verification and PCA: Gaussian elimination with partial pivoting and the
- * cyclic Jacobi eigen-decomposition of a symmetric matrix. Row-major Float64Array, no allocation per element.
+ * project's one cyclic Jacobi eigen-decomposition of a symmetric matrix (input left untouched, eigenpairs
+ * sorted by value, descending, eigenvectors as rows). Row-major Float64Array, no allocation per element.
  *
  * @module
  */
@@ -62,8 +63,16 @@ export interface SymmetricEigen {
 }
 
 /**
- * Cyclic Jacobi eigen-decomposition of a symmetric n x n matrix (row-major). Accurate for the small
- * matrices used here (9x9 DLT normal matrices, 128x128 descriptor covariances).
+ * Cyclic Jacobi eigen-decomposition of a symmetric n x n matrix (row-major; `a` is copied, not modified).
+ * Used for 9x9 DLT normal matrices, descriptor covariances and PCA Gram matrices. Sweeps stop when the
+ * squared off-diagonal mass is below 1e-24 of the squared diagonal, or after `maxSweeps`.
+ *
+ * @example
+ * ```ts
+ * import { symmetricEigen } from "./linalg.ts";
+ * const { values, vectors } = symmetricEigen(new Float64Array([2, 0, 0, 3]), 2);
+ * console.assert(values[0] === 3 && Math.abs(vectors[1]) === 1);
+ * ```
  */
 export function symmetricEigen(a: Float64Array, n: number, maxSweeps = 60): SymmetricEigen {
   const m = new Float64Array(a);

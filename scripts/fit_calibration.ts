@@ -7,13 +7,17 @@
  * Never fit on the shared evaluation data.
  *
  * Run (caches optional, e.g. easy / medium / hard `waymark sim export` runs at 64x48):
- * `deno run -A src/localize/_fit_calibration.ts [cache...] > src/localize/calibration_params.ts`
+ * `deno run -A scripts/fit_calibration.ts [cache...] > src/localize/calibration_params.ts`
  *
  * @module
  */
-import { applyCalibration, expectedCalibrationError, fitIsotonicCalibration } from "./calibration.ts";
-import { generateHardSequence } from "./_synthetic.ts";
-import { PlaceFilter } from "./place_filter.ts";
+import {
+  applyCalibration,
+  expectedCalibrationError,
+  fitIsotonicCalibration,
+} from "../src/localize/calibration.ts";
+import { generateHardSequence } from "../src/localize/_synthetic.ts";
+import { PlaceFilter } from "../src/localize/place_filter.ts";
 
 /** (raw score, correct) pairs. */
 export interface CalibrationPairs {
@@ -84,13 +88,20 @@ if (import.meta.main) {
   const before = expectedCalibrationError(held.raw, held.correct);
   const after = expectedCalibrationError(held.raw.map((r) => applyCalibration(map, r)), held.correct);
   const names = Deno.args.map((a) => a.slice(a.lastIndexOf("/") + 1)).join(", ");
+  // The counts and the held-out error are measurements: they go to stderr (and the README), not into the
+  // generated module's doc.
+  console.error(
+    `fit_calibration: ${synth.raw.length} synthetic frames` +
+      (caches.length ? `, ${cacheFrames} simulated frames (${names}, weighted x${reps})` : "") +
+      `; held-out synthetic ECE (10 bins) ${before.toFixed(3)} raw, ${after.toFixed(3)} calibrated`,
+  );
   console.log(`/**
  * Shipped calibration parameters of the place filter's confidence (raw posterior mass within +-1 place of the
  * MAP place -> probability that the estimate is correct), fitted by isotonic regression with
- * \`_fit_calibration.ts\` on ${synth.raw.length} frames of synthetic hard sequences${
-    caches.length ? ` and ${cacheFrames} frames of simulated\n * datasets (${names}, weighted x${reps})` : ""
-  }. Held-out synthetic ECE (10 bins): ${before.toFixed(3)} raw, ${after.toFixed(3)} calibrated.
- * Regenerate with \`deno run -A src/localize/_fit_calibration.ts [caches] > src/localize/calibration_params.ts\`.
+ * \`scripts/fit_calibration.ts\` on synthetic hard sequences${
+    caches.length ? ` and simulated datasets\n * (${names})` : ""
+  }, never on the evaluation data.
+ * Regenerate with \`deno run -A scripts/fit_calibration.ts [caches] > src/localize/calibration_params.ts\`.
  *
  * @module
  */

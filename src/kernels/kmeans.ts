@@ -1,0 +1,190 @@
+/**
+ * Seeded k-means: k-means++ initialisation then Lloyd iterations, over row-major float32 data.
+ * Deterministic for a given seed. Pure kernel: typed arrays only.
+ *
+ * @module
+ */
+import { invalid } from "../errors.ts";
+import { mulberry32 } from "../_rng.ts";
+
+/** Options of {@link kmeans}. */
+export interface KMeansOptions {
+  /** Random seed (k-means++ sampling, tie breaks). Default 1. */
+  seed?: number;
+  /** Maximum Lloyd iterations. Default 25. */
+  maxIterations?: number;
+  /** Stop when fewer than this fraction of points change cluster. Default 1e-3. */
+  tolerance?: number;
+  /** k-means++ runs on at most this many random points (cost is O(k * sample)). Default 20000. */
+  initSample?: number;
+}
+
+/** Result of {@link kmeans}. */
+export interface KMeansResult {
+  /** k * dim, row-major. */
+  centroids: Float32Array;
+  /** Cluster of each point. */
+  assignments: Int32Array;
+  /** Sum of squared distances of the points to their centroids. */
+  inertia: number;
+  iterations: number;
+}
+
+/**
+ * The seeded PRNG of k-means and of the model fitting that shares its seeds: mulberry32 from `src/_rng.ts`,
+ * floats in [0, 1), with seed 0 taken as 0x9e3779b9 (as it always was: the same seeds give the same draws).
+ */
+export function seededRandom(seed: number): () => number {
+  return mulberry32((seed >>> 0) || 0x9e3779b9);
+}
+
+function sqDist(a: Float32Array, ai: number, b: Float32Array, bi: number, dim: number): number {
+  let s = 0;
+  for (let j = 0; j < dim; j++) {
+    const d = a[ai + j] - b[bi + j];
+    s += d * d;
+  }
+  return s;
+}
+
+/**
+ * Cluster `n = data.length / dim` points into `k` clusters.
+ *
+ * @example
+ * ```ts
+ * import { kmeans } from "./kmeans.ts";
+ * const data = new Float32Array([0, 0, 0, 1, 10, 10, 10, 11]);
+ * const r = kmeans(data, 2, 2, { seed: 3 });
+ * console.assert(r.assignments[0] === r.assignments[1] && r.assignments[0] !== r.assignments[2]);
+ * ```
+ */
+export function kmeans(
+  data: Float32Array,
+  dim: number,
+  k: number,
+  options: KMeansOptions = {},
+): KMeansResult {
+  const action = "run k-means";
+  if (!Number.isInteger(dim) || dim <= 0) throw invalid(action, "dim", "a positive integer", dim);
+  if (data.length % dim !== 0) {
+    throw invalid(action, "data.length", `a multiple of dim (${dim})`, data.length);
+  }
+  const n = data.length / dim;
+  if (!Number.isInteger(k) || k <= 0) throw invalid(action, "k", "a positive integer", k);
+  if (k > n) throw invalid(action, "k", `at most the number of points (${n})`, k);
+  const seed = options.seed ?? 1;
+  const maxIterations = options.maxIterations ?? 25;
+  const tolerance = options.tolerance ?? 1e-3;
+  const initSample = options.initSample ?? 20000;
+  if (!Number.isInteger(maxIterations) || maxIterations < 0) {
+    throw invalid(action, "maxIterations", "a non-negative integer", maxIterations);
+  }
+  const rand = seededRandom(seed);
+
+  // ---- k-means++ on a random subsample
+  const m = Math.min(n, Math.max(initSample, k));
+  const sampleIdx = new Int32Array(m);
+  if (m === n) { for (let i = 0; i < n; i++) sampleIdx[i] = i; }
+  else {
+    // Partial Fisher-Yates for a sample without replacement.
+    const perm = new Int32Array(n);
+    for (let i = 0; i < n; i++) perm[i] = i;
+    for (let i = 0; i < m; i++) {
+      const j = i + Math.floor(rand() * (n - i));
+      const t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+      sampleIdx[i] = perm[i];
+    }
+  }
+  const centroids = new Float32Array(k * dim);
+  const minD = new Float64Array(m).fill(Infinity);
+  let pick = sampleIdx[Math.floor(rand() * m)];
+  for (let c = 0; c < k; c++) {
+    centroids.set(data.subarray(pick * dim, pick * dim + dim), c * dim);
+    if (c === k - 1) break;
+    let total = 0;
+    for (let i = 0; i < m; i++) {
+      const d = sqDist(data, sampleIdx[i] * dim, centroids, c * dim, dim);
+      if (d < minD[i]) minD[i] = d;
+      total += minD[i];
+    }
+    if (total <= 0) {
+      pick = sampleIdx[Math.floor(rand() * m)];
+      continue;
+    }
+    let r = rand() * total;
+    let chosen = m - 1;
+    for (let i = 0; i < m; i++) {
+      r -= minD[i];
+      if (r <= 0) {
+        chosen = i;
+        break;
+      }
+    }
+    pick = sampleIdx[chosen];
+  }
+
+  // ---- Lloyd
+  const assignments = new Int32Array(n).fill(-1);
+  const dists = new Float64Array(n);
+  const sums = new Float64Array(k * dim);
+  const counts = new Int32Array(k);
+  const cNorm = new Float64Array(k);
+  let inertia = 0;
+  let iterations = 0;
+  while (true) {
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += centroids[c * dim + j] ** 2;
+      cNorm[c] = s;
+    }
+    let changed = 0;
+    inertia = 0;
+    for (let i = 0; i < n; i++) {
+      const off = i * dim;
+      let xNorm = 0;
+      for (let j = 0; j < dim; j++) xNorm += data[off + j] * data[off + j];
+      let best = 0, bestD = Infinity;
+      for (let c = 0; c < k; c++) {
+        const co = c * dim;
+        let dot = 0;
+        for (let j = 0; j < dim; j++) dot += data[off + j] * centroids[co + j];
+        const d = cNorm[c] - 2 * dot;
+        if (d < bestD) {
+          bestD = d;
+          best = c;
+        }
+      }
+      const d = Math.max(0, bestD + xNorm);
+      dists[i] = d;
+      inertia += d;
+      if (assignments[i] !== best) {
+        changed++;
+        assignments[i] = best;
+      }
+    }
+    if ((iterations > 0 && changed / n < tolerance) || iterations >= maxIterations) break;
+    iterations++;
+    sums.fill(0);
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      const c = assignments[i];
+      counts[c]++;
+      const off = i * dim, co = c * dim;
+      for (let j = 0; j < dim; j++) sums[co + j] += data[off + j];
+    }
+    for (let c = 0; c < k; c++) {
+      if (counts[c] === 0) {
+        // Re-seed an empty cluster with the point farthest from its centroid.
+        let far = 0;
+        for (let i = 1; i < n; i++) if (dists[i] > dists[far]) far = i;
+        centroids.set(data.subarray(far * dim, far * dim + dim), c * dim);
+        dists[far] = 0;
+        continue;
+      }
+      for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] / counts[c];
+    }
+  }
+  return { centroids, assignments, inertia, iterations };
+}
