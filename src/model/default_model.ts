@@ -13,13 +13,7 @@ import { convertChannels, resizePixels } from "../image/resize.ts";
 import { kmeans, seededRandom } from "../kernels/kmeans.ts";
 import { addDenseSift, DENSE_SIFT_DEFAULTS, denseGrid, type DenseSiftOptions } from "./dense_sift.ts";
 import { GraphBuilder } from "./graph_builder.ts";
-import {
-  MANIFEST_FORMAT,
-  MANIFEST_VERSION,
-  type ModelBundle,
-  type ModelManifest,
-  sha256Hex,
-} from "./manifest.ts";
+import { createManifest, type ModelBundle, type ModelManifest } from "./manifest.ts";
 import { addNetVladLayer, initParams, type NetVladParams, type NetVladVariant } from "./netvlad.ts";
 import { fitPca, type PcaParams } from "./pca.ts";
 import { createSession, type RuntimeSession } from "./runtime.ts";
@@ -117,12 +111,8 @@ export async function defaultModelManifest(
   provenance: Record<string, unknown> = {},
 ): Promise<ModelManifest> {
   const grid = denseGrid(params.inputWidth, params.inputHeight, params.frontEnd);
-  return {
-    format: MANIFEST_FORMAT,
-    formatVersion: MANIFEST_VERSION,
+  return await createManifest(onnx, {
     name,
-    file: "model.onnx",
-    sha256: await sha256Hex(onnx),
     input: {
       name: "image",
       width: params.inputWidth,
@@ -136,8 +126,6 @@ export async function defaultModelManifest(
       global: { name: "global", dim: descriptorDimOf(params) },
       local: { name: "local", dim: LOCAL_DIM, stride: grid.stride, offset: grid.offset, layout: "NHWC" },
     },
-    descriptorDim: descriptorDimOf(params),
-    created: new Date().toISOString(),
     description,
     provenance: {
       kind: "dsift-netvlad",
@@ -149,7 +137,7 @@ export async function defaultModelManifest(
       frontEnd: params.frontEnd,
       ...provenance,
     },
-  };
+  });
 }
 
 /** Runs the dense front end alone (k-means samples, training). */
