@@ -32,6 +32,8 @@ ${rowList}
 
 Options:
   --rows A,B          run only these rows (names above)
+  --dataset DIR       also (without --rows: only) run a dataset of your own as a row: retrieval when DIR
+                      has database.csv, else loops (sequence.csv); repeatable
   --quick             tiny simulated rows only (24 frames a lap, 96x72): a smoke test
   --data DIR          the shared rtabmap_samples_loop folder      default: $WAYMARK_SHARED/data/..., else
                       ../shared/data/rtabmap_samples_loop (rows that need it are skipped when absent)
@@ -66,6 +68,7 @@ export async function run(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       rows: { type: "string" },
+      dataset: { type: "string", multiple: true },
       quick: { type: "boolean", default: false },
       data: { type: "string" },
       preset: { type: "string" },
@@ -109,6 +112,7 @@ export async function run(args: string[]): Promise<number> {
   } else rtabmap = await defaultData();
   const report = await runSuite({
     rows: values.rows?.split(",").map((s) => s.trim()).filter((s) => s),
+    datasets: values.dataset,
     quick: values.quick,
     rtabmap,
     preset: values.preset,

@@ -54,7 +54,8 @@ type Source =
   | { kind: "rtabmap-loops"; frames?: string }
   | { kind: "sim"; sim: SimSpec; queries?: string }
   | { kind: "sim-loops"; sim: SimSpec }
-  | { kind: "aliased"; which: "sim" | "real"; revisits?: string };
+  | { kind: "aliased"; which: "sim" | "real"; revisits?: string }
+  | { kind: "dir"; path: string };
 
 interface SimSpec {
   condition: "all" | "lighting" | "none";
@@ -197,6 +198,11 @@ export const SUITE_ROWS: readonly SuiteRowDef[] = [
 export interface SuiteOptions {
   /** Row names to run (default all; `quick` rows with `quick`). */
   rows?: string[];
+  /**
+   * Datasets of your own, each one more row (`retrieval` when the folder has `database.csv`, else `loops`).
+   * Without `rows`, only these rows run.
+   */
+  datasets?: string[];
   /** Tiny sizes (for tests): only the sim rows, 24 frames per lap of a small building at 96x72. */
   quick?: boolean;
   /** The `rtabmap_samples_loop` folder. Rows that need it are skipped (with a note) when absent. */
@@ -391,6 +397,10 @@ class SuiteContext {
           await deriveRetrievalDataset(simDir, join(d, "ds"), { queries: s.queries });
         });
         return { dir: join(dir, "ds"), key, mapKey };
+      }
+      case "dir": {
+        const key = await fingerprint(s.path);
+        return { dir: s.path, key, mapKey: key };
       }
       case "aliased": {
         const quick = this.options.quick;
@@ -591,10 +601,29 @@ async function runRow(ctx: SuiteContext, row: SuiteRowDef): Promise<SuiteRowResu
   return out;
 }
 
+/** One row per dataset folder of your own (`SuiteOptions.datasets`). */
+export async function datasetRows(paths: string[]): Promise<SuiteRowDef[]> {
+  const rows: SuiteRowDef[] = [];
+  for (const p of paths) {
+    const path = resolve(p);
+    const has = (f: string) => exists(join(path, f));
+    const kind = (await has("database.csv")) ? "retrieval" : (await has("sequence.csv")) ? "loops" : null;
+    if (!kind) {
+      throw invalid("run the suite", "dataset", "a folder with database.csv or sequence.csv", p);
+    }
+    const base = path.slice(path.lastIndexOf("/") + 1);
+    rows.push({ name: `dataset:${base}`, kind, what: path, source: { kind: "dir", path } });
+  }
+  return rows;
+}
+
 /** The rows a run selects (`rows` names, else all, or the quick ones); unknown names are refused. */
-export function selectRows(options: Pick<SuiteOptions, "rows" | "quick">): SuiteRowDef[] {
-  const pool = options.quick ? SUITE_ROWS.filter((r) => r.quick) : [...SUITE_ROWS];
-  if (!options.rows || options.rows.length === 0) return pool;
+export function selectRows(
+  options: Pick<SuiteOptions, "rows" | "quick">,
+  extra: SuiteRowDef[] = [],
+): SuiteRowDef[] {
+  const pool = [...(options.quick ? SUITE_ROWS.filter((r) => r.quick) : SUITE_ROWS), ...extra];
+  if (!options.rows || options.rows.length === 0) return extra.length > 0 ? extra : pool;
   const byName = new Map(pool.map((r) => [r.name, r]));
   return options.rows.map((n) => {
     const r = byName.get(n);
@@ -617,7 +646,7 @@ export function selectRows(options: Pick<SuiteOptions, "rows" | "quick">): Suite
  */
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport> {
   const t0 = performance.now();
-  const rows = selectRows(options);
+  const rows = selectRows(options, await datasetRows(options.datasets ?? []));
   const log = options.onLog ?? ((l: string) => console.error(`waymark suite: ${l}`));
   const persistent = options.cacheDir !== null;
   const root = persistent

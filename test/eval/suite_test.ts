@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { selectRows, SUITE_ROWS, suiteReportJson, suiteTable } from "../../src/eval/suite.ts";
+import {
+  datasetRows,
+  runSuite,
+  selectRows,
+  SUITE_ROWS,
+  suiteReportJson,
+  suiteTable,
+} from "../../src/eval/suite.ts";
+import { pngRetrievalDataset } from "./_png_dataset.ts";
 
 const main = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 
@@ -96,4 +104,21 @@ Deno.test("suite: the table marks a Waymark value below the classic one; JSON li
   assert.match(table, /\| b \| 0\.500 \| 0\.600 \|/);
   assert.match(table, /\| c \| skipped: the shared rtabmap set is absent \|/);
   assert.deepEqual(suiteReportJson(report).waymark_below_classic_r1, ["a"]);
+});
+
+Deno.test("suite: --dataset runs a dataset of your own as a row (retrieval or loops by its CSVs)", async () => {
+  const dir = await pngRetrievalDataset(6);
+  try {
+    const rows = await datasetRows([dir]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].kind, "retrieval");
+    assert.deepEqual(selectRows({}, rows), rows, "without --rows only the dataset rows run");
+    await assert.rejects(() => datasetRows([`${dir}/nope`]), /database\.csv or sequence\.csv/);
+    const report = await runSuite({ datasets: [dir], cacheDir: null, onLog: () => {} });
+    const r = report.rows[0];
+    assert.equal(r.name, rows[0].name);
+    assert.ok(r.classic!.r1! >= 0 && r.classic!.r1! <= 1 && r.waymark!.r1! >= 0 && r.waymark!.r1! <= 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
