@@ -43,7 +43,8 @@ Options:
   --cache DIR         cache folder                                  default .waymark-cache/suite
   --no-cache          derive everything into a temporary folder, removed at the end (unless --keep)
   --keep              with --no-cache: keep that folder (its path is in the JSON as data_dir)
-  --out DIR           also write suite.md (the table) and suite.json into DIR (created; a folder you name)
+  --out DIR           also write suite.md (the table) and suite.json into DIR (created; a folder you name);
+                      suite.partial.md holds the rows done so far while it runs
   --json              print the JSON object as the last line of stdout
   -h, --help          this help
 `;
@@ -120,6 +121,12 @@ export async function run(args: string[]): Promise<number> {
     verify: values.verify,
     cacheDir: values["no-cache"] ? null : values.cache,
     keep: values.keep,
+    onRow: values.out
+      ? async (partial) => {
+        await Deno.mkdir(values.out!, { recursive: true });
+        await Deno.writeTextFile(join(values.out!, "suite.partial.md"), suiteTable(partial) + "\n");
+      }
+      : undefined,
   });
   const table = suiteTable(report);
   const json = suiteReportJson(report);
@@ -127,6 +134,7 @@ export async function run(args: string[]): Promise<number> {
     await Deno.mkdir(values.out, { recursive: true });
     await Deno.writeTextFile(join(values.out, "suite.md"), table + "\n");
     await Deno.writeTextFile(join(values.out, "suite.json"), JSON.stringify(json, null, 1) + "\n");
+    await Deno.remove(join(values.out, "suite.partial.md")).catch(() => {});
   }
   console.log(`robustness suite, Waymark: ${report.waymarkModel}, ${report.date}`);
   console.log(table);

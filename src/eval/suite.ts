@@ -219,6 +219,8 @@ export interface SuiteOptions {
   keep?: boolean;
   /** Progress lines. Default stderr. */
   onLog?: (line: string) => void;
+  /** Called after each row with the report so far (e.g. to save partial results). */
+  onRow?: (partial: SuiteReport) => Promise<void> | void;
 }
 
 /** Classic and Waymark results of one row (absent fields: not applicable). */
@@ -656,21 +658,37 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport>
   const ctx = new SuiteContext(new DataStore(root, persistent), options, log);
   if (options.rtabmap) ctx.rtabmapPrint = await fingerprint(options.rtabmap);
   const results: SuiteRowResult[] = [];
+  const report = () => reportOf(options, results, root, persistent, t0);
   try {
     for (const row of rows) {
       const r = await runRow(ctx, row);
-      log(`${row.name}: done in ${r.seconds.toFixed(0)} s${r.skipped ? ` (skipped: ${r.skipped})` : ""}`);
+      log(
+        `${row.name}: done in ${r.seconds.toFixed(0)} s${r.skipped ? ` (skipped: ${r.skipped})` : ""}: ${
+          JSON.stringify({ classic: r.classic, waymark: r.waymark })
+        }`,
+      );
       results.push(r);
+      await options.onRow?.(report());
     }
   } finally {
     await ctx.close();
     if (!persistent && !options.keep) await removeQuietly(root);
   }
+  return report();
+}
+
+function reportOf(
+  options: SuiteOptions,
+  rows: SuiteRowResult[],
+  root: string,
+  persistent: boolean,
+  t0: number,
+): SuiteReport {
   return {
     date: new Date().toISOString(),
     waymarkModel: options.modelDir ? `model ${options.modelDir}` : `preset ${options.preset ?? "default"}`,
     quick: !!options.quick,
-    rows: results,
+    rows: [...rows],
     ...(persistent || options.keep ? { dataDir: root } : {}),
     seconds: (performance.now() - t0) / 1000,
   };
