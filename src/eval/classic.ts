@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { invalid } from "../errors.ts";
-import { kmeans } from "../train/kmeans.ts";
+import { kmeans } from "../kernels/kmeans.ts";
 import type { DescriptorModel, DescriptorOutput, ModelInfo, PixelImage } from "../types.ts";
 
 /** Parameters of the recipe (issue 9 §1). */

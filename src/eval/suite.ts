@@ -22,8 +22,10 @@ import type { DatasetImage, LoopDataset, RetrievalDataset } from "../dataset/typ
 import { invalid } from "../errors.ts";
 import { exportSimDataset } from "../io/simulator/export.ts";
 import { decodeImageFile } from "../map/build_map.ts";
-import { FIT_CHANNELS, fitDefaultModelInto, loadModelDir } from "../map/_model_bridge.ts";
-import { removeQuietly } from "../map/_fs.ts";
+import { fitDefaultModel } from "../model/default_model.ts";
+import { loadModel, loadModelBundle } from "../model/onnx_model.ts";
+import { DEFAULT_PRESET, getPreset } from "../model/registry.ts";
+import { removeQuietly } from "../_fs.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { Verifier } from "../pipeline/verification_hook.ts";
 import type { DescriptorModel, PixelImage } from "../types.ts";
@@ -326,7 +328,6 @@ class DataStore {
 /** Everything one run shares between rows: sizes, sources, fitted models. */
 class SuiteContext {
   readonly waymarkModels = new Map<string, DescriptorModel>();
-  readonly modelDirs: string[] = [];
   readonly classicLocals = new Map<string, Float32Array>();
   readonly classicVocabs = new Map<string, ClassicVocabulary>();
   verifier?: Verifier;
@@ -434,17 +435,17 @@ class SuiteContext {
     const have = this.waymarkModels.get(key);
     if (have) return have;
     let model: DescriptorModel;
-    if (this.options.modelDir) model = await loadModelDir(this.options.modelDir, "auto");
+    if (this.options.modelDir) model = await loadModel(this.options.modelDir, { provider: "auto" });
     else {
       const fitSet: PixelImage[] = [];
       const step = Math.max(1, database.length / 400);
       for (let i = 0; i < database.length; i += step) {
         const img = database[Math.floor(i)];
-        fitSet.push(await decodeImageFile(await Deno.readFile(img.path), img.path, FIT_CHANNELS));
+        // The default model's front end is grey, as the map build's fit.
+        fitSet.push(await decodeImageFile(await Deno.readFile(img.path), img.path, 1));
       }
-      const dir = await Deno.makeTempDir({ prefix: "waymark_suite_model_" });
-      this.modelDirs.push(dir);
-      model = await fitDefaultModelInto(fitSet, dir, { preset: this.options.preset, provider: "auto" });
+      const preset = getPreset(this.options.preset ?? DEFAULT_PRESET);
+      model = await loadModelBundle(await fitDefaultModel(fitSet, preset.fit), { provider: "auto" });
     }
     this.waymarkModels.set(key, model);
     return model;
@@ -465,7 +466,6 @@ class SuiteContext {
 
   async close(): Promise<void> {
     for (const m of this.waymarkModels.values()) await m.close();
-    for (const d of this.modelDirs) await removeQuietly(d);
   }
 }
 
