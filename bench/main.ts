@@ -5,11 +5,12 @@
  * issues ask for; this runner calls them with no arguments (they also run alone: `deno run -A bench/<file>`).
  *
  * Usage: `deno task bench [--only model,index,...] [--json FILE]`
- *   --only   comma-separated areas (model, index, map, io, sim, stream, verify, train); default all
+ *   --only   comma-separated areas (model, index, map, io, sim, stream, verify, train, pgvector); default all
  *   --json   also write every result, with the machine, as JSON to FILE
  *
  * The full run takes a while on a 2-core CPU: the 1M-vector HNSW build (cached under `.waymark-cache/` after the
- * first run) and the 10-minute streaming soak (`WAYMARK_SOAK_MINUTES` shortens it) dominate.
+ * first run) and the 10-minute streaming soak (`WAYMARK_SOAK_MINUTES` shortens it) dominate; the pgvector area
+ * (PGlite at 100,000 x 256-d) takes minutes too (`WAYMARK_PGVECTOR_N=0` skips it, another value resizes it).
  *
  * @module
  */
@@ -18,7 +19,18 @@ import os from "node:os";
 import type { BenchResult } from "./_types.ts";
 
 /** The benchmark areas, in run order (cheap first). */
-export const AREAS = ["model", "map", "index", "scan", "io", "sim", "verify", "stream", "train"] as const;
+export const AREAS = [
+  "model",
+  "map",
+  "index",
+  "scan",
+  "io",
+  "sim",
+  "verify",
+  "stream",
+  "train",
+  "pgvector",
+] as const;
 type Area = typeof AREAS[number];
 
 interface BenchModule {
@@ -45,6 +57,8 @@ function load(area: Area): Promise<BenchModule> {
       return import("./stream_bench.ts");
     case "train":
       return import("./train_bench.ts");
+    case "pgvector":
+      return import("./pgvector_bench.ts");
   }
 }
 

@@ -25,6 +25,11 @@ export interface PgResult<T = Record<string, unknown>> {
 /** Something that runs one SQL statement with `$1..$n` parameters. */
 export interface PgQueryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<PgResult<T>>;
+  /**
+   * `COPY <table> FROM STDIN`-style bulk load of `data` (for `sql` such as `COPY t FROM '/dev/blob' WITH
+   * (FORMAT binary)`). Present where the adapter can do it (PGlite); callers fall back to multi-row INSERTs.
+   */
+  copyFrom?(sql: string, data: Uint8Array): Promise<void>;
 }
 
 /** A connection: queries, transactions (committed when `fn` resolves, rolled back when it throws), close. */
@@ -124,8 +129,11 @@ export async function openConnection(t: IndexTarget): Promise<PgConnection> {
 // ---------------------------------------------------------------------------------------------------------
 // PGlite
 
-interface PGliteLike extends PgQueryable {
-  transaction<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T>;
+type PGliteQuery = <T>(sql: string, params?: unknown[], options?: { blob?: Blob }) => Promise<PgResult<T>>;
+
+interface PGliteLike {
+  query: PGliteQuery;
+  transaction<T>(fn: (tx: { query: PGliteQuery }) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   readonly closed: boolean;
 }
@@ -161,8 +169,19 @@ export class PGliteConnection implements PgConnection {
     return this.db.query<T>(sql, params);
   }
 
+  async copyFrom(sql: string, data: Uint8Array): Promise<void> {
+    await this.db.query(sql, [], { blob: new Blob([data as Uint8Array<ArrayBuffer>]) });
+  }
+
   transaction<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => fn({ query: (sql, params) => tx.query(sql, params) }));
+    return this.db.transaction((tx) =>
+      fn({
+        query: (sql, params) => tx.query(sql, params),
+        copyFrom: async (sql, data) => {
+          await tx.query(sql, [], { blob: new Blob([data as Uint8Array<ArrayBuffer>]) });
+        },
+      })
+    );
   }
 
   async close(): Promise<void> {
@@ -257,6 +276,35 @@ function trimNumber(s: string): string {
   if (s.includes("e")) return String(Number(s));
   if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
   return s.replace(/^(-?)0\./, "$1.");
+}
+
+/**
+ * Rows `(id bigint, embedding vector)` in Postgres's binary COPY format (big-endian; pgvector's binary form is
+ * int16 dim, int16 0, then the float4 values), for `COPY t (id, embedding) FROM ... WITH (FORMAT binary)`.
+ */
+export function encodeCopyBinary(
+  ids: readonly number[],
+  vectors: readonly Float32Array[],
+  dim: number,
+): Uint8Array {
+  const rowBytes = 2 + (4 + 8) + (4 + 4 + 4 * dim);
+  const out = new Uint8Array(19 + ids.length * rowBytes + 2);
+  const dv = new DataView(out.buffer);
+  out.set([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]); // "PGCOPY\n\xff\r\n\0", flags 0, ext 0
+  let o = 19;
+  for (let r = 0; r < ids.length; r++) {
+    const v = vectors[r];
+    dv.setInt16(o, 2);
+    dv.setInt32(o + 2, 8);
+    dv.setBigInt64(o + 6, BigInt(ids[r]));
+    dv.setInt32(o + 14, 4 + 4 * dim);
+    dv.setInt16(o + 18, dim);
+    dv.setInt16(o + 20, 0);
+    o += 22;
+    for (let j = 0; j < dim; j++, o += 4) dv.setFloat32(o, v[j]);
+  }
+  dv.setInt16(o, -1);
+  return out;
 }
 
 /** Parse pgvector text `[a,b,...]`. */

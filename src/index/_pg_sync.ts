@@ -18,6 +18,8 @@ import type { IndexTarget } from "./_pg_connection.ts";
 export interface Statement {
   sql: string;
   params?: unknown[];
+  /** Bytes for a `COPY ... FROM '/dev/blob'` statement (only where `supportsCopy`). */
+  copy?: Uint8Array;
 }
 
 /** Options of `SyncPgConnection.open`. */
@@ -63,6 +65,11 @@ export class SyncPgConnection {
       throw new IndexError(`Cannot open ${describe(target)}: ${answer.error}`);
     }
     return new SyncPgConnection(worker, sab, target, options.timeoutMs ?? 60_000);
+  }
+
+  /** True when statements may carry `copy` bytes (PGlite). */
+  get supportsCopy(): boolean {
+    return this.target.kind === "pglite";
   }
 
   /** True until `close`, or a timed-out call. */

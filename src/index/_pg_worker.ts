@@ -9,11 +9,11 @@
 
 /// <reference lib="deno.worker" />
 
-import { type IndexTarget, openConnection, type PgConnection } from "./_pg_connection.ts";
+import { type IndexTarget, openConnection, type PgConnection, type PgQueryable } from "./_pg_connection.ts";
 
 interface Request {
   op: "query" | "transaction" | "close";
-  statements: { sql: string; params?: unknown[] }[];
+  statements: { sql: string; params?: unknown[]; copy?: Uint8Array }[];
 }
 
 let conn: PgConnection | null = null;
@@ -36,6 +36,13 @@ function reply(value: unknown): void {
     Atomics.notify(ctrl, 0);
     if (state === 1) Atomics.wait(ctrl, 0, 1);
   } while (off < bytes.length);
+}
+
+async function run(q: PgQueryable, s: Request["statements"][number]): Promise<unknown[]> {
+  if (s.copy === undefined) return (await q.query(s.sql, s.params)).rows;
+  if (q.copyFrom === undefined) throw new Error("this connection cannot COPY");
+  await q.copyFrom(s.sql, s.copy);
+  return [];
 }
 
 self.onmessage = async (e: MessageEvent) => {
@@ -63,10 +70,10 @@ self.onmessage = async (e: MessageEvent) => {
     let rows: unknown[] = [];
     if (msg.op === "transaction") {
       await conn.transaction(async (tx) => {
-        for (const s of statements) rows = (await tx.query(s.sql, s.params)).rows;
+        for (const s of statements) rows = await run(tx, s);
       });
     } else {
-      for (const s of statements) rows = (await conn.query(s.sql, s.params)).rows;
+      for (const s of statements) rows = await run(conn, s);
     }
     reply({ rows });
   } catch (err) {

@@ -9,9 +9,10 @@
  *   `USING hnsw (embedding vector_ip_ops) WITH (m, ef_construction)`, and one row per table in
  *   `waymark_index_meta` (dimension, model id, HNSW parameters). Opening a table whose dimension or model id
  *   differs from the caller's is an `IndexError` naming both.
- * - Vectors travel as compact pgvector text (the shortest of 6 or 9 significant digits that round-trips the
- *   float32). `add` buffers; the buffer is written in one transaction of multi-row
- *   `INSERT ... ON CONFLICT (id) DO UPDATE` statements when it reaches `batchSize`, or before any read.
+ * - `add` buffers; the buffer is written in one transaction when it reaches `batchSize`, or before any read:
+ *   on PGlite as a binary COPY (pgvector's binary form, exact float32) into a temporary staging table and one
+ *   `INSERT ... SELECT ... ON CONFLICT (id) DO UPDATE`; on a server as multi-row upserts with vectors as compact
+ *   text (the fewest significant digits, 6 to 9, that round-trip the float32).
  * - `search` orders by `embedding <#> q` (negative inner product) under `hnsw.ef_search = max(efSearch, limit)`
  *   with `hnsw.iterative_scan = strict_order`. A `filter` (a JavaScript function, which SQL cannot run) is
  *   applied to a growing candidate list (k, then x4) until k ids pass or the table is exhausted; past 1,000
@@ -32,6 +33,7 @@ import { writeAtomically } from "./_atomic.ts";
 import { crc32 } from "./_crc32.ts";
 import {
   checkTableName,
+  encodeCopyBinary,
   formatIndexTarget,
   type IndexTarget,
   parseIndexTarget,
@@ -56,6 +58,8 @@ export interface PgVectorIndexOptions {
   efSearch?: number;
   /** Rows per INSERT statement and buffered adds before a write. Default 1000. */
   batchSize?: number;
+  /** Bulk-load with binary COPY where the connection can (PGlite); false forces multi-row INSERTs. Default true. */
+  copy?: boolean;
   /** Create the HNSW index with the table (true) or leave it to `createHnswIndex()` after a bulk load. Default true. */
   hnswIndex?: boolean;
 }
@@ -172,7 +176,8 @@ export class PgVectorIndex implements VectorIndex {
   readonly efConstruction: number;
   private ef: number;
   private readonly batchSize: number;
-  private readonly pending = new Map<number, string>();
+  private readonly useCopy: boolean;
+  private readonly pending = new Map<number, Float32Array>();
 
   private constructor(
     private readonly conn: SyncPgConnection,
@@ -199,6 +204,7 @@ export class PgVectorIndex implements VectorIndex {
     );
     this.ef = intOption(action, "efSearch", options.efSearch ?? HNSW_DEFAULTS.efSearch, 1, MAX_EF_SEARCH);
     this.batchSize = intOption(action, "batchSize", options.batchSize ?? 1000, 1, 10000);
+    this.useCopy = (options.copy ?? true) && conn.supportsCopy;
     conn.transaction(preludeStatements());
     const [found] = conn.query<{ dim: number | null; model_id: string | null; present: boolean }>(
       describeTableStatement(this.table).sql,
@@ -265,32 +271,61 @@ export class PgVectorIndex implements VectorIndex {
     checkId("add vector", id);
     checkVector("add vector", "vector", vector, this.dim);
     this.pending.delete(id);
-    this.pending.set(id, vectorToText(vector));
+    this.pending.set(id, vector.slice());
     if (this.pending.size >= this.batchSize) this.flush();
   }
 
-  /** Write buffered adds now: one transaction of multi-row upserts. */
+  /**
+   * Write buffered adds now, in one transaction: on PGlite a binary COPY into a temporary staging table then one
+   * upsert from it; elsewhere multi-row upserts of `batchSize` rows with vectors as compact text.
+   */
   flush(): void {
     if (this.pending.size === 0) return;
     const entries = [...this.pending];
+    const upsert = `ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding`;
     const statements: Statement[] = [];
-    for (let i = 0; i < entries.length; i += this.batchSize) {
-      const chunk = entries.slice(i, i + this.batchSize);
-      const values = chunk.map((_, j) => `($${2 * j + 1}::bigint, $${2 * j + 2}::vector)`).join(",");
-      statements.push({
-        sql: `INSERT INTO ${this.table} (id, embedding) VALUES ${values} ` +
-          `ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding`,
-        params: chunk.flat(),
-      });
+    if (this.useCopy) {
+      const stage = `waymark_stage_${this.dim}`;
+      statements.push(
+        {
+          sql: `CREATE TEMP TABLE IF NOT EXISTS ${stage} (id bigint, embedding vector(${this.dim})) ` +
+            `ON COMMIT DELETE ROWS`,
+        },
+        {
+          sql: `COPY ${stage} (id, embedding) FROM '/dev/blob' WITH (FORMAT binary)`,
+          copy: encodeCopyBinary(entries.map((e) => e[0]), entries.map((e) => e[1]), this.dim),
+        },
+        { sql: `INSERT INTO ${this.table} (id, embedding) SELECT id, embedding FROM ${stage} ${upsert}` },
+      );
+    } else {
+      for (let i = 0; i < entries.length; i += this.batchSize) {
+        const chunk = entries.slice(i, i + this.batchSize);
+        const values = chunk.map((_, j) => `($${2 * j + 1}::bigint, $${2 * j + 2}::vector)`).join(",");
+        statements.push({
+          sql: `INSERT INTO ${this.table} (id, embedding) VALUES ${values} ${upsert}`,
+          params: chunk.flatMap(([id, v]) => [id, vectorToText(v)]),
+        });
+      }
     }
     this.conn.transaction(statements);
     this.pending.clear();
   }
 
-  /** Build the HNSW index now (after a bulk load into a table opened with `hnswIndex: false`). */
-  createHnswIndex(): void {
+  /**
+   * Build the HNSW index now (after a bulk load into a table opened with `hnswIndex: false`). The build is
+   * much faster when the graph fits in `maintenanceWorkMem` (a Postgres size such as "512MB"; default: the
+   * server's setting).
+   */
+  createHnswIndex(maintenanceWorkMem?: string): void {
     this.flush();
-    this.conn.query(hnswIndexStatement(this).sql);
+    const statements: Statement[] = [];
+    if (maintenanceWorkMem !== undefined) {
+      statements.push({
+        sql: "SELECT set_config('maintenance_work_mem', $1, true)",
+        params: [maintenanceWorkMem],
+      });
+    }
+    this.conn.transaction([...statements, hnswIndexStatement(this)]);
   }
 
   /**

@@ -24,6 +24,21 @@ runVectorIndexContract("PgVectorIndex (PGlite)", {
   load: (path) => PgVectorIndex.load(path, { connection: conn }),
 });
 
+Deno.test("PgVectorIndex: the multi-row INSERT path (servers) stores exact vectors and replaces re-added ids", () => {
+  const dim = 12;
+  const index = PgVectorIndex.attach(conn, dim, { table: nextTable(), batchSize: 7, copy: false });
+  const vs = randomUnitVectors(30, dim, 21);
+  for (let i = 0; i < 30; i++) index.add(i * 3, vs.subarray(i * dim, (i + 1) * dim));
+  index.add(0, vs.subarray(dim, 2 * dim)); // id 0 now holds row 1's vector
+  assert.equal(index.size, 30);
+  for (let i = 1; i < 30; i++) {
+    const [best] = index.search(vs.subarray(i * dim, (i + 1) * dim), 1);
+    assert.ok(Math.abs(best.similarity - 1) < 1e-6);
+  }
+  const two = index.search(vs.subarray(dim, 2 * dim), 2).map((h) => h.id).sort((a, b) => a - b);
+  assert.deepEqual(two, [0, 3]);
+});
+
 Deno.test("PgVectorIndex: a table of another dimension or model id is refused naming both", () => {
   const table = nextTable();
   const index = PgVectorIndex.attach(conn, 8, { table, modelId: "netvlad-a" });
