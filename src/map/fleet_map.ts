@@ -371,13 +371,36 @@ export class FleetMap {
       const b = 5 * i;
       return `($${b + 1}::vector, $${b + 2}, $${b + 3}, $${b + 4}::bigint, $${b + 5}::float8)`;
     });
-    await conn.transaction((tx) =>
-      tx.query(
+    await conn.transaction(async (tx) => {
+      const { rows } = await tx.query<{ seq: number }>(
         `INSERT INTO ${this.table} (embedding, robot, session, seq, stamp) VALUES ${values.join(",")} ` +
-          `ON CONFLICT (robot, seq) DO NOTHING`,
+          `ON CONFLICT (robot, seq) DO NOTHING RETURNING seq::float8 AS seq`,
         params,
-      )
-    );
+      );
+      if (rows.length === batch.length) return;
+      // Rows already there are a replay when they are the same places; a different place under one of this
+      // robot's keys (an outbox from another copy of this robot) must not be dropped: refuse the batch.
+      const inserted = new Set(rows.map((r) => Number(r.seq)));
+      const others = batch.filter((p) => !inserted.has(p.seq));
+      const { rows: existing } = await tx.query<{ seq: number; session: string; stamp: number }>(
+        `SELECT seq::float8 AS seq, session, stamp FROM ${this.table} WHERE robot = $1 AND seq = ANY($2::bigint[])`,
+        [this.robot, others.map((p) => p.seq)],
+      );
+      const bySeq = new Map(existing.map((r) => [Number(r.seq), r]));
+      const clash = others.filter((p) => {
+        const r = bySeq.get(p.seq);
+        return r === undefined || r.session !== p.session || Number(r.stamp) !== p.stamp;
+      });
+      if (clash.length > 0) {
+        throw new Error(
+          `places ${
+            clash.map((p) => `${this.robot}/${p.seq}`).join(", ")
+          } conflict with other places already ` +
+            `in table '${this.table}' under the same keys (an outbox from another copy of robot '${this.robot}'?); ` +
+            `they stay queued in '${this.outboxPath}'`,
+        );
+      }
+    });
     this.checkCurrent(conn);
     this.queue = this.queue.slice(batch.length);
     const last = batch[batch.length - 1].seq;

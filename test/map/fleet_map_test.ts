@@ -272,6 +272,41 @@ Deno.test("FleetMap: the outbox skips a torn last line and refuses corrupt lines
   });
 });
 
+Deno.test("FleetMap: a lost outbox resumes after the table's sequence; a clashing outbox is refused, kept", async () => {
+  await withDir(async (dir) => {
+    const db = new TestDatabase(null);
+    const v = vectors(4, 8);
+    // Two copies of robot "twin" add different places while the database is down: both number theirs 0.
+    const a = await FleetMap.open(robotOptions(dir, db, "twin"));
+    a.addPlace(v[0], 5);
+    const b = await FleetMap.open({ ...robotOptions(dir, db, "twin"), dir: `${dir}/twin-copy` });
+    b.addPlace(v[1], 7);
+    await db.start();
+    try {
+      await a.sync();
+      assert.equal(a.stats().state, "online");
+      await b.sync();
+      const s = b.stats();
+      assert.equal(s.state, "offline");
+      assert.match(s.lastError!, /twin\/0 conflict/);
+      assert.equal(s.queued, 1, "the clashing place stays queued");
+      assert.deepEqual((await db.rows()).map((r) => r.stamp), [5]);
+      await a.close();
+      await b.close();
+
+      // A robot whose outbox is gone continues after its last sequence number in the table.
+      await Deno.remove(`${dir}/twin`, { recursive: true });
+      const c = await FleetMap.open(robotOptions(dir, db, "twin"));
+      assert.equal(c.addPlace(v[2], 9).seq, 1);
+      await c.sync();
+      assert.deepEqual((await db.rows()).map((r) => [r.seq, r.stamp]), [[0, 5], [1, 9]]);
+      await c.close();
+    } finally {
+      await db.stop();
+    }
+  });
+});
+
 Deno.test("FleetMap: the scheduled refresh pulls another robot's new places", async () => {
   await withDir(async (dir) => {
     const db = new TestDatabase(null);
