@@ -15,12 +15,17 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class TestDatabase {
   db: PGliteConnection | null = null;
   delayMs = 0;
-  constructor(readonly dataDir: string | null) {}
+  /** A database in `dataDir`, or (`shared`) a table of its own on a database shared by several tests. */
+  constructor(
+    readonly dataDir: string | null,
+    readonly table = "waymark_places",
+    private readonly shared?: PGliteConnection,
+  ) {}
   async start(): Promise<void> {
-    this.db = await PGliteConnection.open(this.dataDir);
+    this.db = this.shared ?? await PGliteConnection.open(this.dataDir);
   }
   async stop(): Promise<void> {
-    await this.db?.close();
+    if (!this.shared) await this.db?.close();
     this.db = null;
   }
   connect = (): Promise<PgConnection> => {
@@ -28,6 +33,7 @@ class TestDatabase {
     if (db === null) return Promise.reject(new Error("connection refused (database stopped)"));
     const slow = async () => {
       if (this.delayMs > 0) await delay(this.delayMs);
+      if (this.db !== db) throw new Error("connection lost (database stopped or restarted)");
     };
     const handle: PgConnection = {
       target: db.target,
@@ -43,13 +49,18 @@ class TestDatabase {
     };
     return Promise.resolve(handle);
   };
-  async rows(table = "waymark_places") {
+  async rows(table = this.table) {
     const { rows } = await this.db!.query<
       { id: number; robot: string; session: string; seq: number; stamp: number }
     >(`SELECT id::float8 AS id, robot, session, seq::float8 AS seq, stamp FROM ${table} ORDER BY robot, seq`);
     return rows.map((r) => ({ ...r, id: Number(r.id), seq: Number(r.seq) }));
   }
 }
+
+// One in-memory PGlite for the tests that need no restart of the database itself (each gets its own table).
+const sharedDb = await PGliteConnection.open(null);
+let tables = 0;
+const memoryDb = () => new TestDatabase(null, `fleet_${tables++}`, sharedDb);
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "waymark_fleet_test_" });
@@ -68,6 +79,7 @@ function robotOptions(dir: string, db: TestDatabase, robot: string, extra: Parti
     dim: DIM,
     modelId: "test-model",
     connect: db.connect,
+    table: db.table,
     refreshMs: 0,
     timeoutMs: 5000,
     efConstruction: 32,
@@ -82,7 +94,7 @@ const vectors = (n: number, seed: number) => {
 
 Deno.test("FleetMap: four robots writing at once on one database lose no place; every robot sees all", async () => {
   await withDir(async (dir) => {
-    const db = new TestDatabase(null);
+    const db = memoryDb();
     await db.start();
     try {
       const names = ["r1", "r2", "r3", "r4"];
@@ -194,7 +206,7 @@ Deno.test("FleetMap: the database stopped mid-session; places written during the
 
 Deno.test("FleetMap: a slow database is an outage; the late write is not duplicated", async () => {
   await withDir(async (dir) => {
-    const db = new TestDatabase(null);
+    const db = memoryDb();
     await db.start();
     try {
       const data = vectors(6, 4);
@@ -221,7 +233,7 @@ Deno.test("FleetMap: a slow database is an outage; the late write is not duplica
 
 Deno.test("FleetMap: a table of another dimension or model id is refused naming both", async () => {
   await withDir(async (dir) => {
-    const db = new TestDatabase(null);
+    const db = memoryDb();
     await db.start();
     try {
       const m = await FleetMap.open(robotOptions(dir, db, "r1"));
@@ -244,7 +256,7 @@ Deno.test("FleetMap: a table of another dimension or model id is refused naming 
 
 Deno.test("FleetMap: the outbox skips a torn last line and refuses corrupt lines or another robot's", async () => {
   await withDir(async (dir) => {
-    const db = new TestDatabase(null); // never started: every attempt is an outage
+    const db = memoryDb(); // never started: every attempt is an outage
     const m = await FleetMap.open(robotOptions(dir, db, "r1"));
     assert.equal(m.stats().state, "offline");
     m.addPlace(randomUnitVectors(1, DIM, 1), 0);
@@ -274,7 +286,7 @@ Deno.test("FleetMap: the outbox skips a torn last line and refuses corrupt lines
 
 Deno.test("FleetMap: a lost outbox resumes after the table's sequence; a clashing outbox is refused, kept", async () => {
   await withDir(async (dir) => {
-    const db = new TestDatabase(null);
+    const db = memoryDb();
     const v = vectors(4, 8);
     // Two copies of robot "twin" add different places while the database is down: both number theirs 0.
     const a = await FleetMap.open(robotOptions(dir, db, "twin"));
@@ -309,7 +321,7 @@ Deno.test("FleetMap: a lost outbox resumes after the table's sequence; a clashin
 
 Deno.test("FleetMap: the scheduled refresh pulls another robot's new places", async () => {
   await withDir(async (dir) => {
-    const db = new TestDatabase(null);
+    const db = memoryDb();
     await db.start();
     try {
       const a = await FleetMap.open(robotOptions(dir, db, "a"));
@@ -328,4 +340,8 @@ Deno.test("FleetMap: the scheduled refresh pulls another robot's new places", as
       await db.stop();
     }
   });
+});
+
+Deno.test("FleetMap: close the shared PGlite", async () => {
+  await sharedDb.close();
 });
