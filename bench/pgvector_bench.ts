@@ -8,7 +8,8 @@
  * ef_search 128); the same build time, query p50/p99 and Recall@10 for `HnswIndex`. Both indexes use m = 16 and
  * ef_construction = 100 (as the index bench).
  *
- * Takes minutes at 100,000 vectors on a small CPU. `WAYMARK_PGVECTOR_N` sets the size (0 skips the area).
+ * Takes about 15 minutes at 100,000 vectors on a small CPU, so `deno task bench` runs it only when asked
+ * (`--only pgvector`, or `WAYMARK_PGVECTOR_N=<size>`; 0 gives no rows).
  * Run alone: `deno run -A bench/pgvector_bench.ts [--n 100000] [--queries 200]`.
  *
  * @module
