@@ -11,8 +11,10 @@
  *   then new rows of other robots and sessions are pulled into the cache.
  * - Any database operation that fails or takes longer than `timeoutMs` turns the state to `"offline"` (a
  *   `state` event, and `stats()`); the places stay queued in the outbox, the cache keeps answering, and the
- *   next attempt (every `retryMs`) reconnects through `connect()` and replays the queue. The outbox survives
+ *   next attempt (every `refreshMs`) reconnects through `connect()` and replays the queue. The outbox survives
  *   a restart: places not yet confirmed are replayed by the next `open`.
+ * - `close()` saves the cache in the map folder (`fleet_cache.hnsw` + `fleet_cache_places.json`) and `open`
+ *   loads it, so a robot restarted while the database is away still answers from every place it had.
  *
  * Place keys are unique across robots by construction: (robot id, per-robot sequence number); the database also
  * gives each row an `id` from its own sequence. One writer per robot id at a time (its rows commit in sequence
@@ -72,6 +74,8 @@ export interface FleetStats {
   lastError?: string;
   /** Epoch ms of the last successful sync. */
   lastSyncAt?: number;
+  /** Why a saved cache in the map folder was set aside at open (then rebuilt from the database). */
+  cacheNote?: string;
 }
 
 /** What `onEvent` listeners get. */
@@ -104,12 +108,63 @@ export interface FleetMapOptions {
   batchSize?: number;
   /** Options of the local `HnswIndex` cache. */
   cache?: HnswIndexOptions;
+  /** Save the cache to the map folder at `close` (and load it at `open`). Default true. */
+  persistCache?: boolean;
   /** HNSW parameters of the shared table's index (as `HnswIndex`). */
   m?: number;
   efConstruction?: number;
 }
 
 const OUTBOX = "fleet_outbox.jsonl";
+const CACHE_INDEX = "fleet_cache.hnsw";
+const CACHE_PLACES = "fleet_cache_places.json";
+
+interface CacheFile {
+  format: "waymark-fleet-cache";
+  version: 1;
+  table: string;
+  dim: number;
+  modelId: string;
+  /** [robot, session, seq, stamp], in cache id order. */
+  places: [string, string, number, number][];
+  cursor: Record<string, number>;
+}
+
+interface SavedCache {
+  index: HnswIndex;
+  file: CacheFile;
+}
+
+/**
+ * The cache saved by `saveCache`, or why it is not used ("" when there is none). The cache is derived data:
+ * one that does not match this map (another table, dimension or model) or fails its checks is set aside and
+ * rebuilt from the database, and the reason shows in `stats().cacheNote`.
+ */
+async function loadCache(o: FleetMapOptions): Promise<SavedCache | string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${o.dir}/${CACHE_PLACES}`);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "";
+    return `cache not read: ${(err as Error).message}`;
+  }
+  try {
+    const file = JSON.parse(text) as CacheFile;
+    const table = o.table ?? DEFAULT_TABLE;
+    if (file.format !== "waymark-fleet-cache" || file.version !== 1) return "cache set aside: unknown format";
+    if (file.table !== table || file.dim !== o.dim || file.modelId !== (o.modelId ?? "")) {
+      return `cache set aside: it is of table '${file.table}', dimension ${file.dim}, model ` +
+        `${JSON.stringify(file.modelId)}`;
+    }
+    const index = await HnswIndex.load(`${o.dir}/${CACHE_INDEX}`, { efSearch: o.cache?.efSearch });
+    if (index.size !== file.places.length || index.dim !== o.dim) {
+      return `cache set aside: its index holds ${index.size} places, its list ${file.places.length}`;
+    }
+    return { index, file };
+  } catch (err) {
+    return `cache set aside: ${(err as Error).message}`;
+  }
+}
 
 interface Queued extends FleetPlace {
   vector: Float32Array;
@@ -140,15 +195,30 @@ export class FleetMap {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly outboxPath: string;
 
-  private constructor(private readonly o: FleetMapOptions, pending: Queued[], nextSeq: number) {
+  private constructor(
+    private readonly o: FleetMapOptions,
+    pending: Queued[],
+    nextSeq: number,
+    saved: SavedCache | string,
+  ) {
     this.robot = o.robot;
     this.session = o.session ?? new Date().toISOString();
     this.dim = o.dim;
     this.table = checkTableName("open fleet map", o.table ?? DEFAULT_TABLE);
-    this.cache = new HnswIndex(o.dim, o.cache);
     this.outboxPath = `${o.dir}/${OUTBOX}`;
     this.nextSeq = nextSeq;
     this.st = { state: "connecting", queued: 0, written: 0, pulled: 0, cacheSize: 0, outages: 0 };
+    if (typeof saved === "string") {
+      this.cache = new HnswIndex(o.dim, o.cache);
+      if (saved !== "") this.st.cacheNote = saved;
+    } else {
+      this.cache = saved.index;
+      for (const [robot, session, seq, stamp] of saved.file.places) {
+        this.keys.add(`${robot}/${seq}`);
+        this.places.push({ robot, session, seq, stamp });
+      }
+      for (const [robot, c] of Object.entries(saved.file.cursor)) this.cursor.set(robot, c);
+    }
     for (const q of pending) this.remember(q, q.vector);
     this.queue = pending;
     this.st.queued = pending.length;
@@ -171,7 +241,8 @@ export class FleetMap {
     }
     await Deno.mkdir(options.dir, { recursive: true });
     const { pending, nextSeq } = await readOutbox(`${options.dir}/${OUTBOX}`, options.robot, options.dim);
-    const map = new FleetMap(options, pending, nextSeq);
+    const saved = (options.persistCache ?? true) ? await loadCache(options) : "";
+    const map = new FleetMap(options, pending, nextSeq, saved);
     await map.sync();
     if (map.tableError) {
       const err = map.tableError;
@@ -263,7 +334,29 @@ export class FleetMap {
     const conn = this.conn;
     this.conn = null;
     if (conn) await conn.close().catch(() => {});
+    if (this.o.persistCache ?? true) await this.saveCache();
     this.setState("closed");
+  }
+
+  /**
+   * Write the cache to the map folder (`fleet_cache.hnsw` with its sidecar, then `fleet_cache_places.json`,
+   * each atomically), so that the next `open` answers from it before, or without, the database.
+   */
+  async saveCache(): Promise<void> {
+    await this.cache.save(`${this.o.dir}/${CACHE_INDEX}`);
+    const file: CacheFile = {
+      format: "waymark-fleet-cache",
+      version: 1,
+      table: this.table,
+      dim: this.dim,
+      modelId: this.o.modelId ?? "",
+      places: this.places.map((p) => [p.robot, p.session, p.seq, p.stamp]),
+      cursor: Object.fromEntries(this.cursor),
+    };
+    await writeAtomically(
+      `${this.o.dir}/${CACHE_PLACES}`,
+      (temp) => Deno.writeTextFile(temp, JSON.stringify(file)),
+    );
   }
 
   private remember(place: FleetPlace, vector: Float32Array): void {
