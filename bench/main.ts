@@ -5,11 +5,14 @@
  * issues ask for; this runner calls them with no arguments (they also run alone: `deno run -A bench/<file>`).
  *
  * Usage: `deno task bench [--only model,index,...] [--json FILE]`
- *   --only   comma-separated areas (model, index, map, io, sim, stream, verify, train); default all
+ *   --only   comma-separated areas (model, index, map, io, sim, stream, verify, train, pgvector); default all
+ *            but pgvector
  *   --json   also write every result, with the machine, as JSON to FILE
  *
  * The full run takes a while on a 2-core CPU: the 1M-vector HNSW build (cached under `.waymark-cache/` after the
- * first run) and the 10-minute streaming soak (`WAYMARK_SOAK_MINUTES` shortens it) dominate.
+ * first run) and the 10-minute streaming soak (`WAYMARK_SOAK_MINUTES` shortens it) dominate. The pgvector area
+ * (PGlite at 100,000 x 256-d, about 15 minutes) runs only when asked: `--only pgvector`, or
+ * `WAYMARK_PGVECTOR_N=<size>` to add it to the full run at that size.
  *
  * @module
  */
@@ -18,7 +21,18 @@ import os from "node:os";
 import type { BenchResult } from "./_types.ts";
 
 /** The benchmark areas, in run order (cheap first). */
-export const AREAS = ["model", "map", "index", "scan", "io", "sim", "verify", "stream", "train"] as const;
+export const AREAS = [
+  "model",
+  "map",
+  "index",
+  "scan",
+  "io",
+  "sim",
+  "verify",
+  "stream",
+  "train",
+  "pgvector",
+] as const;
 type Area = typeof AREAS[number];
 
 interface BenchModule {
@@ -45,6 +59,8 @@ function load(area: Area): Promise<BenchModule> {
       return import("./stream_bench.ts");
     case "train":
       return import("./train_bench.ts");
+    case "pgvector":
+      return import("./pgvector_bench.ts");
   }
 }
 
@@ -87,7 +103,9 @@ if (import.meta.main) {
     console.log("Usage: deno task bench [--only " + AREAS.join(",") + "] [--json FILE]");
     Deno.exit(0);
   }
-  let areas: Area[] = [...AREAS];
+  // Areas that take long and run only when named in --only (or, for pgvector, when WAYMARK_PGVECTOR_N is set).
+  const optional: Area[] = Deno.env.get("WAYMARK_PGVECTOR_N") ? [] : ["pgvector"];
+  let areas: Area[] = AREAS.filter((a) => !optional.includes(a));
   if (values.only) {
     const wanted = values.only.split(",").map((s) => s.trim()).filter(Boolean);
     const unknown = wanted.filter((a) => !(AREAS as readonly string[]).includes(a));
