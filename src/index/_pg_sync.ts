@@ -12,7 +12,7 @@
  */
 
 import { IndexError } from "../errors.ts";
-import type { IndexTarget } from "./_pg_connection.ts";
+import type { IndexTarget } from "./pg_connection.ts";
 
 /** One statement. */
 export interface Statement {

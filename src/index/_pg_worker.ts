@@ -9,7 +9,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { type IndexTarget, openConnection, type PgConnection, type PgQueryable } from "./_pg_connection.ts";
+import { type IndexTarget, openConnection, type PgConnection, type PgQueryable } from "./pg_connection.ts";
 
 interface Request {
   op: "query" | "transaction" | "close";

@@ -37,7 +37,7 @@
  */
 
 import { IndexError, invalid, requirePositiveInt } from "../errors.ts";
-import { writeAtomically } from "./_atomic.ts";
+import { writeAtomically } from "../_fs.ts";
 import { crc32 } from "node:zlib";
 import { dot, dot4 } from "../kernels/vector.ts";
 import { TopK } from "./_top_k.ts";

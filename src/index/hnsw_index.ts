@@ -33,7 +33,7 @@
 import { hnswlib } from "./_hnswlib.ts";
 import type { HierarchicalNSW } from "hnswlib-node";
 import { IndexError, invalid, requirePositiveInt } from "../errors.ts";
-import { writeAtomically } from "./_atomic.ts";
+import { writeAtomically } from "../_fs.ts";
 import { crc32File } from "./_crc32.ts";
 import { checkId, checkK, checkVector } from "./_validate.ts";
 import type { SearchHit, SearchOptions, VectorIndex } from "./vector_index.ts";

@@ -29,7 +29,7 @@
  */
 
 import { IndexError } from "../errors.ts";
-import { writeAtomically } from "./_atomic.ts";
+import { writeAtomically } from "../_fs.ts";
 import { crc32 } from "./_crc32.ts";
 import {
   checkTableName,
@@ -38,7 +38,7 @@ import {
   type IndexTarget,
   parseIndexTarget,
   vectorToText,
-} from "./_pg_connection.ts";
+} from "./pg_connection.ts";
 import { type Statement, SyncPgConnection, type SyncPgOptions } from "./_pg_sync.ts";
 import { HNSW_DEFAULTS } from "./hnsw_index.ts";
 import { checkId, checkK, checkVector } from "./_validate.ts";

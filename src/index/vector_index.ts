@@ -33,3 +33,4 @@ export interface VectorIndex {
   /** Write the index to a file (atomically: temp file then rename). */
   save(path: string): Promise<void>;
 }
+export { checkVector } from "./_validate.ts";

@@ -26,9 +26,9 @@
 
 import { Buffer } from "node:buffer";
 import { IndexError, MapFormatError, ValidationError } from "../errors.ts";
-import { writeAtomically } from "../index/_atomic.ts";
-import { type PgConnection, textToVector, vectorToText } from "../index/_pg_connection.ts";
-import { checkVector } from "../index/_validate.ts";
+import { writeAtomically } from "../_fs.ts";
+import { type PgConnection, textToVector, vectorToText } from "../index/pg_connection.ts";
+import { checkVector } from "../index/vector_index.ts";
 import { HnswIndex, type HnswIndexOptions } from "../index/hnsw_index.ts";
 import {
   checkTableMatches,
@@ -36,7 +36,7 @@ import {
   placeTableStatements,
   preludeStatements,
 } from "../index/pgvector_index.ts";
-import { checkTableName, DEFAULT_TABLE } from "../index/_pg_connection.ts";
+import { checkTableName, DEFAULT_TABLE } from "../index/pg_connection.ts";
 import { HNSW_DEFAULTS } from "../index/hnsw_index.ts";
 
 /** Where a place came from. */

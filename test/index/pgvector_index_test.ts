@@ -8,7 +8,7 @@ import {
   type PgPoolLike,
   textToVector,
   vectorToText,
-} from "../../src/index/_pg_connection.ts";
+} from "../../src/index/pg_connection.ts";
 import { SyncPgConnection } from "../../src/index/_pg_sync.ts";
 import { PgVectorIndex } from "../../src/index/pgvector_index.ts";
 import { GaussianMixture, randomUnitVectors } from "../../src/index/_synthetic.ts";

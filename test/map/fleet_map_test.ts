@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IndexError, MapFormatError } from "../../src/errors.ts";
-import { type PgConnection, PGliteConnection, type PgQueryable } from "../../src/index/_pg_connection.ts";
+import { type PgConnection, PGliteConnection, type PgQueryable } from "../../src/index/pg_connection.ts";
 import { GaussianMixture, randomUnitVectors } from "../../src/index/_synthetic.ts";
 import { type FleetEvent, FleetMap, type FleetMapOptions } from "../../src/map/fleet_map.ts";
 
