@@ -256,14 +256,16 @@ export function addNetVladLayer(
   const rows = (options.layout ?? "NCHW") === "NHWC"
     ? g.reshape(x, [0, -1, C])
     : g.transpose(g.reshape(x, [0, C, -1]), [0, 2, 1]);
-  const xn = g.l2Normalize(rows, 2);
+  // Input L2 normalisation (F.normalize, eps 1e-12); the norm is kept for the weighted variant.
+  const norm = g.reduceL2(rows, [2]); // [N, HW, 1]
+  const xn = g.div(rows, g.max(norm, g.constant([1e-12], [], "eps")));
   const wt = new Float32Array(C * K);
   for (let k = 0; k < K; k++) for (let j = 0; j < C; j++) wt[j * K + k] = params.weight[k * C + j];
   let logits = g.matmul(xn, g.constant(wt, [C, K], "netvlad_weight"));
   if (params.bias) logits = g.add(logits, g.constant(params.bias, [K], "netvlad_bias"));
   let assign = g.softmax(logits, 2); // [N, HW, K]
   if (options.weighted) {
-    assign = g.mul(assign, g.op("Min", [g.reduceL2(rows, [2]), g.constant([1], [], "one")])); // [N, HW, 1]
+    assign = g.mul(assign, g.op("Min", [norm, g.constant([1], [], "one")]));
   }
   const softAssign = g.transpose(assign, [0, 2, 1]); // [N, K, HW]
   const agg = g.matmul(softAssign, xn); // [N, K, C]
