@@ -46,6 +46,11 @@ export interface RawImage {
 export interface CameraFrame {
   seq: number;
   stamp: number;
+  /**
+   * The stamp exactly as recorded (integer seconds and nanoseconds), when the source has one (ROS bag, MCAP):
+   * `stamp` as a float cannot hold nanoseconds at epoch scale, so exports use this when present.
+   */
+  stampExact?: { sec: number; nsec: number };
   /** Camera / ROS frame_id. */
   frameId: string;
   image: EncodedImage | RawImage;
