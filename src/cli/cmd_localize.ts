@@ -4,20 +4,23 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Observable, share, type Subscription } from "rxjs";
+import { type Observable, share, type Subscription, tap } from "rxjs";
 import { invalid } from "../errors.ts";
 import { JsonlSink } from "../io/jsonl_sink.ts";
-import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";
+import { openFrameSource } from "../io/open_source.ts";
 import { RosbridgeSink } from "../io/rosbridge_sink.ts";
 import { parsePublishUrl, WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
 import { fullScanScanner } from "../pipeline/search_stage.ts";
-import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { withSourceEvents } from "../pipeline/with_source.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { WaymarkEvent } from "../types.ts";
 import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { describeRate, sourceOptions, streamPolicy } from "./_replay_options.ts";
+import { RunSummary } from "./_run_summary.ts";
+import { StampBook, TumSink } from "../io/tum_sink.ts";
+import { LoopsSink } from "../io/loops_sink.ts";
 import { providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -34,7 +37,10 @@ Stops when the source ends or on Ctrl-C.
 Sources (--source):
   ws://host:port/path              a WebSocket camera (binary JPEG/PNG or JSON envelopes)
   rosbridge://host:port/topic      a rosbridge topic (sensor_msgs/Image or CompressedImage)
-  dataset:<dir>[#queries|...]      replay a dataset list at its recorded rate
+  dataset:<dir>[#list]             replay a dataset list at its recorded rate; list: #queries,
+                                   #database, #sequence or #folder (default: the first found)
+  bag:<file.bag>[#topic]           replay a ROS 1 bag's image topic (the only one when omitted)
+  mcap:<file.mcap>[#topic]         replay an MCAP image topic (sensor_msgs ros1/cdr, foxglove.CompressedImage)
   sim                              the simulated camera
 
 Options:
@@ -49,8 +55,10 @@ Options:
                        --publish; repeatable. Default: no web page (programs send no Origin)
   --ros-publish [URL]  publish events (std_msgs/String) and poses to rosbridge (default: the source's bridge)
   --jsonl FILE         append every event as one JSON line
-  --backpressure P     latest | drop-newest[:N] | queue:N                                   default latest
-  --rate R             dataset: and sim sources: recorded | max | frames per second       default recorded
+  --tum FILE           write the estimates with a position as a TUM trajectory (exact stamps for bag:/mcap:)
+  --loops-csv FILE     write loop closures with both stamps (CSV; JSON lines when FILE ends in .jsonl)
+  --backpressure P     latest | drop-newest[:N] | queue:N             default latest (queue with --rate max)
+  --rate R             replayed sources: recorded | max | Nx (N times recorded) | frames/s  default recorded
   --top-k K            map candidates per frame                                             default 50
   --full-scan N        maps of up to N places: every keyframe is compared with every place and the
                        filter observes the whole map; above, the index's top-k (0: off, except maps
@@ -62,16 +70,7 @@ Options:
   -h, --help           this help
 `;
 
-/** Source options of --rate R (recorded | max | frames per second) for dataset: and sim sources. */
-export function sourceOptions(action: string, rate: string | undefined): OpenFrameSourceOptions {
-  if (rate === undefined || rate === "recorded") return {};
-  if (rate === "max") return { replay: { rate: "max" }, simulator: { rate: 0 } };
-  const fps = Number(rate);
-  if (!(fps > 0 && fps <= 10000)) {
-    throw invalid(action, "rate", "recorded, max or frames per second in (0, 10000]", rate);
-  }
-  return { replay: { rate: fps }, simulator: { rate: fps } };
-}
+export { sourceOptions } from "./_replay_options.ts";
 
 /** Sinks a streaming command serves events to. */
 export interface EventSinks {
@@ -240,7 +239,7 @@ export const STREAM_OPTIONS = {
   "allow-origin": { type: "string", multiple: true },
   "ros-publish": { type: "string" },
   jsonl: { type: "string" },
-  backpressure: { type: "string", default: "latest" },
+  backpressure: { type: "string" },
   rate: { type: "string" },
   verify: { type: "boolean", default: false },
   provider: { type: "string" },
@@ -264,6 +263,8 @@ export async function run(args: string[]): Promise<number> {
       "full-scan": { type: "string" },
       "no-loops": { type: "boolean", default: false },
       "print-hz": { type: "string", default: "5" },
+      tum: { type: "string" },
+      "loops-csv": { type: "string" },
     },
   });
   if (values.help) {
@@ -275,7 +276,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const action = "localize";
-  const policy = parseBackpressurePolicy(values.backpressure!);
+  const { policy, note: policyNote } = streamPolicy(values.backpressure, values.rate);
   const srcOptions = sourceOptions(action, values.rate);
   const printHz = Number(values["print-hz"]);
   if (!(printHz >= 0)) throw invalid(action, "print-hz", "a number >= 0", values["print-hz"]);
@@ -306,7 +307,19 @@ export async function run(args: string[]): Promise<number> {
   // Map candidates are verified against the map's stored local features (or, for an older map, its images).
   const verifier = values.verify ? await loadPipelineVerifier({ map }) : undefined;
   const source = await openFrameSource(values.source, srcOptions);
-  const sinks = await openSinks(sinkFlags).catch(async (err) => {
+  const stamps = new StampBook();
+  const exports: (TumSink | LoopsSink)[] = [];
+  const sinks = await openSinks(sinkFlags).then(async (s) => {
+    try {
+      if (values.tum) exports.push(await TumSink.create(values.tum, stamps));
+      if (values["loops-csv"]) exports.push(await LoopsSink.create(values["loops-csv"], stamps));
+    } catch (err) {
+      await s.close();
+      throw err;
+    }
+    return s;
+  }).catch(async (err) => {
+    for (const x of exports) await x.close().catch(() => {});
     await source.close();
     await scanner?.close();
     await map.model.close();
@@ -314,7 +327,10 @@ export async function run(args: string[]): Promise<number> {
   });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   console.error(`waymark: localizing against ${map.dir} (${map.places.length} places) from ${source.name}`);
-  const { events$ } = localize(source.frames(), {
+  const rateLine = describeRate(values.source, values.rate);
+  if (rateLine) console.error(`waymark: ${rateLine}`);
+  if (policyNote) console.error(`waymark: ${policyNote}`);
+  const { events$ } = localize(source.frames().pipe(tap((f) => stamps.observe(f))), {
     model: map.model,
     map: scanner ? { ...map, scanner } : map,
     backpressure: policy,
@@ -328,8 +344,12 @@ export async function run(args: string[]): Promise<number> {
   const subs = sinks.attach(all$);
   let lastPrint = 0;
   let lastStatus = "";
+  const summary = new RunSummary();
   try {
     const interrupted = await runUntilDone(all$, (e) => {
+      summary.observe(e);
+      for (const x of exports) x.write(e);
+      if (e.kind === "stats" && !summary.statsDue()) return;
       if (e.kind === "estimate") {
         const now = performance.now();
         const changed = e.estimate.status !== lastStatus;
@@ -340,10 +360,23 @@ export async function run(args: string[]): Promise<number> {
       printEvent(e);
     });
     if (interrupted) console.error("waymark: interrupted");
+    const lastStats = summary.unprintedStats();
+    if (lastStats) printEvent(lastStats);
+    for (const line of summary.lines()) console.error(`waymark: ${line}`);
   } finally {
     for (const s of subs) s.unsubscribe();
     await source.close();
     await sinks.close();
+    for (const x of exports) {
+      await x.close();
+      if (x instanceof TumSink) {
+        console.error(
+          `waymark: wrote ${x.poses} poses to ${values.tum}${
+            x.skipped ? ` (${x.skipped} estimates without a position left out)` : ""
+          }`,
+        );
+      } else console.error(`waymark: wrote ${x.loops} loop closures to ${values["loops-csv"]}`);
+    }
     await scanner?.close();
     await map.model.close();
   }

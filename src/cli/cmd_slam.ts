@@ -18,7 +18,7 @@ import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
 import { HnswIndex } from "../index/hnsw_index.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import { loadModel } from "../model/onnx_model.ts";
-import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
+import { streamPolicy } from "./_replay_options.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { DescriptorModel } from "../types.ts";
@@ -51,7 +51,8 @@ NetVLAD fitted on varied generic imagery), so that descriptors are comparable fr
 online would change the descriptor space while the map grows. --model uses another model folder.
 
 Options:
-  --source SPEC        ws://..., rosbridge://host:port/topic, dataset:<dir>[#sequence], sim    required
+  --source SPEC        ws://..., rosbridge://host:port/topic, dataset:<dir>[#sequence], sim,      required
+                       bag:<file.bag>[#topic], mcap:<file.mcap>[#topic] (see waymark localize --help)
   --out DIR            the map folder to create or extend                                       required
   --model DIR          model folder for a new map                               default the generic model
   --fsync P            journal fsync: always | never | <ms> (interval)                          default always
@@ -72,8 +73,9 @@ Options:
   --allow-origin O     web page origin allowed to connect to --publish (repeatable; * any)
   --ros-publish URL    publish events to rosbridge
   --jsonl FILE         append every event as one JSON line
-  --backpressure P     latest | drop-newest[:N] | queue:N                                       default latest
-  --rate R             dataset: and sim sources: recorded | max | frames per second           default recorded
+  --backpressure P     latest | drop-newest[:N] | queue:N                 default latest (queue with --rate max)
+  --rate R             replayed sources (dataset:, bag:, mcap:, sim): recorded | max | Nx | frames/s
+                                                                                                default recorded
   --verify             gate loops on geometric verification
   --provider P         auto | cpu | cuda                                                        default auto
   -h, --help           this help
@@ -124,7 +126,8 @@ export async function run(args: string[]): Promise<number> {
   if (sessionIndex !== "auto" && sessionIndex !== "dense" && sessionIndex !== "hnsw") {
     throw invalid(action, "session-index", "auto, dense or hnsw", sessionIndex);
   }
-  const policy = parseBackpressurePolicy(values.backpressure!);
+  const { policy, note: policyNote } = streamPolicy(values.backpressure, values.rate);
+  if (policyNote) console.error(`waymark: ${policyNote}`);
   const srcOptions = sourceOptions(action, values.rate);
   const out = values.out;
   await Deno.mkdir(out, { recursive: true });
