@@ -223,7 +223,8 @@ export async function run(args: string[]): Promise<number> {
   if (runIndex && mapKind === "hnsw" && runIndex.size === places) reuseIndex = runIndex;
   else if (runIndex && mapKind === "hnsw") {
     console.error(
-      `waymark: rebuilding the map index (the session index holds ${runIndex.size} of ${places} places)`,
+      `waymark: building the saved map's index from all ${places} places (normal at the end of a session; ` +
+        `the in-memory session index held ${runIndex.size} of them)`,
     );
   }
   const t0 = performance.now();

@@ -57,6 +57,20 @@ export type DatasetList = "queries" | "database" | "sequence" | "folder";
 
 /** The entries of a dataset list (default: queries.csv, else database/sequence/folder as found). */
 export async function datasetEntries(dir: string, list?: DatasetList): Promise<ReplayEntry[]> {
+  const needs = { queries: "queries.csv", database: "database.csv", sequence: "sequence.csv" } as const;
+  if (list !== undefined && list !== "folder" && !(await fileExists(join(dir, needs[list])))) {
+    // Name the list that was asked for and what the folder offers instead of a later complaint about another CSV.
+    const has: string[] = [];
+    for (const [l, f] of Object.entries(needs)) if (await fileExists(join(dir, f))) has.push(`#${l} (${f})`);
+    throw invalid(
+      "open a frame source",
+      "source",
+      `a list the folder has: dataset:${dir}#${list} reads ${needs[list]}, which ${dir} lacks; ${
+        has.length ? `it has ${has.join(", ")}, and ` : ""
+      }#folder replays its images`,
+      `dataset:${dir}#${list}`,
+    );
+  }
   const which = list ?? (await fileExists(join(dir, "queries.csv")) ? "queries" : undefined);
   switch (which) {
     case "queries":

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { invalid, TrainingError } from "../errors.ts";
 import { decodeImage } from "../image/decode.ts";
 import {
@@ -119,11 +119,15 @@ function csvField(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-function imageRows(list: DatasetImage[]): string {
+function imageRows(list: DatasetImage[], rel: (path: string) => string): string {
   const hasPos = list.every((im) => im.position);
   const head = hasPos ? "image,stamp,x,y" : "image,stamp";
   const rows = list.map((im) =>
-    [csvField(im.path), String(im.stamp), ...(hasPos ? [String(im.position!.x), String(im.position!.y)] : [])]
+    [
+      csvField(rel(im.path)),
+      String(im.stamp),
+      ...(hasPos ? [String(im.position!.x), String(im.position!.y)] : []),
+    ]
       .join(",")
   );
   return [head, ...rows].join("\n") + "\n";
@@ -131,7 +135,8 @@ function imageRows(list: DatasetImage[]): string {
 
 /**
  * Write the validation split of `ds` as a retrieval dataset folder: every database row, the `validation`
- * queries, and `matches.csv` from their ground truth (image paths absolute, so the folder holds only CSVs).
+ * queries, and `matches.csv` from their ground truth (image paths relative to `dir`, as the dataset format says, so
+ * the folder holds only CSVs and can be moved together with the dataset).
  */
 export async function writeValidationSplit(
   ds: RetrievalDataset,
@@ -140,16 +145,18 @@ export async function writeValidationSplit(
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const queries = validation.map((q) => ds.queries[q]);
+  const root = resolve(dir);
+  const rel = (path: string) => relative(root, resolve(path)).split(sep).join("/");
   const matches = ["query,database"];
   for (const q of validation) {
     for (const d of ds.truth[q]) {
-      matches.push(`${csvField(ds.queries[q].path)},${csvField(ds.database[d].path)}`);
+      matches.push(`${csvField(rel(ds.queries[q].path))},${csvField(rel(ds.database[d].path))}`);
     }
   }
   for (
     const [name, text] of [
-      ["database.csv", imageRows(ds.database)],
-      ["queries.csv", imageRows(queries)],
+      ["database.csv", imageRows(ds.database, rel)],
+      ["queries.csv", imageRows(queries, rel)],
       ["matches.csv", matches.join("\n") + "\n"],
     ]
   ) {
