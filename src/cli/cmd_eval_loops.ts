@@ -8,6 +8,9 @@ import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.
 import { EXIT_OK, EXIT_USAGE, ProgressBar } from "./_common.ts";
 import { intOption, providerOption } from "./cmd_map_build.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
+import { readLoopDataset } from "../dataset/loop_dataset.ts";
+import { writeReport } from "../eval/report.ts";
+import { loopsReportContent } from "../eval/report_views.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -33,6 +36,8 @@ Options:
   --verify            gate every loop on DELF-style geometric verification; reports both
   --min-inliers N     inliers for a verified loop                             default 120
   --events            also print every event (text mode)
+  --report DIR        write DIR/index.html: summary, precision-recall curve of the loop events with the
+                      operating point, latency, strips of wrong and sampled loop events
   -h, --help          this help
 `;
 
@@ -76,6 +81,7 @@ export async function run(args: string[]): Promise<number> {
       verify: { type: "boolean", default: false },
       "min-inliers": { type: "string" },
       events: { type: "boolean", default: false },
+      report: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -109,5 +115,12 @@ export async function run(args: string[]): Promise<number> {
   });
   if (values.json) console.log(JSON.stringify(loopsReportJson(report)));
   else printReport(report, values.events);
+  if (values.report !== undefined) {
+    const path = await writeReport(
+      values.report,
+      loopsReportContent(report, await readLoopDataset(positionals[0])),
+    );
+    console.error(`waymark: report written to ${path}`);
+  }
   return EXIT_OK;
 }

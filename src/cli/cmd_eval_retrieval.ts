@@ -12,6 +12,9 @@ import { fileExists } from "../_fs.ts";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
 import { loadMap } from "../map/map_loader.ts";
 import { retrieveUnlabelled, type UnlabelledReport, unlabelledReportJson } from "../eval/unlabelled.ts";
+import { writeReport } from "../eval/report.ts";
+import { retrievalReportContent, unlabelledReportContent } from "../eval/report_views.ts";
+import { isAbsolute } from "node:path";
 import { indexOption, intOption, pcaOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -49,6 +52,8 @@ Options:
                       verification (local features of the map images, PCA fitted on the map)
   --verify-top K      candidates verified per query                          default 5
   --per-query         also print each query's top 5 by file name (text mode)
+  --report DIR        write DIR/index.html: summary, latency histogram, prediction strips (worst and a
+                      sample of queries, each candidate marked right or wrong, file names shown)
   -h, --help          this help
 `;
 
@@ -101,6 +106,7 @@ export async function run(args: string[]): Promise<number> {
       "map-out": { type: "string" },
       map: { type: "string" },
       "top-k": { type: "string" },
+      report: { type: "string" },
       "per-query": { type: "boolean", default: false },
       verify: { type: "boolean", default: false },
       "verify-top": { type: "string" },
@@ -146,6 +152,19 @@ export async function run(args: string[]): Promise<number> {
       progress.end();
       if (values.json) console.log(JSON.stringify(unlabelledReportJson(r)));
       else printUnlabelled(r);
+      if (values.report !== undefined) {
+        // Place images are relative to the folder the map was built from (self mode: this folder).
+        const base = map ? (map.manifest.build?.source as string | undefined) ?? dir : dir;
+        const path = await writeReport(
+          values.report,
+          unlabelledReportContent(
+            r,
+            (image) => join(dir, image),
+            (image) => (isAbsolute(image) ? image : join(base, image)),
+          ),
+        );
+        console.error(`waymark: report written to ${path}`);
+      }
       return EXIT_OK;
     }
     return await labelledRun(values, dir, map, radius, verifier, topK, progress);
@@ -206,5 +225,12 @@ async function labelledRun(
   progress.end();
   if (values.json) console.log(JSON.stringify(retrievalReportJson(report)));
   else printReport(report, values["per-query"] === true, ds.database.map((d) => d.image), map !== undefined);
+  if (str("report") !== undefined) {
+    const path = await writeReport(
+      str("report")!,
+      retrievalReportContent(report, ds, report.latencySamplesMs),
+    );
+    console.error(`waymark: report written to ${path}`);
+  }
   return EXIT_OK;
 }

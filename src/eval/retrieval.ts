@@ -118,6 +118,8 @@ export interface RetrievalReport {
   };
   model: { name: string; id: string; dim: number; provider: string };
   perQuery: QueryResult[];
+  /** Total time of each decoded query, ms (for latency histograms). */
+  latencySamplesMs?: number[];
 }
 
 /**
@@ -286,6 +288,7 @@ export async function evaluateRetrieval(
         provider: model.info.provider,
       },
       perQuery,
+      latencySamplesMs: stages.total,
     };
   } finally {
     if (!options.model && !options.map) await model.close();

@@ -60,3 +60,21 @@ Deno.test("eval retrieval --map reuses a built map of the dataset; --per-query p
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /'map' must be not given with --verify/);
 });
+
+Deno.test("eval retrieval --report writes a self-contained page with strips of file names", async () => {
+  const [ds, map] = [await simDataset(), await simMap()];
+  const out = `${await tempDir()}/report`;
+  const r = await runCli(["eval", "retrieval", ds, "--map", map, "--report", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /report written to .*index\.html/);
+  const html = await Deno.readTextFile(`${out}/index.html`);
+  assert.match(html, /Recall@1/);
+  assert.match(html, /A sample of queries/);
+  assert.match(html, /images\/t1_\d+\.jpg/);
+  assert.match(html, /data:image\/jpeg;base64,/);
+  assert.match(html, /<svg /);
+  const plain = await plainFolder(3);
+  const u = await runCli(["eval", "retrieval", plain, "--map", map, "--report", `${out}_u`]);
+  assert.equal(u.code, 0, u.stderr);
+  assert.match(await Deno.readTextFile(`${out}_u/index.html`), /unlabelled/);
+});
