@@ -7,7 +7,9 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { share } from "rxjs";
+import { share, tap } from "rxjs";
+import { LoopsSink } from "../io/loops_sink.ts";
+import { StampBook } from "../io/tum_sink.ts";
 import { invalid } from "../errors.ts";
 import { openFrameSource } from "../io/open_source.ts";
 import { compactMap } from "../map/compact.ts";
@@ -73,6 +75,7 @@ Options:
   --allow-origin O     web page origin allowed to connect to --publish (repeatable; * any)
   --ros-publish URL    publish events to rosbridge
   --jsonl FILE         append every event as one JSON line
+  --loops-csv FILE     write loop closures with both stamps (CSV; JSON lines when FILE ends in .jsonl)
   --backpressure P     latest | drop-newest[:N] | queue:N                 default latest (queue with --rate max)
   --rate R             replayed sources (dataset:, bag:, mcap:, sim): recorded | max | Nx | frames/s
                                                                                                 default recorded
@@ -94,6 +97,7 @@ export async function run(args: string[]): Promise<number> {
       "min-change": { type: "string", default: "0" },
       exclude: { type: "string" },
       "session-index": { type: "string", default: "auto" },
+      "loops-csv": { type: "string" },
     },
   });
   if (values.help) {
@@ -179,10 +183,13 @@ export async function run(args: string[]): Promise<number> {
   const verifier = values.verify ? await loadPipelineVerifier({}) : undefined;
   const source = await openFrameSource(values.source, srcOptions);
   const sinks = await openSinks(sinkFlags);
+  // --loops-csv: loop closures with both stamps (exact for bag:/mcap: sources).
+  const stamps = new StampBook();
+  const loopsFile = values["loops-csv"] ? await LoopsSink.create(values["loops-csv"], stamps) : undefined;
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   let added = 0;
   let runIndex: VectorIndex | undefined; // the run's session index (auto past 4096, hnsw)
-  const { events$ } = localize(source.frames(), {
+  const { events$ } = localize(source.frames().pipe(tap((f) => stamps.observe(f))), {
     model,
     backpressure: policy,
     keyframes: { minInterval, minChange },
@@ -206,6 +213,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const interrupted = await runUntilDone(all$, (e) => {
       if (e.kind === "loop") loops++;
+      loopsFile?.write(e);
       printEvent(e);
     });
     if (interrupted) console.error("waymark: interrupted");
@@ -213,6 +221,10 @@ export async function run(args: string[]): Promise<number> {
     for (const s of subs) s.unsubscribe();
     await source.close();
     await sinks.close();
+    if (loopsFile) {
+      await loopsFile.close();
+      console.error(`waymark: wrote ${loopsFile.loops} loop closures to ${values["loops-csv"]}`);
+    }
     await journal.close();
     await model.close();
   }
