@@ -8,8 +8,8 @@ import { invalid } from "../errors.ts";
 import type { OpenFrameSourceOptions } from "../io/open_source.ts";
 import { type BackpressurePolicy, parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 
-/** Queue length `--rate max` implies when no `--backpressure` is given. */
-export const MAX_RATE_QUEUE = 100_000;
+/** Queue length `--rate max` implies when no `--backpressure` is given (bounds the memory of frames waiting). */
+export const MAX_RATE_QUEUE = 10_000;
 
 /**
  * Source options of --rate R: `recorded` (default), `max`, `Nx` (recorded rate times N: dataset:, bag:, mcap:) or
