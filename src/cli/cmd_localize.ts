@@ -21,6 +21,7 @@ import { describeRate, sourceOptions, streamPolicy } from "./_replay_options.ts"
 import { RunSummary } from "./_run_summary.ts";
 import { StampBook, TumSink } from "../io/tum_sink.ts";
 import { LoopsSink } from "../io/loops_sink.ts";
+import { openFoxglove } from "./_foxglove.ts";
 import { providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -57,6 +58,8 @@ Options:
   --jsonl FILE         append every event as one JSON line
   --tum FILE           write the estimates with a position as a TUM trajectory (exact stamps for bag:/mcap:)
   --loops-csv FILE     write loop closures with both stamps (CSV; JSON lines when FILE ends in .jsonl)
+  --foxglove URL       serve a Foxglove live view (camera, estimates, loops, map scene) on URL, e.g.
+                       ws://127.0.0.1:8765; not loopback: needs the WAYMARK_TOKEN environment variable
   --backpressure P     latest | drop-newest[:N] | queue:N             default latest (queue with --rate max)
   --rate R             replayed sources: recorded | max | Nx (N times recorded) | frames/s  default recorded
   --top-k K            map candidates per frame                                             default 50
@@ -265,6 +268,7 @@ export async function run(args: string[]): Promise<number> {
       "print-hz": { type: "string", default: "5" },
       tum: { type: "string" },
       "loops-csv": { type: "string" },
+      foxglove: { type: "string" },
     },
   });
   if (values.help) {
@@ -327,10 +331,18 @@ export async function run(args: string[]): Promise<number> {
   });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   console.error(`waymark: localizing against ${map.dir} (${map.places.length} places) from ${source.name}`);
+  const fox = await openFoxglove(values.foxglove, map.places).catch(async (err) => {
+    await source.close();
+    await sinks.close();
+    for (const x of exports) await x.close().catch(() => {});
+    await scanner?.close();
+    await map.model.close();
+    throw err;
+  });
   const rateLine = describeRate(values.source, values.rate);
   if (rateLine) console.error(`waymark: ${rateLine}`);
   if (policyNote) console.error(`waymark: ${policyNote}`);
-  const { events$ } = localize(source.frames().pipe(tap((f) => stamps.observe(f))), {
+  const { events$ } = localize(source.frames().pipe(tap((f) => (stamps.observe(f), fox?.frame(f)))), {
     model: map.model,
     map: scanner ? { ...map, scanner } : map,
     backpressure: policy,
@@ -349,6 +361,7 @@ export async function run(args: string[]): Promise<number> {
     const interrupted = await runUntilDone(all$, (e) => {
       summary.observe(e);
       for (const x of exports) x.write(e);
+      fox?.event(e);
       if (e.kind === "stats" && !summary.statsDue()) return;
       if (e.kind === "estimate") {
         const now = performance.now();
@@ -367,6 +380,7 @@ export async function run(args: string[]): Promise<number> {
     for (const s of subs) s.unsubscribe();
     await source.close();
     await sinks.close();
+    await fox?.close();
     for (const x of exports) {
       await x.close();
       if (x instanceof TumSink) {

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { share, tap } from "rxjs";
 import { LoopsSink } from "../io/loops_sink.ts";
 import { StampBook } from "../io/tum_sink.ts";
+import { openFoxglove } from "./_foxglove.ts";
 import { invalid } from "../errors.ts";
 import { openFrameSource } from "../io/open_source.ts";
 import { compactMap } from "../map/compact.ts";
@@ -76,6 +77,7 @@ Options:
   --ros-publish URL    publish events to rosbridge
   --jsonl FILE         append every event as one JSON line
   --loops-csv FILE     write loop closures with both stamps (CSV; JSON lines when FILE ends in .jsonl)
+  --foxglove URL       serve a Foxglove live view (camera, estimates, loops) on URL (ws://127.0.0.1:8765)
   --backpressure P     latest | drop-newest[:N] | queue:N                 default latest (queue with --rate max)
   --rate R             replayed sources (dataset:, bag:, mcap:, sim): recorded | max | Nx | frames/s
                                                                                                 default recorded
@@ -98,6 +100,7 @@ export async function run(args: string[]): Promise<number> {
       exclude: { type: "string" },
       "session-index": { type: "string", default: "auto" },
       "loops-csv": { type: "string" },
+      foxglove: { type: "string" },
     },
   });
   if (values.help) {
@@ -186,10 +189,11 @@ export async function run(args: string[]): Promise<number> {
   // --loops-csv: loop closures with both stamps (exact for bag:/mcap: sources).
   const stamps = new StampBook();
   const loopsFile = values["loops-csv"] ? await LoopsSink.create(values["loops-csv"], stamps) : undefined;
+  const fox = await openFoxglove(values.foxglove, []);
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   let added = 0;
   let runIndex: VectorIndex | undefined; // the run's session index (auto past 4096, hnsw)
-  const { events$ } = localize(source.frames().pipe(tap((f) => stamps.observe(f))), {
+  const { events$ } = localize(source.frames().pipe(tap((f) => (stamps.observe(f), fox?.frame(f)))), {
     model,
     backpressure: policy,
     keyframes: { minInterval, minChange },
@@ -214,6 +218,7 @@ export async function run(args: string[]): Promise<number> {
     const interrupted = await runUntilDone(all$, (e) => {
       if (e.kind === "loop") loops++;
       loopsFile?.write(e);
+      fox?.event(e);
       printEvent(e);
     });
     if (interrupted) console.error("waymark: interrupted");
@@ -221,6 +226,7 @@ export async function run(args: string[]): Promise<number> {
     for (const s of subs) s.unsubscribe();
     await source.close();
     await sinks.close();
+    await fox?.close();
     if (loopsFile) {
       await loopsFile.close();
       console.error(`waymark: wrote ${loopsFile.loops} loop closures to ${values["loops-csv"]}`);
