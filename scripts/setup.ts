@@ -73,6 +73,12 @@ async function main() {
 
   log("installing npm dependencies (deno install)…");
   if (!(await run(Deno.execPath(), ["install", "--quiet"], root))) Deno.exit(1);
+  // Deno warns "Ignored build scripts for packages: npm:sharp, npm:onnxruntime-node — Run deno approve-scripts";
+  // leaving them unapproved is intended (see the module doc), which the warning does not say.
+  log(
+    "a Deno warning about ignored build scripts (sharp, onnxruntime-node) is expected: sharp ships prebuilt " +
+      "binaries and onnxruntime-node's script only downloads CUDA binaries; do not run 'deno approve-scripts'",
+  );
 
   const hnswDir = await findHnswDir();
   if (hnswDir === null) {

@@ -140,20 +140,42 @@ function debugEnabled(): boolean {
   }
 }
 
-/** A single-line progress bar on a terminal (stderr); silent when stderr is not a TTY. */
+/** Seconds between two progress lines when stderr is not a terminal. */
+export const PROGRESS_LINE_S = 5;
+
+/** A single-line progress bar on a terminal (stderr); a plain line every few seconds when stderr is not a TTY. */
 export class ProgressBar {
   #total: number;
   #label: string;
   #tty: boolean;
   #last = 0;
-  constructor(label: string, total: number) {
+  #lastLine: number;
+  #printed = false;
+  #finished = false;
+  #now: () => number;
+  /** `options` (tests): whether stderr is a terminal, the clock in ms. */
+  constructor(label: string, total: number, options: { tty?: boolean; now?: () => number } = {}) {
     this.#label = label;
     this.#total = Math.max(1, total);
-    this.#tty = Deno.stderr.isTerminal();
+    this.#tty = options.tty ?? Deno.stderr.isTerminal();
+    this.#now = options.now ?? (() => performance.now());
+    this.#lastLine = this.#now();
   }
-  /** Update to `done` items; `extra` is appended (e.g. "loss 0.12"). */
+  /**
+   * Update to `done` items; `extra` is appended (e.g. "loss 0.12"). Not on a terminal: one plain line every
+   * {@link PROGRESS_LINE_S} seconds, and the last one when a step that printed any finishes.
+   */
   update(done: number, extra = ""): void {
-    if (!this.#tty) return;
+    if (!this.#tty) {
+      const t = this.#now();
+      const finished = done >= this.#total && this.#printed && !this.#finished;
+      if (!finished && (done >= this.#total || t - this.#lastLine < PROGRESS_LINE_S * 1000)) return;
+      this.#lastLine = t;
+      this.#printed = true;
+      this.#finished = done >= this.#total;
+      console.error(`${this.#label.trimEnd()}: ${done}/${this.#total}${extra ? ` ${extra}` : ""}`);
+      return;
+    }
     const now = performance.now();
     if (done < this.#total && now - this.#last < 100) return;
     this.#last = now;

@@ -13,6 +13,9 @@ import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.
 import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
 import { intOption, providerOption } from "./cmd_map_build.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
+import { readLoopDataset } from "../dataset/loop_dataset.ts";
+import { writeReport } from "../eval/report.ts";
+import { loopsReportContent } from "../eval/report_views.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -45,6 +48,8 @@ Options:
   --keep-unverifiable with --verify: keep loops that cannot be verified (textureless frames) on the
                       detector's word (by default they are not emitted)
   --events            also print every event (text mode)
+  --report DIR        write DIR/index.html: summary, precision-recall curve of the loop events with the
+                      operating point, latency, strips of wrong and sampled loop events
   -h, --help          this help
 `;
 
@@ -98,6 +103,7 @@ export async function run(args: string[]): Promise<number> {
       "unverified-min-confidence": { type: "string" },
       "keep-unverifiable": { type: "boolean", default: false },
       events: { type: "boolean", default: false },
+      report: { type: "string" },
       ...HELP_OPTION,
     },
   });
@@ -133,5 +139,12 @@ export async function run(args: string[]): Promise<number> {
   });
   if (values.json) console.log(JSON.stringify(loopsReportJson(report)));
   else printReport(report, values.events);
+  if (values.report !== undefined) {
+    const path = await writeReport(
+      values.report,
+      loopsReportContent(report, await readLoopDataset(positionals[0])),
+    );
+    console.error(`waymark: report written to ${path}`);
+  }
   return EXIT_OK;
 }

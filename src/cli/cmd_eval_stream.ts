@@ -8,6 +8,9 @@ import { requireRange } from "../errors.ts";
 import { evaluateStream, type StreamReport, streamReportJson } from "../eval/stream.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
+import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
+import { writeReport } from "../eval/report.ts";
+import { streamReportContent } from "../eval/report_views.ts";
 import { indexOption, intOption, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
@@ -36,6 +39,7 @@ Options:
   --verify            verify each frame's top candidates (DELF-style) and fold the results into the filter
   --verify-top K      candidates verified per frame                          default 5
   --per-query         also print each query's answers (text mode)
+  --report DIR        write DIR/index.html: summary, reliability diagram, latency, prediction strips
   -h, --help          this help
 `;
 
@@ -79,6 +83,7 @@ export async function run(args: string[]): Promise<number> {
       "full-scan": { type: "string" },
       "verify-top": { type: "string" },
       "per-query": { type: "boolean", default: false },
+      report: { type: "string" },
       ...HELP_OPTION,
     },
   });
@@ -119,5 +124,10 @@ export async function run(args: string[]): Promise<number> {
   (bar as ProgressBar | null)?.done();
   if (values.json) console.log(JSON.stringify(streamReportJson(report)));
   else printReport(report, values["per-query"]);
+  if (values.report !== undefined) {
+    const ds = await readRetrievalDataset(positionals[0], { radius });
+    const path = await writeReport(values.report, streamReportContent(report, ds));
+    console.error(`waymark: report written to ${path}`);
+  }
   return EXIT_OK;
 }

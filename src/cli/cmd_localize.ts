@@ -4,20 +4,24 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Observable, share, type Subscription } from "rxjs";
+import { type Observable, share, type Subscription, tap } from "rxjs";
 import { invalid } from "../errors.ts";
 import { JsonlSink } from "../io/jsonl_sink.ts";
-import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";
+import { openFrameSource } from "../io/open_source.ts";
 import { RosbridgeSink, type RosbridgeSinkOptions } from "../io/rosbridge_sink.ts";
 import { parsePublishUrl, WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
 import { fullScanScanner } from "../pipeline/search_stage.ts";
-import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { withSourceEvents } from "../pipeline/with_source.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { WaymarkEvent } from "../types.ts";
 import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
+import { describeRate, sourceOptions, streamPolicy } from "./_replay_options.ts";
+import { RunSummary } from "./_run_summary.ts";
+import { StampBook, TumSink } from "../io/tum_sink.ts";
+import { LoopsSink } from "../io/loops_sink.ts";
+import { openFoxglove } from "./_foxglove.ts";
 import { providerOption } from "./cmd_map_build.ts";
 import {
   ROS_OPTIONS,
@@ -42,7 +46,10 @@ Stops when the source ends or on Ctrl-C.
 Sources (--source):
   ws://host:port/path              a WebSocket camera (binary JPEG/PNG or JSON envelopes)
   rosbridge://host:port/topic      a rosbridge topic (sensor_msgs/Image or CompressedImage)
-  dataset:<dir>[#queries|...]      replay a dataset list at its recorded rate
+  dataset:<dir>[#list]             replay a dataset list at its recorded rate; list: #queries,
+                                   #database, #sequence or #folder (default: the first found)
+  bag:<file.bag>[#topic]           replay a ROS 1 bag's image topic (the only one when omitted)
+  mcap:<file.mcap>[#topic]         replay an MCAP image topic (sensor_msgs ros1/cdr, foxglove.CompressedImage)
   sim                              the simulated camera
 
 Options:
@@ -58,8 +65,12 @@ Options:
   --ros-publish [URL]  publish events (std_msgs/String) and poses to rosbridge (no URL: the source's bridge;
                        see README "Use with ROS")
   --jsonl FILE         append every event as one JSON line
-  --backpressure P     latest | drop-newest[:N] | queue:N                                   default latest
-  --rate R             dataset: and sim sources: recorded | max | frames per second       default recorded
+  --tum FILE           write the estimates with a position as a TUM trajectory (exact stamps for bag:/mcap:)
+  --loops-csv FILE     write loop closures with both stamps (CSV; JSON lines when FILE ends in .jsonl)
+  --foxglove URL       serve a Foxglove live view (camera, estimates, loops, map scene) on URL, e.g.
+                       ws://127.0.0.1:8765; not loopback: needs the WAYMARK_TOKEN environment variable
+  --backpressure P     latest | drop-newest[:N] | queue:N             default latest (queue with --rate max)
+  --rate R             replayed sources: recorded | max | Nx (N times recorded) | frames/s  default recorded
   --top-k K            map candidates per frame                                             default 50
   --full-scan N        maps of up to N places: every keyframe is compared with every place and the
                        filter observes the whole map; above, the index's top-k (0: off, except maps
@@ -73,16 +84,7 @@ Options:
 ${ROS_SOURCE_HELP}
 `;
 
-/** Source options of --rate R (recorded | max | frames per second) for dataset: and sim sources. */
-export function sourceOptions(action: string, rate: string | undefined): OpenFrameSourceOptions {
-  if (rate === undefined || rate === "recorded") return {};
-  if (rate === "max") return { replay: { rate: "max" }, simulator: { rate: 0 } };
-  const fps = Number(rate);
-  if (!(fps > 0 && fps <= 10000)) {
-    throw invalid(action, "rate", "recorded, max or frames per second in (0, 10000]", rate);
-  }
-  return { replay: { rate: fps }, simulator: { rate: fps } };
-}
+export { sourceOptions } from "./_replay_options.ts";
 
 /** Sinks a streaming command serves events to. */
 export interface EventSinks {
@@ -257,7 +259,7 @@ export const STREAM_OPTIONS = {
   "allow-origin": { type: "string", multiple: true },
   ...ROS_OPTIONS,
   jsonl: { type: "string" },
-  backpressure: { type: "string", default: "latest" },
+  backpressure: { type: "string" },
   rate: { type: "string" },
   verify: { type: "boolean", default: false },
   provider: { type: "string" },
@@ -281,12 +283,15 @@ export async function run(args: string[]): Promise<number> {
       "full-scan": { type: "string" },
       "no-loops": { type: "boolean", default: false },
       "print-hz": { type: "string", default: "5" },
+      tum: { type: "string" },
+      "loops-csv": { type: "string" },
+      foxglove: { type: "string" },
     },
   });
   if (values.help) return printHelp(HELP);
   if (!values.map || !values.source) return usageError("localize", HELP, `--map and --source are required`);
   const action = "localize";
-  const policy = parseBackpressurePolicy(values.backpressure!);
+  const { policy, note: policyNote } = streamPolicy(values.backpressure, values.rate);
   const srcOptions = {
     ...sourceOptions(action, values.rate),
     rosbridge: rosbridgeSourceOptions(action, values),
@@ -318,17 +323,40 @@ export async function run(args: string[]): Promise<number> {
   // Map candidates are verified against the map's stored local features (or, for an older map, its images).
   const verifier = values.verify ? await loadPipelineVerifier({ map }) : undefined;
   const source = await openFrameSource(values.source, srcOptions);
-  const sinks = await openSinks({ ...sinkFlags, rosSink: rosSinkOptions(action, values, map.places) }).catch(
-    async (err) => {
-      await source.close();
-      await scanner?.close();
-      await map.model.close();
-      throw err;
+  const stamps = new StampBook();
+  const exports: (TumSink | LoopsSink)[] = [];
+  const sinks = await openSinks({ ...sinkFlags, rosSink: rosSinkOptions(action, values, map.places) }).then(
+    async (s) => {
+      try {
+        if (values.tum) exports.push(await TumSink.create(values.tum, stamps));
+        if (values["loops-csv"]) exports.push(await LoopsSink.create(values["loops-csv"], stamps));
+      } catch (err) {
+        await s.close();
+        throw err;
+      }
+      return s;
     },
-  );
+  ).catch(async (err) => {
+    for (const x of exports) await x.close().catch(() => {});
+    await source.close();
+    await scanner?.close();
+    await map.model.close();
+    throw err;
+  });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   console.error(`waymark: localizing against ${map.dir} (${map.places.length} places) from ${source.name}`);
-  const { events$ } = localize(source.frames(), {
+  const fox = await openFoxglove(values.foxglove, map.places).catch(async (err) => {
+    await source.close();
+    await sinks.close();
+    for (const x of exports) await x.close().catch(() => {});
+    await scanner?.close();
+    await map.model.close();
+    throw err;
+  });
+  const rateLine = describeRate(values.source, values.rate);
+  if (rateLine) console.error(`waymark: ${rateLine}`);
+  if (policyNote) console.error(`waymark: ${policyNote}`);
+  const { events$ } = localize(source.frames().pipe(tap((f) => (stamps.observe(f), fox?.frame(f)))), {
     model: map.model,
     map: scanner ? { ...map, scanner } : map,
     backpressure: policy,
@@ -342,8 +370,13 @@ export async function run(args: string[]): Promise<number> {
   const subs = sinks.attach(all$);
   let lastPrint = 0;
   let lastStatus = "";
+  const summary = new RunSummary();
   try {
     const interrupted = await runUntilDone(all$, (e) => {
+      summary.observe(e);
+      for (const x of exports) x.write(e);
+      fox?.event(e);
+      if (e.kind === "stats" && !summary.statsDue()) return;
       if (e.kind === "estimate") {
         const now = performance.now();
         const changed = e.estimate.status !== lastStatus;
@@ -354,10 +387,24 @@ export async function run(args: string[]): Promise<number> {
       printEvent(e);
     });
     if (interrupted) console.error("waymark: interrupted");
+    const lastStats = summary.unprintedStats();
+    if (lastStats) printEvent(lastStats);
+    for (const line of summary.lines()) console.error(`waymark: ${line}`);
   } finally {
     for (const s of subs) s.unsubscribe();
     await source.close();
     await sinks.close();
+    await fox?.close();
+    for (const x of exports) {
+      await x.close();
+      if (x instanceof TumSink) {
+        console.error(
+          `waymark: wrote ${x.poses} poses to ${values.tum}${
+            x.skipped ? ` (${x.skipped} estimates without a position left out)` : ""
+          }`,
+        );
+      } else console.error(`waymark: wrote ${x.loops} loop closures to ${values["loops-csv"]}`);
+    }
     await scanner?.close();
     await map.model.close();
   }

@@ -7,7 +7,10 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { share } from "rxjs";
+import { share, tap } from "rxjs";
+import { LoopsSink } from "../io/loops_sink.ts";
+import { StampBook } from "../io/tum_sink.ts";
+import { openFoxglove } from "./_foxglove.ts";
 import { invalid } from "../errors.ts";
 import { openFrameSource } from "../io/open_source.ts";
 import { compactMap } from "../map/compact.ts";
@@ -20,7 +23,7 @@ import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
 import { HnswIndex } from "../index/hnsw_index.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import { loadModel } from "../model/onnx_model.ts";
-import { parseBackpressurePolicy } from "../pipeline/backpressure.ts";
+import { streamPolicy } from "./_replay_options.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import { DEFAULT_MIN_CONFIDENCE } from "../localize/loop_gate.ts";
@@ -63,7 +66,8 @@ NetVLAD fitted on varied generic imagery), so that descriptors are comparable fr
 online would change the descriptor space while the map grows. --model uses another model folder.
 
 Options:
-  --source SPEC        ws://..., rosbridge://host:port/topic, dataset:<dir>[#sequence], sim    required
+  --source SPEC        ws://..., rosbridge://host:port/topic, dataset:<dir>[#sequence], sim,      required
+                       bag:<file.bag>[#topic], mcap:<file.mcap>[#topic] (see waymark localize --help)
   --out DIR            the map folder to create or extend                                       required
   --model DIR          model folder for a new map                               default the generic model
   --fsync P            journal fsync: always | never | <ms> (interval)                          default always
@@ -85,8 +89,11 @@ Options:
   --ros-publish [URL]  publish events and loop closures to rosbridge (no URL: the source's bridge;
                        see README "Use with ROS")
   --jsonl FILE         append every event as one JSON line
-  --backpressure P     latest | drop-newest[:N] | queue:N                                       default latest
-  --rate R             dataset: and sim sources: recorded | max | frames per second           default recorded
+  --loops-csv FILE     write loop closures with both stamps (CSV; JSON lines when FILE ends in .jsonl)
+  --foxglove URL       serve a Foxglove live view (camera, estimates, loops) on URL (ws://127.0.0.1:8765)
+  --backpressure P     latest | drop-newest[:N] | queue:N                 default latest (queue with --rate max)
+  --rate R             replayed sources (dataset:, bag:, mcap:, sim): recorded | max | Nx | frames/s
+                                                                                                default recorded
   --verify             gate loops on geometric verification                                     default on
   --no-verify          no geometric verification: loops need detector confidence >= 0.35
   --unverified-loops   emit loops the verifier cannot check on the detector's word (old behaviour)
@@ -113,6 +120,8 @@ export async function run(args: string[]): Promise<number> {
       "no-verify": { type: "boolean", default: false },
       "unverified-loops": { type: "boolean", default: false },
       "min-confidence": { type: "string" },
+      "loops-csv": { type: "string" },
+      foxglove: { type: "string" },
     },
   });
   if (values.help) return printHelp(HELP);
@@ -145,7 +154,8 @@ export async function run(args: string[]): Promise<number> {
   if (sessionIndex !== "auto" && sessionIndex !== "dense" && sessionIndex !== "hnsw") {
     throw invalid(action, "session-index", "auto, dense or hnsw", sessionIndex);
   }
-  const policy = parseBackpressurePolicy(values.backpressure!);
+  const { policy, note: policyNote } = streamPolicy(values.backpressure, values.rate);
+  if (policyNote) console.error(`waymark: ${policyNote}`);
   const srcOptions = {
     ...sourceOptions(action, values.rate),
     rosbridge: rosbridgeSourceOptions(action, values),
@@ -211,10 +221,14 @@ export async function run(args: string[]): Promise<number> {
   const source = await openFrameSource(values.source, srcOptions);
   sinkFlags.rosPublish = rosPublish;
   const sinks = await openSinks({ ...sinkFlags, rosSink: rosSinkOptions(action, values) });
+  // --loops-csv: loop closures with both stamps (exact for bag:/mcap: sources).
+  const stamps = new StampBook();
+  const loopsFile = values["loops-csv"] ? await LoopsSink.create(values["loops-csv"], stamps) : undefined;
+  const fox = await openFoxglove(values.foxglove, []);
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
   let added = 0;
   let runIndex: VectorIndex | undefined; // the run's session index (auto past 4096, hnsw)
-  const { events$ } = localize(source.frames(), {
+  const { events$ } = localize(source.frames().pipe(tap((f) => (stamps.observe(f), fox?.frame(f)))), {
     model,
     backpressure: policy,
     keyframes: { minInterval, minChange },
@@ -239,6 +253,8 @@ export async function run(args: string[]): Promise<number> {
   try {
     const interrupted = await runUntilDone(all$, (e) => {
       if (e.kind === "loop") loops++;
+      loopsFile?.write(e);
+      fox?.event(e);
       printEvent(e);
     });
     if (interrupted) console.error("waymark: interrupted");
@@ -246,6 +262,11 @@ export async function run(args: string[]): Promise<number> {
     for (const s of subs) s.unsubscribe();
     await source.close();
     await sinks.close();
+    await fox?.close();
+    if (loopsFile) {
+      await loopsFile.close();
+      console.error(`waymark: wrote ${loopsFile.loops} loop closures to ${values["loops-csv"]}`);
+    }
     await journal.close();
     await model.close();
   }
@@ -256,7 +277,8 @@ export async function run(args: string[]): Promise<number> {
   if (runIndex && mapKind === "hnsw" && runIndex.size === places) reuseIndex = runIndex;
   else if (runIndex && mapKind === "hnsw") {
     console.error(
-      `waymark: rebuilding the map index (the session index holds ${runIndex.size} of ${places} places)`,
+      `waymark: building the saved map's index from all ${places} places (normal at the end of a session; ` +
+        `the in-memory session index held ${runIndex.size} of them)`,
     );
   }
   const t0 = performance.now();

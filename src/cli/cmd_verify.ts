@@ -18,7 +18,7 @@ import {
   siftExtractor,
 } from "../verify/local_features.ts";
 import { type DelfModel, loadDelfModel } from "../verify/delf_contract.ts";
-import { verifyPair } from "../verify/verifier.ts";
+import { resolveVerifyOptions, verifyPair } from "../verify/verifier.ts";
 import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
@@ -28,7 +28,9 @@ const HELP = `waymark verify <imageA> <imageB> --out pair.png [options]
 
 Extracts local features of both images (dense descriptors on a 3-scale pyramid, attention-selected
 keypoints, PCA fitted on the pair), matches them (mutual nearest neighbours) and verifies the geometry
-(RANSAC). Draws A and B side by side with keypoints (size and colour by attention) and inliers as lines.
+(RANSAC). Draws A and B side by side with keypoints (size and colour by attention), inliers as green
+lines and outliers as red ones, under a banner with the verdict and the inlier count against the threshold
+(green: verified, red: not). The attention map (--attention-out) has its colour scale on the right.
 
 Options:
   --out <png>            output picture (required)
@@ -132,7 +134,10 @@ export async function run(args: string[]): Promise<number> {
     const t = performance.now();
     const result = verifyPair(fa, fb, { model: geometry, threshold });
     const ms = performance.now() - t;
-    await writePng(values.out, drawPair(a, b, fa, fb, result));
+    await writePng(
+      values.out,
+      drawPair(a, b, fa, fb, result, { minInliers: resolveVerifyOptions().minInliers, threshold }),
+    );
     if (values["attention-out"]) {
       await writePng(values["attention-out"], drawAttention(a, await extractor(a, 1)));
     }

@@ -9,6 +9,7 @@ import type { RetrievalDataset } from "../dataset/types.ts";
 import type { HnswIndexOptions } from "../index/hnsw_index.ts";
 import { buildMap, type BuildProgress, decodeImageFile } from "../map/build_map.ts";
 import type { MapIndexKind } from "../map/format.ts";
+import type { LoadedMap } from "../map/map_loader.ts";
 import type { DescriptorModel, PixelImage, PlaceHypothesis, ProviderChoice } from "../types.ts";
 import { type LatencySummary, recallAtN, summarizeLatency } from "./metrics.ts";
 
@@ -58,6 +59,11 @@ export interface EvaluateRetrievalOptions {
   provider?: ProviderChoice;
   /** Keep the map in this folder. Default: a temporary folder, removed afterwards. */
   mapOut?: string;
+  /**
+   * A map already built from this dataset's database (`waymark map build`): searched instead of building one (its
+   * model is used and stays open; every place's image must be a row of database.csv). Not with `verifier`.
+   */
+  map?: LoadedMap;
   /** N values of Recall@N. Default [1, 5, 10]. */
   ns?: number[];
   /** Re-ranking of the candidates of each query. Default none. */
@@ -112,6 +118,8 @@ export interface RetrievalReport {
   };
   model: { name: string; id: string; dim: number; provider: string };
   perQuery: QueryResult[];
+  /** Total time of each decoded query, ms (for latency histograms). */
+  latencySamplesMs?: number[];
 }
 
 /**
@@ -138,28 +146,56 @@ export async function evaluateRetrieval(
   const ds = typeof dataset === "string"
     ? await readRetrievalDataset(dataset, { radius: options.radius })
     : dataset;
-  const mapDir = options.mapOut ?? `${await Deno.makeTempDir({ prefix: "waymark_eval_map_" })}/map`;
   const decode = options.decode ?? decodeImageFile;
   const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));
+  if (options.map) {
+    if (options.verifier) {
+      throw invalid("evaluate retrieval", "map", "not given with a verifier", options.map.dir);
+    }
+    const known = new Set(ds.database.map((d) => d.image));
+    const stray = options.map.places.find((p) => !known.has(p.image));
+    if (stray) {
+      throw invalid(
+        "evaluate retrieval",
+        "map",
+        `a map built from ${ds.dir}/database.csv (place ${stray.placeId} is ${stray.image}, not a database row)`,
+        options.map.dir,
+      );
+    }
+  }
+  const mapDir = options.map
+    ? options.map.dir
+    : options.mapOut ?? `${await Deno.makeTempDir({ prefix: "waymark_eval_map_" })}/map`;
 
-  const built = await buildMap(ds.database, mapDir, {
-    model: options.model,
-    modelDir: options.modelDir,
-    preset: options.preset,
-    clusters: options.clusters,
-    pcaDim: options.pcaDim,
-    index: options.index,
-    hnsw: options.hnsw,
-    provider: options.provider,
-    onProgress: options.onProgress,
-    onWarning: warn,
-    decode,
-    keepOpen: true,
-    localFeatures: options.mapOut !== undefined, // a temporary map is never verified against from disk
-    onPlace: options.verifier?.addPlace
-      ? (_place, image, source) => options.verifier!.addPlace!(source.index, image)
-      : undefined,
-  });
+  const built = options.map
+    ? {
+      model: options.map.model,
+      index: options.map.index,
+      places: options.map.places,
+      skipped: [],
+      seconds: 0,
+      imagesPerSecond: 0,
+      manifest: options.map.manifest,
+      dir: options.map.dir,
+    }
+    : await buildMap(ds.database, mapDir, {
+      model: options.model,
+      modelDir: options.modelDir,
+      preset: options.preset,
+      clusters: options.clusters,
+      pcaDim: options.pcaDim,
+      index: options.index,
+      hnsw: options.hnsw,
+      provider: options.provider,
+      onProgress: options.onProgress,
+      onWarning: warn,
+      decode,
+      keepOpen: true,
+      localFeatures: options.mapOut !== undefined, // a temporary map is never verified against from disk
+      onPlace: options.verifier?.addPlace
+        ? (_place, image, source) => options.verifier!.addPlace!(source.index, image)
+        : undefined,
+    });
   const model = built.model!, index = built.index!;
   // Map place ids (rows of the map, after skipped images) back to database indices.
   const byImage = new Map(ds.database.map((d) => [d.image, d.index]));
@@ -243,7 +279,7 @@ export async function evaluateRetrieval(
         buildSeconds: built.seconds,
         imagesPerSecond: built.imagesPerSecond,
         index: built.manifest.index.kind,
-        ...(options.mapOut ? { dir: built.dir } : {}),
+        ...(options.mapOut || options.map ? { dir: built.dir } : {}),
       },
       model: {
         name: model.info.name,
@@ -252,10 +288,11 @@ export async function evaluateRetrieval(
         provider: model.info.provider,
       },
       perQuery,
+      latencySamplesMs: stages.total,
     };
   } finally {
-    if (!options.model) await model.close();
-    if (!options.mapOut) {
+    if (!options.model && !options.map) await model.close();
+    if (!options.mapOut && !options.map) {
       await Deno.remove(mapDir.slice(0, mapDir.lastIndexOf("/")), { recursive: true }).catch(() => {});
     }
   }

@@ -8,8 +8,10 @@
  * | `dataset:<dir>`                        | replay of `queries.csv`, else `database.csv`, else `sequence.csv`, else the folder's images |
  * | `dataset:<dir>#queries` (`#database`, `#sequence`, `#folder`) | replay of that list                |
  * | `sim`                                  | the simulated camera (`simulator_source.ts`)                    |
+ * | `bag:<file.bag>[#topic]`               | a ROS 1 bag's image topic (`bag_source.ts`)                     |
+ * | `mcap:<file.mcap>[#topic]`             | an MCAP file's image topic (`mcap_source.ts`)                   |
  *
- * Per-kind options come from `options.websocket`, `.rosbridge`, `.replay`, `.simulator`.
+ * Per-kind options come from `options.websocket`, `.rosbridge`, `.replay`, `.simulator`, `.recorded`.
  *
  * @example
  * ```ts ignore
@@ -32,6 +34,9 @@ import { createSimulatorSource, type SimulatorSourceOptions } from "./simulator_
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
 import { readLoopDataset } from "../dataset/loop_dataset.ts";
 import { readImageFolder, readImageSource } from "../dataset/image_folder.ts";
+import type { RecordedSourceOptions } from "./recorded_source.ts";
+import { openBagSource } from "./bag_source.ts";
+import { openMcapSource } from "./mcap_source.ts";
 
 /** Per-kind options of {@link openFrameSource}. */
 export interface OpenFrameSourceOptions {
@@ -43,6 +48,8 @@ export interface OpenFrameSourceOptions {
   replay?: ReplaySourceOptions;
   /** For `sim`. */
   simulator?: SimulatorSourceOptions;
+  /** For `bag:` and `mcap:` specs. */
+  recorded?: RecordedSourceOptions;
 }
 
 /** Which image list of a dataset folder a `dataset:` spec replays. */
@@ -50,6 +57,20 @@ export type DatasetList = "queries" | "database" | "sequence" | "folder";
 
 /** The entries of a dataset list (default: queries.csv, else database/sequence/folder as found). */
 export async function datasetEntries(dir: string, list?: DatasetList): Promise<ReplayEntry[]> {
+  const needs = { queries: "queries.csv", database: "database.csv", sequence: "sequence.csv" } as const;
+  if (list !== undefined && list !== "folder" && !(await fileExists(join(dir, needs[list])))) {
+    // Name the list that was asked for and what the folder offers instead of a later complaint about another CSV.
+    const has: string[] = [];
+    for (const [l, f] of Object.entries(needs)) if (await fileExists(join(dir, f))) has.push(`#${l} (${f})`);
+    throw invalid(
+      "open a frame source",
+      "source",
+      `a list the folder has: dataset:${dir}#${list} reads ${needs[list]}, which ${dir} lacks; ${
+        has.length ? `it has ${has.join(", ")}, and ` : ""
+      }#folder replays its images`,
+      `dataset:${dir}#${list}`,
+    );
+  }
   const which = list ?? (await fileExists(join(dir, "queries.csv")) ? "queries" : undefined);
   switch (which) {
     case "queries":
@@ -86,10 +107,22 @@ export async function openFrameSource(
     const entries = await datasetEntries(dir, frag as DatasetList | undefined);
     return replaySource(entries, { name: spec, ...options.replay });
   }
+  const recorded = /^(bag|mcap):(.*)$/.exec(spec);
+  if (recorded) {
+    const [, kind, rest] = recorded;
+    const hash = rest.lastIndexOf("#");
+    const file = hash < 0 ? rest : rest.slice(0, hash);
+    const topic = hash < 0 || hash === rest.length - 1 ? undefined : rest.slice(hash + 1);
+    if (!file) throw invalid("open a frame source", "source", `${kind}:<file>[#topic]`, spec);
+    return kind === "bag"
+      ? await openBagSource(file, topic, options.recorded)
+      : await openMcapSource(file, topic, options.recorded);
+  }
   throw invalid(
     "open a frame source",
     "source",
-    "ws://host:port/path, rosbridge://host:port/topic, dataset:<dir>[#list] or sim",
+    "ws://host:port/path, rosbridge://host:port/topic, dataset:<dir>[#list], bag:<file.bag>[#topic], " +
+      "mcap:<file.mcap>[#topic] or sim",
     spec,
   );
 }

@@ -124,6 +124,9 @@ async function tryCreate(
   return await ort.InferenceSession.create(model, sessionOptions);
 }
 
+/** Whether the default logger already said that CUDA is unavailable (it says so once per process). */
+let cpuNoticeShown = false;
+
 /**
  * Create a session from ONNX bytes or a file path.
  *
@@ -175,7 +178,13 @@ export async function createSession(
         });
       }
       fallbackReason = reason;
-      log(`waymark: CUDA execution provider unavailable (${reason}); using CPU for ${label}`);
+      // One short line: a missing CUDA library (the usual case on a CPU machine) is named as such, and the
+      // default logger says it once per process (the full reason is in stats().fallbackReason).
+      const short = /shared (library|object)|libcu|cannot open/i.test(reason) ? "no CUDA libraries" : reason;
+      if (options.log || !cpuNoticeShown) {
+        cpuNoticeShown ||= !options.log;
+        log(`waymark: CUDA execution provider unavailable (${short}); using CPU for ${label}`);
+      }
     }
   }
   if (!session) {

@@ -47,3 +47,23 @@ Deno.test({
     await s.close();
   },
 });
+
+Deno.test("dataset:<dir>#list on a folder without that CSV names the list asked for and what the folder has", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "waymark_open_" });
+  try {
+    await Deno.writeFile(`${dir}/a.jpg`, new Uint8Array([0xff, 0xd8, 0xff, 0xd9]));
+    await assert.rejects(openFrameSource(`dataset:${dir}#queries`), (e: Error) => {
+      assert.ok(e instanceof ValidationError);
+      assert.match(e.message, /#queries reads queries\.csv/);
+      assert.match(e.message, /#folder replays its images/);
+      assert.ok(!e.message.includes("database.csv"), e.message);
+      return true;
+    });
+    await Deno.writeTextFile(`${dir}/sequence.csv`, "image,stamp\na.jpg,0\n");
+    await assert.rejects(openFrameSource(`dataset:${dir}#database`), /it has #sequence \(sequence\.csv\)/);
+    const src = await openFrameSource(`dataset:${dir}#folder`);
+    await src.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
