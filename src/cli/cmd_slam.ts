@@ -15,7 +15,7 @@ import { invalid } from "../errors.ts";
 import { openFrameSource } from "../io/open_source.ts";
 import { compactMap } from "../map/compact.ts";
 import { MAP_FILES } from "../map/format.ts";
-import { type FsyncPolicy, KeyframeJournal } from "../map/journal.ts";
+import { type FsyncPolicy, type JournalMeta, KeyframeJournal } from "../map/journal.ts";
 import { acquireMapLock } from "../map/lock.ts";
 import { loadMap, mapExists } from "../map/map_loader.ts";
 import { checkMapTarget } from "../map/map_writer.ts";
@@ -240,8 +240,10 @@ export async function run(args: string[]): Promise<number> {
     verifier,
     loopGate: { minConfidence, keepUnverifiable: values["unverified-loops"] },
     onKeyframe: async (kf) => {
-      const meta: { image?: string; position?: { x: number; y: number; z?: number } } = {};
+      const meta: JournalMeta = {};
       if (kf.image !== undefined) meta.image = kf.image;
+      // The exact stamp travels into places.jsonl (compaction keeps every meta field).
+      if (kf.time !== undefined) meta.time = kf.time;
       if (kf.position) meta.position = kf.position;
       await journal.append({ placeId: kf.placeId, stamp: kf.stamp, meta, descriptor: kf.descriptor });
       added++;

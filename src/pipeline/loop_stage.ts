@@ -47,6 +47,8 @@ export interface SessionKeyframe {
   placeId: number;
   seq: number;
   stamp: number;
+  /** The frame's exact stamp (integer seconds and nanoseconds), when its source has one. */
+  time?: ExactTime;
   image?: string;
   position?: Position;
   descriptor: Float32Array;
@@ -566,6 +568,7 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
                 placeId,
                 seq: f.seq,
                 stamp: f.stamp,
+                ...(f.time !== undefined ? { time: f.time } : {}),
                 image: f.source,
                 position: f.position,
                 descriptor: q,

@@ -65,6 +65,15 @@ Deno.test({
       if (t.get(Number(q))?.has(Number(m))) correct++;
     }
     assert.ok(correct / events.length >= 0.9, `${correct} of ${events.length} correct`);
+    // The map's places keep each keyframe's exact stamp (integer seconds and nanoseconds).
+    const places = (await Deno.readTextFile(`${dir}/map/places.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l) as { placeId: number; time?: { sec: number; nanosec: number } }
+    );
+    assert.ok(places.length > 0);
+    for (const p of places) {
+      assert.ok(p.time, `place ${p.placeId} has no exact time`);
+      assert.equal(`${p.time.sec}.${String(p.time.nanosec).padStart(9, "0")}`, stampOf(p.placeId));
+    }
 
     const l = await runCli([
       "localize",
