@@ -106,7 +106,7 @@ export interface LocalizerOptions {
   /**
    * Keyframe selection. Default `{ minChange: 0.002, maxInterval: 1 }`: every frame that differs from the last
    * keyframe by more than half a grey level on average (every frame of a moving or even a still camera with
-   * sensor noise; describing one takes about 10 ms) is localized, a repeated frame (a driver re-sending its
+   * sensor noise) is localized, a repeated frame (a driver re-sending its
    * last image, a noiseless still scene) is not re-described and gets the last estimate; at least one keyframe
    * a second. `{}` takes every frame.
    */
@@ -180,7 +180,7 @@ export interface LocalizerOptions {
    * SLAM with `sessionIndex` `auto` or `hnsw`: an index that already holds the first `size` of
    * `priorKeyframes` under their place ids, with the same vectors and inner product (the saved map's own
    * HNSW index when extending it: `LoadedMap.index`), so that the session index starts from it instead of
-   * inserting the prior again (10,000 keyframes of 8192-d: about 80 s). The run adds its keyframes to this
+   * inserting the prior again (the slowest part of extending a large map). The run adds its keyframes to this
    * instance (in memory only; capacity grows as needed): never save it over the map while the run lasts, nor
    * use it elsewhere (at the end `compactMap`'s `reuseIndex` may save it as the new version's index).
    * It serves the first run that takes it; a later run builds its own index. Default none.
