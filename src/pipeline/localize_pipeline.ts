@@ -79,6 +79,7 @@ import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
+import { VerificationRunner } from "./verification_runner.ts";
 
 /** Eligible session keyframes compared densely in SLAM before `sessionIndex: "auto"` switches to the index. */
 export const SESSION_DENSE_LIMIT = 4096;
@@ -375,72 +376,54 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
       const verifications = new Subject<VerificationEvent>();
       const pendingLoops = new Map<number, { loop: LoopClosureEvent; keyframe: number }>();
       let lastLoopKeyframe = -Infinity;
-      // Verification runner: one in flight, the newest request waiting (latest-wins).
-      let verifying = false;
-      let waitingRequest: { query: VerificationQuery; candidates: VerificationCandidate[] } | null = null;
       let mainDone = false;
       let closed = false;
       const finishIfDone = () => {
-        if (mainDone && !verifying && waitingRequest === null && !closed) {
+        if (mainDone && verificationRunner.idle && !closed) {
           emitStats();
           closed = true;
           out.complete();
         }
       };
-      const runVerification = (req: { query: VerificationQuery; candidates: VerificationCandidate[] }) => {
-        verifying = true;
-        options.verifier!.verify(req.query, req.candidates).then(
-          (ev) => {
-            if (closed) return;
-            out.next(ev);
-            verifications.next(ev);
-            const pending = pendingLoops.get(ev.seq);
-            if (pending) {
-              pendingLoops.delete(ev.seq);
-              const { loop: hyp, keyframe } = pending;
-              const r = ev.results.find((x) => x.placeId === hyp.match.placeId)?.result;
-              const gate = gateLoop(hyp.confidence, r, options.loopGate);
-              // The gap counts from the last loop actually emitted (a rejected hypothesis does not hold it).
-              if (gate.accept && keyframe - lastLoopKeyframe >= loopGap) {
-                lastLoopKeyframe = keyframe;
-                const loop: LoopClosureEvent = { ...hyp, confidence: gate.confidence };
-                if (gate.verified && r) {
-                  loop.inliers = r.inliers;
-                  if (r.transform) loop.transform = r.transform;
-                }
-                out.next(loop);
+      const verificationRunner = new VerificationRunner({
+        verify: (req) => options.verifier!.verify(req.query, req.candidates),
+        onResult: (ev) => {
+          out.next(ev);
+          verifications.next(ev);
+          const pending = pendingLoops.get(ev.seq);
+          if (pending) {
+            pendingLoops.delete(ev.seq);
+            const { loop: hyp, keyframe } = pending;
+            const r = ev.results.find((x) => x.placeId === hyp.match.placeId)?.result;
+            const gate = gateLoop(hyp.confidence, r, options.loopGate);
+            // The gap counts from the last loop actually emitted (a rejected hypothesis does not hold it).
+            if (gate.accept && keyframe - lastLoopKeyframe >= loopGap) {
+              lastLoopKeyframe = keyframe;
+              const loop: LoopClosureEvent = { ...hyp, confidence: gate.confidence };
+              if (gate.verified && r) {
+                loop.inliers = r.inliers;
+                if (r.transform) loop.transform = r.transform;
               }
+              out.next(loop);
             }
-          },
-          (err) => {
-            if (closed) return;
-            pendingLoops.delete(req.query.seq);
-            emitError({
-              kind: "error",
-              stamp: stampNow(),
-              error: err instanceof Error ? err.name : "Error",
-              cause: "verification",
-              message: `verification of frame ${req.query.seq} failed: ${
-                err instanceof Error ? err.message : err
-              }`,
-              seq: req.query.seq,
-            });
-          },
-        ).finally(() => {
-          verifying = false;
-          const next = waitingRequest;
-          waitingRequest = null;
-          if (next && !closed) runVerification(next);
-          else finishIfDone();
-        });
-      };
-      const submitVerification = (query: VerificationQuery, candidates: VerificationCandidate[]) => {
-        if (!verifying) runVerification({ query, candidates });
-        else {
-          if (waitingRequest) pendingLoops.delete(waitingRequest.query.seq);
-          waitingRequest = { query, candidates };
-        }
-      };
+          }
+        },
+        onError: (err, req) => {
+          pendingLoops.delete(req.query.seq);
+          emitError({
+            kind: "error",
+            stamp: stampNow(),
+            error: err instanceof Error ? err.name : "Error",
+            cause: "verification",
+            message: `verification of frame ${req.query.seq} failed: ${
+              err instanceof Error ? err.message : err
+            }`,
+            seq: req.query.seq,
+          });
+        },
+        onDiscard: (req) => pendingLoops.delete(req.query.seq),
+        onIdle: () => finishIfDone(),
+      });
       const emitStats = () => {
         const n = Math.min(latencyCount, latencies.length);
         const sorted = latencies.slice(0, n).sort();
@@ -652,7 +635,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             candidates.push(c);
           }
           if (pl) pendingLoops.set(work.frame.seq, { loop: pl, keyframe: work.keyframeIndex ?? 0 });
-          if (candidates.length > 0) submitVerification(query, candidates);
+          if (candidates.length > 0) verificationRunner.submit({ query, candidates });
         }
       };
 
@@ -702,8 +685,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         main.unsubscribe();
         statsTimer.unsubscribe();
         verifications.complete();
+        verificationRunner.close();
         pendingLoops.clear();
-        waitingRequest = null;
       };
     })
   ).pipe(share());
