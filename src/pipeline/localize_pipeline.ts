@@ -76,6 +76,7 @@ import { describeStage } from "./describe_stage.ts";
 import { filterStage } from "./filter_stage.ts";
 import type { FrameWork } from "./frame_work.ts";
 import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
+import { LoopRelease, screenLoops } from "./loop_release.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
@@ -374,8 +375,12 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         onDrop: () => counters.dropped++,
       });
       const verifications = new Subject<VerificationEvent>();
-      const pendingLoops = new Map<number, { loop: LoopClosureEvent; keyframe: number }>();
-      let lastLoopKeyframe = -Infinity;
+      const loops = new LoopRelease({
+        places: options.map?.places,
+        gap: loopGap,
+        agreement,
+        gate: options.loopGate,
+      });
       let mainDone = false;
       let closed = false;
       const finishIfDone = () => {
@@ -390,26 +395,11 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         onResult: (ev) => {
           out.next(ev);
           verifications.next(ev);
-          const pending = pendingLoops.get(ev.seq);
-          if (pending) {
-            pendingLoops.delete(ev.seq);
-            const { loop: hyp, keyframe } = pending;
-            const r = ev.results.find((x) => x.placeId === hyp.match.placeId)?.result;
-            const gate = gateLoop(hyp.confidence, r, options.loopGate);
-            // The gap counts from the last loop actually emitted (a rejected hypothesis does not hold it).
-            if (gate.accept && keyframe - lastLoopKeyframe >= loopGap) {
-              lastLoopKeyframe = keyframe;
-              const loop: LoopClosureEvent = { ...hyp, confidence: gate.confidence };
-              if (gate.verified && r) {
-                loop.inliers = r.inliers;
-                if (r.transform) loop.transform = r.transform;
-              }
-              out.next(loop);
-            }
-          }
+          const loop = loops.settle(ev);
+          if (loop) out.next(loop);
         },
         onError: (err, req) => {
-          pendingLoops.delete(req.query.seq);
+          loops.drop(req.query.seq);
           emitError({
             kind: "error",
             stamp: stampNow(),
@@ -421,7 +411,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             seq: req.query.seq,
           });
         },
-        onDiscard: (req) => pendingLoops.delete(req.query.seq),
+        onDiscard: (req) => loops.drop(req.query.seq),
         onIdle: () => finishIfDone(),
       });
       const emitStats = () => {
@@ -539,52 +529,12 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         (acc, [name, st]) => pipe(acc, st, mark(name)),
         (x: Observable<FrameWork>) => x,
       );
-      const mapPlaces = options.map ? new Set(options.map.places.map((p) => p.placeId)) : new Set<number>();
-      const placeMeta = new Map(
-        options.map?.places.map((p, i) => [p.placeId, { order: i, position: p.position }]),
-      );
       const placeImage = new Map(options.map?.places.map((p) => [p.placeId, p.image]));
-      const localizedAt = new Map<number, number>(); // session place id of a run keyframe -> its localized place
-      /** False when a loop contradicts the frame's localized estimate (see `loopAgreement`). */
-      const agrees = (loop: LoopClosureEvent, work: FrameWork): boolean => {
-        const est = work.estimate;
-        if (!options.map || agreement === 0 || est?.status !== "localized" || est.placeId == null) {
-          return true;
-        }
-        const matched = mapPlaces.has(loop.match.placeId)
-          ? loop.match.placeId
-          : localizedAt.get(loop.match.placeId);
-        const a = placeMeta.get(est.placeId), b = matched === undefined ? undefined : placeMeta.get(matched);
-        if (!a || !b) return true;
-        if (a.position && b.position) {
-          return Math.hypot(a.position.x - b.position.x, a.position.y - b.position.y) <= agreement;
-        }
-        return Math.abs(a.order - b.order) <= agreement;
-      };
 
       const handle = (work: FrameWork) => {
         if (work.error) {
           emitError(work.error);
           return;
-        }
-        if (
-          work.sessionPlaceId !== undefined && work.estimate?.status === "localized" &&
-          work.estimate.placeId != null
-        ) {
-          localizedAt.set(work.sessionPlaceId, work.estimate.placeId);
-          // Bounded: only the newest entries matter (older session keyframes are thinned out anyway).
-          if (localizedAt.size > 4096) localizedAt.delete(localizedAt.keys().next().value!);
-        }
-        if (work.loop && !agrees(work.loop, work)) delete work.loop;
-        if (work.loop && !acceptUnverified(work.loop.confidence, options.loopGate)) delete work.loop;
-        if (work.loopPending && !agrees(work.loopPending, work)) delete work.loopPending;
-        if (work.loop) {
-          const kf = work.keyframeIndex ?? 0;
-          if (kf - lastLoopKeyframe < loopGap) delete work.loop;
-          else lastLoopKeyframe = kf;
-        }
-        if (work.loopPending && (work.keyframeIndex ?? 0) - lastLoopKeyframe < loopGap) {
-          delete work.loopPending;
         }
         counters.processed++;
         if (work.skipped) counters.skipped++;
@@ -628,13 +578,13 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           if (pl && !candidates.some((c) => c.placeId === pl.match.placeId)) {
             const c: VerificationCandidate = {
               placeId: pl.match.placeId,
-              space: mapPlaces.has(pl.match.placeId) ? "map" : "session",
+              space: loops.isMapPlace(pl.match.placeId) ? "map" : "session",
               similarity: pl.score,
             };
             if (pl.match.image !== undefined) c.image = pl.match.image;
             candidates.push(c);
           }
-          if (pl) pendingLoops.set(work.frame.seq, { loop: pl, keyframe: work.keyframeIndex ?? 0 });
+          if (pl) loops.hold(work.frame.seq, pl, work.keyframeIndex ?? 0);
           if (candidates.length > 0) verificationRunner.submit({ query, candidates });
         }
       };
@@ -657,6 +607,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           return work;
         }),
         chain,
+        screenLoops(loops),
       ).subscribe({
         next: (work) => {
           if (onTiming && work.timing) {
@@ -686,7 +637,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         statsTimer.unsubscribe();
         verifications.complete();
         verificationRunner.close();
-        pendingLoops.clear();
+        loops.clear();
       };
     })
   ).pipe(share());
