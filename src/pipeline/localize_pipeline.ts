@@ -67,8 +67,6 @@ import {
   gateLoop,
   type LoopGateOptions,
 } from "../localize/loop_gate.ts";
-import { ErrorTally } from "./error_tally.ts";
-import { quantileSorted } from "../kernels/stats.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
 import { contentOptions, type FrameContentOptions } from "./frame_checks.ts";
@@ -78,6 +76,7 @@ import type { FrameWork } from "./frame_work.ts";
 import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
 import { LoopRelease, screenLoops } from "./loop_release.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
+import { PipelineStats } from "./pipeline_stats.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
 import { VerificationRunner } from "./verification_runner.ts";
@@ -361,18 +360,16 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
 
   const events$ = defer(() =>
     new Observable<WaymarkEvent>((out) => {
-      const counters = { received: 0, processed: 0, dropped: 0, skipped: 0 };
-      const errors = new ErrorTally();
+      const stats = new PipelineStats();
       const emitError = (e: ErrorEvent) => {
-        errors.add(e);
+        stats.addError(e);
         out.next(e);
       };
-      const latencies = new Float64Array(1000);
-      let latencyCount = 0;
+      const emitStats = () => out.next(stats.event(stampNow(), options.model.info.provider));
       const gate = createGate<FrameWork>({
         policy: options.backpressure,
         credits: options.inFlight ?? 2,
-        onDrop: () => counters.dropped++,
+        onDrop: () => stats.dropped++,
       });
       const verifications = new Subject<VerificationEvent>();
       const loops = new LoopRelease({
@@ -414,29 +411,6 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         onDiscard: (req) => loops.drop(req.query.seq),
         onIdle: () => finishIfDone(),
       });
-      const emitStats = () => {
-        const n = Math.min(latencyCount, latencies.length);
-        const sorted = latencies.slice(0, n).sort();
-        const ev: StatsEvent = {
-          kind: "stats",
-          stamp: stampNow(),
-          received: counters.received,
-          processed: counters.processed,
-          dropped: counters.dropped,
-          skipped: counters.skipped,
-          errors: errors.total,
-          errorsByCause: errors.byCause(),
-          provider: options.model.info.provider,
-        };
-        if (n > 0) {
-          ev.latencyMs = {
-            p50: quantileSorted(sorted, 0.5),
-            p90: quantileSorted(sorted, 0.9),
-            p99: quantileSorted(sorted, 0.99),
-          };
-        }
-        out.next(ev);
-      };
 
       const stages: [string, MonoTypeOperatorFunction<FrameWork>][] = [
         [
@@ -536,11 +510,11 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           emitError(work.error);
           return;
         }
-        counters.processed++;
-        if (work.skipped) counters.skipped++;
+        stats.processed++;
+        if (work.skipped) stats.skipped++;
         if (work.estimate) {
           const latencyMs = clock() - work.receivedAt;
-          latencies[latencyCount++ % latencies.length] = latencyMs;
+          stats.addLatency(latencyMs);
           out.next({
             kind: "estimate",
             estimate: work.estimate,
@@ -548,7 +522,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             latencyMs,
           });
         } else if (!options.map) {
-          latencies[latencyCount++ % latencies.length] = clock() - work.receivedAt;
+          stats.addLatency(clock() - work.receivedAt);
         }
         if (work.loop) out.next(work.loop);
         const v = options.verifier;
@@ -595,7 +569,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
       }, statsMs);
       const main = frames$.pipe(
         map((frame): FrameWork => {
-          counters.received++;
+          stats.received++;
           return { frame, receivedAt: clock() };
         }),
         gate.admit,
