@@ -78,7 +78,8 @@ import { LoopRelease, screenLoops } from "./loop_release.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
 import { PipelineStats } from "./pipeline_stats.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
-import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
+import type { Verifier } from "./verification_hook.ts";
+import { verificationRequest } from "./verification_request.ts";
 import { VerificationRunner } from "./verification_runner.ts";
 
 /** Eligible session keyframes compared densely in SLAM before `sessionIndex: "auto"` switches to the index. */
@@ -504,6 +505,11 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         (x: Observable<FrameWork>) => x,
       );
       const placeImage = new Map(options.map?.places.map((p) => [p.placeId, p.image]));
+      const requestContext = {
+        topK: verifyTopK,
+        placeImage: (id: number) => placeImage.get(id),
+        isMapPlace: (id: number) => loops.isMapPlace(id),
+      };
 
       const handle = (work: FrameWork) => {
         if (work.error) {
@@ -526,40 +532,16 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         }
         if (work.loop) out.next(work.loop);
         const v = options.verifier;
-        if (v && work.keyframe && work.pixels) {
-          const query: VerificationQuery = {
-            seq: work.frame.seq,
-            stamp: work.frame.stamp,
-            pixels: work.pixels,
-          };
-          if (work.sessionPlaceId !== undefined) query.placeId = work.sessionPlaceId;
-          if (work.descriptor?.local) query.local = work.descriptor.local;
-          if (work.frame.source !== undefined) query.image = work.frame.source;
+        const request = v && work.keyframe ? verificationRequest(work, requestContext) : undefined;
+        if (v && request) {
           if (v.remember && work.sessionPlaceId !== undefined) {
             try {
-              Promise.resolve(v.remember({ ...query, placeId: work.sessionPlaceId })).catch(() => {});
+              Promise.resolve(v.remember({ ...request.query, placeId: work.sessionPlaceId })).catch(() => {});
             } catch { /* a verifier's bookkeeping never breaks the fast path */ }
           }
-          const candidates: VerificationCandidate[] = (work.hypotheses ?? []).slice(0, verifyTopK).map(
-            (h) => {
-              const c: VerificationCandidate = { placeId: h.placeId, space: "map", similarity: h.similarity };
-              const image = placeImage.get(h.placeId);
-              if (image !== undefined) c.image = image;
-              return c;
-            },
-          );
           const pl = work.loopPending;
-          if (pl && !candidates.some((c) => c.placeId === pl.match.placeId)) {
-            const c: VerificationCandidate = {
-              placeId: pl.match.placeId,
-              space: loops.isMapPlace(pl.match.placeId) ? "map" : "session",
-              similarity: pl.score,
-            };
-            if (pl.match.image !== undefined) c.image = pl.match.image;
-            candidates.push(c);
-          }
           if (pl) loops.hold(work.frame.seq, pl, work.keyframeIndex ?? 0);
-          if (candidates.length > 0) verificationRunner.submit({ query, candidates });
+          if (request.candidates.length > 0) verificationRunner.submit(request);
         }
       };
 
