@@ -77,6 +77,7 @@ import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
 import { LoopRelease, screenLoops } from "./loop_release.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
 import { PipelineStats } from "./pipeline_stats.ts";
+import { afterStage, type FrameTiming, reportTiming, startTiming } from "./stage_timing.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { Verifier } from "./verification_hook.ts";
 import { verificationRequest } from "./verification_request.ts";
@@ -90,6 +91,8 @@ export const SESSION_HNSW: Readonly<HnswIndexOptions> = { m: 16, efConstruction:
 
 /** Default keyframe selection of the live pipeline: skip repeated frames only (see `LocalizerOptions`). */
 export const DEFAULT_KEYFRAMES: Readonly<KeyframeStageOptions> = { minChange: 0.002, maxInterval: 1 };
+
+export type { FrameTiming } from "./stage_timing.ts";
 
 /** Options of {@link localize} / {@link createLocalizer}. */
 export interface LocalizerOptions {
@@ -215,23 +218,6 @@ export interface LocalizerOptions {
    * the gate and the time each stage took. Default none (no timing cost).
    */
   onTiming?: (timing: FrameTiming) => void;
-}
-
-/** Where one frame's time went (see `LocalizerOptions.onTiming`); milliseconds on the pipeline's clock. */
-export interface FrameTiming {
-  seq: number;
-  /** The frame was a keyframe (described, searched, observed). */
-  keyframe: boolean;
-  /** From arrival to admission by the backpressure gate (waiting for the frame before it). */
-  waitMs: number;
-  /**
-   * Time in each stage, by stage name (`decode`, `keyframe`, `describe`, `search`, `filter`, `loop`): from
-   * leaving the previous stage to leaving this one (with two frames in flight this includes waiting for the
-   * frame ahead to leave the stage).
-   */
-  stages: Record<string, number>;
-  /** From arrival to the end of the last stage. */
-  totalMs: number;
 }
 
 /** The Observables of a running pipeline (all views of one shared `events$`). */
@@ -489,19 +475,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         }
       }
       const onTiming = options.onTiming;
-      // A frame's error is counted under the name of the stage that set it (unless that stage named a cause).
-      const mark = (name: string) =>
-        map((w: FrameWork) => {
-          if (w.error && w.error.cause === undefined) w.error.cause = name;
-          if (onTiming && w.timing) {
-            const t = clock();
-            w.timing.stages[name] = t - w.timing.last;
-            w.timing.last = t;
-          }
-          return w;
-        });
       const chain = stages.reduce(
-        (acc, [name, st]) => pipe(acc, st, mark(name)),
+        (acc, [name, st]) => pipe(acc, st, afterStage(name, clock, !!onTiming)),
         (x: Observable<FrameWork>) => x,
       );
       const placeImage = new Map(options.map?.places.map((p) => [p.placeId, p.image]));
@@ -555,28 +530,12 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           return { frame, receivedAt: clock() };
         }),
         gate.admit,
-        map((work: FrameWork) => {
-          if (onTiming) {
-            const t = clock();
-            work.timing = { admittedAt: t, last: t, stages: {} };
-          }
-          return work;
-        }),
+        startTiming(clock, !!onTiming),
         chain,
         screenLoops(loops),
       ).subscribe({
         next: (work) => {
-          if (onTiming && work.timing) {
-            try {
-              onTiming({
-                seq: work.frame.seq,
-                keyframe: !!work.keyframe,
-                waitMs: work.timing.admittedAt - work.receivedAt,
-                stages: work.timing.stages,
-                totalMs: work.timing.last - work.receivedAt,
-              });
-            } catch { /* a profiler's failure never breaks the pipeline */ }
-          }
+          reportTiming(work, onTiming);
           handle(work);
           gate.release();
         },
