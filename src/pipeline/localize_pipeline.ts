@@ -81,7 +81,7 @@ import { afterStage, type FrameTiming, reportTiming, startTiming } from "./stage
 import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { Verifier } from "./verification_hook.ts";
 import { verificationRequest } from "./verification_request.ts";
-import { VerificationRunner } from "./verification_runner.ts";
+import { verificationFailure, VerificationRunner } from "./verification_runner.ts";
 
 /** Eligible session keyframes compared densely in SLAM before `sessionIndex: "auto"` switches to the index. */
 export const SESSION_DENSE_LIMIT = 4096;
@@ -323,6 +323,101 @@ export function createLocalizer(options: LocalizerOptions): Localizer {
   return { options, run: (frames$) => localize(frames$, options) };
 }
 
+/** What the stages of one run share with the rest of the pipeline. */
+interface StageContext {
+  /** Event stamps (seconds, on the pipeline's scheduler). */
+  now: () => number;
+  /** Verification results, folded into the place filter. */
+  verifications: Observable<VerificationEvent>;
+}
+
+/**
+ * The stages of one run, named, in the README's order: decode, keyframe, describe, then with a map search and
+ * filter, then (unless `loops` is false) loop.
+ */
+function stagesOf(
+  options: LocalizerOptions,
+  context: StageContext,
+): [string, MonoTypeOperatorFunction<FrameWork>][] {
+  const stampNow = context.now, verifications = context.verifications;
+  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
+  const detectorOptions = typeof options.loops === "object" ? options.loops : undefined;
+  const stages: [string, MonoTypeOperatorFunction<FrameWork>][] = [
+    [
+      "decode",
+      decodeStage({
+        channels: options.model.info.inputChannels,
+        decode: options.decode,
+        // Without a verifier only the model sees the pixels: decode straight to its input size.
+        size: options.verifier
+          ? undefined
+          : { width: options.model.info.inputWidth, height: options.model.info.inputHeight },
+        now: stampNow,
+        content: options.content,
+      }),
+    ],
+    ["keyframe", keyframeStage(options.keyframes ?? DEFAULT_KEYFRAMES)],
+    [
+      "describe",
+      describeStage(options.model, {
+        local: !!options.verifier && !!options.model.info.localDim,
+        now: stampNow,
+      }),
+    ],
+  ];
+  if (options.map) {
+    stages.push([
+      "search",
+      searchStage(options.map, {
+        k: options.topK,
+        fullScan: options.fullScan,
+        now: stampNow,
+      }),
+    ]);
+    stages.push([
+      "filter",
+      filterStage(options.map.places, { filter: options.filter, verifications, minInliers }),
+    ]);
+  }
+  if (options.loops !== false) {
+    // With a map: the map part of loop detection reuses the search stage's top-k and background, and only
+    // keyframes the map does not explain join the (bounded) session map; without one, SLAM.
+    const withMap = !!options.map;
+    const prior = options.map
+      ? (options.map.descriptors
+        ? options.map.places.map((p) => ({
+          placeId: p.placeId,
+          stamp: p.stamp,
+          image: p.image,
+          position: p.position,
+        }))
+        : undefined)
+      : options.priorKeyframes;
+    if (!withMap || prior) {
+      const sessionIndex = withMap ? "dense" : options.sessionIndex ?? "auto";
+      const dim = options.model.info.descriptorDim;
+      stages.push([
+        "loop",
+        loopStage({
+          detector: detectorOptions,
+          prior,
+          priorFromSearch: withMap,
+          admit: withMap ? "novel" : "all",
+          novelty: options.sessionKeyframes?.novelty,
+          maxSession: withMap ? options.sessionKeyframes?.max : undefined,
+          index: sessionIndex === "dense" ? undefined : (capacity) => sessionIndexFor(options, dim, capacity),
+          onSessionIndex: options.onSessionIndex,
+          denseLimit: sessionIndex === "hnsw" ? 0 : SESSION_DENSE_LIMIT,
+          verify: !!options.verifier,
+          onKeyframe: options.onKeyframe,
+          now: stampNow,
+        }),
+      ]);
+    }
+  }
+  return stages;
+}
+
 /**
  * Run the pipeline over `frames$` (see the module doc).
  *
@@ -338,10 +433,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
   const clock = options.clock ?? (() => performance.now());
   const statsMs = options.statsIntervalMs ?? 1000;
   const verifyTopK = options.verifyTopK ?? 5;
-  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   const stampNow = () => scheduler.now() / 1000;
-  const loopsOn = options.loops !== false;
-  const detectorOptions = typeof options.loops === "object" ? options.loops : undefined;
   const loopGap = options.loopGap ?? (options.map ? 10 : 0);
   const agreement = options.loopAgreement ?? 5;
 
@@ -384,97 +476,14 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         },
         onError: (err, req) => {
           loops.drop(req.query.seq);
-          emitError({
-            kind: "error",
-            stamp: stampNow(),
-            error: err instanceof Error ? err.name : "Error",
-            cause: "verification",
-            message: `verification of frame ${req.query.seq} failed: ${
-              err instanceof Error ? err.message : err
-            }`,
-            seq: req.query.seq,
-          });
+          emitError(verificationFailure(err, req.query.seq, stampNow()));
         },
         onDiscard: (req) => loops.drop(req.query.seq),
         onIdle: () => finishIfDone(),
       });
 
-      const stages: [string, MonoTypeOperatorFunction<FrameWork>][] = [
-        [
-          "decode",
-          decodeStage({
-            channels: options.model.info.inputChannels,
-            decode: options.decode,
-            // Without a verifier only the model sees the pixels: decode straight to its input size.
-            size: options.verifier
-              ? undefined
-              : { width: options.model.info.inputWidth, height: options.model.info.inputHeight },
-            now: stampNow,
-            content: options.content,
-          }),
-        ],
-        ["keyframe", keyframeStage(options.keyframes ?? DEFAULT_KEYFRAMES)],
-        [
-          "describe",
-          describeStage(options.model, {
-            local: !!options.verifier && !!options.model.info.localDim,
-            now: stampNow,
-          }),
-        ],
-      ];
-      if (options.map) {
-        stages.push([
-          "search",
-          searchStage(options.map, {
-            k: options.topK,
-            fullScan: options.fullScan,
-            now: stampNow,
-          }),
-        ]);
-        stages.push([
-          "filter",
-          filterStage(options.map.places, { filter: options.filter, verifications, minInliers }),
-        ]);
-      }
-      if (loopsOn) {
-        // With a map: the map part of loop detection reuses the search stage's top-k and background, and only
-        // keyframes the map does not explain join the (bounded) session map; without one, SLAM.
-        const withMap = !!options.map;
-        const prior = options.map
-          ? (options.map.descriptors
-            ? options.map.places.map((p) => ({
-              placeId: p.placeId,
-              stamp: p.stamp,
-              image: p.image,
-              position: p.position,
-            }))
-            : undefined)
-          : options.priorKeyframes;
-        if (!withMap || prior) {
-          const sessionIndex = withMap ? "dense" : options.sessionIndex ?? "auto";
-          const dim = options.model.info.descriptorDim;
-          stages.push([
-            "loop",
-            loopStage({
-              detector: detectorOptions,
-              prior,
-              priorFromSearch: withMap,
-              admit: withMap ? "novel" : "all",
-              novelty: options.sessionKeyframes?.novelty,
-              maxSession: withMap ? options.sessionKeyframes?.max : undefined,
-              index: sessionIndex === "dense"
-                ? undefined
-                : (capacity) => sessionIndexFor(options, dim, capacity),
-              onSessionIndex: options.onSessionIndex,
-              denseLimit: sessionIndex === "hnsw" ? 0 : SESSION_DENSE_LIMIT,
-              verify: !!options.verifier,
-              onKeyframe: options.onKeyframe,
-              now: stampNow,
-            }),
-          ]);
-        }
-      }
       const onTiming = options.onTiming;
+      const stages = stagesOf(options, { now: stampNow, verifications });
       const chain = stages.reduce(
         (acc, [name, st]) => pipe(acc, st, afterStage(name, clock, !!onTiming)),
         (x: Observable<FrameWork>) => x,
@@ -486,7 +495,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         isMapPlace: (id: number) => loops.isMapPlace(id),
       };
 
-      const handle = (work: FrameWork) => {
+      /** The fast path's output of a frame that left the stages: its error, or its estimate and loop. */
+      const emitFrame = (work: FrameWork) => {
         if (work.error) {
           emitError(work.error);
           return;
@@ -506,9 +516,12 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           stats.addLatency(clock() - work.receivedAt);
         }
         if (work.loop) out.next(work.loop);
-        const v = options.verifier;
-        const request = v && work.keyframe ? verificationRequest(work, requestContext) : undefined;
-        if (v && request) {
+        if (options.verifier) verify(work, options.verifier);
+      };
+      /** Off the fast path: hand a keyframe to the verifier, holding its pending loop until the result. */
+      const verify = (work: FrameWork, v: Verifier) => {
+        const request = work.keyframe ? verificationRequest(work, requestContext) : undefined;
+        if (request) {
           if (v.remember && work.sessionPlaceId !== undefined) {
             try {
               Promise.resolve(v.remember({ ...request.query, placeId: work.sessionPlaceId })).catch(() => {});
@@ -524,6 +537,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         emitStats();
         this.schedule(undefined, statsMs);
       }, statsMs);
+      // frames -> backpressure gate -> stages (decode ... loop) -> loop gate -> events; verification off the side.
       const main = frames$.pipe(
         map((frame): FrameWork => {
           stats.received++;
@@ -536,7 +550,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
       ).subscribe({
         next: (work) => {
           reportTiming(work, onTiming);
-          handle(work);
+          emitFrame(work);
           gate.release();
         },
         error: (e) => out.error(e),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { VerificationEvent } from "../types.ts";
+import type { ErrorEvent, VerificationEvent } from "../types.ts";
 import type { VerificationCandidate, VerificationQuery } from "./verification_hook.ts";
 
 /** One keyframe's verification request. */
@@ -73,4 +73,16 @@ export class VerificationRunner {
       else this.options.onIdle?.();
     });
   }
+}
+
+/** The `ErrorEvent` of a failed verification of frame `seq` (cause `verification`). */
+export function verificationFailure(err: unknown, seq: number, stamp: number): ErrorEvent {
+  return {
+    kind: "error",
+    stamp,
+    error: err instanceof Error ? err.name : "Error",
+    cause: "verification",
+    message: `verification of frame ${seq} failed: ${err instanceof Error ? err.message : err}`,
+    seq,
+  };
 }

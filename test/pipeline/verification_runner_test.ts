@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import type { VerificationEvent } from "../../src/types.ts";
-import { type VerificationRequest, VerificationRunner } from "../../src/pipeline/verification_runner.ts";
+import {
+  verificationFailure,
+  type VerificationRequest,
+  VerificationRunner,
+} from "../../src/pipeline/verification_runner.ts";
 
 function request(seq: number): VerificationRequest {
   return {
@@ -67,4 +71,16 @@ Deno.test("verification runner: once closed, outcomes are ignored and the waitin
   runner.submit(request(3));
   assert.deepEqual(calls.map((c) => c.seq), [1]);
   assert.deepEqual(log, []);
+});
+
+Deno.test("verificationFailure names the frame, the error and the cause", () => {
+  assert.deepEqual(verificationFailure(new RangeError("no features"), 4, 1.5), {
+    kind: "error",
+    stamp: 1.5,
+    error: "RangeError",
+    cause: "verification",
+    message: "verification of frame 4 failed: no features",
+    seq: 4,
+  });
+  assert.equal(verificationFailure("timeout", 5, 0).error, "Error");
 });
