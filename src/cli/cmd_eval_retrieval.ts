@@ -6,8 +6,18 @@ import { parseArgs } from "node:util";
 import { requireRange } from "../errors.ts";
 import { evaluateRetrieval, type RetrievalReport, retrievalReportJson } from "../eval/retrieval.ts";
 import { createRetrievalVerifier } from "../eval/verified_retrieval.ts";
-import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
-import { indexOption, intOption, pcaOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
+import {
+  EVAL_OPTIONS,
+  EXIT_OK,
+  HELP_OPTION,
+  indexOption,
+  intOption,
+  pcaOption,
+  phaseProgress,
+  printHelp,
+  providerOption,
+  usageError,
+} from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =

@@ -7,8 +7,17 @@ import { parseArgs } from "node:util";
 import { requireRange } from "../errors.ts";
 import { evaluateStream, type StreamReport, streamReportJson } from "../eval/stream.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
-import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
-import { indexOption, intOption, providerOption } from "./cmd_map_build.ts";
+import {
+  EVAL_OPTIONS,
+  EXIT_OK,
+  HELP_OPTION,
+  indexOption,
+  intOption,
+  printHelp,
+  ProgressBar,
+  providerOption,
+  usageError,
+} from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "streaming localization on a dataset: single-frame vs smoothed Recall@1, ECE, latency";
