@@ -31,6 +31,12 @@
  * - Verification (`verifier`, see `verification_hook.ts`) runs off the fast path and feeds back
  *   asynchronously.
  *
+ * Each concern is its own unit, which `localize()` only wires together: the stages (`*_stage.ts`), the
+ * backpressure gate (`backpressure.ts`), the loop gate that decides which hypotheses become events
+ * (`loop_release.ts`), the latest-wins verification runner and its requests (`verification_runner.ts`,
+ * `verification_request.ts`), the stats accumulator (`pipeline_stats.ts`) and per-stage timing
+ * (`stage_timing.ts`).
+ *
  * @module
  */
 import {
