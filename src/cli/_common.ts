@@ -6,7 +6,9 @@
  * would add a dependency and its own formatting and stream options for the same thirty lines.
  * @module
  */
-import { invalid, WaymarkError } from "../errors.ts";
+import { invalid, ValidationError, WaymarkError } from "../errors.ts";
+import type { MapIndexKind } from "../map/format.ts";
+import type { ProviderChoice } from "../types.ts";
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
 export const EXIT_OK = 0;
@@ -61,6 +63,115 @@ export function numberOption(
     throw invalid(action, name, integer ? "an integer" : "a number", value);
   }
   return n;
+}
+
+/** Parse a positive integer option. */
+export function intOption(action: string, name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n <= 0) {
+    throw invalid(action, name, "a positive integer", value);
+  }
+  return n;
+}
+
+/**
+ * Check an output folder of a command that writes one (train, sim export): absent, an empty folder, or a
+ * folder whose every entry `ours` accepts (this command's own earlier output). Anything else (a file, a folder
+ * holding other content) is refused before any work, naming what is there.
+ * @throws {ValidationError}
+ */
+export async function checkOutputFolder(
+  dir: string,
+  action: string,
+  ours: (name: string) => boolean,
+): Promise<"absent" | "empty" | "ours"> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(dir);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "absent";
+    throw err;
+  }
+  if (!st.isDirectory) {
+    throw new ValidationError(
+      `Cannot ${action} to ${dir}: it is not a folder (a file or a link): choose a new path (nothing was changed)`,
+      { context: { file: dir } },
+    );
+  }
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  if (names.length === 0) return "empty";
+  const foreign = names.filter((n) => !ours(n)).sort();
+  if (foreign.length > 0) {
+    throw new ValidationError(
+      `Cannot ${action} to ${dir}: the folder holds other files (${
+        foreign.slice(0, 10).join(", ")
+      }); choose a new path or an empty folder (nothing was changed)`,
+      { context: { file: dir, foreign } },
+    );
+  }
+  return "ours";
+}
+
+/** Check a `--pca` value: a non-negative integer, or undefined when absent. */
+export function pcaOption(action: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < 0) {
+    throw invalid(action, "pca", "a non-negative integer (0 = no PCA)", value);
+  }
+  return n;
+}
+
+/** Check an `--index` value. */
+export function indexOption(action: string, value: string | undefined): MapIndexKind {
+  const v = value ?? "hnsw";
+  if (v !== "hnsw" && v !== "exact") throw invalid(action, "index", "one of hnsw, exact", v);
+  return v;
+}
+
+/** Check a `--provider` value. */
+export function providerOption(action: string, value: string | undefined): ProviderChoice {
+  const v = value ?? "auto";
+  if (v !== "auto" && v !== "cpu" && v !== "cuda") {
+    throw invalid(action, "provider", "one of auto, cpu, cuda", v);
+  }
+  return v;
+}
+
+const PHASE_LABEL: Record<string, string> = {
+  decode: "decoding (fit)",
+  fit: "fitting model",
+  describe: "describing",
+  index: "indexing",
+  write: "writing",
+  query: "querying",
+};
+
+/** A progress reporter that shows one ProgressBar per phase on a terminal (stderr). */
+export function phaseProgress(): {
+  update(p: { phase: string; done: number; total: number }): void;
+  end(): void;
+} {
+  let phase = "";
+  let bar: ProgressBar | null = null;
+  const t0 = performance.now();
+  return {
+    update(p) {
+      if (p.phase !== phase) {
+        bar?.done();
+        phase = p.phase;
+        bar = new ProgressBar((PHASE_LABEL[phase] ?? phase).padEnd(15), p.total);
+      }
+      const s = (performance.now() - t0) / 1000;
+      bar!.update(p.done, p.phase === "describe" && s > 0 ? `${(p.done / s).toFixed(1)} img/s` : "");
+    },
+    end() {
+      bar?.done();
+      bar = null;
+    },
+  };
 }
 
 /** Node-style system error codes, as a user would read them. */

@@ -10,8 +10,16 @@ import {
 import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
 import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.ts";
-import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
-import { intOption, providerOption } from "./cmd_map_build.ts";
+import {
+  EVAL_OPTIONS,
+  EXIT_OK,
+  HELP_OPTION,
+  intOption,
+  printHelp,
+  ProgressBar,
+  providerOption,
+  usageError,
+} from "./_common.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import { readLoopDataset } from "../dataset/loop_dataset.ts";
 import { writeReport } from "../eval/report.ts";

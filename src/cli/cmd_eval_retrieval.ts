@@ -6,7 +6,18 @@ import { parseArgs } from "node:util";
 import { invalid, requireRange } from "../errors.ts";
 import { evaluateRetrieval, type RetrievalReport, retrievalReportJson } from "../eval/retrieval.ts";
 import { createRetrievalVerifier } from "../eval/verified_retrieval.ts";
-import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
+import {
+  EVAL_OPTIONS,
+  EXIT_OK,
+  HELP_OPTION,
+  indexOption,
+  intOption,
+  pcaOption,
+  phaseProgress,
+  printHelp,
+  providerOption,
+  usageError,
+} from "./_common.ts";
 import { join } from "node:path";
 import { fileExists } from "../_fs.ts";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
@@ -15,7 +26,6 @@ import { retrieveUnlabelled, type UnlabelledReport, unlabelledReportJson } from 
 import { writeReport } from "../eval/report.ts";
 import { retrievalReportContent, unlabelledReportContent } from "../eval/report_views.ts";
 import { isAbsolute } from "node:path";
-import { indexOption, intOption, pcaOption, phaseProgress, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =

@@ -7,11 +7,20 @@ import { parseArgs } from "node:util";
 import { requireRange } from "../errors.ts";
 import { evaluateStream, type StreamReport, streamReportJson } from "../eval/stream.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
-import { EVAL_OPTIONS, EXIT_OK, HELP_OPTION, printHelp, ProgressBar, usageError } from "./_common.ts";
+import {
+  EVAL_OPTIONS,
+  EXIT_OK,
+  HELP_OPTION,
+  indexOption,
+  intOption,
+  printHelp,
+  ProgressBar,
+  providerOption,
+  usageError,
+} from "./_common.ts";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
 import { writeReport } from "../eval/report.ts";
 import { streamReportContent } from "../eval/report_views.ts";
-import { indexOption, intOption, providerOption } from "./cmd_map_build.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "streaming localization on a dataset: single-frame vs smoothed Recall@1, ECE, latency";

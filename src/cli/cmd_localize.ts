@@ -16,13 +16,12 @@ import { localize } from "../pipeline/localize_pipeline.ts";
 import { withSourceEvents } from "../pipeline/with_source.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { WaymarkEvent } from "../types.ts";
-import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
+import { EXIT_OK, HELP_OPTION, intOption, printHelp, providerOption, usageError } from "./_common.ts";
 import { describeRate, sourceOptions, streamPolicy } from "./_replay_options.ts";
 import { RunSummary } from "./_run_summary.ts";
 import { StampBook, TumSink } from "../io/tum_sink.ts";
 import { LoopsSink } from "../io/loops_sink.ts";
 import { openFoxglove } from "./_foxglove.ts";
-import { providerOption } from "./cmd_map_build.ts";
 import {
   ROS_OPTIONS,
   ROS_SOURCE_HELP,
@@ -298,10 +297,7 @@ export async function run(args: string[]): Promise<number> {
   };
   const printHz = Number(values["print-hz"]);
   if (!(printHz >= 0)) throw invalid(action, "print-hz", "a number >= 0", values["print-hz"]);
-  const topK = values["top-k"] === undefined ? 50 : Number(values["top-k"]);
-  if (!Number.isInteger(topK) || topK < 1) {
-    throw invalid(action, "top-k", "a positive integer", values["top-k"]);
-  }
+  const topK = intOption(action, "top-k", values["top-k"], 50);
   const fullScanPlaces = values["full-scan"] === undefined ? undefined : Number(values["full-scan"]);
   if (fullScanPlaces !== undefined && !(Number.isInteger(fullScanPlaces) && fullScanPlaces >= 0)) {
     throw invalid(action, "full-scan", "an integer >= 0 (places)", values["full-scan"]);

@@ -8,8 +8,15 @@ import { invalid, ValidationError } from "../errors.ts";
 import { fileExists } from "../_fs.ts";
 import { CONDITION_NAMES, type ConditionName } from "../io/simulator/conditions.ts";
 import { exportSimDataset } from "../io/simulator/export.ts";
-import { EXIT_OK, HELP_OPTION, numberOption, printHelp, ProgressBar, usageError } from "./_common.ts";
-import { checkOutputFolder } from "./cmd_map_build.ts";
+import {
+  checkOutputFolder,
+  EXIT_OK,
+  HELP_OPTION,
+  numberOption,
+  printHelp,
+  ProgressBar,
+  usageError,
+} from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "render the simulated camera's route as a dataset (retrieval + loop-closure layouts)";

@@ -28,8 +28,7 @@ import { localize } from "../pipeline/localize_pipeline.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import { DEFAULT_MIN_CONFIDENCE } from "../localize/loop_gate.ts";
 import type { DescriptorModel } from "../types.ts";
-import { EXIT_OK, printHelp, usageError } from "./_common.ts";
-import { providerOption } from "./cmd_map_build.ts";
+import { EXIT_OK, printHelp, providerOption, usageError } from "./_common.ts";
 import {
   openSinks,
   printEvent,

@@ -11,8 +11,15 @@ import {
   type TrainModelProgress,
   type TrainOptions,
 } from "../train/train_model.ts";
-import { EXIT_OK, HELP_OPTION, numberOption, printHelp, ProgressBar, usageError } from "./_common.ts";
-import { checkOutputFolder } from "./cmd_map_build.ts";
+import {
+  checkOutputFolder,
+  EXIT_OK,
+  HELP_OPTION,
+  numberOption,
+  printHelp,
+  ProgressBar,
+  usageError,
+} from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "train the NetVLAD head + whitening from a position-tagged dataset (ranking loss)";

@@ -31,6 +31,12 @@
  * - Verification (`verifier`, see `verification_hook.ts`) runs off the fast path and feeds back
  *   asynchronously.
  *
+ * Each concern is its own unit, which `localize()` only wires together: the stages (`*_stage.ts`), the
+ * backpressure gate (`backpressure.ts`), the loop gate that decides which hypotheses become events
+ * (`loop_release.ts`), the latest-wins verification runner and its requests (`verification_runner.ts`,
+ * `verification_request.ts`), the stats accumulator (`pipeline_stats.ts`) and per-stage timing
+ * (`stage_timing.ts`).
+ *
  * @module
  */
 import {
@@ -67,8 +73,6 @@ import {
   gateLoop,
   type LoopGateOptions,
 } from "../localize/loop_gate.ts";
-import { ErrorTally } from "./error_tally.ts";
-import { quantileSorted } from "../kernels/stats.ts";
 import { type BackpressurePolicy, createGate, policyCapacity } from "./backpressure.ts";
 import { decodeStage, type FrameDecoder } from "./decode_stage.ts";
 import { contentOptions, type FrameContentOptions } from "./frame_checks.ts";
@@ -76,9 +80,14 @@ import { describeStage } from "./describe_stage.ts";
 import { filterStage } from "./filter_stage.ts";
 import type { FrameWork } from "./frame_work.ts";
 import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
+import { LoopRelease, screenLoops } from "./loop_release.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
+import { PipelineStats } from "./pipeline_stats.ts";
+import { afterStage, type FrameTiming, reportTiming, startTiming } from "./stage_timing.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
-import type { VerificationCandidate, VerificationQuery, Verifier } from "./verification_hook.ts";
+import type { Verifier } from "./verification_hook.ts";
+import { verificationRequest } from "./verification_request.ts";
+import { verificationFailure, VerificationRunner } from "./verification_runner.ts";
 
 /** Eligible session keyframes compared densely in SLAM before `sessionIndex: "auto"` switches to the index. */
 export const SESSION_DENSE_LIMIT = 4096;
@@ -88,6 +97,8 @@ export const SESSION_HNSW: Readonly<HnswIndexOptions> = { m: 16, efConstruction:
 
 /** Default keyframe selection of the live pipeline: skip repeated frames only (see `LocalizerOptions`). */
 export const DEFAULT_KEYFRAMES: Readonly<KeyframeStageOptions> = { minChange: 0.002, maxInterval: 1 };
+
+export type { FrameTiming } from "./stage_timing.ts";
 
 /** Options of {@link localize} / {@link createLocalizer}. */
 export interface LocalizerOptions {
@@ -106,7 +117,7 @@ export interface LocalizerOptions {
   /**
    * Keyframe selection. Default `{ minChange: 0.002, maxInterval: 1 }`: every frame that differs from the last
    * keyframe by more than half a grey level on average (every frame of a moving or even a still camera with
-   * sensor noise; describing one takes about 10 ms) is localized, a repeated frame (a driver re-sending its
+   * sensor noise) is localized, a repeated frame (a driver re-sending its
    * last image, a noiseless still scene) is not re-described and gets the last estimate; at least one keyframe
    * a second. `{}` takes every frame.
    */
@@ -180,7 +191,7 @@ export interface LocalizerOptions {
    * SLAM with `sessionIndex` `auto` or `hnsw`: an index that already holds the first `size` of
    * `priorKeyframes` under their place ids, with the same vectors and inner product (the saved map's own
    * HNSW index when extending it: `LoadedMap.index`), so that the session index starts from it instead of
-   * inserting the prior again (10,000 keyframes of 8192-d: about 80 s). The run adds its keyframes to this
+   * inserting the prior again (the slowest part of extending a large map). The run adds its keyframes to this
    * instance (in memory only; capacity grows as needed): never save it over the map while the run lasts, nor
    * use it elsewhere (at the end `compactMap`'s `reuseIndex` may save it as the new version's index).
    * It serves the first run that takes it; a later run builds its own index. Default none.
@@ -213,23 +224,6 @@ export interface LocalizerOptions {
    * the gate and the time each stage took. Default none (no timing cost).
    */
   onTiming?: (timing: FrameTiming) => void;
-}
-
-/** Where one frame's time went (see `LocalizerOptions.onTiming`); milliseconds on the pipeline's clock. */
-export interface FrameTiming {
-  seq: number;
-  /** The frame was a keyframe (described, searched, observed). */
-  keyframe: boolean;
-  /** From arrival to admission by the backpressure gate (waiting for the frame before it). */
-  waitMs: number;
-  /**
-   * Time in each stage, by stage name (`decode`, `keyframe`, `describe`, `search`, `filter`, `loop`): from
-   * leaving the previous stage to leaving this one (with two frames in flight this includes waiting for the
-   * frame ahead to leave the stage).
-   */
-  stages: Record<string, number>;
-  /** From arrival to the end of the last stage. */
-  totalMs: number;
 }
 
 /** The Observables of a running pipeline (all views of one shared `events$`). */
@@ -335,6 +329,101 @@ export function createLocalizer(options: LocalizerOptions): Localizer {
   return { options, run: (frames$) => localize(frames$, options) };
 }
 
+/** What the stages of one run share with the rest of the pipeline. */
+interface StageContext {
+  /** Event stamps (seconds, on the pipeline's scheduler). */
+  now: () => number;
+  /** Verification results, folded into the place filter. */
+  verifications: Observable<VerificationEvent>;
+}
+
+/**
+ * The stages of one run, named, in the README's order: decode, keyframe, describe, then with a map search and
+ * filter, then (unless `loops` is false) loop.
+ */
+function stagesOf(
+  options: LocalizerOptions,
+  context: StageContext,
+): [string, MonoTypeOperatorFunction<FrameWork>][] {
+  const stampNow = context.now, verifications = context.verifications;
+  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
+  const detectorOptions = typeof options.loops === "object" ? options.loops : undefined;
+  const stages: [string, MonoTypeOperatorFunction<FrameWork>][] = [
+    [
+      "decode",
+      decodeStage({
+        channels: options.model.info.inputChannels,
+        decode: options.decode,
+        // Without a verifier only the model sees the pixels: decode straight to its input size.
+        size: options.verifier
+          ? undefined
+          : { width: options.model.info.inputWidth, height: options.model.info.inputHeight },
+        now: stampNow,
+        content: options.content,
+      }),
+    ],
+    ["keyframe", keyframeStage(options.keyframes ?? DEFAULT_KEYFRAMES)],
+    [
+      "describe",
+      describeStage(options.model, {
+        local: !!options.verifier && !!options.model.info.localDim,
+        now: stampNow,
+      }),
+    ],
+  ];
+  if (options.map) {
+    stages.push([
+      "search",
+      searchStage(options.map, {
+        k: options.topK,
+        fullScan: options.fullScan,
+        now: stampNow,
+      }),
+    ]);
+    stages.push([
+      "filter",
+      filterStage(options.map.places, { filter: options.filter, verifications, minInliers }),
+    ]);
+  }
+  if (options.loops !== false) {
+    // With a map: the map part of loop detection reuses the search stage's top-k and background, and only
+    // keyframes the map does not explain join the (bounded) session map; without one, SLAM.
+    const withMap = !!options.map;
+    const prior = options.map
+      ? (options.map.descriptors
+        ? options.map.places.map((p) => ({
+          placeId: p.placeId,
+          stamp: p.stamp,
+          image: p.image,
+          position: p.position,
+        }))
+        : undefined)
+      : options.priorKeyframes;
+    if (!withMap || prior) {
+      const sessionIndex = withMap ? "dense" : options.sessionIndex ?? "auto";
+      const dim = options.model.info.descriptorDim;
+      stages.push([
+        "loop",
+        loopStage({
+          detector: detectorOptions,
+          prior,
+          priorFromSearch: withMap,
+          admit: withMap ? "novel" : "all",
+          novelty: options.sessionKeyframes?.novelty,
+          maxSession: withMap ? options.sessionKeyframes?.max : undefined,
+          index: sessionIndex === "dense" ? undefined : (capacity) => sessionIndexFor(options, dim, capacity),
+          onSessionIndex: options.onSessionIndex,
+          denseLimit: sessionIndex === "hnsw" ? 0 : SESSION_DENSE_LIMIT,
+          verify: !!options.verifier,
+          onKeyframe: options.onKeyframe,
+          now: stampNow,
+        }),
+      ]);
+    }
+  }
+  return stages;
+}
+
 /**
  * Run the pipeline over `frames$` (see the module doc).
  *
@@ -350,264 +439,79 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
   const clock = options.clock ?? (() => performance.now());
   const statsMs = options.statsIntervalMs ?? 1000;
   const verifyTopK = options.verifyTopK ?? 5;
-  const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   const stampNow = () => scheduler.now() / 1000;
-  const loopsOn = options.loops !== false;
-  const detectorOptions = typeof options.loops === "object" ? options.loops : undefined;
   const loopGap = options.loopGap ?? (options.map ? 10 : 0);
   const agreement = options.loopAgreement ?? 5;
 
   const events$ = defer(() =>
     new Observable<WaymarkEvent>((out) => {
-      const counters = { received: 0, processed: 0, dropped: 0, skipped: 0 };
-      const errors = new ErrorTally();
+      const stats = new PipelineStats();
       const emitError = (e: ErrorEvent) => {
-        errors.add(e);
+        stats.addError(e);
         out.next(e);
       };
-      const latencies = new Float64Array(1000);
-      let latencyCount = 0;
+      const emitStats = () => out.next(stats.event(stampNow(), options.model.info.provider));
       const gate = createGate<FrameWork>({
         policy: options.backpressure,
         credits: options.inFlight ?? 2,
-        onDrop: () => counters.dropped++,
+        onDrop: () => stats.dropped++,
       });
       const verifications = new Subject<VerificationEvent>();
-      const pendingLoops = new Map<number, { loop: LoopClosureEvent; keyframe: number }>();
-      let lastLoopKeyframe = -Infinity;
-      // Verification runner: one in flight, the newest request waiting (latest-wins).
-      let verifying = false;
-      let waitingRequest: { query: VerificationQuery; candidates: VerificationCandidate[] } | null = null;
+      const loops = new LoopRelease({
+        places: options.map?.places,
+        gap: loopGap,
+        agreement,
+        gate: options.loopGate,
+      });
       let mainDone = false;
       let closed = false;
       const finishIfDone = () => {
-        if (mainDone && !verifying && waitingRequest === null && !closed) {
+        if (mainDone && verificationRunner.idle && !closed) {
           emitStats();
           closed = true;
           out.complete();
         }
       };
-      const runVerification = (req: { query: VerificationQuery; candidates: VerificationCandidate[] }) => {
-        verifying = true;
-        options.verifier!.verify(req.query, req.candidates).then(
-          (ev) => {
-            if (closed) return;
-            out.next(ev);
-            verifications.next(ev);
-            const pending = pendingLoops.get(ev.seq);
-            if (pending) {
-              pendingLoops.delete(ev.seq);
-              const { loop: hyp, keyframe } = pending;
-              const r = ev.results.find((x) => x.placeId === hyp.match.placeId)?.result;
-              const gate = gateLoop(hyp.confidence, r, options.loopGate);
-              // The gap counts from the last loop actually emitted (a rejected hypothesis does not hold it).
-              if (gate.accept && keyframe - lastLoopKeyframe >= loopGap) {
-                lastLoopKeyframe = keyframe;
-                const loop: LoopClosureEvent = { ...hyp, confidence: gate.confidence };
-                if (gate.verified && r) {
-                  loop.inliers = r.inliers;
-                  if (r.transform) loop.transform = r.transform;
-                }
-                out.next(loop);
-              }
-            }
-          },
-          (err) => {
-            if (closed) return;
-            pendingLoops.delete(req.query.seq);
-            emitError({
-              kind: "error",
-              stamp: stampNow(),
-              error: err instanceof Error ? err.name : "Error",
-              cause: "verification",
-              message: `verification of frame ${req.query.seq} failed: ${
-                err instanceof Error ? err.message : err
-              }`,
-              seq: req.query.seq,
-            });
-          },
-        ).finally(() => {
-          verifying = false;
-          const next = waitingRequest;
-          waitingRequest = null;
-          if (next && !closed) runVerification(next);
-          else finishIfDone();
-        });
-      };
-      const submitVerification = (query: VerificationQuery, candidates: VerificationCandidate[]) => {
-        if (!verifying) runVerification({ query, candidates });
-        else {
-          if (waitingRequest) pendingLoops.delete(waitingRequest.query.seq);
-          waitingRequest = { query, candidates };
-        }
-      };
-      const emitStats = () => {
-        const n = Math.min(latencyCount, latencies.length);
-        const sorted = latencies.slice(0, n).sort();
-        const ev: StatsEvent = {
-          kind: "stats",
-          stamp: stampNow(),
-          received: counters.received,
-          processed: counters.processed,
-          dropped: counters.dropped,
-          skipped: counters.skipped,
-          errors: errors.total,
-          errorsByCause: errors.byCause(),
-          provider: options.model.info.provider,
-        };
-        if (n > 0) {
-          ev.latencyMs = {
-            p50: quantileSorted(sorted, 0.5),
-            p90: quantileSorted(sorted, 0.9),
-            p99: quantileSorted(sorted, 0.99),
-          };
-        }
-        out.next(ev);
-      };
+      const verificationRunner = new VerificationRunner({
+        verify: (req) => options.verifier!.verify(req.query, req.candidates),
+        onResult: (ev) => {
+          out.next(ev);
+          verifications.next(ev);
+          const loop = loops.settle(ev);
+          if (loop) out.next(loop);
+        },
+        onError: (err, req) => {
+          loops.drop(req.query.seq);
+          emitError(verificationFailure(err, req.query.seq, stampNow()));
+        },
+        onDiscard: (req) => loops.drop(req.query.seq),
+        onIdle: () => finishIfDone(),
+      });
 
-      const stages: [string, MonoTypeOperatorFunction<FrameWork>][] = [
-        [
-          "decode",
-          decodeStage({
-            channels: options.model.info.inputChannels,
-            decode: options.decode,
-            // Without a verifier only the model sees the pixels: decode straight to its input size.
-            size: options.verifier
-              ? undefined
-              : { width: options.model.info.inputWidth, height: options.model.info.inputHeight },
-            now: stampNow,
-            content: options.content,
-          }),
-        ],
-        ["keyframe", keyframeStage(options.keyframes ?? DEFAULT_KEYFRAMES)],
-        [
-          "describe",
-          describeStage(options.model, {
-            local: !!options.verifier && !!options.model.info.localDim,
-            now: stampNow,
-          }),
-        ],
-      ];
-      if (options.map) {
-        stages.push([
-          "search",
-          searchStage(options.map, {
-            k: options.topK,
-            fullScan: options.fullScan,
-            now: stampNow,
-          }),
-        ]);
-        stages.push([
-          "filter",
-          filterStage(options.map.places, { filter: options.filter, verifications, minInliers }),
-        ]);
-      }
-      if (loopsOn) {
-        // With a map: the map part of loop detection reuses the search stage's top-k and background, and only
-        // keyframes the map does not explain join the (bounded) session map; without one, SLAM.
-        const withMap = !!options.map;
-        const prior = options.map
-          ? (options.map.descriptors
-            ? options.map.places.map((p) => ({
-              placeId: p.placeId,
-              stamp: p.stamp,
-              image: p.image,
-              position: p.position,
-            }))
-            : undefined)
-          : options.priorKeyframes;
-        if (!withMap || prior) {
-          const sessionIndex = withMap ? "dense" : options.sessionIndex ?? "auto";
-          const dim = options.model.info.descriptorDim;
-          stages.push([
-            "loop",
-            loopStage({
-              detector: detectorOptions,
-              prior,
-              priorFromSearch: withMap,
-              admit: withMap ? "novel" : "all",
-              novelty: options.sessionKeyframes?.novelty,
-              maxSession: withMap ? options.sessionKeyframes?.max : undefined,
-              index: sessionIndex === "dense"
-                ? undefined
-                : (capacity) => sessionIndexFor(options, dim, capacity),
-              onSessionIndex: options.onSessionIndex,
-              denseLimit: sessionIndex === "hnsw" ? 0 : SESSION_DENSE_LIMIT,
-              verify: !!options.verifier,
-              onKeyframe: options.onKeyframe,
-              now: stampNow,
-            }),
-          ]);
-        }
-      }
       const onTiming = options.onTiming;
-      // A frame's error is counted under the name of the stage that set it (unless that stage named a cause).
-      const mark = (name: string) =>
-        map((w: FrameWork) => {
-          if (w.error && w.error.cause === undefined) w.error.cause = name;
-          if (onTiming && w.timing) {
-            const t = clock();
-            w.timing.stages[name] = t - w.timing.last;
-            w.timing.last = t;
-          }
-          return w;
-        });
+      const stages = stagesOf(options, { now: stampNow, verifications });
       const chain = stages.reduce(
-        (acc, [name, st]) => pipe(acc, st, mark(name)),
+        (acc, [name, st]) => pipe(acc, st, afterStage(name, clock, !!onTiming)),
         (x: Observable<FrameWork>) => x,
       );
-      const mapPlaces = options.map ? new Set(options.map.places.map((p) => p.placeId)) : new Set<number>();
-      const placeMeta = new Map(
-        options.map?.places.map((p, i) => [p.placeId, { order: i, position: p.position }]),
-      );
       const placeImage = new Map(options.map?.places.map((p) => [p.placeId, p.image]));
-      const localizedAt = new Map<number, number>(); // session place id of a run keyframe -> its localized place
-      /** False when a loop contradicts the frame's localized estimate (see `loopAgreement`). */
-      const agrees = (loop: LoopClosureEvent, work: FrameWork): boolean => {
-        const est = work.estimate;
-        if (!options.map || agreement === 0 || est?.status !== "localized" || est.placeId == null) {
-          return true;
-        }
-        const matched = mapPlaces.has(loop.match.placeId)
-          ? loop.match.placeId
-          : localizedAt.get(loop.match.placeId);
-        const a = placeMeta.get(est.placeId), b = matched === undefined ? undefined : placeMeta.get(matched);
-        if (!a || !b) return true;
-        if (a.position && b.position) {
-          return Math.hypot(a.position.x - b.position.x, a.position.y - b.position.y) <= agreement;
-        }
-        return Math.abs(a.order - b.order) <= agreement;
+      const requestContext = {
+        topK: verifyTopK,
+        placeImage: (id: number) => placeImage.get(id),
+        isMapPlace: (id: number) => loops.isMapPlace(id),
       };
 
-      const handle = (work: FrameWork) => {
+      /** The fast path's output of a frame that left the stages: its error, or its estimate and loop. */
+      const emitFrame = (work: FrameWork) => {
         if (work.error) {
           emitError(work.error);
           return;
         }
-        if (
-          work.sessionPlaceId !== undefined && work.estimate?.status === "localized" &&
-          work.estimate.placeId != null
-        ) {
-          localizedAt.set(work.sessionPlaceId, work.estimate.placeId);
-          // Bounded: only the newest entries matter (older session keyframes are thinned out anyway).
-          if (localizedAt.size > 4096) localizedAt.delete(localizedAt.keys().next().value!);
-        }
-        if (work.loop && !agrees(work.loop, work)) delete work.loop;
-        if (work.loop && !acceptUnverified(work.loop.confidence, options.loopGate)) delete work.loop;
-        if (work.loopPending && !agrees(work.loopPending, work)) delete work.loopPending;
-        if (work.loop) {
-          const kf = work.keyframeIndex ?? 0;
-          if (kf - lastLoopKeyframe < loopGap) delete work.loop;
-          else lastLoopKeyframe = kf;
-        }
-        if (work.loopPending && (work.keyframeIndex ?? 0) - lastLoopKeyframe < loopGap) {
-          delete work.loopPending;
-        }
-        counters.processed++;
-        if (work.skipped) counters.skipped++;
+        stats.processed++;
+        if (work.skipped) stats.skipped++;
         if (work.estimate) {
           const latencyMs = clock() - work.receivedAt;
-          latencies[latencyCount++ % latencies.length] = latencyMs;
+          stats.addLatency(latencyMs);
           out.next({
             kind: "estimate",
             estimate: work.estimate,
@@ -615,44 +519,23 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
             latencyMs,
           });
         } else if (!options.map) {
-          latencies[latencyCount++ % latencies.length] = clock() - work.receivedAt;
+          stats.addLatency(clock() - work.receivedAt);
         }
         if (work.loop) out.next(work.loop);
-        const v = options.verifier;
-        if (v && work.keyframe && work.pixels) {
-          const query: VerificationQuery = {
-            seq: work.frame.seq,
-            stamp: work.frame.stamp,
-            pixels: work.pixels,
-          };
-          if (work.sessionPlaceId !== undefined) query.placeId = work.sessionPlaceId;
-          if (work.descriptor?.local) query.local = work.descriptor.local;
-          if (work.frame.source !== undefined) query.image = work.frame.source;
+        if (options.verifier) verify(work, options.verifier);
+      };
+      /** Off the fast path: hand a keyframe to the verifier, holding its pending loop until the result. */
+      const verify = (work: FrameWork, v: Verifier) => {
+        const request = work.keyframe ? verificationRequest(work, requestContext) : undefined;
+        if (request) {
           if (v.remember && work.sessionPlaceId !== undefined) {
             try {
-              Promise.resolve(v.remember({ ...query, placeId: work.sessionPlaceId })).catch(() => {});
+              Promise.resolve(v.remember({ ...request.query, placeId: work.sessionPlaceId })).catch(() => {});
             } catch { /* a verifier's bookkeeping never breaks the fast path */ }
           }
-          const candidates: VerificationCandidate[] = (work.hypotheses ?? []).slice(0, verifyTopK).map(
-            (h) => {
-              const c: VerificationCandidate = { placeId: h.placeId, space: "map", similarity: h.similarity };
-              const image = placeImage.get(h.placeId);
-              if (image !== undefined) c.image = image;
-              return c;
-            },
-          );
           const pl = work.loopPending;
-          if (pl && !candidates.some((c) => c.placeId === pl.match.placeId)) {
-            const c: VerificationCandidate = {
-              placeId: pl.match.placeId,
-              space: mapPlaces.has(pl.match.placeId) ? "map" : "session",
-              similarity: pl.score,
-            };
-            if (pl.match.image !== undefined) c.image = pl.match.image;
-            candidates.push(c);
-          }
-          if (pl) pendingLoops.set(work.frame.seq, { loop: pl, keyframe: work.keyframeIndex ?? 0 });
-          if (candidates.length > 0) submitVerification(query, candidates);
+          if (pl) loops.hold(work.frame.seq, pl, work.keyframeIndex ?? 0);
+          if (request.candidates.length > 0) verificationRunner.submit(request);
         }
       };
 
@@ -660,34 +543,20 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         emitStats();
         this.schedule(undefined, statsMs);
       }, statsMs);
+      // frames -> backpressure gate -> stages (decode ... loop) -> loop gate -> events; verification off the side.
       const main = frames$.pipe(
         map((frame): FrameWork => {
-          counters.received++;
+          stats.received++;
           return { frame, receivedAt: clock() };
         }),
         gate.admit,
-        map((work: FrameWork) => {
-          if (onTiming) {
-            const t = clock();
-            work.timing = { admittedAt: t, last: t, stages: {} };
-          }
-          return work;
-        }),
+        startTiming(clock, !!onTiming),
         chain,
+        screenLoops(loops),
       ).subscribe({
         next: (work) => {
-          if (onTiming && work.timing) {
-            try {
-              onTiming({
-                seq: work.frame.seq,
-                keyframe: !!work.keyframe,
-                waitMs: work.timing.admittedAt - work.receivedAt,
-                stages: work.timing.stages,
-                totalMs: work.timing.last - work.receivedAt,
-              });
-            } catch { /* a profiler's failure never breaks the pipeline */ }
-          }
-          handle(work);
+          reportTiming(work, onTiming);
+          emitFrame(work);
           gate.release();
         },
         error: (e) => out.error(e),
@@ -702,8 +571,8 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         main.unsubscribe();
         statsTimer.unsubscribe();
         verifications.complete();
-        pendingLoops.clear();
-        waitingRequest = null;
+        verificationRunner.close();
+        loops.clear();
       };
     })
   ).pipe(share());

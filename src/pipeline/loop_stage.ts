@@ -21,14 +21,14 @@
  *   stage keeps only the recent window
  *   (the `excludeRecent` newest rows, whose similarities the detector's reference needs) and a systematic
  *   sample of 128 to 256 rows for the background statistics of the z-scores (the mean and spread over all
- *   eligible keyframes, which the top `k` alone would overstate), so that memory is the index's plus a few MB.
+ *   eligible keyframes, which the top `k` alone would overstate), so that memory is the index's plus the window and the sample.
  * - Against a prior map (`admit: "novel"`, `priorFromSearch`: what the live pipeline does with a map): the map
  *   part of the comparison is the search stage's top-k and background (no second pass over the map), and a
  *   keyframe joins the session map only when the map does not already explain it (its estimate is not
  *   `localized`) and it differs from the last keyframe that joined (similarity below `novelty`); a session
  *   keyframe becomes a candidate only once `excludeRecent` newer ones have joined (a robot standing still
  *   does not match its own last keyframe). Session rows are stored as int8 with a per-row scale (a quarter
- *   of float32; similarities within 1e-3: 2e-4 measured) and capped at `maxSession` rows: when full, every second row
+ *   of float32; similarities within 1e-3) and capped at `maxSession` rows: when full, every second row
  *   of the older half is dropped, so that the session map covers the whole run with a density that decays
  *   with age, and memory and per-frame time stay bounded over hours.
  *
@@ -39,7 +39,10 @@ import { invalid } from "../errors.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import { LoopDetector, type LoopDetectorOptions } from "../localize/loop_detector.ts";
 import type { ExactTime, LoopClosureEvent, Position } from "../types.ts";
+import { Rows } from "./descriptor_rows.ts";
 import { afterStep, frameError, type FrameWork } from "./frame_work.ts";
+import { RecentRing } from "./recent_ring.ts";
+import { RowSample } from "./row_sample.ts";
 
 /** A keyframe of the session map. */
 export interface SessionKeyframe {
@@ -78,8 +81,8 @@ export interface LoopStageOptions {
   /** With `admit: "novel"`: similarity to the last session keyframe below which a keyframe is new. Default 0.9. */
   novelty?: number;
   /**
-   * Most session keyframes kept (prior excluded; see the module doc). Default 512 with `novel` (4 MB, and a few
-   * ms a frame when full, at D = 8192), else no cap.
+   * Most session keyframes kept (prior excluded; see the module doc). Default 512 with `novel` (512 x D bytes, int8),
+   * else no cap.
    */
   maxSession?: number;
   /**
@@ -104,7 +107,7 @@ export interface LoopStageOptions {
    * with the same vectors (e.g. the saved map's own index when extending it, checked by id when the index
    * lists its ids): those are not added again. The stage adds to it: do not share it while the run lasts.
    * A function gets the capacity the run is expected to need (the prior plus twice `denseLimit`, at least
-   * 1024): an index created with it does not grow (double and copy, 135 MB at 4096 x 8192-d) around the
+   * 1024): an index created with it does not grow (double and copy) around the
    * switch; hnswlib allocates it untouched, so resident memory still grows only with what is added.
    * Default none (dense).
    */
@@ -130,161 +133,6 @@ interface RowMeta {
   time?: ExactTime;
   image?: string;
   position?: Position;
-}
-
-/**
- * Rows of descriptors: float32, or int8 with a per-row scale (`quantised`). Rows can be dropped (`keepOnly`).
- * Capacity doubles when full; with a `cap`, from 512 rows on it grows to `cap` at once.
- */
-class Rows {
-  dim = 0;
-  count = 0;
-  #f32 = new Float32Array(0);
-  #i8 = new Int8Array(0);
-  #scale = new Float32Array(0);
-  constructor(readonly quantised: boolean, readonly cap = Infinity) {}
-
-  add(v: Float32Array): void {
-    if (this.dim === 0) this.dim = v.length;
-    if (v.length !== this.dim) {
-      throw invalid("add keyframe", "descriptor", `a vector of length ${this.dim}`, v.length);
-    }
-    const dim = this.dim;
-    const have = this.quantised ? this.#scale.length : this.#f32.length / dim;
-    if (this.count + 1 > have) {
-      // Past 512 rows a finite cap is allocated at once: doubling 2048 -> 4096 -> cap would copy 64 and
-      // 128 MB (8192-d) in one keyframe each (300 and 480 ms measured); untouched rows cost no memory.
-      const rows = Math.min(
-        this.cap,
-        have >= 512 && this.cap !== Infinity ? this.cap : Math.max(64, have * 2),
-      );
-      if (this.quantised) {
-        const i8 = new Int8Array(rows * dim), sc = new Float32Array(rows);
-        i8.set(this.#i8.subarray(0, this.count * dim));
-        sc.set(this.#scale.subarray(0, this.count));
-        this.#i8 = i8;
-        this.#scale = sc;
-      } else {
-        const f = new Float32Array(rows * dim);
-        f.set(this.#f32.subarray(0, this.count * dim));
-        this.#f32 = f;
-      }
-    }
-    const o = this.count * dim;
-    if (this.quantised) {
-      let m = 0;
-      for (let i = 0; i < dim; i++) m = Math.max(m, Math.abs(v[i]));
-      const sc = m > 0 ? m / 127 : 1;
-      const inv = 1 / sc;
-      for (let i = 0; i < dim; i++) this.#i8[o + i] = Math.round(v[i] * inv);
-      this.#scale[this.count] = sc;
-    } else {
-      this.#f32.set(v, o);
-    }
-    this.count++;
-  }
-
-  /** Row `r` (float32 rows only; a view, valid until the next `add`). */
-  row(r: number): Float32Array {
-    return this.#f32.subarray(r * this.dim, (r + 1) * this.dim);
-  }
-
-  /** Inner product of `q` with row `r`. */
-  dot(q: Float32Array, r: number): number {
-    const dim = this.dim, o = r * dim;
-    let d = 0;
-    if (this.quantised) {
-      const a = this.#i8;
-      for (let i = 0; i < dim; i++) d += q[i] * a[o + i];
-      return d * this.#scale[r];
-    }
-    return dotRow(q, this.#f32, o);
-  }
-
-  /** Keep the rows whose `keep(r)` is true, in order. */
-  keepOnly(keep: (r: number) => boolean): void {
-    const dim = this.dim;
-    let w = 0;
-    for (let r = 0; r < this.count; r++) {
-      if (!keep(r)) continue;
-      if (w !== r) {
-        if (this.quantised) {
-          this.#i8.copyWithin(w * dim, r * dim, (r + 1) * dim);
-          this.#scale[w] = this.#scale[r];
-        } else this.#f32.copyWithin(w * dim, r * dim, (r + 1) * dim);
-      }
-      w++;
-    }
-    this.count = w;
-  }
-}
-
-/** Inner product of `q` with the row of `a` starting at `o` (one accumulator, in order). */
-function dotRow(q: Float32Array, a: Float32Array, o: number): number {
-  let d = 0;
-  for (let i = 0; i < q.length; i++) d += q[i] * a[o + i];
-  return d;
-}
-
-/** The `size` newest rows by ordinal (the recent window once the dense rows are released). */
-class RecentRing {
-  #data = new Float32Array(0);
-  #ordinals: number[] = [];
-  #next = 0;
-  constructor(readonly size: number) {}
-
-  push(ordinal: number, v: Float32Array): void {
-    if (this.size === 0) return;
-    if (this.#data.length === 0) this.#data = new Float32Array(this.size * v.length);
-    const slot = this.#next++ % this.size;
-    this.#data.set(v, slot * v.length);
-    this.#ordinals[slot] = ordinal;
-  }
-
-  /** Similarities of `q` to the held rows with ordinal >= `from`, oldest first. */
-  dotsFrom(q: Float32Array, from: number): number[] {
-    const n = Math.min(this.#next, this.size), out: number[] = [];
-    for (let i = this.#next - n; i < this.#next; i++) {
-      const slot = i % this.size;
-      if (this.#ordinals[slot] >= from) out.push(dotRow(q, this.#data, slot * q.length));
-    }
-    return out;
-  }
-}
-
-/**
- * A systematic sample of the rows: those whose ordinal is a multiple of `stride`, the stride doubling (and
- * every second sampled row dropped) whenever more than `cap` are held, so `cap / 2` to `cap` rows spread
- * evenly over the whole session (all of them while the session has at most `cap`).
- */
-class RowSample {
-  stride = 1;
-  #rows = new Map<number, Float32Array>();
-  constructor(readonly cap: number) {}
-
-  add(ordinal: number, v: Float32Array): void {
-    if (ordinal % this.stride !== 0) return;
-    this.#rows.set(ordinal, v.slice());
-    if (this.#rows.size > this.cap) {
-      this.stride *= 2;
-      for (const o of [...this.#rows.keys()]) if (o % this.stride !== 0) this.#rows.delete(o);
-    }
-  }
-
-  /** Mean and standard deviation of `q`'s similarities to the sampled rows with ordinal below `bound`. */
-  background(q: Float32Array, bound: number): { mean: number; std: number } | undefined {
-    let m = 0, s1 = 0, s2 = 0;
-    for (const [o, v] of this.#rows) {
-      if (o >= bound) continue;
-      const d = dotRow(q, v, 0);
-      s1 += d;
-      s2 += d * d;
-      m++;
-    }
-    if (m === 0) return undefined;
-    const mean = s1 / m;
-    return { mean, std: Math.sqrt(Math.max(0, s2 / m - mean * mean)) };
-  }
 }
 
 /**
