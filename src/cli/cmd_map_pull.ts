@@ -21,7 +21,7 @@ cannot be reached (the cache and the outbox are kept as they were).
 
 Options:
   --robot ID          the robot whose cache and outbox to refresh       default: the map's builder
-  --timeout-ms N      a database operation slower than this is an outage   default 3000
+  --timeout-ms N      a database operation slower than this is an outage   default 3000 (pglite: 30000)
   --json              print the result as one JSON object (last line of stdout)
   -h, --help          this help
 `;

@@ -48,9 +48,11 @@ export interface OpenMapFleetOptions {
   session?: string;
   /** Background sync period, ms (0: only on demand). Default 5000. */
   refreshMs?: number;
-  /** A database operation slower than this is an outage, ms. Default 3000. */
+  /** A database operation slower than this is an outage, ms. Default 3000 (a `pglite:` target: 30000). */
   timeoutMs?: number;
 }
+
+const PGLITE_TIMEOUT_MS = 30_000;
 
 /**
  * Open the fleet view of a map for one robot: its outbox and cache in `<map>/fleet/<robot>/`, the table of
@@ -82,7 +84,9 @@ export async function openMapFleet(
     table: target.table,
     connect: () => openConnection(target),
     refreshMs: options.refreshMs,
-    timeoutMs: options.timeoutMs,
+    // An embedded PGlite is no network: its first operation starts the database itself (WebAssembly), which
+    // takes seconds on a loaded machine and must not read as an outage.
+    timeoutMs: options.timeoutMs ?? (target.kind === "pglite" ? PGLITE_TIMEOUT_MS : undefined),
   });
 }
 
