@@ -23,7 +23,7 @@ async function rowsByRobot(dataDir: string, table: string): Promise<Record<strin
   }
 }
 
-Deno.test("waymark map build --index pglite: shares the places; slam adds keyframes; map pull; localize reads the cache", async () => {
+Deno.test("waymark map build --index pglite: shares the places; slam adds keyframes; map pull; localize reads the cache; database down", async () => {
   const ds = await simDataset();
   const root = await tempDir();
   const db = `${root}/db`;
@@ -132,6 +132,26 @@ Deno.test("waymark map build --index pglite: shares the places; slam adds keyfra
   assert.equal(offPull.code, 1);
   assert.match(offPull.stderr, /shared table offline/);
 
+  // SLAM while the database is down: the run goes on, its keyframes wait in robot r3's outbox.
+  const slamOff = await runCli([
+    "slam",
+    "--source",
+    `dataset:${ds}#database`,
+    "--out",
+    out,
+    "--robot",
+    "r3",
+    "--rate",
+    "25",
+    "--backpressure",
+    "queue:64",
+    "--no-verify",
+  ]);
+  assert.equal(slamOff.code, 0, slamOff.stderr);
+  assert.match(slamOff.stderr, /as robot 'r3': database offline .*running on the local cache/);
+  assert.match(slamOff.stderr, /shared table: 0 places written, 0 pulled, 40 queued in the outbox/);
+  assert.match(slamOff.stdout, /map .*: 120 places \(40 new keyframes, generation 3\)/);
+
   // A map built while the database is down: written, its places queued; a pull after the return writes them.
   const out2 = `${root}/map2`;
   const late = await runCli([
@@ -159,6 +179,11 @@ Deno.test("waymark map build --index pglite: shares the places; slam adds keyfra
   const b = JSON.parse(back.stdout.trim().split("\n").at(-1)!);
   assert.deepEqual([b.state, b.written, b.queued, b.pulled, b.cache], ["online", 40, 0, 80, 120]);
   assert.deepEqual(await rowsByRobot(db, "city"), { b2: 40, map: 40, r2: 40 });
+  const r3 = await runCli(["map", "pull", out, "--robot", "r3", "--json"]);
+  assert.equal(r3.code, 0, r3.stderr);
+  const q = JSON.parse(r3.stdout.trim().split("\n").at(-1)!);
+  assert.deepEqual([q.state, q.written, q.queued, q.cache], ["online", 40, 0, 160]);
+  assert.deepEqual(await rowsByRobot(db, "city"), { b2: 40, map: 40, r2: 40, r3: 40 });
 });
 
 Deno.test("a map manifest whose fleet target carries a password is refused naming the field, without the password", async () => {
