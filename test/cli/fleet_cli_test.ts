@@ -50,6 +50,9 @@ Deno.test("waymark map build --index pglite: shares the places; slam adds keyfra
   assert.equal(m1.fleet?.robot, "map");
   assert.equal(m1.index.kind, "hnsw", "the map keeps its local index");
   assert.deepEqual(await rowsByRobot(db, "city"), { map: 40 });
+  const info = await runCli(["map", "info", out]);
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stdout, /shared\s+pglite:.*\?table=city \(places of robot 'map', session map-build-/);
 
   // SLAM as robot r2 on the same map: its keyframes go to the table and into the map, which keeps its entry.
   const slam = await runCli([
