@@ -309,6 +309,15 @@ export async function run(args: string[]): Promise<number> {
   const sinkFlags = await sinkSettings(action, values);
   sinkFlags.rosPublish = rosPublishUrl(action, values);
   const loaded = await loadMap(values.map, { provider: providerOption(action, values.provider) });
+  if (values.robot !== undefined && !loaded.manifest.fleet) {
+    await loaded.model.close();
+    throw invalid(
+      action,
+      "robot",
+      "given for a fleet map (built with --index pglite:|postgres://)",
+      values.robot,
+    );
+  }
   // A fleet map: its places come from the robot's cache of the shared table (see map_fleet.ts).
   const fleet = loaded.manifest.fleet
     ? await openCliFleet(values.map, loaded.manifest, { robot: values.robot }).catch(async (err) => {

@@ -173,11 +173,28 @@ export async function run(args: string[]): Promise<number> {
   let mapKind: "hnsw" | "exact" = "hnsw";
   let fleet: FleetMap | undefined;
   const hasMap = await mapExists(out);
+  if (!hasMap && values.robot !== undefined) {
+    throw invalid(
+      action,
+      "robot",
+      "given for a fleet map (built with --index pglite:|postgres://)",
+      values.robot,
+    );
+  }
   if (hasMap) {
     const map = await loadMap(out, { provider, modelDir: values.model });
     model = map.model;
     // A fleet map: new keyframes also go to the shared table (through the robot's outbox, never waiting).
     if (map.manifest.fleet) fleet = await openCliFleet(out, map.manifest, { robot: values.robot });
+    else if (values.robot !== undefined) {
+      await model.close();
+      throw invalid(
+        action,
+        "robot",
+        "given for a fleet map (built with --index pglite:|postgres://)",
+        values.robot,
+      );
+    }
     mapKind = map.manifest.index.kind;
     const dim = map.index.dim;
     map.places.forEach((p, i) =>

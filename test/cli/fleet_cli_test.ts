@@ -212,6 +212,13 @@ Deno.test("a map manifest whose fleet target carries a password is refused namin
   m.integrity = manifestIntegrity({ ...m, integrity: undefined });
   await Deno.writeTextFile(path, JSON.stringify(m));
   await assert.rejects(readMapManifest(dir), /field 'fleet\.target'/);
+  // --robot belongs to fleet maps.
+  const noFleet = await runCli(["slam", "--source", "sim", "--out", `${dir}3`, "--robot", "r1"]);
+  assert.equal(noFleet.code, 2);
+  assert.match(noFleet.stderr, /'robot' must be given for a fleet map/);
+  const noFleet2 = await runCli(["map", "build", "/nonexistent/ds", "--out", `${dir}4`, "--robot", "r1"]);
+  assert.equal(noFleet2.code, 2);
+  assert.match(noFleet2.stderr, /'robot' must be given with a database --index/);
   // The command line refuses a password too, before building anything.
   const r = await runCli([
     "map",
