@@ -11,6 +11,8 @@ import { openFrameSource } from "../io/open_source.ts";
 import { RosbridgeSink, type RosbridgeSinkOptions } from "../io/rosbridge_sink.ts";
 import { parsePublishUrl, WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
+import { fleetMapView } from "../map/map_fleet.ts";
+import { closeCliFleet, openCliFleet } from "./_fleet.ts";
 import { fullScanScanner } from "../pipeline/search_stage.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { withSourceEvents } from "../pipeline/with_source.ts";
@@ -78,6 +80,8 @@ Options:
   --verify             geometric verification off the fast path (DELF-style)
   --provider P         auto | cpu | cuda                                                    default auto
   --print-hz N         estimate lines per second on stdout (0: none)                       default 5
+  --robot ID           a fleet map (built with --index pglite:|postgres://): the robot whose local cache
+                       of the shared table answers (never waiting on the network)  default: the map's builder
   -h, --help           this help
 
 ${ROS_SOURCE_HELP}
@@ -262,6 +266,7 @@ export const STREAM_OPTIONS = {
   rate: { type: "string" },
   verify: { type: "boolean", default: false },
   provider: { type: "string" },
+  robot: { type: "string" },
   ...HELP_OPTION,
 } as const;
 
@@ -304,7 +309,32 @@ export async function run(args: string[]): Promise<number> {
   }
   const sinkFlags = await sinkSettings(action, values);
   sinkFlags.rosPublish = rosPublishUrl(action, values);
-  const map = await loadMap(values.map, { provider: providerOption(action, values.provider) });
+  const loaded = await loadMap(values.map, { provider: providerOption(action, values.provider) });
+  if (values.robot !== undefined && !loaded.manifest.fleet) {
+    await loaded.model.close();
+    throw invalid(
+      action,
+      "robot",
+      "given for a fleet map (built with --index pglite:|postgres://)",
+      values.robot,
+    );
+  }
+  // A fleet map: its places come from the robot's cache of the shared table (see map_fleet.ts).
+  const fleet = loaded.manifest.fleet
+    ? await openCliFleet(values.map, loaded.manifest, { robot: values.robot }).catch(async (err) => {
+      await loaded.model.close();
+      throw err;
+    })
+    : undefined;
+  const view = fleet ? fleetMapView(loaded, fleet) : undefined;
+  if (view?.missing) {
+    console.error(
+      `waymark: the robot's cache lacks ${view.missing} of the map's places (never synced): using the map's own index`,
+    );
+  }
+  const map = view
+    ? { ...loaded, places: view.places, descriptors: view.descriptors, index: view.index }
+    : loaded;
   // Maps too big for the JS whole-map scan but within the scanner's budget get an ONNX Runtime scanner, so
   // that the place filter still observes every place (see the search stage).
   const dim = map.index.dim;
@@ -337,6 +367,7 @@ export async function run(args: string[]): Promise<number> {
     await source.close();
     await scanner?.close();
     await map.model.close();
+    if (fleet) await closeCliFleet(fleet);
     throw err;
   });
   for (const line of sinks.describe()) console.error(`waymark: ${line}`);
@@ -347,6 +378,7 @@ export async function run(args: string[]): Promise<number> {
     for (const x of exports) await x.close().catch(() => {});
     await scanner?.close();
     await map.model.close();
+    if (fleet) await closeCliFleet(fleet);
     throw err;
   });
   const rateLine = describeRate(values.source, values.rate);
@@ -403,6 +435,7 @@ export async function run(args: string[]): Promise<number> {
     }
     await scanner?.close();
     await map.model.close();
+    if (fleet) await closeCliFleet(fleet);
   }
   return EXIT_OK;
 }

@@ -5,6 +5,9 @@
 import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
 import { buildMap, type BuildProgress } from "../map/build_map.ts";
+import { acquireMapLock } from "../map/lock.ts";
+import { readMapData } from "../map/map_loader.ts";
+import { DEFAULT_MAP_ROBOT, isFleetTarget, mapFleetRef, publishMapPlaces } from "../map/map_fleet.ts";
 import {
   EXIT_OK,
   HELP_OPTION,
@@ -37,7 +40,12 @@ Options:
   --allow-absolute-paths  the dataset's CSVs may name images by absolute path outside the dataset
                       folder (refused by default; paths that climb out with .. always are)
   --model DIR         use this model folder instead of fitting the default one
-  --index KIND        hnsw | exact                                           default hnsw
+  --index KIND        hnsw | exact | pglite:<dir>[?table=name] | postgres://user@host/db?table=name
+                      default hnsw. A database target makes a fleet map: the map (with its local
+                      HNSW index) is written as usual, the manifest records the target (never a
+                      password: it comes from PGPASSWORD or ~/.pgpass), and every place is added
+                      to the shared table (queued in <dir>/fleet/<robot>/ when the database is down)
+  --robot ID          robot id of the map's places in the shared table            default map
   --preset NAME       default-model preset to fit: dsift-netvlad-64 (8192-d), dsift-netvlad-64-pca256
                       (PCA whitening learnt on the map, 256-d), dsift-netvlad-32-fast   default dsift-netvlad-64
   --clusters K        NetVLAD clusters of the fitted default model           default: the preset's (64)
@@ -59,6 +67,7 @@ export async function run(args: string[]): Promise<number> {
       out: { type: "string" },
       model: { type: "string" },
       index: { type: "string" },
+      robot: { type: "string" },
       preset: { type: "string" },
       clusters: { type: "string" },
       pca: { type: "string" },
@@ -77,10 +86,17 @@ export async function run(args: string[]): Promise<number> {
     return usageError("map build", HELP, `expected one dataset or folder, got ${positionals.length}`);
   }
   if (!values.out) throw invalid(action, "out", "a folder path (--out)", values.out);
+  const fleet = isFleetTarget(values.index)
+    ? mapFleetRef(values.index, values.robot ?? DEFAULT_MAP_ROBOT, `map-build-${new Date().toISOString()}`)
+    : undefined;
+  if (values.robot !== undefined && !fleet) {
+    throw invalid(action, "robot", "given with a database --index", values.robot);
+  }
   const progress = phaseProgress();
   const r = await buildMap(positionals[0], values.out, {
     modelDir: values.model,
-    index: indexOption(action, values.index),
+    index: fleet ? "hnsw" : indexOption(action, values.index),
+    fleet,
     preset: values.preset,
     clusters: values.clusters === undefined ? undefined : intOption(action, "clusters", values.clusters, 64),
     pcaDim: pcaOption(action, values.pca),
@@ -93,6 +109,7 @@ export async function run(args: string[]): Promise<number> {
   });
   progress.end();
   const m = r.manifest;
+  const shared = fleet ? await publishBuiltPlaces(r.dir) : null;
   const line = {
     map: r.dir,
     places: m.counts.places,
@@ -112,6 +129,7 @@ export async function run(args: string[]): Promise<number> {
         keypoints_per_place: r.localFeatures.keypointsPerPlace,
       }
       : null,
+    ...(shared ? { fleet: shared } : {}),
   };
   if (values.json) console.log(JSON.stringify(line));
   else {
@@ -132,6 +150,36 @@ export async function run(args: string[]): Promise<number> {
           : `local features: none stored (${lf.reason})`,
       );
     }
+    if (shared) {
+      console.log(
+        `shared table ${shared.target}: ${shared.written} of ${m.counts.places} places written as robot ` +
+          `'${shared.robot}', database ${shared.state}` +
+          (shared.queued > 0 ? ` (${shared.queued} queued in the outbox until the database returns)` : ""),
+      );
+    }
   }
   return EXIT_OK;
+}
+
+/** Add a just-built fleet map's places to its shared table (under the map's lock); what happened. */
+async function publishBuiltPlaces(dir: string) {
+  await using _lock = await acquireMapLock(dir, { command: "waymark map build (shared table)" });
+  const data = await readMapData(dir);
+  const ref = data.manifest.fleet!;
+  const stats = await publishMapPlaces(dir, data.manifest, data.places, data.descriptors, {
+    onEvent: (e) => {
+      if (e.type === "state" && e.state === "offline") {
+        console.error(`waymark: shared table offline: ${e.error ?? ""}`);
+      }
+    },
+  });
+  return {
+    target: ref.target,
+    robot: ref.robot,
+    session: ref.session,
+    state: stats.state,
+    written: stats.written,
+    queued: stats.queued,
+    ...(stats.lastError ? { error: stats.lastError } : {}),
+  };
 }

@@ -85,6 +85,7 @@ export async function run(args: string[]): Promise<number> {
       dim: m.counts.dim,
       model: m.model,
       index: m.index,
+      ...(m.fleet ? { fleet: m.fleet } : {}),
       bytes: totalBytes,
       files: m.files.map((f) => ({ ...f, ...checks.find((c) => c.path === f.path) })),
       unchecked: extra,
@@ -101,6 +102,9 @@ export async function run(args: string[]): Promise<number> {
         m.model.bundled ? "bundled in model/" : `external${m.model.source ? `: ${m.model.source}` : ""}`
       })`,
       `index      ${m.index.kind} ${JSON.stringify(m.index.params)}`,
+      ...(m.fleet
+        ? [`shared     ${m.fleet.target} (places of robot '${m.fleet.robot}', session ${m.fleet.session})`]
+        : []),
       `size       ${human(totalBytes)}`,
       `files`,
       ...m.files.map((f) => {

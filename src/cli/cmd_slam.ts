@@ -18,6 +18,8 @@ import { MAP_FILES } from "../map/format.ts";
 import { type FsyncPolicy, type JournalMeta, KeyframeJournal } from "../map/journal.ts";
 import { acquireMapLock } from "../map/lock.ts";
 import { loadMap, mapExists } from "../map/map_loader.ts";
+import type { FleetMap } from "../map/fleet_map.ts";
+import { closeCliFleet, openCliFleet } from "./_fleet.ts";
 import { checkMapTarget } from "../map/map_writer.ts";
 import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
 import { HnswIndex } from "../index/hnsw_index.ts";
@@ -98,6 +100,10 @@ Options:
   --unverified-loops   emit loops the verifier cannot check on the detector's word (old behaviour)
   --min-confidence X   confidence a verified loop needs (higher: fewer, surer loops)           default 0.58
   --provider P         auto | cpu | cuda                                                        default auto
+  --robot ID           a fleet map (built with --index pglite:|postgres://): each new keyframe is also
+                       added to the shared table as this robot's (with this run's session and its
+                       stamp), queued in <map-dir>/fleet/<robot>/ while the database is down
+                                                                           default: the map's builder
   -h, --help           this help
 
 ${ROS_SOURCE_HELP}
@@ -174,10 +180,30 @@ export async function run(args: string[]): Promise<number> {
   // starts from it. It lives in memory; at the end compaction saves the session index when it holds every place.
   let priorIndex: VectorIndex | undefined;
   let mapKind: "hnsw" | "exact" = "hnsw";
+  let fleet: FleetMap | undefined;
   const hasMap = await mapExists(out);
+  if (!hasMap && values.robot !== undefined) {
+    throw invalid(
+      action,
+      "robot",
+      "given for a fleet map (built with --index pglite:|postgres://)",
+      values.robot,
+    );
+  }
   if (hasMap) {
     const map = await loadMap(out, { provider, modelDir: values.model });
     model = map.model;
+    // A fleet map: new keyframes also go to the shared table (through the robot's outbox, never waiting).
+    if (map.manifest.fleet) fleet = await openCliFleet(out, map.manifest, { robot: values.robot });
+    else if (values.robot !== undefined) {
+      await model.close();
+      throw invalid(
+        action,
+        "robot",
+        "given for a fleet map (built with --index pglite:|postgres://)",
+        values.robot,
+      );
+    }
     mapKind = map.manifest.index.kind;
     const dim = map.index.dim;
     map.places.forEach((p, i) =>
@@ -244,6 +270,11 @@ export async function run(args: string[]): Promise<number> {
       // The exact stamp travels into places.jsonl (compaction keeps every meta field).
       if (kf.time !== undefined) meta.time = kf.time;
       if (kf.position) meta.position = kf.position;
+      if (fleet) {
+        // The place's key in the shared table, kept with the map's place (see fleetMapView).
+        const p = fleet.addPlace(kf.descriptor, kf.stamp ?? kf.placeId);
+        meta.fleet = `${p.robot}/${p.seq}`;
+      }
       await journal.append({ placeId: kf.placeId, stamp: kf.stamp, meta, descriptor: kf.descriptor });
       added++;
     },
@@ -270,6 +301,8 @@ export async function run(args: string[]): Promise<number> {
     }
     await journal.close();
     await model.close();
+    // Closed before compaction, which carries the fleet folder (outbox, cache) into the rewritten map.
+    if (fleet) await closeCliFleet(fleet);
   }
   // The map's index: the session index when it holds every place (compaction checks the ids and a few vectors
   // and rebuilds, with a notice, when they differ), else rebuilt from descriptors.f32.

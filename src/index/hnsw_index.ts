@@ -154,6 +154,18 @@ export class HnswIndex implements VectorIndex {
   }
 
   /**
+   * The vector stored under `id` (a copy).
+   * @throws IndexError when the index holds no such id.
+   */
+  vector(id: number): Float32Array {
+    try {
+      return Float32Array.from(this.native.getPoint(id));
+    } catch (err) {
+      throw wrapNative("read vector", err);
+    }
+  }
+
+  /**
    * Add `vector` under `id` (an integer in [0, 2^32-1]); re-adding an id replaces its vector.
    * @throws IndexError on a bad id, a wrong dimension or non-finite values.
    */

@@ -16,6 +16,7 @@ import { buildMapIndex } from "./_index_io.ts";
 import { checkPreset, decodeFile, FIT_CHANNELS, fitDefaultModelInto, loadModelDir } from "./_model_bridge.ts";
 import {
   MAP_FILES,
+  type MapFleetRef,
   type MapIndexKind,
   type MapManifest,
   type MapModelRef,
@@ -58,6 +59,8 @@ export interface BuildMapOptions {
   fitImages?: number;
   /** Index kind. Default `"hnsw"`. */
   index?: MapIndexKind;
+  /** The shared place table recorded in the manifest (a fleet map, see `map_fleet.ts`). Default none. */
+  fleet?: MapFleetRef;
   /** HNSW parameters (defaults of `HnswIndex`). */
   hnsw?: HnswIndexOptions;
   /** Execution provider. Default `"auto"`. */
@@ -388,6 +391,7 @@ async function buildLocked(
         ...(featureFacts ? { localFeatures: featureFacts } : {}),
       },
       localFeatures: featureInfo ?? undefined,
+      fleet: options.fleet,
       populate: fittedDir || featureInfo
         ? async (staging) => {
           if (fittedDir) await copyTree(fittedDir, join(staging, MAP_FILES.modelDir));

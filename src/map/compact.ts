@@ -238,7 +238,12 @@ async function compactLocked(
     skippedCount: data?.manifest.counts.skipped ?? 0,
     build: { ...(data?.manifest.build ?? {}), compactedFromJournal: fresh.length },
     localFeatures: data?.manifest.localFeatures,
+    fleet: data?.manifest.fleet,
     populate: async (staging) => {
+      // A fleet map's robots' outboxes and caches stay with the map (their users closed them first).
+      if (await exists(join(root, MAP_FILES.fleetDir))) {
+        await copyTree(join(root, MAP_FILES.fleetDir), join(staging, MAP_FILES.fleetDir));
+      }
       if (bundleFrom) await copyTree(bundleFrom, join(staging, MAP_FILES.modelDir));
       if (data?.manifest.localFeatures) {
         await copyTree(join(root, MAP_FILES.featuresDir), join(staging, MAP_FILES.featuresDir));

@@ -115,6 +115,9 @@ export interface FleetMapOptions {
   efConstruction?: number;
 }
 
+/** Widest `vector` pgvector's HNSW index accepts. */
+export const PGVECTOR_HNSW_MAX_DIM = 2000;
+
 const OUTBOX = "fleet_outbox.jsonl";
 const CACHE_INDEX = "fleet_cache.hnsw";
 const CACHE_PLACES = "fleet_cache_places.json";
@@ -182,7 +185,7 @@ export class FleetMap {
   readonly dim: number;
   readonly table: string;
   private readonly cache: HnswIndex;
-  private readonly places: FleetPlace[] = [];
+  private readonly placeList: FleetPlace[] = [];
   private readonly keys = new Set<string>();
   private readonly cursor = new Map<string, number>();
   private queue: Queued[] = [];
@@ -215,7 +218,7 @@ export class FleetMap {
       this.cache = saved.index;
       for (const [robot, session, seq, stamp] of saved.file.places) {
         this.keys.add(`${robot}/${seq}`);
-        this.places.push({ robot, session, seq, stamp });
+        this.placeList.push({ robot, session, seq, stamp });
       }
       for (const [robot, c] of Object.entries(saved.file.cursor)) this.cursor.set(robot, c);
     }
@@ -305,14 +308,24 @@ export class FleetMap {
     return { robot: place.robot, session: place.session, seq: place.seq, stamp };
   }
 
+  /** Every place the cache holds, with its cache id (the order places entered the cache). */
+  places(): FleetPlace[] {
+    return this.placeList.map((p) => ({ ...p }));
+  }
+
+  /** The vector of the cache's place `id` (an index into `places()`). */
+  vector(id: number): Float32Array {
+    return this.cache.vector(id);
+  }
+
   /** The k most similar places in the local cache (never waits on the database). */
   search(query: Float32Array, k: number, filter?: (place: FleetPlace) => boolean): FleetHit[] {
     const hits = this.cache.search(
       query,
       k,
-      filter === undefined ? {} : { filter: (id) => filter(this.places[id]) },
+      filter === undefined ? {} : { filter: (id) => filter(this.placeList[id]) },
     );
-    return hits.map((h) => ({ ...this.places[h.id], similarity: h.similarity }));
+    return hits.map((h) => ({ ...this.placeList[h.id], similarity: h.similarity }));
   }
 
   /**
@@ -350,7 +363,7 @@ export class FleetMap {
       table: this.table,
       dim: this.dim,
       modelId: this.o.modelId ?? "",
-      places: this.places.map((p) => [p.robot, p.session, p.seq, p.stamp]),
+      places: this.placeList.map((p) => [p.robot, p.session, p.seq, p.stamp]),
       cursor: Object.fromEntries(this.cursor),
     };
     await writeAtomically(
@@ -363,8 +376,8 @@ export class FleetMap {
     const key = `${place.robot}/${place.seq}`;
     if (this.keys.has(key)) return;
     this.keys.add(key);
-    const id = this.places.length;
-    this.places.push({ robot: place.robot, session: place.session, seq: place.seq, stamp: place.stamp });
+    const id = this.placeList.length;
+    this.placeList.push({ robot: place.robot, session: place.session, seq: place.seq, stamp: place.stamp });
     this.cache.add(id, vector);
   }
 
@@ -441,7 +454,9 @@ export class FleetMap {
         modelId,
         m: this.o.m ?? HNSW_DEFAULTS.m,
         efConstruction: this.o.efConstruction ?? HNSW_DEFAULTS.efConstruction,
-        hnswIndex: true,
+        // pgvector's HNSW takes at most 2,000 dimensions; wider descriptors (8192-d NetVLAD) are stored
+        // without it (robots search their local cache; the table is read by robot and sequence).
+        hnswIndex: this.dim <= PGVECTOR_HNSW_MAX_DIM,
       });
       for (const s of statements) await tx.query(s.sql, s.params);
     });
@@ -519,12 +534,12 @@ export class FleetMap {
     let added = 0;
     for (const r of rows) {
       const seq = Number(r.seq);
-      const before = this.places.length;
+      const before = this.placeList.length;
       this.remember(
         { robot: r.robot, session: r.session, seq, stamp: Number(r.stamp) },
         textToVector(r.embedding),
       );
-      if (this.places.length > before) added++;
+      if (this.placeList.length > before) added++;
       this.cursor.set(r.robot, Math.max(this.cursor.get(r.robot) ?? -1, seq));
     }
     this.st.pulled += added;

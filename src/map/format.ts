@@ -48,6 +48,8 @@ export const MAP_FILES = {
   featuresPca: "features/pca.bin",
   featuresData: "features/local.bin",
   featuresIndex: "features/local.idx",
+  /** Folder of a fleet map's per-robot state (outbox and local cache), see `map_fleet.ts`; not checksummed. */
+  fleetDir: "fleet",
 } as const;
 
 /** Files that change after the map is written (own integrity checks) and so are not checksummed. */
@@ -124,6 +126,19 @@ export interface MapLocalFeaturesInfo {
   extraction: LocalFeatureExtraction;
 }
 
+/**
+ * `manifest.fleet`: the shared place table a fleet map uses (see `map_fleet.ts`). The target never carries a
+ * password (credentials come from the `PG*` environment variables or a password file).
+ */
+export interface MapFleetRef {
+  /** `pglite:<dir>?table=name` or `postgres://user@host/db?table=name`. */
+  target: string;
+  /** Robot id that wrote the map's own places to the table. */
+  robot: string;
+  /** Session of those places: place i of the map is the robot's i-th place of this session. */
+  session: string;
+}
+
 /** `manifest.json` of a map folder. */
 export interface MapManifest {
   format: typeof MAP_FORMAT;
@@ -143,6 +158,8 @@ export interface MapManifest {
   files: MapFileEntry[];
   /** Stored local features (absent in maps built without them, or before they were stored). */
   localFeatures?: MapLocalFeaturesInfo;
+  /** The shared place table of a fleet map (absent in a map of one process). */
+  fleet?: MapFleetRef;
   /** SHA-256 of each other top-level field (version 2 on; see `manifest_check.ts`). */
   integrity?: { algorithm: "sha256"; fields: Record<string, string> };
   /** Facts about the build (source, speed, skipped images: the first 100). */

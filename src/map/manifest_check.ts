@@ -16,6 +16,7 @@
 import { createHash } from "node:crypto";
 import { describeValue, MapFormatError } from "../errors.ts";
 import { MAP_FORMAT, type MapManifest } from "./format.ts";
+import { parseIndexTarget } from "../index/pg_connection.ts";
 
 /** Format versions this Waymark reads: 1 (no manifest checksum) and 2 (checksummed manifest). */
 export const READABLE_MAP_VERSIONS: readonly number[] = [1, 2];
@@ -96,6 +97,26 @@ class Checker {
   }
 }
 
+/** `manifest.fleet`: a parseable target without a password, a robot id, a session. */
+function checkFleetRef(c: Checker, v: unknown): void {
+  const f = c.object("fleet", v, ["target", "robot", "session"]);
+  const target = c.str("fleet.target", f.target);
+  try {
+    parseIndexTarget(target);
+  } catch (err) {
+    // The value is not echoed: it may carry a password.
+    throw new MapFormatError(
+      `${c.file}: field 'fleet.target' must be 'pglite:<dir>?table=name' or 'postgres://user@host/db?table=name' ` +
+        `without a password: ${(err as Error).message} (the manifest is damaged: rebuild the map)`,
+      { context: { file: c.file, field: "fleet.target" } },
+    );
+  }
+  if (typeof f.robot !== "string" || !/^[\w.-]{1,64}$/.test(f.robot)) {
+    throw c.fail("fleet.robot", "1 to 64 letters, digits, '_', '.' or '-'", f.robot);
+  }
+  c.str("fleet.session", f.session);
+}
+
 function join(a: string, b: string): string {
   return a ? `${a}.${b}` : b;
 }
@@ -128,7 +149,12 @@ export function checkManifest(raw: unknown, file: string): MapManifest {
   }
   const v2 = m.version >= 2;
   const top = ["format", "version", "generation", "created", "model", "counts", "index", "files"];
-  c.object("", m, v2 ? [...top, "integrity"] : top, ["localFeatures", "build", ...(v2 ? [] : ["integrity"])]);
+  c.object("", m, v2 ? [...top, "integrity"] : top, [
+    "localFeatures",
+    "fleet",
+    "build",
+    ...(v2 ? [] : ["integrity"]),
+  ]);
   c.int("generation", m.generation, 1, U32);
   const created = c.str("created", m.created);
   if (Number.isNaN(Date.parse(created))) throw c.fail("created", "an ISO 8601 time", created);
@@ -218,6 +244,7 @@ export function checkManifest(raw: unknown, file: string): MapManifest {
     }
     if (ex.nmsIoU !== undefined) c.num("localFeatures.extraction.nmsIoU", ex.nmsIoU, 0, 1);
   }
+  if (m.fleet !== undefined) checkFleetRef(c, m.fleet);
   if (m.build !== undefined) c.object("build", m.build, [], Object.keys(m.build ?? {})); // free-form facts
 
   if (v2) {

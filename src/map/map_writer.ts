@@ -37,6 +37,7 @@ import {
   MAP_FORMAT,
   MAP_VERSION,
   type MapFileEntry,
+  type MapFleetRef,
   type MapIndexKind,
   type MapLocalFeaturesInfo,
   type MapManifest,
@@ -71,6 +72,8 @@ export interface MapWriteContent {
   populate?: (stagingDir: string) => Promise<void>;
   /** The stored local features (their files written by `populate`). Default none. */
   localFeatures?: MapLocalFeaturesInfo;
+  /** The fleet map's shared place table. Default none. */
+  fleet?: MapFleetRef;
 }
 
 /** Steps of {@link writeMap}, reported to `onStep` (tests use it to simulate a crash). */
@@ -242,6 +245,7 @@ async function stageAndSwap(
     const files: MapFileEntry[] = [];
     for (const rel of await listFiles(staging)) {
       if (rel === MAP_FILES.manifest || MUTABLE_FILES.includes(rel)) continue;
+      if (rel.startsWith(`${MAP_FILES.fleetDir}/`)) continue; // a fleet robot's outbox and cache change
       files.push({ path: rel, ...await sha256File(join(staging, rel)) });
     }
     const skipped = content.skipped ?? [];
@@ -259,6 +263,7 @@ async function stageAndSwap(
       },
       files,
       ...(content.localFeatures ? { localFeatures: content.localFeatures } : {}),
+      ...(content.fleet ? { fleet: content.fleet } : {}),
       build: { ...content.build, skipped: skipped.slice(0, 100) },
     };
     manifest.integrity = manifestIntegrity(manifest);

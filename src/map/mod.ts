@@ -27,3 +27,6 @@ export { MapLocalFeatures, type MapLocalFeaturesOptions } from "./local_features
 export { DEFAULT_LOCAL_FEATURE_EXTRACTION, LocalFeatureCollector } from "./local_features_writer.ts";
 export { type FsyncPolicy, type JournalOptions, KeyframeJournal } from "./journal.ts";
 export { compactMap, type CompactMapOptions } from "./compact.ts";
+export { FleetMap, type FleetMapOptions, type FleetStats } from "./fleet_map.ts";
+export { fleetMapView, openMapFleet } from "./map_fleet.ts";
+export type { MapFleetRef } from "./format.ts";
