@@ -20,3 +20,15 @@ export {
 } from "./retrieval.ts";
 export { evaluateStream, type EvaluateStreamOptions, type StreamReport } from "./stream.ts";
 export { evaluateLoops, type EvaluateLoopsOptions, type LoopsReport } from "./loops.ts";
+export {
+  runSuite,
+  SUITE_ROWS,
+  type SuiteOptions,
+  type SuiteReport,
+  suiteReportJson,
+  suiteTable,
+} from "./suite.ts";
+export { ClassicVladModel, fitClassicModel, type FitClassicOptions } from "./classic.ts";
+export { type Degradation, degrade, parseDegradations } from "./degrade.ts";
+export { deriveLoopDataset, deriveRetrievalDataset } from "./derive.ts";
+export { type AliasedLoopOptions, writeAliasedLoopDataset } from "./aliased_loops.ts";

@@ -41,3 +41,8 @@ export {
   traversalSetup,
 } from "./simulator/conditions.ts";
 export { loopPairs, retrievalMatches, samePlace } from "./simulator/ground_truth.ts";
+export { openBagSource } from "./bag_source.ts";
+export { openMcapSource } from "./mcap_source.ts";
+export { FoxgloveSink, type FoxgloveSinkOptions } from "./foxglove_sink.ts";
+export { StampBook, TumSink } from "./tum_sink.ts";
+export { LoopsSink } from "./loops_sink.ts";

@@ -30,3 +30,5 @@ export { compactMap, type CompactMapOptions } from "./compact.ts";
 export { FleetMap, type FleetMapOptions, type FleetStats } from "./fleet_map.ts";
 export { fleetMapView, openMapFleet } from "./map_fleet.ts";
 export type { MapFleetRef } from "./format.ts";
+export { PgVectorIndex, type PgVectorIndexOptions } from "../index/pgvector_index.ts";
+export { parseIndexTarget, type PgConnection } from "../index/pg_connection.ts";
