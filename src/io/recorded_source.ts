@@ -15,7 +15,8 @@
  * @module
  */
 import { formatTime } from "./ros_time.ts";
-import { Observable, share, Subject, type Subscriber } from "rxjs";
+import { type Observable, Subject, type Subscriber } from "rxjs";
+import { ReplayRuns, sleepUnlessAborted } from "./_replay_runs.ts";
 import { invalid, requireRange } from "../errors.ts";
 import type { CameraFrame, EncodedImage, RawImage } from "../types.ts";
 import {
@@ -86,10 +87,7 @@ export function recordedTiming(
 export class RecordedSource implements FrameSource {
   readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0 };
   private readonly events$ = new Subject<SourceEvent>();
-  private readonly shared$: Observable<CameraFrame>;
-  private readonly active = new Set<Subscriber<CameraFrame>>();
-  private readonly running = new Set<Promise<void>>();
-  private closed = false;
+  private readonly runs = new ReplayRuns<CameraFrame>((subscriber, signal) => this.run(subscriber, signal));
   private readonly timing: Required<RecordedSourceOptions>;
 
   /**
@@ -104,25 +102,6 @@ export class RecordedSource implements FrameSource {
     private readonly release: () => Promise<void> = () => Promise.resolve(),
   ) {
     this.timing = recordedTiming("replay a recording", options);
-    this.shared$ = new Observable<CameraFrame>((subscriber) => {
-      if (this.closed) {
-        subscriber.complete();
-        return;
-      }
-      const abort = new AbortController();
-      this.active.add(subscriber);
-      const run: Promise<void> = this.run(subscriber, abort.signal).then(
-        () => subscriber.complete(),
-        (err) => {
-          if (!abort.signal.aborted) subscriber.error(err);
-        },
-      ).finally(() => this.running.delete(run));
-      this.running.add(run);
-      return () => {
-        abort.abort();
-        this.active.delete(subscriber);
-      };
-    }).pipe(share());
   }
 
   private async run(subscriber: Subscriber<CameraFrame>, signal: AbortSignal): Promise<void> {
@@ -150,7 +129,7 @@ export class RecordedSource implements FrameSource {
             ? Number(msg.logTimeNs - log0) / 1e6 / this.timing.speed
             : (i * 1000) / this.timing.rate;
           const wait = t0 + offsetMs - performance.now();
-          if (wait > 0) await sleep(wait, signal);
+          if (wait > 0) await sleepUnlessAborted(wait, signal);
           if (signal.aborted) return;
         }
         const exact = rec.stamp ?? exactStampOfNs(msg.logTimeNs);
@@ -171,7 +150,7 @@ export class RecordedSource implements FrameSource {
   }
 
   frames(): Observable<CameraFrame> {
-    return this.shared$;
+    return this.runs.frames$;
   }
 
   events(): Observable<SourceEvent> {
@@ -179,26 +158,10 @@ export class RecordedSource implements FrameSource {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of [...this.active]) s.complete();
-    this.active.clear();
-    await Promise.allSettled([...this.running]);
+    if (!(await this.runs.close())) return;
     await this.release().catch(() => {});
     this.events$.complete();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** A random-access reader over one file, reads serialised (the container readers may issue them concurrently). */

@@ -20,7 +20,8 @@
  *
  * @module
  */
-import { Observable, share, Subject, type Subscriber } from "rxjs";
+import { type Observable, Subject, type Subscriber } from "rxjs";
+import { ReplayRuns, sleepUnlessAborted } from "./_replay_runs.ts";
 import { DatasetError, invalid, requireRange } from "../errors.ts";
 import type { CameraFrame, Position } from "../types.ts";
 import {
@@ -70,10 +71,7 @@ export class ReplaySource implements FrameSource {
   readonly name: string;
   readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0 };
   private readonly events$ = new Subject<SourceEvent>();
-  private readonly shared$: Observable<CameraFrame>;
-  private readonly active = new Set<Subscriber<CameraFrame>>();
-  private readonly running = new Set<Promise<void>>();
-  private closed = false;
+  private readonly runs = new ReplayRuns<CameraFrame>((subscriber, signal) => this.run(subscriber, signal));
   private readonly rate: "recorded" | "max" | number;
   private readonly speed: number;
   private readonly fps: number;
@@ -93,25 +91,6 @@ export class ReplaySource implements FrameSource {
     this.fps = requireRange(action, "fps", options.fps ?? 10, 1e-3, 1e4);
     this.failOnMissing = options.failOnMissing ?? false;
     this.name = options.name ?? "replay";
-    this.shared$ = new Observable<CameraFrame>((subscriber) => {
-      if (this.closed) {
-        subscriber.complete();
-        return;
-      }
-      const abort = new AbortController();
-      this.active.add(subscriber);
-      const run: Promise<void> = this.run(subscriber, abort.signal).then(
-        () => subscriber.complete(),
-        (err) => {
-          if (!abort.signal.aborted) subscriber.error(err);
-        },
-      ).finally(() => this.running.delete(run));
-      this.running.add(run);
-      return () => {
-        abort.abort();
-        this.active.delete(subscriber);
-      };
-    }).pipe(share());
   }
 
   private async run(subscriber: Subscriber<CameraFrame>, signal: AbortSignal): Promise<void> {
@@ -152,7 +131,7 @@ export class ReplaySource implements FrameSource {
             ? ((stamp - s0) / this.speed) * 1000
             : (index * 1000) / this.rate;
           const wait = t0 + offsetMs - performance.now();
-          if (wait > 0) await sleep(wait, signal);
+          if (wait > 0) await sleepUnlessAborted(wait, signal);
           if (signal.aborted) return;
         }
         const frame: CameraFrame = {
@@ -172,7 +151,7 @@ export class ReplaySource implements FrameSource {
   }
 
   frames(): Observable<CameraFrame> {
-    return this.shared$;
+    return this.runs.frames$;
   }
 
   events(): Observable<SourceEvent> {
@@ -180,25 +159,9 @@ export class ReplaySource implements FrameSource {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of [...this.active]) s.complete();
-    this.active.clear();
-    await Promise.allSettled([...this.running]);
+    if (!(await this.runs.close())) return;
     this.events$.complete();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
