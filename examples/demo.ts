@@ -65,12 +65,22 @@ const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 const cacheDir = `${values.cache}/demo-v2-${width}x${height}-${frames}-s${seed}`;
 const datasetDir = `${cacheDir}/dataset`, mapDir = `${cacheDir}/map`;
 
+/** The shipped generic model's id (its ONNX sha256): a cached map built with another model is stale. */
+async function genericModelId(): Promise<string> {
+  const manifest = JSON.parse(await Deno.readTextFile(new URL("manifest.json", GENERIC_MODEL_URL)));
+  return manifest.sha256;
+}
+
 async function prepareMap(): Promise<LoadedMap> {
   try {
     const map = await loadMap(mapDir, { provider: "cpu" });
-    console.log(`map: ${map.places.length} places from the cache (${mapDir})`);
-    return map;
-  } catch { /* not cached yet (or stale): build it */ }
+    if (map.model.info.id === await genericModelId()) {
+      console.log(`map: ${map.places.length} places from the cache (${mapDir})`);
+      return map;
+    }
+    await map.model.close();
+    console.log("map: the cached map was built with another generic model; rebuilding it");
+  } catch { /* not cached yet (or unreadable): build it */ }
   console.log(`rendering 2 traversals of ${frames} frames (${width}x${height}) ...`);
   await exportSimDataset(datasetDir, {
     width,
@@ -86,6 +96,8 @@ async function prepareMap(): Promise<LoadedMap> {
     modelDir: new URL(".", GENERIC_MODEL_URL).pathname,
     index: "exact",
     provider: "cpu",
+    // The demo's own cache folder: a stale map of its own is replaced (written beside it, then renamed).
+    replace: true,
     onWarning: (w) => console.warn(`demo: ${w}`),
   });
   const map = await loadMap(mapDir, { provider: "cpu" });
