@@ -130,3 +130,23 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "eval retrieval on a bag against a map of the dataset: each frame's top match by name, unlabelled",
+  ...needsShared(),
+  async fn() {
+    const dir = await tempDir();
+    const b = await runCli(["map", "build", DATA(), "--out", `${dir}/map`, "--model", GENERIC]);
+    assert.equal(b.code, 0, b.stderr);
+    const r = await runCli(["eval", "retrieval", BAG(), "--map", `${dir}/map`, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = lastJson(r.stdout);
+    assert.equal(j.mode, "unlabelled-map");
+    assert.equal(j.queries, 84);
+    const q = j.per_query as { query: string; top: { image: string }[] }[];
+    q.forEach((x, i) => assert.equal(x.query, `/camera/image/compressed@${stampOf(i)}`));
+    // database.csv holds the first traversal (frames 0..39): the bag's re-encoded frames find themselves.
+    const self = q.slice(0, 40).filter((x, i) => x.top[0].image === `images/${i + 1}.jpg`).length;
+    assert.ok(self >= 36, `${self} of 40`);
+  },
+});
