@@ -24,12 +24,14 @@ import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import { readLoopDataset } from "../dataset/loop_dataset.ts";
 import { writeReport } from "../eval/report.ts";
 import { loopsReportContent } from "../eval/report_views.ts";
+import { isRecordingSpec, readRecordingLoopDataset } from "../io/recording_dataset.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
   "loop-closure precision / recall / recall at 100% precision on a loop dataset (sequence.csv)";
 
-const HELP = `waymark eval loops <dataset> [options]
+const HELP =
+  `waymark eval loops <dataset | bag:<file>[#topic] --truth CSV | mcap:<file>[#topic] --truth CSV> [options]
 
 Replay <dataset>/sequence.csv in order through the SLAM pipeline (no prior map: the map grows online,
 every frame a keyframe), detect loop closures with the sequence-consistent detector, and score them
@@ -55,6 +57,10 @@ Options:
                       detector confidence a loop needs without verification   default ${DEFAULT_UNVERIFIED_MIN_CONFIDENCE}
   --keep-unverifiable with --verify: keep loops that cannot be verified (textureless frames) on the
                       detector's word (by default they are not emitted)
+  --truth CSV         with a bag:/mcap: recording (its frames in record order): the true loops, as
+                      loops.csv (query,match), each field a 0-based frame index, a frame name
+                      <topic>@<sec>.<nanosec>, or an image of a sequence.csv beside CSV (its row index:
+                      a dataset's own loops.csv is the truth of a recording of its sequence.csv)
   --events            also print every event (text mode)
   --report DIR        write DIR/index.html: summary, precision-recall curve of the loop events with the
                       operating point, latency, strips of wrong and sampled loop events
@@ -112,16 +118,27 @@ export async function run(args: string[]): Promise<number> {
       "keep-unverifiable": { type: "boolean", default: false },
       events: { type: "boolean", default: false },
       report: { type: "string" },
+      truth: { type: "string" },
       ...HELP_OPTION,
     },
   });
   if (values.help) return printHelp(HELP);
   if (positionals.length !== 1) return usageError("eval loops", HELP, `expected one dataset folder`);
   const action = "evaluate loops";
+  const recorded = isRecordingSpec(positionals[0]);
+  if (recorded !== (values.truth !== undefined)) {
+    throw invalid(
+      action,
+      "truth",
+      recorded ? "a loops CSV for a recording" : "given only with bag:/mcap:",
+      values.truth,
+    );
+  }
+  await using rec = recorded ? await readRecordingLoopDataset(positionals[0], values.truth!) : null;
   const minInliers = intOption(action, "min-inliers", values["min-inliers"], DEFAULT_MIN_INLIERS);
   const verifier = values.verify ? await loadPipelineVerifier({ minInliers }) : undefined;
   let bar: ProgressBar | null = null;
-  const report = await evaluateLoops(positionals[0], {
+  const report = await evaluateLoops(rec?.dataset ?? positionals[0], {
     modelDir: values.model,
     vocabulary: values.fit ? "fit" : "generic",
     clusters: intOption(action, "clusters", values.clusters, 64),
@@ -150,7 +167,7 @@ export async function run(args: string[]): Promise<number> {
   if (values.report !== undefined) {
     const path = await writeReport(
       values.report,
-      loopsReportContent(report, await readLoopDataset(positionals[0])),
+      loopsReportContent(report, rec?.dataset ?? await readLoopDataset(positionals[0])),
     );
     console.error(`waymark: report written to ${path}`);
   }

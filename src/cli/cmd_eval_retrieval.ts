@@ -26,12 +26,13 @@ import { retrieveUnlabelled, type UnlabelledReport, unlabelledReportJson } from 
 import { writeReport } from "../eval/report.ts";
 import { retrievalReportContent, unlabelledReportContent } from "../eval/report_views.ts";
 import { isAbsolute } from "node:path";
+import { isRecordingSpec, readRecordingImages } from "../io/recording_dataset.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
   "single-frame retrieval Recall@1/5/10 and latency on a dataset (map from database.csv)";
 
-const HELP = `waymark eval retrieval <dataset|folder> [options]
+const HELP = `waymark eval retrieval <dataset|folder|bag:<file>[#topic]|mcap:<file>[#topic]> [options]
 
 Build a map from <dataset>/database.csv (fitting the default model on it unless --model is given), then
 describe and search every image of queries.csv in order, and report Recall@1/5/10 over the queries that
@@ -41,7 +42,8 @@ Logs and warnings go to stderr.
 
 A plain folder of images (no queries.csv/database.csv) is evaluated unlabelled: each image's --top-k most
 similar images by file name (with --map: the map's places; without: the folder's other images, on a map
-built from the folder).
+built from the folder). A bag:/mcap: recording is evaluated so too, its frames (named
+<topic>@<sec>.<nanosec>) as the images.
 
 Options:
   --json              print ONE JSON object as the last line of stdout: recall@1, recall@5, recall@10,
@@ -129,7 +131,9 @@ export async function run(args: string[]): Promise<number> {
   const verifier = values.verify ? createRetrievalVerifier({ topK }) : undefined;
   const progress = phaseProgress();
   const dir = positionals[0];
-  const labelled = await fileExists(join(dir, "queries.csv")) || await fileExists(join(dir, "database.csv"));
+  await using rec = isRecordingSpec(dir) ? await readRecordingImages(dir) : null;
+  const labelled = !rec &&
+    (await fileExists(join(dir, "queries.csv")) || await fileExists(join(dir, "database.csv")));
   const provider = providerOption(action, values.provider);
   if (values.map !== undefined && values.verify) {
     throw invalid(
@@ -142,7 +146,8 @@ export async function run(args: string[]): Promise<number> {
   const map = values.map === undefined ? undefined : await loadMap(values.map, { provider });
   try {
     if (!labelled) {
-      const r = await retrieveUnlabelled(dir, {
+      const r = await retrieveUnlabelled(rec?.spec ?? dir, {
+        images: rec?.images,
         k: intOption(action, "top-k", values["top-k"], 5),
         map,
         modelDir: values.model,
@@ -155,12 +160,13 @@ export async function run(args: string[]): Promise<number> {
       if (values.report !== undefined) {
         // Place images are relative to the folder the map was built from (self mode: this folder).
         const base = map ? (map.manifest.build?.source as string | undefined) ?? dir : dir;
+        const recorded = new Map(rec?.images.map((im) => [im.image, im.path]));
         const path = await writeReport(
           values.report,
           unlabelledReportContent(
             r,
-            (image) => join(dir, image),
-            (image) => (isAbsolute(image) ? image : join(base, image)),
+            (image) => recorded.get(image) ?? join(dir, image),
+            (image) => recorded.get(image) ?? (isAbsolute(image) ? image : join(base, image)),
           ),
         );
         console.error(`waymark: report written to ${path}`);
@@ -175,7 +181,7 @@ export async function run(args: string[]): Promise<number> {
 
 function printUnlabelled(r: UnlabelledReport): void {
   const lines = [
-    `folder     ${r.folder} (unlabelled: no queries.csv/database.csv, so no recall)`,
+    `folder     ${r.folder} (unlabelled: no ground truth, so no recall)`,
     r.mode === "map"
       ? `map        ${r.mapDir} (${r.places} places)`
       : `map        built from the folder (${r.places} places); each image against the others`,

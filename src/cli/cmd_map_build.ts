@@ -8,6 +8,7 @@ import { buildMap, type BuildProgress } from "../map/build_map.ts";
 import { acquireMapLock } from "../map/lock.ts";
 import { readMapData } from "../map/map_loader.ts";
 import { DEFAULT_MAP_ROBOT, isFleetTarget, mapFleetRef, publishMapPlaces } from "../map/map_fleet.ts";
+import { isRecordingSpec, readRecordingImages } from "../io/recording_dataset.ts";
 import {
   EXIT_OK,
   HELP_OPTION,
@@ -24,13 +25,15 @@ import {
 export const summary =
   "build a map folder (descriptors, index, places, model) from a dataset or image folder";
 
-const HELP = `waymark map build <dataset|folder> --out <dir> [options]
+const HELP = `waymark map build <dataset|folder|bag:<file>[#topic]|mcap:<file>[#topic]> --out <dir> [options]
 
 Describe every image of a dataset (its database.csv, else its sequence.csv) or of a plain image folder
 (natural order), index the descriptors and write a versioned map folder atomically: a crash part-way
 leaves the previous map at <dir> loadable. Images that cannot be decoded are skipped with a warning and
 counted in the manifest. By default the default model (dense RootSIFT + NetVLAD) is fitted on the map's
-own images and stored in <dir>/model/.
+own images and stored in <dir>/model/. A bag:/mcap: recording gives the topic's frames in record order
+(places named <topic>@<sec>.<nanosec>, the exact stamp; the frames are read into a temporary folder that
+is removed afterwards, so keep the local features for --verify).
 
 Options:
   --out DIR           map folder to write: a new path or an empty folder          required
@@ -93,7 +96,8 @@ export async function run(args: string[]): Promise<number> {
     throw invalid(action, "robot", "given with a database --index", values.robot);
   }
   const progress = phaseProgress();
-  const r = await buildMap(positionals[0], values.out, {
+  await using recording = isRecordingSpec(positionals[0]) ? await readRecordingImages(positionals[0]) : null;
+  const r = await buildMap(recording?.images ?? positionals[0], values.out, {
     modelDir: values.model,
     index: fleet ? "hnsw" : indexOption(action, values.index),
     fleet,

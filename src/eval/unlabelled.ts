@@ -38,6 +38,8 @@ export interface UnlabelledOptions {
   onWarning?: (message: string) => void;
   /** Decoder (tests inject one). */
   decode?: (bytes: Uint8Array, source: string, channels: 1 | 3) => Promise<PixelImage>;
+  /** The query images instead of the folder's (e.g. a recording's frames); `folder` then only names them. */
+  images?: DatasetImage[];
 }
 
 /** One query's answer. */
@@ -71,7 +73,7 @@ export async function retrieveUnlabelled(
   const k = requirePositiveInt("retrieve unlabelled images", "k", options.k ?? 5);
   const warn = options.onWarning ?? ((m: string) => console.warn(`waymark: warning: ${m}`));
   const decode = options.decode ?? decodeImageFile;
-  const images: DatasetImage[] = await readImageFolder(folder);
+  const images: DatasetImage[] = options.images ?? await readImageFolder(folder);
   let model: DescriptorModel, index: VectorIndex, places: PlaceMeta[];
   let tempDir: string | null = null;
   if (options.map) {
