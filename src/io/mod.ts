@@ -46,3 +46,4 @@ export { openMcapSource } from "./mcap_source.ts";
 export { FoxgloveSink, type FoxgloveSinkOptions } from "./foxglove_sink.ts";
 export { StampBook, TumSink } from "./tum_sink.ts";
 export { LoopsSink } from "./loops_sink.ts";
+export { readRecordingImages, readRecordingLoopDataset, readRecordingTruth } from "./recording_dataset.ts";
