@@ -20,7 +20,7 @@ import { websocketSource } from "../src/io/websocket_source.ts";
 import { WebSocketSink } from "../src/io/websocket_sink.ts";
 import { buildMap } from "../src/map/build_map.ts";
 import { type LoadedMap, loadMap } from "../src/map/map_loader.ts";
-import { GENERIC_MODEL_URL } from "../src/model/generic_model.ts";
+import { GENERIC_MODEL_URL, readGenericModelBundle } from "../src/model/generic_model.ts";
 import { createGeometricVerifier } from "../src/pipeline/geometric_verifier.ts";
 import { localize } from "../src/pipeline/localize_pipeline.ts";
 import type { Position, WaymarkEvent } from "../src/types.ts";
@@ -67,8 +67,7 @@ const datasetDir = `${cacheDir}/dataset`, mapDir = `${cacheDir}/map`;
 
 /** The shipped generic model's id (its ONNX sha256): a cached map built with another model is stale. */
 async function genericModelId(): Promise<string> {
-  const manifest = JSON.parse(await Deno.readTextFile(new URL("manifest.json", GENERIC_MODEL_URL)));
-  return manifest.sha256;
+  return (await readGenericModelBundle()).manifest.sha256;
 }
 
 async function prepareMap(): Promise<LoadedMap> {

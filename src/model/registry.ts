@@ -6,6 +6,7 @@
  */
 import { UnknownNameError } from "../errors.ts";
 import type { FitDefaultOptions } from "./default_model.ts";
+import { DENSE_SIFT_DEFAULTS, type DenseSiftOptions } from "./dense_sift.ts";
 
 /** A named, complete configuration of the default model. */
 export interface ModelPreset {
@@ -15,14 +16,8 @@ export interface ModelPreset {
   fit: Readonly<Omit<FitDefaultOptions, "onProgress">>;
 }
 
-const FRONT_END = {
-  cellSize: 4,
-  gridStep: 1,
-  smoothSigma: 1.6,
-  contrastThreshold: 0,
-  clip: true,
-  noiseFloor: 3,
-} as const;
+/** The presets' front end: the front end's own defaults (one definition), copied so that no preset shares it. */
+const FRONT_END: Readonly<DenseSiftOptions> = Object.freeze({ ...DENSE_SIFT_DEFAULTS });
 
 /** The presets, by name. */
 export const MODEL_PRESETS: Readonly<Record<string, ModelPreset>> = Object.freeze({

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { needsShared, sharedPath } from "../_shared.ts";
 import { runCli } from "./_capture.ts";
+import { formatTime } from "../../src/io/ros_time.ts";
 import { tempDir } from "../map/_tmp.ts";
 
 const BAG = () => `bag:${sharedPath("fixtures/bags/rtabmap_loop_ros1_lz4.bag")}#/camera/image/compressed`;
@@ -72,7 +73,7 @@ Deno.test({
     assert.ok(places.length > 0);
     for (const p of places) {
       assert.ok(p.time, `place ${p.placeId} has no exact time`);
-      assert.equal(`${p.time.sec}.${String(p.time.nanosec).padStart(9, "0")}`, stampOf(p.placeId));
+      assert.equal(formatTime(p.time), stampOf(p.placeId));
     }
 
     const l = await runCli([
