@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { invalid } from "../errors.ts";
 import type { GraphBuilder } from "./graph_builder.ts";
 
 /** Options of the dense SIFT front end. */
@@ -200,7 +201,7 @@ export function addDenseSift(
  */
 function noiseWeight(g: GraphBuilder, energy: string, floor: number, quantile: number): string {
   if (!(quantile > 0 && quantile <= 0.5)) {
-    throw new RangeError(`noiseQuantile must be in (0, 0.5], got ${quantile}`);
+    throw invalid("build the dense SIFT front end", "noiseQuantile", "a number in (0, 0.5]", quantile);
   }
   const flat = g.reshape(energy, [0, -1]); // [N, h*w]
   const count = g.op("Gather", [g.op("Shape", [flat]), g.constantInt64([1], "axis1")], { axis: 0 }); // [1]
