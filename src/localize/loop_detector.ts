@@ -11,17 +11,22 @@
  *
  *   S_t(j) = decay * max(0, max_{o in [-maxBack, maxAdvance]} S_{t-1}(j - o)) + z_t(j) - drift,   clipped at 0,
  *
- * (a leaky CUSUM: `decay` < 1 makes the evidence, hence the confidence, reflect the last few frames, so that a
- * long true track that drifts onto a wrong match loses confidence quickly)
+ * (a leaky CUSUM: `decay` < 1 makes the evidence, hence the confidence, reflect the last frames, so that a
+ * long true track that drifts onto a wrong match loses confidence)
  * where z_t(j) is the similarity standardised against the background of this frame (how far the match stands
  * out), with the mean raised to the similarity of the oldest keyframes of the excluded recent window when that
  * is higher: those are nearby but different places, so in a uniform corridor, where everything around looks
  * alike, a candidate must look more like the query than the robot's own recent past does. This is what keeps
  * a corridor's first traversal from closing loops with itself. A hypothesis needs `minConsistent` consecutive
  * frames on its track, S above `threshold`, and a match that advanced over at least `minSpan` keyframes of the
- * map (consistency over a distance in the map, not only over time); its confidence grows with S and with that
- * span; the track with the most evidence is reported. With verification available (the pipeline's hook), a hypothesis becomes an event
- * only when the geometric check passes (the pipeline gates on the inlier count).
+ * map (consistency over a distance in the map, not only over time); the track with the most evidence is
+ * reported. Its event names the place that the run aligns the query with (a robust line through the track's
+ * matches; a neighbour only where this frame's own similarity clearly says so), not the frame's own top match,
+ * which along a true revisit is often a neighbour of the right place. Its confidence grows with S, with the
+ * span, and with how well this frame itself shows the named place (its standardised similarity): evidence
+ * carried by the track alone, into a turn or a view the map never had, ranks low. With verification available
+ * (the pipeline's hook), a hypothesis becomes an event only when the geometric check passes (the pipeline gates
+ * on the inlier count).
  *
  * @module
  */
@@ -37,9 +42,9 @@ export interface LoopDetectorOptions {
   /** Largest backward / forward step of the match index between consecutive keyframes. Default 1 / 3. */
   maxBack?: number;
   maxAdvance?: number;
-  /** Standardised similarity subtracted per frame (evidence needed to grow a track). Default 1.25. */
+  /** Standardised similarity subtracted per frame (evidence needed to grow a track). Default 1.75. */
   drift?: number;
-  /** Factor applied to the predecessor's evidence each frame (1 = plain CUSUM). Default 0.75. */
+  /** Factor applied to the predecessor's evidence each frame (1 = plain CUSUM). Default 0.9. */
   decay?: number;
   /** Evidence S at or above which a hypothesis is reported. Default 2. */
   threshold?: number;
@@ -55,10 +60,17 @@ export interface LoopDetectorOptions {
   minSpan?: number;
   /**
    * Map keyframes of advance that close 63% of the confidence: confidence = (1 - exp(-S / confidenceScale)) *
-   * (1 - exp(-span / spanScale)). A look-alike rarely stays consistent over many consecutive places, a true
-   * revisit does, so the confidence ranks long advancing tracks first. Default 10.
+   * (1 - exp(-span / spanScale)) * (1 - exp(-z / zScale)). A look-alike rarely stays consistent over many
+   * consecutive places, a true revisit does, so the confidence ranks long advancing tracks first. Default 5.
    */
   spanScale?: number;
+  /**
+   * Standardised similarity of the newest frame at the event's place that closes 63% of the confidence (a
+   * negative one gives 0): a loop is reported with the confidence of what this frame itself shows, not only of
+   * the track's past, so that a frame that barely resembles the place (a turn, a view the track ran into)
+   * ranks below the frames that do. Default 2.
+   */
+  zScale?: number;
   /** Tracks kept between frames (largest evidence). Default 256. */
   maxTracks?: number;
   /**
@@ -74,6 +86,13 @@ export interface LoopDetectorOptions {
    * when higher (see `LoopObservation.recent`). 0 disables. Default 2.
    */
   recentCount?: number;
+  /**
+   * The event names the place that the track's run aligns the query with (a line fitted through its matches),
+   * or a neighbour of it whose standardised similarity is higher by more than this many units per place of
+   * distance from the line (a change of speed the line has not caught up with yet). Negative: the newest frame's
+   * own match on the track, no alignment. Default 1.
+   */
+  alignPenalty?: number;
 }
 
 /** Similarities of the eligible earlier keyframes to the current one. */
@@ -109,7 +128,7 @@ export interface LoopHypothesis {
   length: number;
   /** Keyframes of the map the track's match advanced over (`match` - the track's first match). */
   span: number;
-  /** (1 - exp(-evidence / confidenceScale)) * (1 - exp(-span / spanScale)). */
+  /** (1 - exp(-evidence / confidenceScale)) * (1 - exp(-span / spanScale)) * (1 - exp(-max(0, z) / zScale)). */
   confidence: number;
 }
 
@@ -118,6 +137,46 @@ interface Track {
   len: number;
   /** Matched keyframe ordinal where the track began. */
   first: number;
+  /** The track's (query, match) pairs, newest first (shared with the tracks it grew from). */
+  path: PathNode;
+}
+
+interface PathNode {
+  q: number;
+  m: number;
+  prev: PathNode | null;
+}
+
+/** Pairs of a track's run that the alignment is fitted on (the newest ones). */
+const ALIGN_WINDOW = 16;
+
+/**
+ * The map place that the track's run says matches its newest query: the line match = a + b * query through the
+ * run's last pairs, fitted robustly (Theil-Sen: the median of the pairwise slopes, then the median intercept),
+ * evaluated at the newest query. Single frames along a true revisit often match a neighbour of the right place
+ * (or stay on one place while the query moves on); a robust line through the run does not follow those steps.
+ */
+function alignedMatch(path: PathNode): number {
+  const q: number[] = [], m: number[] = [];
+  for (let p: PathNode | null = path; p && q.length < ALIGN_WINDOW; p = p.prev) {
+    q.push(p.q);
+    m.push(p.m);
+  }
+  const n = q.length;
+  if (n < 3) return path.m;
+  const slopes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) if (q[i] !== q[j]) slopes.push((m[i] - m[j]) / (q[i] - q[j]));
+  }
+  const b = slopes.length ? median(slopes) : 0;
+  const a = median(q.map((qi, i) => m[i] - b * qi));
+  return Math.round(a + b * path.q);
+}
+
+function median(v: number[]): number {
+  const s = v.slice().sort((x, y) => x - y);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 /**
@@ -142,10 +201,12 @@ export class LoopDetector {
   readonly #scale: number;
   readonly #minSpan: number;
   readonly #spanScale: number;
+  readonly #zScale: number;
   readonly #maxTracks: number;
   readonly #reference: "global" | "local";
   readonly #localCount: number;
   readonly #recentCount: number;
+  readonly #alignPenalty: number;
   #tracks = new Map<number, Track>();
   #lastQuery = -1;
 
@@ -165,9 +226,9 @@ export class LoopDetector {
     this.#minCandidates = int("minCandidates", options.minCandidates ?? 10, 1);
     this.#maxBack = int("maxBack", options.maxBack ?? 1, 0);
     this.#maxAdvance = int("maxAdvance", options.maxAdvance ?? 3, 0);
-    this.#drift = num("drift", options.drift ?? 1.25);
+    this.#drift = num("drift", options.drift ?? 1.75);
     this.#threshold = num("threshold", options.threshold ?? 2);
-    const decay = options.decay ?? 0.75;
+    const decay = options.decay ?? 0.9;
     if (!(decay > 0 && decay <= 1)) throw invalid(a, "decay", "a number in (0, 1]", decay);
     this.#decay = decay;
     this.#minConsistent = int("minConsistent", options.minConsistent ?? 2, 1);
@@ -175,15 +236,23 @@ export class LoopDetector {
     if (!(scale > 0)) throw invalid(a, "confidenceScale", "a positive number", scale);
     this.#scale = scale;
     this.#minSpan = int("minSpan", options.minSpan ?? 1, 0);
-    const spanScale = options.spanScale ?? 10;
+    const spanScale = options.spanScale ?? 5;
     if (!(spanScale > 0)) throw invalid(a, "spanScale", "a positive number", spanScale);
     this.#spanScale = spanScale;
+    const zScale = options.zScale ?? 2;
+    if (!(zScale > 0)) throw invalid(a, "zScale", "a positive number", zScale);
+    this.#zScale = zScale;
     this.#maxTracks = int("maxTracks", options.maxTracks ?? 256, 1);
     const ref = options.reference ?? "global";
     if (ref !== "global" && ref !== "local") throw invalid(a, "reference", '"global" or "local"', ref);
     this.#reference = ref;
     this.#localCount = int("localCount", options.localCount ?? 20, 2);
     this.#recentCount = int("recentCount", options.recentCount ?? 2, 0);
+    const pen = options.alignPenalty ?? 1;
+    if (typeof pen !== "number" || !Number.isFinite(pen)) {
+      throw invalid(a, "alignPenalty", "a finite number", pen);
+    }
+    this.#alignPenalty = pen;
   }
 
   /** Candidates of keyframe `query` are the ordinals below this bound (the recent window excluded). */
@@ -247,17 +316,19 @@ export class LoopDetector {
     const next = new Map<number, Track>();
     const back = this.#maxBack * gap, adv = this.#maxAdvance * gap;
     let best: LoopHypothesis | null = null;
+    let bestPath: PathNode | null = null;
     for (let i = 0; i < k; i++) {
       const j = ids[i];
       if (!(j >= 0 && j < bound)) continue;
       const z = (similarities[i] - mean) / std;
-      let ps = 0, plen = 0, pfirst = j;
+      let ps = 0, plen = 0, pfirst = j, ppath: PathNode | null = null;
       for (let o = -back; o <= adv; o++) {
         const t = prev.get(j - o);
         if (t && t.s > ps) {
           ps = t.s;
           plen = t.len;
           pfirst = t.first;
+          ppath = t.path;
         }
       }
       const s = this.#decay * ps + z - this.#drift;
@@ -266,12 +337,13 @@ export class LoopDetector {
       const cur = next.get(j);
       if (cur && cur.s >= s) continue;
       const first = ps > 0 ? pfirst : j;
-      next.set(j, { s, len, first });
+      const path: PathNode = { q: query, m: j, prev: ps > 0 ? ppath : null };
+      next.set(j, { s, len, first, path });
       const span = j - first;
       if (len < this.#minConsistent || s < this.#threshold) continue;
-      const confidence = (1 - Math.exp(-s / this.#scale)) *
-        (1 - Math.exp(-Math.max(0, span) / this.#spanScale));
+      const confidence = 0; // set below, once the event's place is known
       if (best === null || s > best.evidence) {
+        bestPath = path;
         best = {
           query,
           match: j,
@@ -292,6 +364,40 @@ export class LoopDetector {
     }
     // The strongest track is the detector's answer; when it has not advanced over `minSpan` places of the map
     // (one place matched again and again), there is no loop, whatever weaker tracks carried along beside it.
-    return best !== null && best.span >= this.#minSpan ? best : null;
+    if (best === null || best.span < this.#minSpan) return null;
+    if (this.#alignPenalty >= 0 && bestPath) {
+      // The place the run aligns the query with, moved to a neighbour only where this frame's own similarity
+      // stands out from it by more than the cost of the step (a sharp true peak beats a line that lags a
+      // change of speed; a flat neighbourhood keeps the line).
+      const pred = Math.max(0, Math.min(bound - 1, alignedMatch(bestPath)));
+      const reach = Math.max(this.#maxBack, this.#maxAdvance);
+      const zOf = new Map<number, number>();
+      for (let i = 0; i < k; i++) {
+        const j = ids[i];
+        if (j >= pred - reach && j <= pred + reach && j < bound) zOf.set(j, i);
+      }
+      let pick = -1, pickScore = -Infinity;
+      for (const [j, i] of zOf) {
+        const score = (similarities[i] - mean) / std - this.#alignPenalty * Math.abs(j - pred);
+        if (score > pickScore || (score === pickScore && Math.abs(j - pred) < Math.abs(pick - pred))) {
+          pickScore = score;
+          pick = j;
+        }
+      }
+      if (pick >= 0 && pick !== best.match) {
+        const i = zOf.get(pick)!;
+        best.match = pick;
+        best.similarity = similarities[i];
+        best.z = (similarities[i] - mean) / std;
+      }
+    }
+    best.confidence = this.#confidence(best.evidence, best.span, best.z);
+    return best;
+  }
+
+  /** See {@link LoopHypothesis.confidence}. */
+  #confidence(evidence: number, span: number, z: number): number {
+    return (1 - Math.exp(-evidence / this.#scale)) * (1 - Math.exp(-Math.max(0, span) / this.#spanScale)) *
+      (1 - Math.exp(-Math.max(0, z) / this.#zScale));
   }
 }

@@ -43,7 +43,7 @@ export const DEFAULT_MIN_INLIERS = 120;
 export const DEFAULT_MIN_CONFIDENCE = 0.58;
 
 /** Detector confidence an unverified loop needs to be emitted (runs without a verifier; see the module doc). */
-export const DEFAULT_UNVERIFIED_MIN_CONFIDENCE = 0.35;
+export const DEFAULT_UNVERIFIED_MIN_CONFIDENCE = 0.3;
 
 /** Prefix of `VerificationResult.reason` when verification was impossible (not a rejection). */
 export const UNVERIFIABLE = "unverifiable:";
