@@ -68,7 +68,7 @@ Options:
 `;
 
 function printReport(r: LoopsReport, events: boolean): void {
-  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const pct = (x: number) => (Number.isNaN(x) ? "n.a." : `${(x * 100).toFixed(1)}%`);
   const line = (label: string, s: LoopsReport["scores"]) =>
     `${label} precision ${pct(s.precision)}  recall ${pct(s.recall)}  recall@100%P ${
       pct(s.recallAt100Precision)

@@ -207,6 +207,11 @@ function round(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
 
+/** A precision for JSON: null (undefined) when there was no event. */
+function precisionJson(x: number): number | null {
+  return Number.isNaN(x) ? null : round(x);
+}
+
 /**
  * The one-line JSON of `waymark eval loops --json`: `precision`, `recall`, `recall_at_100p`, `events`,
  * `latency_ms` (of the verified run when verification was on, with the unverified numbers under `unverified`), and
@@ -215,7 +220,7 @@ function round(x: number): number {
 export function loopsReportJson(r: LoopsReport): Record<string, unknown> {
   const s = r.verifiedScores ?? r.scores;
   const out: Record<string, unknown> = {
-    precision: round(s.precision),
+    precision: precisionJson(s.precision),
     recall: round(s.recall),
     recall_at_100p: round(s.recallAt100Precision),
     events: s.events,
@@ -228,7 +233,7 @@ export function loopsReportJson(r: LoopsReport): Record<string, unknown> {
     provider: r.model.provider,
   };
   out.hypotheses = {
-    precision: round(r.hypotheses.precision),
+    precision: precisionJson(r.hypotheses.precision),
     recall: round(r.hypotheses.recall),
     recall_at_100p: round(r.hypotheses.recallAt100Precision),
     events: r.hypotheses.events,
@@ -236,7 +241,7 @@ export function loopsReportJson(r: LoopsReport): Record<string, unknown> {
   if (r.verifiedScores) {
     out.verified = true;
     out.unverified = {
-      precision: round(r.scores.precision),
+      precision: precisionJson(r.scores.precision),
       recall: round(r.scores.recall),
       recall_at_100p: round(r.scores.recallAt100Precision),
       events: r.scores.events,

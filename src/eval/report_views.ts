@@ -11,7 +11,7 @@ import type { RetrievalReport } from "./retrieval.ts";
 import type { StreamReport } from "./stream.ts";
 import type { UnlabelledReport } from "./unlabelled.ts";
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const pct = (x: number) => (Number.isNaN(x) ? "n.a." : `${(x * 100).toFixed(1)}%`);
 const ms = (l: { p50: number; p90: number; p99: number }) =>
   `p50 ${l.p50.toFixed(1)} / p90 ${l.p90.toFixed(1)} / p99 ${l.p99.toFixed(1)} ms`;
 const STRIPS = 6;

@@ -695,6 +695,8 @@ function reportOf(
 }
 
 const f3 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(3));
+/** A loop precision: "n.a." when there was no event (precision undefined, not 0). */
+const fp = (x: number | undefined) => (x !== undefined && Number.isNaN(x) ? "n.a." : f3(x));
 
 /** The suite's table (Markdown, one row per suite row). */
 export function suiteTable(report: SuiteReport): string {
@@ -731,10 +733,10 @@ export function suiteTable(report: SuiteReport): string {
           mark(w.r5, c.r5),
           f3(w.smoothedR1),
           f3(w.ece),
-          f3(w.precision),
+          fp(w.precision),
           f3(w.recall),
           mark(w.r100p, c.r100p),
-          w.verified ? `${f3(w.verified.precision)} / ${f3(w.verified.r100p)}` : "-",
+          w.verified ? `${fp(w.verified.precision)} / ${f3(w.verified.r100p)}` : "-",
           f3(c.r100p),
         ].join(" | ")
       } |`,

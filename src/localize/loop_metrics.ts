@@ -17,6 +17,7 @@ export interface ScoredLoopEvent {
 export interface LoopScores {
   events: number;
   correct: number;
+  /** correct / events; NaN (undefined, "n.a.") when there is no event: no event is no evidence either way. */
   precision: number;
   recall: number;
   recallAt100Precision: number;
@@ -27,7 +28,7 @@ export interface LoopScores {
 /**
  * Score loop events (at most one per frame: the best one is kept) against `truth[i]`, the earlier frames
  * frame i truly closes a loop with. Recall at 100% precision: sort by confidence, walk down until the first
- * false event; ties at the breaking confidence do not count.
+ * false event; ties at the breaking confidence do not count. Precision is NaN (undefined) without events.
  *
  * @example
  * ```ts
@@ -64,7 +65,7 @@ export function scoreLoops(events: ScoredLoopEvent[], truth: number[][]): LoopSc
   return {
     events: list.length,
     correct,
-    precision: list.length ? correct / list.length : 0,
+    precision: list.length ? correct / list.length : NaN,
     recall: loopFrames ? correct / loopFrames : 0,
     recallAt100Precision: loopFrames ? r100 / loopFrames : 0,
     loopFrames,

@@ -21,6 +21,29 @@ Deno.test("scoreLoops keeps one event per frame and walks down confidences until
   assert.equal(s.loopFrames, 3);
 });
 
+Deno.test("scoreLoops: without events precision is undefined (NaN), not 0; eval loops JSON says null", () => {
+  const s = scoreLoops([], [[], [0]]);
+  assert.equal(s.events, 0);
+  assert.ok(Number.isNaN(s.precision));
+  assert.equal(s.recall, 0);
+  assert.equal(s.recallAt100Precision, 0);
+  const latencyMs = { p50: 0, p90: 0, p99: 0, mean: 0 };
+  const model = { name: "m", id: "m", dim: 1, provider: "cpu", vocabulary: "given" as const };
+  const json = loopsReportJson({
+    dataset: "d",
+    frames: 2,
+    failedFrames: 0,
+    scores: s,
+    hypotheses: s,
+    events: [],
+    latencyMs,
+    model,
+  });
+  assert.equal(json.precision, null);
+  assert.equal((json.hypotheses as { precision: unknown }).precision, null);
+  assert.equal(JSON.parse(JSON.stringify(json)).precision, null);
+});
+
 Deno.test("scoreLoops: a false event tied with true ones stops the walk before them", () => {
   const s = scoreLoops([{ query: 1, match: 0, confidence: 0.5 }, { query: 2, match: 0, confidence: 0.5 }], [
     [],

@@ -48,9 +48,12 @@ Deno.test("suite: --quick prints the table and one parseable JSON line (classic 
     }
     // The recipe retrieves on the unchanged-map simulated row (it is a working baseline, not a stub).
     assert.ok(sim.classic.r1 >= 0.5, `classic R@1 on sim ${sim.classic.r1}`);
-    for (const k of ["precision", "recall", "r100p"]) {
+    for (const k of ["recall", "r100p"]) {
       assert.ok(loops.waymark[k] >= 0 && loops.waymark[k] <= 1, k);
     }
+    // precision is undefined (null in JSON) when the row emitted no event
+    const p = loops.waymark.precision;
+    assert.ok(loops.waymark.events === 0 ? p === null : p >= 0 && p <= 1, `precision ${p}`);
     assert.ok(loops.classic.r100p >= 0 && loops.classic.r100p <= 1);
     assert.equal(json.data_dir, undefined, "the temporary data folder is removed");
     // Nothing was written where the command ran.
@@ -97,12 +100,21 @@ Deno.test("suite: the table marks a Waymark value below the classic one; JSON li
         skipped: "the shared rtabmap set is absent",
         seconds: 0,
       },
+      {
+        name: "d",
+        kind: "loops" as const,
+        what: "",
+        classic: { r100p: 0 },
+        waymark: { precision: NaN, recall: 0, r100p: 0, events: 0 },
+        seconds: 1,
+      },
     ],
   };
   const table = suiteTable(report);
   assert.match(table, /\| a \| 0\.900 \| \*\*0\.500\*\* \|/);
   assert.match(table, /\| b \| 0\.500 \| 0\.600 \|/);
   assert.match(table, /\| c \| skipped: the shared rtabmap set is absent \|/);
+  assert.match(table, /\| d \|( - \|){6} n\.a\. \| 0\.000 \|/, "no event: precision n.a., not 0.000");
   assert.deepEqual(suiteReportJson(report).waymark_below_classic_r1, ["a"]);
 });
 
