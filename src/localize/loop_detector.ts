@@ -137,14 +137,13 @@ interface Track {
   len: number;
   /** Matched keyframe ordinal where the track began. */
   first: number;
-  /** The track's (query, match) pairs, newest first (shared with the tracks it grew from). */
-  path: PathNode;
+  /** The track's last (query, match) pairs, oldest first, at most {@link ALIGN_WINDOW} (bounded memory). */
+  path: Pair[];
 }
 
-interface PathNode {
+interface Pair {
   q: number;
   m: number;
-  prev: PathNode | null;
 }
 
 /** Pairs of a track's run that the alignment is fitted on (the newest ones). */
@@ -156,21 +155,17 @@ const ALIGN_WINDOW = 16;
  * evaluated at the newest query. Single frames along a true revisit often match a neighbour of the right place
  * (or stay on one place while the query moves on); a robust line through the run does not follow those steps.
  */
-function alignedMatch(path: PathNode): number {
-  const q: number[] = [], m: number[] = [];
-  for (let p: PathNode | null = path; p && q.length < ALIGN_WINDOW; p = p.prev) {
-    q.push(p.q);
-    m.push(p.m);
-  }
-  const n = q.length;
-  if (n < 3) return path.m;
+function alignedMatch(path: Pair[]): number {
+  const q = path.map((p) => p.q), m = path.map((p) => p.m);
+  const n = path.length, last = path[n - 1];
+  if (n < 3) return last.m;
   const slopes: number[] = [];
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) if (q[i] !== q[j]) slopes.push((m[i] - m[j]) / (q[i] - q[j]));
   }
   const b = slopes.length ? median(slopes) : 0;
   const a = median(q.map((qi, i) => m[i] - b * qi));
-  return Math.round(a + b * path.q);
+  return Math.round(a + b * last.q);
 }
 
 function median(v: number[]): number {
@@ -316,12 +311,12 @@ export class LoopDetector {
     const next = new Map<number, Track>();
     const back = this.#maxBack * gap, adv = this.#maxAdvance * gap;
     let best: LoopHypothesis | null = null;
-    let bestPath: PathNode | null = null;
+    let bestPath: Pair[] | null = null;
     for (let i = 0; i < k; i++) {
       const j = ids[i];
       if (!(j >= 0 && j < bound)) continue;
       const z = (similarities[i] - mean) / std;
-      let ps = 0, plen = 0, pfirst = j, ppath: PathNode | null = null;
+      let ps = 0, plen = 0, pfirst = j, ppath: Pair[] = [];
       for (let o = -back; o <= adv; o++) {
         const t = prev.get(j - o);
         if (t && t.s > ps) {
@@ -337,7 +332,8 @@ export class LoopDetector {
       const cur = next.get(j);
       if (cur && cur.s >= s) continue;
       const first = ps > 0 ? pfirst : j;
-      const path: PathNode = { q: query, m: j, prev: ps > 0 ? ppath : null };
+      const path: Pair[] = ps > 0 ? ppath.slice(1 - ALIGN_WINDOW) : [];
+      path.push({ q: query, m: j });
       next.set(j, { s, len, first, path });
       const span = j - first;
       if (len < this.#minConsistent || s < this.#threshold) continue;
