@@ -28,7 +28,7 @@ import { loadModel } from "../model/onnx_model.ts";
 import { streamPolicy } from "./_replay_options.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
-import { DEFAULT_MIN_CONFIDENCE } from "../localize/loop_gate.ts";
+import { DEFAULT_MIN_CONFIDENCE, DEFAULT_UNVERIFIED_MIN_CONFIDENCE } from "../localize/loop_gate.ts";
 import type { DescriptorModel } from "../types.ts";
 import { EXIT_OK, printHelp, providerOption, usageError } from "./_common.ts";
 import {
@@ -96,7 +96,7 @@ Options:
   --rate R             replayed sources (dataset:, bag:, mcap:, sim): recorded | max | Nx | frames/s
                                                                                                 default recorded
   --verify             gate loops on geometric verification                                     default on
-  --no-verify          no geometric verification: loops need detector confidence >= 0.35
+  --no-verify          no geometric verification: loops need detector confidence >= ${DEFAULT_UNVERIFIED_MIN_CONFIDENCE}
   --unverified-loops   emit loops the verifier cannot check on the detector's word (old behaviour)
   --min-confidence X   confidence a verified loop needs (higher: fewer, surer loops)           default 0.58
   --provider P         auto | cpu | cuda                                                        default auto
