@@ -6,7 +6,8 @@
  * would add a dependency and its own formatting and stream options for the same thirty lines.
  * @module
  */
-import { invalid, ValidationError, WaymarkError } from "../errors.ts";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { invalid, requireRange, ValidationError, WaymarkError } from "../errors.ts";
 import type { MapIndexKind } from "../map/format.ts";
 import type { ProviderChoice } from "../types.ts";
 
@@ -24,13 +25,99 @@ export const EVAL_OPTIONS = {
   verify: { type: "boolean", default: false },
 } as const;
 
+/**
+ * The options `eval retrieval` and `eval stream` take besides {@link EVAL_OPTIONS}: the ground-truth --radius,
+ * --index, --top-k, --verify-top, --per-query lines and the HTML --report.
+ */
+export const RETRIEVAL_EVAL_OPTIONS = {
+  ...EVAL_OPTIONS,
+  radius: { type: "string" },
+  index: { type: "string" },
+  "top-k": { type: "string" },
+  "verify-top": { type: "string" },
+  "per-query": { type: "boolean", default: false },
+  report: { type: "string" },
+} as const;
+
+/** Check a `--radius` value: metres of positional ground truth in [0, 1e7], 25 when absent. */
+export function radiusOption(action: string, value: string | undefined): number {
+  return value === undefined ? 25 : requireRange(action, "radius", Number(value), 0, 1e7);
+}
+
 /** The `-h, --help` option every command's `parseArgs` takes (spread it into the options). */
 export const HELP_OPTION = { help: { type: "boolean", short: "h", default: false } } as const;
 
-/** `--help`: print a command's `help` on stdout; returns `EXIT_OK` (`if (values.help) return printHelp(HELP);`). */
+/** `--help`: print a command's `help` on stdout; returns `EXIT_OK`. */
 export function printHelp(help: string): number {
   console.log(help);
   return EXIT_OK;
+}
+
+/** What a command's arguments are checked against before it runs (see {@link parseCommand}). */
+export interface CommandSpec<O extends ParseArgsOptionsConfig, R extends keyof O & string> {
+  /** The command's name in usage errors (`map build`). */
+  name: string;
+  /** The command's help text (`--help`, and after a usage error). */
+  help: string;
+  /** Its `parseArgs` options; `-h, --help` is added. */
+  options: O;
+  /**
+   * Its positional arguments: `count` of them (at most `count` when `optional`), `what` naming them in the
+   * usage error ("one map folder"). Absent: none (`parseArgs` refuses one).
+   */
+  positionals?: { count: number; what: string; optional?: boolean };
+  /** String options that must be given, not empty (when one is missing, the usage error names them all). */
+  required?: R[];
+}
+
+type ParseResults<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & typeof HELP_OPTION; allowPositionals: true }>
+>;
+
+/** The parsed arguments of a command: its options (the required ones as strings) and positionals. */
+export interface ParsedCommand<O extends ParseArgsOptionsConfig, R extends string = never> {
+  values: ParseResults<O>["values"] & { [K in R]: string };
+  positionals: string[];
+}
+
+/**
+ * Parse a command's arguments with `node:util` parseArgs: the values and positionals, or the exit code when
+ * the command has nothing more to do: `--help` (help printed, `EXIT_OK`), or positionals or required options
+ * missing (usage error and help printed, `EXIT_USAGE`). A malformed option is thrown by parseArgs (exit 2).
+ *
+ * @example
+ * ```ts ignore
+ * const parsed = parseCommand(args, { name: "map info", help: HELP, options, positionals: { count: 1, what: "one map folder" } });
+ * if (typeof parsed === "number") return parsed;
+ * ```
+ */
+export function parseCommand<
+  const O extends ParseArgsOptionsConfig,
+  const R extends keyof O & string = never,
+>(
+  args: string[],
+  spec: CommandSpec<O, R>,
+): ParsedCommand<O, R> | number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...spec.options, ...HELP_OPTION },
+    allowPositionals: spec.positionals !== undefined,
+  });
+  const given = values as Record<string, unknown>;
+  if (given.help) return printHelp(spec.help);
+  const want = spec.positionals;
+  const got = positionals.length;
+  if (want && (want.optional ? got > want.count : got !== want.count)) {
+    const expected = want.optional ? `at most ${want.what}` : want.what;
+    return usageError(spec.name, spec.help, `expected ${expected}, got ${got}`);
+  }
+  const required = spec.required ?? [];
+  if (required.some((k) => typeof given[k] !== "string" || given[k] === "")) {
+    const names = required.map((k) => `--${k}`);
+    const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+    return usageError(spec.name, spec.help, `${list} ${names.length === 1 ? "is" : "are"} required`);
+  }
+  return { values, positionals } as ParsedCommand<O, R>;
 }
 
 /**
@@ -129,6 +216,31 @@ export function indexOption(action: string, value: string | undefined): MapIndex
   const v = value ?? "hnsw";
   if (v !== "hnsw" && v !== "exact") throw invalid(action, "index", "one of hnsw, exact", v);
   return v;
+}
+
+/**
+ * The flags of the commands that build a map with the model they fit (`map build`, `eval retrieval`), checked:
+ * --model, --index, --preset, --clusters, --pca and --provider, as `buildMap`'s options.
+ */
+export function mapModelOptions(
+  action: string,
+  v: { model?: string; index?: string; preset?: string; clusters?: string; pca?: string; provider?: string },
+): {
+  modelDir?: string;
+  index: MapIndexKind;
+  preset?: string;
+  clusters?: number;
+  pcaDim?: number;
+  provider: ProviderChoice;
+} {
+  return {
+    modelDir: v.model,
+    index: indexOption(action, v.index),
+    preset: v.preset,
+    clusters: v.clusters === undefined ? undefined : intOption(action, "clusters", v.clusters, 64),
+    pcaDim: pcaOption(action, v.pca),
+    provider: providerOption(action, v.provider),
+  };
 }
 
 /** Check a `--provider` value. */

@@ -3,6 +3,7 @@
  * every change of the database's state, and a summary at the end.
  * @module
  */
+import { invalid, type ValidationError } from "../errors.ts";
 import type { FleetMap } from "../map/fleet_map.ts";
 import type { MapManifest } from "../map/format.ts";
 import { openMapFleet } from "../map/map_fleet.ts";
@@ -45,4 +46,9 @@ export async function closeCliFleet(fleet: FleetMap): Promise<void> {
     `waymark: shared table: ${s.written} places written, ${s.pulled} pulled, ${s.queued} queued in the outbox, ` +
       `${s.outages} outage(s)${s.lastError ? `, last error: ${s.lastError}` : ""}`,
   );
+}
+
+/** The error for `--robot` given with a map that is not a fleet map. */
+export function robotWithoutFleet(action: string, robot: string): ValidationError {
+  return invalid(action, "robot", "given for a fleet map (built with --index pglite:|postgres://)", robot);
 }

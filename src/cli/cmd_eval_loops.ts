@@ -7,19 +7,9 @@ import {
   DEFAULT_MIN_INLIERS,
   DEFAULT_UNVERIFIED_MIN_CONFIDENCE,
 } from "../localize/loop_gate.ts";
-import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
 import { evaluateLoops, type LoopsReport, loopsReportJson } from "../eval/loops.ts";
-import {
-  EVAL_OPTIONS,
-  EXIT_OK,
-  HELP_OPTION,
-  intOption,
-  printHelp,
-  ProgressBar,
-  providerOption,
-  usageError,
-} from "./_common.ts";
+import { EVAL_OPTIONS, EXIT_OK, intOption, parseCommand, ProgressBar, providerOption } from "./_common.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import { readLoopDataset } from "../dataset/loop_dataset.ts";
 import { writeReport } from "../eval/report.ts";
@@ -105,9 +95,10 @@ function unitOption(name: string, raw: string | undefined, fallback: number): nu
 
 /** Run `waymark eval loops`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "eval loops",
+    help: HELP,
+    positionals: { count: 1, what: "one dataset folder" },
     options: {
       ...EVAL_OPTIONS,
       fit: { type: "boolean", default: false },
@@ -119,11 +110,10 @@ export async function run(args: string[]): Promise<number> {
       events: { type: "boolean", default: false },
       report: { type: "string" },
       truth: { type: "string" },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 1) return usageError("eval loops", HELP, `expected one dataset folder`);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const action = "evaluate loops";
   const recorded = isRecordingSpec(positionals[0]);
   if (recorded !== (values.truth !== undefined)) {

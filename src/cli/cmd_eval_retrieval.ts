@@ -2,21 +2,19 @@
  * `waymark eval retrieval <dataset>`: single-frame Recall@1/5/10 and per-stage latency on a retrieval dataset.
  * @module
  */
-import { parseArgs } from "node:util";
-import { invalid, requireRange } from "../errors.ts";
+import { invalid } from "../errors.ts";
 import { evaluateRetrieval, type RetrievalReport, retrievalReportJson } from "../eval/retrieval.ts";
 import { createRetrievalVerifier } from "../eval/verified_retrieval.ts";
 import {
-  EVAL_OPTIONS,
   EXIT_OK,
-  HELP_OPTION,
-  indexOption,
   intOption,
-  pcaOption,
+  mapModelOptions,
+  parseCommand,
+  type ParsedCommand,
   phaseProgress,
-  printHelp,
   providerOption,
-  usageError,
+  radiusOption,
+  RETRIEVAL_EVAL_OPTIONS,
 } from "./_common.ts";
 import { join } from "node:path";
 import { fileExists } from "../_fs.ts";
@@ -101,32 +99,26 @@ function printReport(r: RetrievalReport, perQuery: boolean, names: string[], reu
   console.log(lines.join("\n"));
 }
 
+const OPTIONS = {
+  ...RETRIEVAL_EVAL_OPTIONS,
+  preset: { type: "string" },
+  pca: { type: "string" },
+  "map-out": { type: "string" },
+  map: { type: "string" },
+} as const;
+
 /** Run `waymark eval retrieval`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...EVAL_OPTIONS,
-      radius: { type: "string" },
-      index: { type: "string" },
-      preset: { type: "string" },
-      pca: { type: "string" },
-      "map-out": { type: "string" },
-      map: { type: "string" },
-      "top-k": { type: "string" },
-      report: { type: "string" },
-      "per-query": { type: "boolean", default: false },
-      "verify-top": { type: "string" },
-      ...HELP_OPTION,
-    },
+  const parsed = parseCommand(args, {
+    name: "eval retrieval",
+    help: HELP,
+    positionals: { count: 1, what: "one dataset folder" },
+    options: OPTIONS,
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 1) return usageError("eval retrieval", HELP, `expected one dataset folder`);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const action = "evaluate retrieval";
-  const radius = values.radius === undefined
-    ? 25
-    : requireRange(action, "radius", Number(values.radius), 0, 1e7);
+  const radius = radiusOption(action, values.radius);
   const topK = intOption(action, "verify-top", values["verify-top"], 5);
   const verifier = values.verify ? createRetrievalVerifier({ topK }) : undefined;
   const progress = phaseProgress();
@@ -203,7 +195,7 @@ function printUnlabelled(r: UnlabelledReport): void {
 }
 
 async function labelledRun(
-  values: Record<string, string | boolean | undefined>,
+  values: ParsedCommand<typeof OPTIONS>["values"],
   dir: string,
   map: Awaited<ReturnType<typeof loadMap>> | undefined,
   radius: number,
@@ -212,28 +204,22 @@ async function labelledRun(
   progress: ReturnType<typeof phaseProgress>,
 ): Promise<number> {
   const action = "evaluate retrieval";
-  const str = (k: string) => values[k] as string | undefined;
   const ds = await readRetrievalDataset(dir, { radius });
   const report = await evaluateRetrieval(ds, {
     map,
     radius,
-    modelDir: str("model"),
-    index: indexOption(action, str("index")),
-    preset: str("preset"),
-    clusters: str("clusters") === undefined ? undefined : intOption(action, "clusters", str("clusters"), 64),
-    pcaDim: pcaOption(action, str("pca")),
-    provider: providerOption(action, str("provider")),
-    mapOut: str("map-out"),
+    ...mapModelOptions(action, values),
+    mapOut: values["map-out"],
     verifier,
     candidates: verifier ? Math.max(10, topK) : undefined,
     onProgress: (p) => progress.update(p),
   });
   progress.end();
   if (values.json) console.log(JSON.stringify(retrievalReportJson(report)));
-  else printReport(report, values["per-query"] === true, ds.database.map((d) => d.image), map !== undefined);
-  if (str("report") !== undefined) {
+  else printReport(report, values["per-query"], ds.database.map((d) => d.image), map !== undefined);
+  if (values.report !== undefined) {
     const path = await writeReport(
-      str("report")!,
+      values.report,
       retrievalReportContent(report, ds, report.latencySamplesMs),
     );
     console.error(`waymark: report written to ${path}`);

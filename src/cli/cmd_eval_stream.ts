@@ -3,20 +3,17 @@
  * streaming localizer on a retrieval dataset.
  * @module
  */
-import { parseArgs } from "node:util";
-import { requireRange } from "../errors.ts";
 import { evaluateStream, type StreamReport, streamReportJson } from "../eval/stream.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import {
-  EVAL_OPTIONS,
   EXIT_OK,
-  HELP_OPTION,
   indexOption,
   intOption,
-  printHelp,
+  parseCommand,
   ProgressBar,
   providerOption,
-  usageError,
+  radiusOption,
+  RETRIEVAL_EVAL_OPTIONS,
 } from "./_common.ts";
 import { readRetrievalDataset } from "../dataset/retrieval_dataset.ts";
 import { writeReport } from "../eval/report.ts";
@@ -81,27 +78,19 @@ function printReport(r: StreamReport, perQuery: boolean): void {
 
 /** Run `waymark eval stream`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "eval stream",
+    help: HELP,
+    positionals: { count: 1, what: "one dataset folder" },
     options: {
-      ...EVAL_OPTIONS,
-      radius: { type: "string" },
-      index: { type: "string" },
-      "top-k": { type: "string" },
+      ...RETRIEVAL_EVAL_OPTIONS,
       "full-scan": { type: "string" },
-      "verify-top": { type: "string" },
-      "per-query": { type: "boolean", default: false },
-      report: { type: "string" },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 1) return usageError("eval stream", HELP, `expected one dataset folder`);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const action = "evaluate stream";
-  const radius = values.radius === undefined
-    ? 25
-    : requireRange(action, "radius", Number(values.radius), 0, 1e7);
+  const radius = radiusOption(action, values.radius);
   const verifier = values.verify ? await loadPipelineVerifier({}) : undefined;
   let bar: ProgressBar | null = null;
   let phase = "";

@@ -3,10 +3,9 @@
  * Waymark), one table plus one JSON object.
  * @module
  */
-import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { runSuite, SUITE_ROWS, suiteReportJson, suiteTable } from "../eval/suite.ts";
-import { EXIT_OK, EXIT_USAGE } from "./_common.ts";
+import { EXIT_OK, EXIT_USAGE, parseCommand } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -64,9 +63,10 @@ async function defaultData(): Promise<string | null> {
 
 /** Run `waymark eval suite`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "eval suite",
+    help: HELP,
+    positionals: { count: 0, what: "no arguments" },
     options: {
       rows: { type: "string" },
       dataset: { type: "string", multiple: true },
@@ -80,17 +80,10 @@ export async function run(args: string[]): Promise<number> {
       keep: { type: "boolean", default: false },
       out: { type: "string" },
       json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length > 0) {
-    console.error(`waymark eval suite: unexpected argument '${positionals[0]}'\n\n${HELP}`);
-    return EXIT_USAGE;
-  }
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   if (values.model && values.preset) {
     console.error("waymark eval suite: --model and --preset exclude each other");
     return EXIT_USAGE;

@@ -3,22 +3,22 @@
  * served to downstream clients (WebSocket server, rosbridge topics, JSON-lines file).
  * @module
  */
-import { parseArgs } from "node:util";
 import { type Observable, share, type Subscription, tap } from "rxjs";
 import { invalid } from "../errors.ts";
 import { JsonlSink } from "../io/jsonl_sink.ts";
-import { openFrameSource } from "../io/open_source.ts";
+import { openFrameSource, type OpenFrameSourceOptions } from "../io/open_source.ts";
+import type { BackpressurePolicy } from "../pipeline/backpressure.ts";
 import { RosbridgeSink, type RosbridgeSinkOptions } from "../io/rosbridge_sink.ts";
 import { parsePublishUrl, WebSocketSink } from "../io/websocket_sink.ts";
 import { loadMap } from "../map/map_loader.ts";
 import { fleetMapView } from "../map/map_fleet.ts";
-import { closeCliFleet, openCliFleet } from "./_fleet.ts";
+import { closeCliFleet, openCliFleet, robotWithoutFleet } from "./_fleet.ts";
 import { fullScanScanner } from "../pipeline/search_stage.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { withSourceEvents } from "../pipeline/with_source.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import type { WaymarkEvent } from "../types.ts";
-import { EXIT_OK, HELP_OPTION, intOption, printHelp, providerOption, usageError } from "./_common.ts";
+import { EXIT_OK, intOption, parseCommand, providerOption } from "./_common.ts";
 import { describeRate, sourceOptions, streamPolicy } from "./_replay_options.ts";
 import { RunSummary } from "./_run_summary.ts";
 import { StampBook, TumSink } from "../io/tum_sink.ts";
@@ -28,6 +28,7 @@ import {
   ROS_OPTIONS,
   ROS_SOURCE_HELP,
   rosbridgeSourceOptions,
+  type RosOptionValues,
   rosPublishUrl,
   rosSinkOptions,
   withOptionalRosPublish,
@@ -86,8 +87,6 @@ Options:
 
 ${ROS_SOURCE_HELP}
 `;
-
-export { sourceOptions } from "./_replay_options.ts";
 
 /** Sinks a streaming command serves events to. */
 export interface EventSinks {
@@ -165,6 +164,33 @@ export async function sinkSettings(
     out.jsonl = v.jsonl;
   }
   return out;
+}
+
+/** The checked source and sink flags of a streaming command (see {@link streamSettings}). */
+export interface StreamSettings {
+  /** --backpressure, with a note when --rate max chose it. */
+  policy: BackpressurePolicy;
+  policyNote?: string;
+  /** Options of `openFrameSource`: --rate and the rosbridge source flags. */
+  source: OpenFrameSourceOptions;
+  /** The sinks, --ros-publish resolved (`rosSink` is the command's to add). */
+  sinks: SinkSettings;
+}
+
+/**
+ * Check the flags every streaming command (`localize`, `slam`) shares, before anything is loaded: --rate and
+ * --backpressure, the rosbridge source flags, and the sinks ({@link sinkSettings}, with --ros-publish).
+ * Throws `ValidationError` (a usage error).
+ */
+export async function streamSettings(
+  action: string,
+  v: Parameters<typeof sinkSettings>[1] & RosOptionValues & { backpressure?: string; rate?: string },
+): Promise<StreamSettings> {
+  const { policy, note } = streamPolicy(v.backpressure, v.rate);
+  const source = { ...sourceOptions(action, v.rate), rosbridge: rosbridgeSourceOptions(action, v) };
+  const sinks = await sinkSettings(action, v);
+  sinks.rosPublish = rosPublishUrl(action, v);
+  return { policy, policyNote: note, source, sinks };
 }
 
 /** Open the sinks of {@link sinkSettings}; if one fails, those already open are closed. */
@@ -267,7 +293,6 @@ export const STREAM_OPTIONS = {
   verify: { type: "boolean", default: false },
   provider: { type: "string" },
   robot: { type: "string" },
-  ...HELP_OPTION,
 } as const;
 
 /** Print an event line: stats and connection changes to stderr, everything else to stdout. */
@@ -278,8 +303,10 @@ export function printEvent(e: WaymarkEvent): void {
 
 /** Run `waymark localize`. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: withOptionalRosPublish(args),
+  const parsed = parseCommand(withOptionalRosPublish(args), {
+    name: "localize",
+    help: HELP,
+    required: ["map", "source"],
     options: {
       ...STREAM_OPTIONS,
       map: { type: "string" },
@@ -292,14 +319,10 @@ export async function run(args: string[]): Promise<number> {
       foxglove: { type: "string" },
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (!values.map || !values.source) return usageError("localize", HELP, `--map and --source are required`);
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const action = "localize";
-  const { policy, note: policyNote } = streamPolicy(values.backpressure, values.rate);
-  const srcOptions = {
-    ...sourceOptions(action, values.rate),
-    rosbridge: rosbridgeSourceOptions(action, values),
-  };
+  const { policy, policyNote, source: srcOptions, sinks: sinkFlags } = await streamSettings(action, values);
   const printHz = Number(values["print-hz"]);
   if (!(printHz >= 0)) throw invalid(action, "print-hz", "a number >= 0", values["print-hz"]);
   const topK = intOption(action, "top-k", values["top-k"], 50);
@@ -307,17 +330,10 @@ export async function run(args: string[]): Promise<number> {
   if (fullScanPlaces !== undefined && !(Number.isInteger(fullScanPlaces) && fullScanPlaces >= 0)) {
     throw invalid(action, "full-scan", "an integer >= 0 (places)", values["full-scan"]);
   }
-  const sinkFlags = await sinkSettings(action, values);
-  sinkFlags.rosPublish = rosPublishUrl(action, values);
   const loaded = await loadMap(values.map, { provider: providerOption(action, values.provider) });
   if (values.robot !== undefined && !loaded.manifest.fleet) {
     await loaded.model.close();
-    throw invalid(
-      action,
-      "robot",
-      "given for a fleet map (built with --index pglite:|postgres://)",
-      values.robot,
-    );
+    throw robotWithoutFleet(action, values.robot);
   }
   // A fleet map: its places come from the robot's cache of the shared table (see map_fleet.ts).
   const fleet = loaded.manifest.fleet

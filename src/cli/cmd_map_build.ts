@@ -2,24 +2,13 @@
  * `waymark map build <dataset|folder> --out <dir>`: build a map folder (descriptors, index, places, model).
  * @module
  */
-import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
 import { buildMap, type BuildProgress } from "../map/build_map.ts";
 import { acquireMapLock } from "../map/lock.ts";
 import { readMapData } from "../map/map_loader.ts";
 import { DEFAULT_MAP_ROBOT, isFleetTarget, mapFleetRef, publishMapPlaces } from "../map/map_fleet.ts";
 import { isRecordingSpec, readRecordingImages } from "../io/recording_dataset.ts";
-import {
-  EXIT_OK,
-  HELP_OPTION,
-  indexOption,
-  intOption,
-  pcaOption,
-  phaseProgress,
-  printHelp,
-  providerOption,
-  usageError,
-} from "./_common.ts";
+import { EXIT_OK, intOption, mapModelOptions, parseCommand, phaseProgress } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -63,9 +52,10 @@ Options:
 
 /** Run `waymark map build`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "map build",
+    help: HELP,
+    positionals: { count: 1, what: "one dataset or folder" },
     options: {
       out: { type: "string" },
       model: { type: "string" },
@@ -80,14 +70,11 @@ export async function run(args: string[]): Promise<number> {
       force: { type: "boolean", default: false },
       "allow-absolute-paths": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const action = "build map";
-  if (positionals.length !== 1) {
-    return usageError("map build", HELP, `expected one dataset or folder, got ${positionals.length}`);
-  }
   if (!values.out) throw invalid(action, "out", "a folder path (--out)", values.out);
   const fleet = isFleetTarget(values.index)
     ? mapFleetRef(values.index, values.robot ?? DEFAULT_MAP_ROBOT, `map-build-${new Date().toISOString()}`)
@@ -98,13 +85,9 @@ export async function run(args: string[]): Promise<number> {
   const progress = phaseProgress();
   await using recording = isRecordingSpec(positionals[0]) ? await readRecordingImages(positionals[0]) : null;
   const r = await buildMap(recording?.images ?? positionals[0], values.out, {
-    modelDir: values.model,
-    index: fleet ? "hnsw" : indexOption(action, values.index),
+    // A fleet map's --index is the shared table; its own index is HNSW.
+    ...mapModelOptions(action, { ...values, index: fleet ? "hnsw" : values.index }),
     fleet,
-    preset: values.preset,
-    clusters: values.clusters === undefined ? undefined : intOption(action, "clusters", values.clusters, 64),
-    pcaDim: pcaOption(action, values.pca),
-    provider: providerOption(action, values.provider),
     batchSize: intOption(action, "batch", values.batch, 8),
     localFeatures: !values["no-local-features"],
     replace: values.force,

@@ -3,11 +3,10 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { MAP_FILES, MUTABLE_FILES } from "../map/format.ts";
 import { checkMapFiles, readMapManifest } from "../map/map_loader.ts";
 import { scanJournal } from "../map/journal.ts";
-import { EXIT_FAILURE, EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
+import { EXIT_FAILURE, EXIT_OK, parseCommand } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "show a map folder's counts, model, index, sizes and checksum status";
@@ -34,17 +33,17 @@ function human(bytes: number): string {
 
 /** Run `waymark map info`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "map info",
+    help: HELP,
+    positionals: { count: 1, what: "one map folder" },
     options: {
       "no-verify": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 1) return usageError("map info", HELP, `expected one map folder`);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const dir = positionals[0];
   const m = await readMapManifest(dir);
   const checks = await checkMapFiles(dir, m, !values["no-verify"]);

@@ -3,10 +3,9 @@
  * robot's queued places).
  * @module
  */
-import { parseArgs } from "node:util";
 import { readMapManifest } from "../map/map_loader.ts";
 import { openMapFleet } from "../map/map_fleet.ts";
-import { EXIT_FAILURE, EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
+import { EXIT_FAILURE, EXIT_OK, intOption, parseCommand } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "refresh a fleet map's local cache from its shared table now; write queued places";
@@ -28,28 +27,21 @@ Options:
 
 /** Run `waymark map pull`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "map pull",
+    help: HELP,
+    positionals: { count: 1, what: "one map folder" },
     options: {
       robot: { type: "string" },
       "timeout-ms": { type: "string" },
       json: { type: "boolean", default: false },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 1) {
-    return usageError("map pull", HELP, `expected one map folder, got ${positionals.length}`);
-  }
-  const timeoutMs = values["timeout-ms"] === undefined ? undefined : Number(values["timeout-ms"]);
-  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
-    return usageError(
-      "map pull",
-      HELP,
-      `'timeout-ms' must be a positive integer: current value is ${values["timeout-ms"]}`,
-    );
-  }
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
+  const timeoutMs = values["timeout-ms"] === undefined
+    ? undefined
+    : intOption("pull the map", "timeout-ms", values["timeout-ms"], 0);
   const dir = positionals[0];
   const manifest = await readMapManifest(dir);
   const fleet = await openMapFleet(dir, manifest, { robot: values.robot, refreshMs: 0, timeoutMs });

@@ -3,9 +3,8 @@
  * bytes aside, renumber place ids so that they continue the map's).
  * @module
  */
-import { parseArgs } from "node:util";
 import { repairMap } from "../map/repair.ts";
-import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
+import { EXIT_OK, parseCommand } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -27,18 +26,16 @@ Options:
 
 /** Run `waymark map repair`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "map repair",
+    help: HELP,
+    positionals: { count: 1, what: "one map folder" },
     options: {
       json: { type: "boolean", default: false },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 1) {
-    return usageError("map repair", HELP, `expected one map folder, got ${positionals.length}`);
-  }
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const r = await repairMap(positionals[0]);
   if (values.json) {
     console.log(JSON.stringify({

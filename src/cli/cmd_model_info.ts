@@ -2,13 +2,12 @@
  * `waymark model info [<model-dir>|--preset name|--generic]`: a model's manifest, provider and sizes.
  * @module
  */
-import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
 import type { ProviderChoice } from "../types.ts";
 import { loadGenericModel } from "../model/generic_model.ts";
 import { loadModel, type OnnxDescriptorModel } from "../model/onnx_model.ts";
 import { getPreset, listPresets } from "../model/registry.ts";
-import { EXIT_OK, EXIT_USAGE, HELP_OPTION, printHelp, runCommand } from "./_common.ts";
+import { EXIT_OK, parseCommand, runCommand } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "show a model's manifest, execution provider and descriptor sizes";
@@ -30,22 +29,19 @@ Options:
 /** Run `waymark model info`. */
 export function run(args: string[]): Promise<number> {
   return runCommand(async () => {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
+    const parsed = parseCommand(args, {
+      name: "model info",
+      help: HELP,
+      positionals: { count: 1, what: "one model folder", optional: true },
       options: {
         preset: { type: "string" },
         generic: { type: "boolean", default: false },
         provider: { type: "string", default: "auto" },
         json: { type: "boolean", default: false },
-        ...HELP_OPTION,
       },
     });
-    if (values.help) return printHelp(HELP);
-    if (positionals.length > 1) {
-      console.error(`waymark model info: expected at most one model folder, got ${positionals.length}`);
-      return EXIT_USAGE;
-    }
+    if (typeof parsed === "number") return parsed;
+    const { values, positionals } = parsed;
     const provider = values.provider as ProviderChoice;
     if (!["auto", "cuda", "cpu"].includes(provider)) {
       throw invalid("show model info", "provider", "one of auto, cuda, cpu", provider);

@@ -3,20 +3,11 @@
  * layouts of the dataset format).
  * @module
  */
-import { parseArgs } from "node:util";
 import { invalid, ValidationError } from "../errors.ts";
 import { fileExists } from "../_fs.ts";
 import { CONDITION_NAMES, type ConditionName } from "../io/simulator/conditions.ts";
 import { exportSimDataset } from "../io/simulator/export.ts";
-import {
-  checkOutputFolder,
-  EXIT_OK,
-  HELP_OPTION,
-  numberOption,
-  printHelp,
-  ProgressBar,
-  usageError,
-} from "./_common.ts";
+import { checkOutputFolder, EXIT_OK, numberOption, parseCommand, ProgressBar } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "render the simulated camera's route as a dataset (retrieval + loop-closure layouts)";
@@ -65,9 +56,10 @@ const SIM_OUTPUTS = new Set([
 
 /** Run `waymark sim export`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "sim export",
+    help: HELP,
+    positionals: { count: 1, what: "one output folder" },
     options: {
       frames: { type: "string" },
       traversals: { type: "string" },
@@ -83,13 +75,10 @@ export async function run(args: string[]): Promise<number> {
       exclude: { type: "string" },
       fps: { type: "string" },
       force: { type: "boolean" },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 1) {
-    return usageError("sim export", HELP, `expected one output folder, got ${positionals.length}`);
-  }
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const condition = (values.condition ?? "all") as ConditionName;
   if (!CONDITION_NAMES.includes(condition)) {
     throw invalid(

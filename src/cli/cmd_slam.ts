@@ -6,7 +6,6 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { share, tap } from "rxjs";
 import { LoopsSink } from "../io/loops_sink.ts";
 import { StampBook } from "../io/tum_sink.ts";
@@ -19,34 +18,26 @@ import { type FsyncPolicy, type JournalMeta, KeyframeJournal } from "../map/jour
 import { acquireMapLock } from "../map/lock.ts";
 import { loadMap, mapExists } from "../map/map_loader.ts";
 import type { FleetMap } from "../map/fleet_map.ts";
-import { closeCliFleet, openCliFleet } from "./_fleet.ts";
+import { closeCliFleet, openCliFleet, robotWithoutFleet } from "./_fleet.ts";
 import { checkMapTarget } from "../map/map_writer.ts";
 import { GENERIC_MODEL_URL, loadGenericModel } from "../model/generic_model.ts";
 import { HnswIndex } from "../index/hnsw_index.ts";
 import type { VectorIndex } from "../index/vector_index.ts";
 import { loadModel } from "../model/onnx_model.ts";
-import { streamPolicy } from "./_replay_options.ts";
 import { localize } from "../pipeline/localize_pipeline.ts";
 import { loadPipelineVerifier } from "../pipeline/verifier_loader.ts";
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_UNVERIFIED_MIN_CONFIDENCE } from "../localize/loop_gate.ts";
 import type { DescriptorModel } from "../types.ts";
-import { EXIT_OK, printHelp, providerOption, usageError } from "./_common.ts";
+import { EXIT_OK, parseCommand, providerOption } from "./_common.ts";
 import {
   openSinks,
   printEvent,
   runUntilDone,
-  sinkSettings,
-  sourceOptions,
   STREAM_OPTIONS,
+  streamSettings,
   withSourceEvents,
 } from "./cmd_localize.ts";
-import {
-  ROS_SOURCE_HELP,
-  rosbridgeSourceOptions,
-  rosPublishUrl,
-  rosSinkOptions,
-  withOptionalRosPublish,
-} from "./_ros_options.ts";
+import { ROS_SOURCE_HELP, rosSinkOptions, withOptionalRosPublish } from "./_ros_options.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary =
@@ -111,8 +102,10 @@ ${ROS_SOURCE_HELP}
 
 /** Run `waymark slam`. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: withOptionalRosPublish(args),
+  const parsed = parseCommand(withOptionalRosPublish(args), {
+    name: "slam",
+    help: HELP,
+    required: ["source", "out"],
     options: {
       ...STREAM_OPTIONS,
       out: { type: "string" },
@@ -129,10 +122,10 @@ export async function run(args: string[]): Promise<number> {
       foxglove: { type: "string" },
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (!values.source || !values.out) return usageError("slam", HELP, `--source and --out are required`);
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const action = "run slam";
-  const sinkFlags = await sinkSettings(action, values);
+  const { policy, policyNote, source: srcOptions, sinks: sinkFlags } = await streamSettings(action, values);
   const provider = providerOption(action, values.provider);
   const fsync: FsyncPolicy = values.fsync === "always" || values.fsync === "never"
     ? values.fsync
@@ -159,13 +152,7 @@ export async function run(args: string[]): Promise<number> {
   if (sessionIndex !== "auto" && sessionIndex !== "dense" && sessionIndex !== "hnsw") {
     throw invalid(action, "session-index", "auto, dense or hnsw", sessionIndex);
   }
-  const { policy, note: policyNote } = streamPolicy(values.backpressure, values.rate);
   if (policyNote) console.error(`waymark: ${policyNote}`);
-  const srcOptions = {
-    ...sourceOptions(action, values.rate),
-    rosbridge: rosbridgeSourceOptions(action, values),
-  };
-  const rosPublish = rosPublishUrl(action, values);
   const out = values.out;
   // Only a new path, an empty folder or a Waymark map (extended); one writer at a time, released on any exit.
   await checkMapTarget(out, { extend: true, action: "run slam" });
@@ -182,14 +169,7 @@ export async function run(args: string[]): Promise<number> {
   let mapKind: "hnsw" | "exact" = "hnsw";
   let fleet: FleetMap | undefined;
   const hasMap = await mapExists(out);
-  if (!hasMap && values.robot !== undefined) {
-    throw invalid(
-      action,
-      "robot",
-      "given for a fleet map (built with --index pglite:|postgres://)",
-      values.robot,
-    );
-  }
+  if (!hasMap && values.robot !== undefined) throw robotWithoutFleet(action, values.robot);
   if (hasMap) {
     const map = await loadMap(out, { provider, modelDir: values.model });
     model = map.model;
@@ -197,12 +177,7 @@ export async function run(args: string[]): Promise<number> {
     if (map.manifest.fleet) fleet = await openCliFleet(out, map.manifest, { robot: values.robot });
     else if (values.robot !== undefined) {
       await model.close();
-      throw invalid(
-        action,
-        "robot",
-        "given for a fleet map (built with --index pglite:|postgres://)",
-        values.robot,
-      );
+      throw robotWithoutFleet(action, values.robot);
     }
     mapKind = map.manifest.index.kind;
     const dim = map.index.dim;
@@ -244,7 +219,6 @@ export async function run(args: string[]): Promise<number> {
   }
   const verifier = values["no-verify"] ? undefined : await loadPipelineVerifier({});
   const source = await openFrameSource(values.source, srcOptions);
-  sinkFlags.rosPublish = rosPublish;
   const sinks = await openSinks({ ...sinkFlags, rosSink: rosSinkOptions(action, values) });
   // --loops-csv: loop closures with both stamps (exact for bag:/mcap: sources).
   const stamps = new StampBook();

@@ -3,7 +3,6 @@
  * NetVLAD's weakly supervised ranking loss (thin shell over `train()` of `src/train/train_model.ts`).
  * @module
  */
-import { parseArgs } from "node:util";
 import { invalid } from "../errors.ts";
 import {
   train,
@@ -11,15 +10,7 @@ import {
   type TrainModelProgress,
   type TrainOptions,
 } from "../train/train_model.ts";
-import {
-  checkOutputFolder,
-  EXIT_OK,
-  HELP_OPTION,
-  numberOption,
-  printHelp,
-  ProgressBar,
-  usageError,
-} from "./_common.ts";
+import { checkOutputFolder, EXIT_OK, numberOption, parseCommand, ProgressBar } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "train the NetVLAD head + whitening from a position-tagged dataset (ranking loss)";
@@ -89,9 +80,11 @@ const TRAIN_OUTPUTS = new Set(["manifest.json", "training.json", "checkpoint", "
 
 /** Run `waymark train`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "train",
+    help: HELP,
+    positionals: { count: 1, what: "one dataset folder" },
+    required: ["out"],
     options: {
       out: { type: "string" },
       epochs: { type: "string" },
@@ -119,13 +112,10 @@ export async function run(args: string[]): Promise<number> {
       mean: { type: "string" },
       std: { type: "string" },
       "feature-output": { type: "string" },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 1 || !values.out) {
-    return usageError("train", HELP, `give one dataset folder and --out <model-dir>`);
-  }
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const kind = values.optimizer ?? "adam";
   const keep = values.keep ?? "best";
   if (keep !== "best" && keep !== "last") throw invalid("train", "keep", "best or last", keep);

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { ImageDecodeError, ValidationError } from "../errors.ts";
 import { decodeImage } from "../image/decode.ts";
@@ -19,7 +18,7 @@ import {
 } from "../verify/local_features.ts";
 import { type DelfModel, loadDelfModel } from "../verify/delf_contract.ts";
 import { resolveVerifyOptions, verifyPair } from "../verify/verifier.ts";
-import { EXIT_OK, HELP_OPTION, printHelp, usageError } from "./_common.ts";
+import { EXIT_OK, parseCommand } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
 export const summary = "verify an image pair with DELF-style local features and draw the inlier matches";
@@ -51,9 +50,11 @@ async function writePng(path: string, c: RgbCanvas): Promise<void> {
 
 /** Run the command. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const parsed = parseCommand(args, {
+    name: "verify",
+    help: HELP,
+    positionals: { count: 2, what: "two images" },
+    required: ["out"],
     options: {
       out: { type: "string" },
       "attention-out": { type: "string" },
@@ -63,14 +64,10 @@ export async function run(args: string[]): Promise<number> {
       threshold: { type: "string", default: "20" },
       "max-keypoints": { type: "string", default: "1000" },
       json: { type: "boolean", default: false },
-      ...HELP_OPTION,
     },
   });
-  if (values.help) return printHelp(HELP);
-  if (positionals.length !== 2) {
-    return usageError("verify", HELP, `expected two images, got ${positionals.length}`);
-  }
-  if (!values.out) return usageError("verify", HELP, `--out <png> is required`);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const geometry = values.geometry;
   if (geometry !== "affine" && geometry !== "homography") {
     throw new ValidationError(

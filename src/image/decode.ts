@@ -7,7 +7,8 @@
  */
 import sharp from "sharp";
 import { ImageDecodeError } from "../errors.ts";
-import type { EncodedImage, PixelImage, RawEncoding, RawImage } from "../types.ts";
+import type { EncodedImage, PixelImage, RawImage } from "../types.ts";
+import { RAW_BYTES_PER_PIXEL } from "./raw_encoding.ts";
 
 /** Largest accepted image side, in pixels. */
 export const MAX_IMAGE_SIDE = 16384;
@@ -153,25 +154,16 @@ export function sharpPixels(
   };
 }
 
-const BYTES_PER_PIXEL: Record<RawEncoding, number> = {
-  rgb8: 3,
-  bgr8: 3,
-  rgba8: 4,
-  bgra8: 4,
-  mono8: 1,
-  mono16: 2,
-};
-
 /**
  * Check a raw image's declared geometry against its data; returns bytes per pixel.
  * Throws {@link ImageDecodeError} naming the source and the inconsistency.
  */
 export function checkRaw(raw: RawImage, source = "<raw image>"): number {
-  const bpp = BYTES_PER_PIXEL[raw.encoding];
+  const bpp = RAW_BYTES_PER_PIXEL[raw.encoding];
   if (bpp === undefined) {
     throw new ImageDecodeError(
       `Cannot decode ${source}: unsupported raw encoding '${raw.encoding}' (expected one of ${
-        Object.keys(BYTES_PER_PIXEL).join(", ")
+        Object.keys(RAW_BYTES_PER_PIXEL).join(", ")
       })`,
       ctx(source),
     );
@@ -230,7 +222,7 @@ export function rawToPixels(raw: RawImage, options: { channels?: 1 | 3; source?:
   const channels = options.channels ?? natural;
   const out = new Uint8Array(width * height * channels);
   const swap = encoding === "bgr8" || encoding === "bgra8";
-  const bpp = BYTES_PER_PIXEL[encoding];
+  const bpp = RAW_BYTES_PER_PIXEL[encoding];
   // mono16: shift so that the brightest sample uses the top of the 8-bit range (12-bit sensors keep detail).
   let shift = 8;
   if (encoding === "mono16") {

@@ -16,16 +16,17 @@
 import { Bag } from "@foxglove/rosbag";
 import lz4 from "lz4js";
 import Bunzip from "seek-bzip";
-import { DatasetError, invalid } from "../errors.ts";
-import { decodeRosImageFields, imageKindOfType } from "./ros_messages.ts";
-import { deserializeRosImage } from "./ros_serialization.ts";
+import { DatasetError } from "../errors.ts";
+import { imageKindOfType } from "./ros_messages.ts";
 import {
-  RandomAccessFile,
+  decodeRecordedRosImage,
+  openRecordedSource,
+  openRecordingFile,
+  type RandomAccessFile,
   type RecordedImage,
   type RecordedMessage,
-  RecordedSource,
+  type RecordedSource,
   type RecordedSourceOptions,
-  recordedTiming,
 } from "./recorded_source.ts";
 
 /** Chunk decompressors for `@foxglove/rosbag` (the bag format allows `lz4` and `bz2` besides `none`). */
@@ -60,46 +61,24 @@ function bagTopics(bag: Bag): BagTopic[] {
 export function decodeRos1Image(data: Uint8Array, type: string): RecordedImage {
   const kind = imageKindOfType(type);
   if (!kind) throw new DatasetError(`Cannot replay messages of type ${type}: not an image type`);
-  const fields = deserializeRosImage(data, kind, "ros1", false);
-  const decoded = decodeRosImageFields(fields);
-  const { sec, nanosec } = fields.header;
-  return {
-    image: decoded.image,
-    stamp: sec === 0 && nanosec === 0 ? null : { sec, nsec: nanosec },
-    frameId: decoded.frameId,
-  };
+  return decodeRecordedRosImage(data, kind, "ros1");
 }
 
 /** Open a bag file and read its index; errors name the file. */
-async function openBag(path: string): Promise<{ bag: Bag; file: RandomAccessFile }> {
-  let file: RandomAccessFile;
-  try {
-    file = await RandomAccessFile.open(path);
-  } catch (err) {
-    throw new DatasetError(`Cannot open the bag ${path}: ${(err as Error).message}`, {
-      cause: err,
-      context: { file: path },
+function openBag(path: string): Promise<{ reader: Bag; file: RandomAccessFile }> {
+  return openRecordingFile(path, "bag", "a ROS 1 bag (format 2.0)", async (file) => {
+    const bag = new Bag({ read: (o, l) => file.read(o, l), size: () => file.size }, {
+      decompress: DECOMPRESS,
+      parse: false,
     });
-  }
-  const bag = new Bag({ read: (o, l) => file.read(o, l), size: () => file.size }, {
-    decompress: DECOMPRESS,
-    parse: false,
-  });
-  try {
     await bag.open();
-  } catch (err) {
-    await file.close();
-    throw new DatasetError(`Cannot read ${path} as a ROS 1 bag (format 2.0): ${(err as Error).message}`, {
-      cause: err,
-      context: { file: path },
-    });
-  }
-  return { bag, file };
+    return bag;
+  });
 }
 
 /** List the topics of a bag (for `--help`-style messages and tools). */
 export async function listBagTopics(path: string): Promise<BagTopic[]> {
-  const { bag, file } = await openBag(path);
+  const { reader: bag, file } = await openBag(path);
   try {
     return bagTopics(bag);
   } finally {
@@ -112,39 +91,40 @@ export async function listBagTopics(path: string): Promise<BagTopic[]> {
  * @throws DatasetError for a file that is not a readable bag; ValidationError for a topic the bag lacks or that
  *   holds no images (the message lists the image topics it has).
  */
-export async function openBagSource(
+export function openBagSource(
   path: string,
   topic: string | undefined,
   options: RecordedSourceOptions = {},
 ): Promise<RecordedSource> {
-  const action = `replay ${path}`;
-  recordedTiming(action, options);
-  const { bag, file } = await openBag(path);
-  const topics = bagTopics(bag);
-  const images = topics.filter((t) => imageKindOfType(t.type));
-  // Without a topic, the bag's only image topic.
-  if (topic === undefined && images.length === 1) topic = images[0].topic;
-  const found = topics.find((t) => t.topic === topic);
-  if (!found || !imageKindOfType(found.type)) {
-    await file.close();
-    const have = images.length
-      ? `an image topic of the bag: ${images.map((t) => `${t.topic} (${t.type}, ${t.messages})`).join(", ")}`
-      : "an image topic, but the bag has none (sensor_msgs/Image or CompressedImage)";
-    throw invalid(action, "topic", have, found ? `${topic} (${found.type})` : topic ?? "(none given)");
-  }
-  const name = `bag:${path}#${topic}`;
-  const wanted = found.topic;
-  const typeOfConn = new Map<number, string>();
-  for (const c of bag.connections.values()) typeOfConn.set(c.conn, c.type ?? "");
-  async function* messages(): AsyncIterable<RecordedMessage> {
-    for await (const m of bag.messageIterator({ topics: [wanted] })) {
-      const type = typeOfConn.get(m.connectionId) ?? "";
-      const data = m.data;
-      yield {
-        logTimeNs: BigInt(m.timestamp.sec) * 1_000_000_000n + BigInt(m.timestamp.nsec),
-        decode: () => decodeRos1Image(data, type),
+  return openRecordedSource("bag", path, topic, options, openBag, (bag, topic) => {
+    const topics = bagTopics(bag);
+    const images = topics.filter((t) => imageKindOfType(t.type));
+    // Without a topic, the bag's only image topic.
+    if (topic === undefined && images.length === 1) topic = images[0].topic;
+    const found = topics.find((t) => t.topic === topic);
+    if (!found || !imageKindOfType(found.type)) {
+      return {
+        expected: images.length
+          ? `an image topic of the bag: ${
+            images.map((t) => `${t.topic} (${t.type}, ${t.messages})`).join(", ")
+          }`
+          : "an image topic, but the bag has none (sensor_msgs/Image or CompressedImage)",
+        given: found ? `${topic} (${found.type})` : topic ?? "(none given)",
       };
     }
-  }
-  return new RecordedSource(name, messages, options, () => file.close());
+    const wanted = found.topic;
+    const typeOfConn = new Map<number, string>();
+    for (const c of bag.connections.values()) typeOfConn.set(c.conn, c.type ?? "");
+    async function* messages(): AsyncIterable<RecordedMessage> {
+      for await (const m of bag.messageIterator({ topics: [wanted] })) {
+        const type = typeOfConn.get(m.connectionId) ?? "";
+        const data = m.data;
+        yield {
+          logTimeNs: BigInt(m.timestamp.sec) * 1_000_000_000n + BigInt(m.timestamp.nsec),
+          decode: () => decodeRos1Image(data, type),
+        };
+      }
+    }
+    return { topic: wanted, messages };
+  });
 }

@@ -77,6 +77,14 @@ class Reader {
     if (this.pos + n > this.bytes.length) this.fail(`truncated input (need ${n} more bytes)`);
   }
 
+  /** Read a fixed-size big-endian field of `size` bytes at the current position with `read`, and step over it. */
+  fixed<T>(size: number, read: (view: DataView, at: number) => T): T {
+    this.need(size);
+    const v = read(this.view, this.pos);
+    this.pos += size;
+    return v;
+  }
+
   u8(): number {
     this.need(1);
     return this.bytes[this.pos++];
@@ -88,22 +96,12 @@ class Reader {
     switch (info) {
       case 24:
         return this.u8();
-      case 25: {
-        this.need(2);
-        const v = this.view.getUint16(this.pos);
-        this.pos += 2;
-        return v;
-      }
-      case 26: {
-        this.need(4);
-        const v = this.view.getUint32(this.pos);
-        this.pos += 4;
-        return v;
-      }
+      case 25:
+        return this.fixed(2, (view, at) => view.getUint16(at));
+      case 26:
+        return this.fixed(4, (view, at) => view.getUint32(at));
       case 27: {
-        this.need(8);
-        const v = this.view.getBigUint64(this.pos);
-        this.pos += 8;
+        const v = this.fixed(8, (view, at) => view.getBigUint64(at));
         return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
       }
       case 31:
@@ -302,24 +300,12 @@ class Reader {
         if (v < 32) this.fail(`simple value ${v} must use the one-byte form`);
         return new CborSimple(v);
       }
-      case 25: {
-        this.need(2);
-        const v = halfToFloat(this.view.getUint16(this.pos));
-        this.pos += 2;
-        return v;
-      }
-      case 26: {
-        this.need(4);
-        const v = this.view.getFloat32(this.pos);
-        this.pos += 4;
-        return v;
-      }
-      case 27: {
-        this.need(8);
-        const v = this.view.getFloat64(this.pos);
-        this.pos += 8;
-        return v;
-      }
+      case 25:
+        return this.fixed(2, (view, at) => halfToFloat(view.getUint16(at)));
+      case 26:
+        return this.fixed(4, (view, at) => view.getFloat32(at));
+      case 27:
+        return this.fixed(8, (view, at) => view.getFloat64(at));
       case 31:
         return BREAK;
       default:

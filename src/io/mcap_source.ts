@@ -15,17 +15,18 @@
  */
 import { McapIndexedReader } from "@mcap/core";
 import lz4 from "lz4js";
-import { DatasetError, invalid } from "../errors.ts";
+import { DatasetError } from "../errors.ts";
 import { decodeBase64 } from "./base64.ts";
-import { containerOfFormat, decodeRosImageFields, imageKindOfType } from "./ros_messages.ts";
-import { deserializeRosImage } from "./ros_serialization.ts";
+import { containerOfFormat, imageKindOfType } from "./ros_messages.ts";
 import {
-  RandomAccessFile,
+  decodeRecordedRosImage,
+  openRecordedSource,
+  openRecordingFile,
+  type RandomAccessFile,
   type RecordedImage,
   type RecordedMessage,
-  RecordedSource,
+  type RecordedSource,
   type RecordedSourceOptions,
-  recordedTiming,
 } from "./recorded_source.ts";
 
 /** A channel of an MCAP file as listed in messages. */
@@ -42,16 +43,7 @@ const FOXGLOVE_COMPRESSED = "foxglove.CompressedImage";
 function decoderOf(schema: string, encoding: string): ((data: Uint8Array) => RecordedImage) | null {
   const kind = imageKindOfType(schema);
   if (kind && (encoding === "ros1" || encoding === "cdr")) {
-    return (data) => {
-      const fields = deserializeRosImage(data, kind, encoding, false);
-      const decoded = decodeRosImageFields(fields);
-      const { sec, nanosec } = fields.header;
-      return {
-        image: decoded.image,
-        stamp: sec === 0 && nanosec === 0 ? null : { sec, nsec: nanosec },
-        frameId: decoded.frameId,
-      };
-    };
+    return (data) => decodeRecordedRosImage(data, kind, encoding);
   }
   if (schema === FOXGLOVE_COMPRESSED && encoding === "protobuf") return decodeFoxgloveCompressedProtobuf;
   if (schema === FOXGLOVE_COMPRESSED && encoding === "json") return decodeFoxgloveCompressedJson;
@@ -174,32 +166,15 @@ const DECOMPRESS = {
 };
 
 /** Open an MCAP file's index; errors name the file. */
-async function openMcap(path: string): Promise<{ reader: McapIndexedReader; file: RandomAccessFile }> {
-  let file: RandomAccessFile;
-  try {
-    file = await RandomAccessFile.open(path);
-  } catch (err) {
-    throw new DatasetError(`Cannot open the MCAP file ${path}: ${(err as Error).message}`, {
-      cause: err,
-      context: { file: path },
-    });
-  }
-  try {
-    const reader = await McapIndexedReader.Initialize({
+function openMcap(path: string): Promise<{ reader: McapIndexedReader; file: RandomAccessFile }> {
+  return openRecordingFile(path, "MCAP file", "an indexed MCAP file", (file) =>
+    McapIndexedReader.Initialize({
       readable: {
         size: () => Promise.resolve(BigInt(file.size)),
         read: (offset, size) => file.read(Number(offset), Number(size)),
       },
       decompressHandlers: DECOMPRESS,
-    });
-    return { reader, file };
-  } catch (err) {
-    await file.close();
-    throw new DatasetError(
-      `Cannot read ${path} as an indexed MCAP file: ${(err as Error).message}`,
-      { cause: err, context: { file: path } },
-    );
-  }
+    }));
 }
 
 function mcapTopics(reader: McapIndexedReader): McapTopic[] {
@@ -220,44 +195,43 @@ function mcapTopics(reader: McapIndexedReader): McapTopic[] {
  * @throws DatasetError for a file that is not a readable indexed MCAP; ValidationError for a topic the file lacks
  *   or whose schema/encoding is not a supported image (the message lists the image topics it has).
  */
-export async function openMcapSource(
+export function openMcapSource(
   path: string,
   topic: string | undefined,
   options: RecordedSourceOptions = {},
 ): Promise<RecordedSource> {
-  const action = `replay ${path}`;
-  recordedTiming(action, options);
-  const { reader, file } = await openMcap(path);
-  const topics = mcapTopics(reader);
-  const describe = (t: McapTopic) =>
-    `${t.topic} (${t.schema}, ${t.encoding}${t.messages !== undefined ? `, ${t.messages}` : ""})`;
-  const usable = topics.filter((t) => decoderOf(t.schema, t.encoding));
-  // Without a topic, the file's only decodable image topic.
-  if (topic === undefined && new Set(usable.map((t) => t.topic)).size === 1) topic = usable[0].topic;
-  const channels = [...reader.channelsById.values()].filter((c) => c.topic === topic);
-  const decoders = new Map<number, (data: Uint8Array) => RecordedImage>();
-  for (const c of channels) {
-    const d = decoderOf(reader.schemasById.get(c.schemaId)?.name ?? "", c.messageEncoding);
-    if (d) decoders.set(c.id, d);
-  }
-  if (decoders.size === 0) {
-    await file.close();
-    const found = topics.find((t) => t.topic === topic);
-    const have = usable.length
-      ? `an image topic of the file: ${usable.map(describe).join(", ")}`
-      : "an image topic, but the file has none that can be decoded (sensor_msgs Image/CompressedImage in ros1 or " +
-        "cdr, foxglove.CompressedImage in protobuf or json)";
-    throw invalid(action, "topic", have, found ? describe(found) : topic ?? "(none given)");
-  }
-  const name = `mcap:${path}#${topic}`;
-  const wanted = topic as string;
-  async function* messages(): AsyncIterable<RecordedMessage> {
-    for await (const m of reader.readMessages({ topics: [wanted] })) {
-      const decode = decoders.get(m.channelId);
-      if (!decode) continue;
-      const data = m.data;
-      yield { logTimeNs: m.logTime, decode: () => decode(data) };
+  return openRecordedSource("mcap", path, topic, options, openMcap, (reader, topic) => {
+    const topics = mcapTopics(reader);
+    const describe = (t: McapTopic) =>
+      `${t.topic} (${t.schema}, ${t.encoding}${t.messages !== undefined ? `, ${t.messages}` : ""})`;
+    const usable = topics.filter((t) => decoderOf(t.schema, t.encoding));
+    // Without a topic, the file's only decodable image topic.
+    if (topic === undefined && new Set(usable.map((t) => t.topic)).size === 1) topic = usable[0].topic;
+    const channels = [...reader.channelsById.values()].filter((c) => c.topic === topic);
+    const decoders = new Map<number, (data: Uint8Array) => RecordedImage>();
+    for (const c of channels) {
+      const d = decoderOf(reader.schemasById.get(c.schemaId)?.name ?? "", c.messageEncoding);
+      if (d) decoders.set(c.id, d);
     }
-  }
-  return new RecordedSource(name, messages, options, () => file.close());
+    if (decoders.size === 0) {
+      const found = topics.find((t) => t.topic === topic);
+      return {
+        expected: usable.length
+          ? `an image topic of the file: ${usable.map(describe).join(", ")}`
+          : "an image topic, but the file has none that can be decoded (sensor_msgs Image/CompressedImage in " +
+            "ros1 or cdr, foxglove.CompressedImage in protobuf or json)",
+        given: found ? describe(found) : topic ?? "(none given)",
+      };
+    }
+    const wanted = topic as string;
+    async function* messages(): AsyncIterable<RecordedMessage> {
+      for await (const m of reader.readMessages({ topics: [wanted] })) {
+        const decode = decoders.get(m.channelId);
+        if (!decode) continue;
+        const data = m.data;
+        yield { logTimeNs: m.logTime, decode: () => decode(data) };
+      }
+    }
+    return { topic: wanted, messages };
+  });
 }

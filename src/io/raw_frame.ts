@@ -30,7 +30,7 @@
  */
 import { FrameFormatError } from "../errors.ts";
 import type { RawEncoding, RawImage } from "../types.ts";
-import { RAW_BYTES_PER_PIXEL } from "./ros_messages.ts";
+import { RAW_BYTES_PER_PIXEL } from "../image/raw_encoding.ts";
 
 /** The 4 magic bytes "WMRW". */
 export const RAW_FRAME_MAGIC: Uint8Array = new Uint8Array([0x57, 0x4d, 0x52, 0x57]);

@@ -15,17 +15,12 @@
  * @module
  */
 import { formatTime } from "./ros_time.ts";
-import { type Observable, Subject, type Subscriber } from "rxjs";
-import { ReplayRuns, sleepUnlessAborted } from "./_replay_runs.ts";
-import { invalid, requireRange } from "../errors.ts";
+import type { Subscriber } from "rxjs";
+import { ReplayClock, ReplayingSource, type ReplayTiming, replayTiming } from "./_replay_runs.ts";
+import { DatasetError, invalid } from "../errors.ts";
+import { decodeRosImageFields } from "./ros_messages.ts";
+import { deserializeRosImage, type RosWireFormat } from "./ros_serialization.ts";
 import type { CameraFrame, EncodedImage, RawImage } from "../types.ts";
-import {
-  connectionEvent,
-  errorEvent,
-  type FrameSource,
-  type SourceCounters,
-  type SourceEvent,
-} from "./frame_source.ts";
 
 /** An exact stamp: integer seconds and nanoseconds (0..999,999,999). */
 export interface ExactStamp {
@@ -60,6 +55,25 @@ export interface RecordedSourceOptions {
   speed?: number;
 }
 
+/**
+ * Decode one serialised ROS image message (`sensor_msgs/CompressedImage` or `Image`, ROS 1 or CDR), keeping
+ * the header stamp exact (null when it is zero).
+ */
+export function decodeRecordedRosImage(
+  data: Uint8Array,
+  kind: "compressed" | "raw",
+  wire: RosWireFormat,
+): RecordedImage {
+  const fields = deserializeRosImage(data, kind, wire, false);
+  const decoded = decodeRosImageFields(fields);
+  const { sec, nanosec } = fields.header;
+  return {
+    image: decoded.image,
+    stamp: sec === 0 && nanosec === 0 ? null : { sec, nsec: nanosec },
+    frameId: decoded.frameId,
+  };
+}
+
 /** Nanoseconds as an exact stamp. */
 export function exactStampOfNs(ns: bigint): ExactStamp {
   const sec = ns / 1_000_000_000n;
@@ -76,92 +90,136 @@ export function recordedTiming(
   action: string,
   options: RecordedSourceOptions,
 ): Required<RecordedSourceOptions> {
-  const rate = options.rate ?? "recorded";
-  if (rate !== "recorded" && rate !== "max" && !(typeof rate === "number" && rate > 0 && rate <= 10000)) {
-    throw invalid(action, "rate", `"recorded", "max" or frames per second in (0, 10000]`, rate);
-  }
-  return { rate, speed: requireRange(action, "speed", options.speed ?? 1, 1e-3, 1e4) };
+  return replayTiming(action, options);
 }
 
 /** Replays recorded messages; see the module doc. */
-export class RecordedSource implements FrameSource {
-  readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0 };
-  private readonly events$ = new Subject<SourceEvent>();
-  private readonly runs = new ReplayRuns<CameraFrame>((subscriber, signal) => this.run(subscriber, signal));
-  private readonly timing: Required<RecordedSourceOptions>;
+export class RecordedSource extends ReplayingSource {
+  private readonly timing: ReplayTiming;
 
   /**
    * @param name the spec (`bag:file#topic`), used as `source` of events and frames.
    * @param messages a fresh pass over the topic's messages in record order, one per run.
-   * @param release called once by `close()` (closes the file).
+   * @param releaseFile called once by `close()` (closes the file).
    */
   constructor(
     readonly name: string,
     private readonly messages: () => AsyncIterable<RecordedMessage>,
     options: RecordedSourceOptions = {},
-    private readonly release: () => Promise<void> = () => Promise.resolve(),
+    private readonly releaseFile: () => Promise<void> = () => Promise.resolve(),
   ) {
-    this.timing = recordedTiming("replay a recording", options);
+    super();
+    this.timing = replayTiming("replay a recording", options);
   }
 
-  private async run(subscriber: Subscriber<CameraFrame>, signal: AbortSignal): Promise<void> {
-    this.counters.connections++;
-    this.events$.next(connectionEvent(this.name, "open"));
-    const t0 = performance.now();
+  protected override async replay(subscriber: Subscriber<CameraFrame>, signal: AbortSignal): Promise<void> {
+    const clock = new ReplayClock(this.timing);
     let log0: bigint | null = null;
     let index = 0;
     let seq = 0;
-    try {
-      for await (const msg of this.messages()) {
-        if (signal.aborted) return;
-        const i = index++;
-        log0 ??= msg.logTimeNs;
-        let rec: RecordedImage;
-        try {
-          rec = msg.decode();
-        } catch (err) {
-          this.counters.errors++;
-          this.events$.next(errorEvent(err, this.name));
-          continue;
-        }
-        if (this.timing.rate !== "max") {
-          const offsetMs = this.timing.rate === "recorded"
-            ? Number(msg.logTimeNs - log0) / 1e6 / this.timing.speed
-            : (i * 1000) / this.timing.rate;
-          const wait = t0 + offsetMs - performance.now();
-          if (wait > 0) await sleepUnlessAborted(wait, signal);
-          if (signal.aborted) return;
-        }
-        const exact = rec.stamp ?? exactStampOfNs(msg.logTimeNs);
-        const frame: CameraFrame = {
-          seq: seq++,
-          stamp: exact.sec + exact.nsec * 1e-9,
-          time: { sec: exact.sec, nanosec: exact.nsec },
-          frameId: rec.frameId,
-          image: rec.image,
-          source: this.name,
-        };
-        this.counters.frames++;
-        subscriber.next(frame);
+    for await (const msg of this.messages()) {
+      if (signal.aborted) return;
+      const i = index++;
+      log0 ??= msg.logTimeNs;
+      let rec: RecordedImage;
+      try {
+        rec = msg.decode();
+      } catch (err) {
+        this.reportError(err);
+        continue;
       }
-    } finally {
-      this.events$.next(connectionEvent(this.name, "closed"));
+      await clock.waitFor(i, () => Number(msg.logTimeNs - log0!) / 1e6, signal);
+      if (signal.aborted) return;
+      const exact = rec.stamp ?? exactStampOfNs(msg.logTimeNs);
+      this.emit(subscriber, {
+        seq: seq++,
+        stamp: exact.sec + exact.nsec * 1e-9,
+        time: { sec: exact.sec, nanosec: exact.nsec },
+        frameId: rec.frameId,
+        image: rec.image,
+        source: this.name,
+      });
     }
   }
 
-  frames(): Observable<CameraFrame> {
-    return this.runs.frames$;
+  protected override release(): Promise<void> {
+    return this.releaseFile();
   }
+}
 
-  events(): Observable<SourceEvent> {
-    return this.events$.asObservable();
+/**
+ * Open the recording at `path` and read its index with `read`; the errors name the file (`Cannot open the
+ * <what> <path>`, `Cannot read <path> as <format>`), and the file is closed when `read` fails.
+ * @throws DatasetError
+ */
+export async function openRecordingFile<T>(
+  path: string,
+  what: string,
+  format: string,
+  read: (file: RandomAccessFile) => Promise<T>,
+): Promise<{ reader: T; file: RandomAccessFile }> {
+  let file: RandomAccessFile;
+  try {
+    file = await RandomAccessFile.open(path);
+  } catch (err) {
+    throw new DatasetError(`Cannot open the ${what} ${path}: ${(err as Error).message}`, {
+      cause: err,
+      context: { file: path },
+    });
   }
+  try {
+    return { reader: await read(file), file };
+  } catch (err) {
+    await file.close();
+    throw new DatasetError(`Cannot read ${path} as ${format}: ${(err as Error).message}`, {
+      cause: err,
+      context: { file: path },
+    });
+  }
+}
 
-  async close(): Promise<void> {
-    if (!(await this.runs.close())) return;
-    await this.release().catch(() => {});
-    this.events$.complete();
+/**
+ * The topic a container's reader chose for {@link openRecordedSource}: its name and a fresh pass over its
+ * image messages; or, for a topic it cannot replay, what was expected and what was given (a usage error).
+ */
+export type TopicChoice =
+  | { topic: string; messages: () => AsyncIterable<RecordedMessage> }
+  | { expected: string; given: string };
+
+/**
+ * A recorded source over `topic` of the container file at `path` (`scheme`: `bag`, `mcap`): checks the
+ * timing options, opens the file with `open`, asks `choose` for the topic (undefined: the file's only image
+ * topic), and refuses a topic it cannot replay with a `ValidationError` (the file closed). The source closes
+ * the file at `close()`.
+ */
+export async function openRecordedSource<T>(
+  scheme: string,
+  path: string,
+  topic: string | undefined,
+  options: RecordedSourceOptions,
+  open: (path: string) => Promise<{ reader: T; file: RandomAccessFile }>,
+  choose: (reader: T, topic: string | undefined) => TopicChoice,
+): Promise<RecordedSource> {
+  const action = `replay ${path}`;
+  replayTiming(action, options);
+  const { reader, file } = await open(path);
+  let choice: TopicChoice;
+  try {
+    choice = choose(reader, topic);
+  } catch (err) {
+    await file.close();
+    throw err;
   }
+  if ("expected" in choice) {
+    await file.close();
+    throw invalid(action, "topic", choice.expected, choice.given);
+  }
+  return new RecordedSource(
+    `${scheme}:${path}#${choice.topic}`,
+    choice.messages,
+    options,
+    () => file.close(),
+  );
 }
 
 /** A random-access reader over one file, reads serialised (the container readers may issue them concurrently). */

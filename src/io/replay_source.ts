@@ -20,17 +20,10 @@
  *
  * @module
  */
-import { type Observable, Subject, type Subscriber } from "rxjs";
-import { ReplayRuns, sleepUnlessAborted } from "./_replay_runs.ts";
-import { DatasetError, invalid, requireRange } from "../errors.ts";
+import type { Subscriber } from "rxjs";
+import { ReplayClock, ReplayingSource, type ReplayTiming, replayTiming } from "./_replay_runs.ts";
+import { DatasetError, requireRange } from "../errors.ts";
 import type { CameraFrame, Position } from "../types.ts";
-import {
-  connectionEvent,
-  errorEvent,
-  type FrameSource,
-  type SourceCounters,
-  type SourceEvent,
-} from "./frame_source.ts";
 
 /** One image to replay. `DatasetImage` from `src/dataset/` is accepted as is. */
 export interface ReplayEntry {
@@ -67,13 +60,9 @@ function formatOfPath(path: string): string {
 }
 
 /** Replays files; see the module doc. */
-export class ReplaySource implements FrameSource {
+export class ReplaySource extends ReplayingSource {
   readonly name: string;
-  readonly counters: SourceCounters = { frames: 0, errors: 0, connections: 0 };
-  private readonly events$ = new Subject<SourceEvent>();
-  private readonly runs = new ReplayRuns<CameraFrame>((subscriber, signal) => this.run(subscriber, signal));
-  private readonly rate: "recorded" | "max" | number;
-  private readonly speed: number;
+  private readonly timing: ReplayTiming;
   private readonly fps: number;
   private readonly failOnMissing: boolean;
 
@@ -81,86 +70,55 @@ export class ReplaySource implements FrameSource {
     private readonly entries: Iterable<ReplayEntry> | AsyncIterable<ReplayEntry>,
     options: ReplaySourceOptions = {},
   ) {
+    super();
     const action = "replay a dataset";
-    const rate = options.rate ?? "recorded";
-    if (rate !== "recorded" && rate !== "max" && !(typeof rate === "number" && rate > 0 && rate <= 10000)) {
-      throw invalid(action, "rate", `"recorded", "max" or frames per second in (0, 10000]`, rate);
-    }
-    this.rate = rate;
-    this.speed = requireRange(action, "speed", options.speed ?? 1, 1e-3, 1e4);
+    this.timing = replayTiming(action, options);
     this.fps = requireRange(action, "fps", options.fps ?? 10, 1e-3, 1e4);
     this.failOnMissing = options.failOnMissing ?? false;
     this.name = options.name ?? "replay";
   }
 
-  private async run(subscriber: Subscriber<CameraFrame>, signal: AbortSignal): Promise<void> {
-    this.counters.connections++;
-    this.events$.next(connectionEvent(this.name, "open"));
-    const t0 = performance.now();
+  protected override async replay(subscriber: Subscriber<CameraFrame>, signal: AbortSignal): Promise<void> {
+    const clock = new ReplayClock(this.timing);
     let s0: number | null = null;
     let i = 0;
     let seq = 0;
-    try {
-      for await (const entry of this.entries) {
+    for await (const entry of this.entries) {
+      if (signal.aborted) return;
+      const index = i++;
+      const stamp = typeof entry.stamp === "number" && Number.isFinite(entry.stamp)
+        ? entry.stamp
+        : index / this.fps;
+      s0 ??= stamp;
+      let data: Uint8Array;
+      try {
+        if (typeof entry.path !== "string") throw new Error("'path' must be a string");
+        data = await Deno.readFile(entry.path, { signal });
+      } catch (err) {
         if (signal.aborted) return;
-        const index = i++;
-        const stamp = typeof entry.stamp === "number" && Number.isFinite(entry.stamp)
-          ? entry.stamp
-          : index / this.fps;
-        s0 ??= stamp;
-        let data: Uint8Array;
-        try {
-          if (typeof entry.path !== "string") throw new Error("'path' must be a string");
-          data = await Deno.readFile(entry.path, { signal });
-        } catch (err) {
-          if (signal.aborted) return;
-          const e = new DatasetError(
-            `Cannot replay ${entry.path} as it cannot be read: ${(err as Error).message}`,
-            {
-              cause: err,
-              context: { file: entry.path },
-            },
-          );
-          if (this.failOnMissing) throw e;
-          this.counters.errors++;
-          this.events$.next(errorEvent(e, this.name));
-          continue;
-        }
-        if (this.rate !== "max") {
-          const offsetMs = this.rate === "recorded"
-            ? ((stamp - s0) / this.speed) * 1000
-            : (index * 1000) / this.rate;
-          const wait = t0 + offsetMs - performance.now();
-          if (wait > 0) await sleepUnlessAborted(wait, signal);
-          if (signal.aborted) return;
-        }
-        const frame: CameraFrame = {
-          seq: seq++,
-          stamp,
-          frameId: "",
-          image: { kind: "encoded", format: formatOfPath(entry.path), data },
-          source: entry.path,
-        };
-        if (entry.position) frame.position = entry.position;
-        this.counters.frames++;
-        subscriber.next(frame);
+        const e = new DatasetError(
+          `Cannot replay ${entry.path} as it cannot be read: ${(err as Error).message}`,
+          {
+            cause: err,
+            context: { file: entry.path },
+          },
+        );
+        if (this.failOnMissing) throw e;
+        this.reportError(e);
+        continue;
       }
-    } finally {
-      this.events$.next(connectionEvent(this.name, "closed"));
+      await clock.waitFor(index, () => (stamp - s0!) * 1000, signal);
+      if (signal.aborted) return;
+      const frame: CameraFrame = {
+        seq: seq++,
+        stamp,
+        frameId: "",
+        image: { kind: "encoded", format: formatOfPath(entry.path), data },
+        source: entry.path,
+      };
+      if (entry.position) frame.position = entry.position;
+      this.emit(subscriber, frame);
     }
-  }
-
-  frames(): Observable<CameraFrame> {
-    return this.runs.frames$;
-  }
-
-  events(): Observable<SourceEvent> {
-    return this.events$.asObservable();
-  }
-
-  async close(): Promise<void> {
-    if (!(await this.runs.close())) return;
-    this.events$.complete();
   }
 }
 

@@ -24,20 +24,11 @@
  */
 import { BridgeProtocolError, FrameFormatError } from "../errors.ts";
 import type { EncodedImage, ExactTime, RawEncoding, RawImage } from "../types.ts";
+import { RAW_BYTES_PER_PIXEL } from "../image/raw_encoding.ts";
 import { Base64Error, decodeBase64 } from "./base64.ts";
 import { MAX_JSON_BYTE_ARRAY } from "./_message_limits.ts";
 import { deserializeRosImage, type RosImageFields, type RosWireFormat } from "./ros_serialization.ts";
 import { normaliseTime, secondsOf, timeOfStamp } from "./ros_time.ts";
-
-/** Bytes per pixel of each accepted raw encoding. */
-export const RAW_BYTES_PER_PIXEL: Readonly<Record<RawEncoding, number>> = {
-  rgb8: 3,
-  bgr8: 3,
-  rgba8: 4,
-  bgra8: 4,
-  mono8: 1,
-  mono16: 2,
-};
 
 /** Limits that protect against absurd declared sizes. */
 export interface RosImageLimits {

@@ -5,16 +5,11 @@
  * `FrameSource` interface (shared frames, connection events, counters, close).
  * @module
  */
-import { Observable, share, Subject } from "rxjs";
+import { Observable, type Subscriber } from "rxjs";
 import { invalid } from "./../errors.ts";
 import type { CameraFrame, EncodedImage, RawImage } from "../types.ts";
-import {
-  connectionEvent,
-  errorEvent,
-  type FrameSource,
-  type SourceCounters,
-  type SourceEvent,
-} from "./frame_source.ts";
+import type { FrameSource } from "./frame_source.ts";
+import { ReplayClock, ReplayingSource } from "./_replay_runs.ts";
 import { encodeImage } from "./simulator/encode.ts";
 import { planRoute, type RouteOptions } from "./simulator/route.ts";
 
@@ -77,18 +72,12 @@ export function simulatorSourceName(options: SimulatorSourceOptions = {}): strin
 export function simulatorSource(options: SimulatorSourceOptions = {}): Observable<CameraFrame> {
   validate(options);
   return new Observable<CameraFrame>((subscriber) => {
-    let active = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let wake: (() => void) | undefined;
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, ms);
-      });
+    const abort = new AbortController();
+    const signal = abort.signal;
     (async () => {
       // Let a synchronous unsubscribe (take(0), immediate teardown) land before the heavy scene build.
       await Promise.resolve();
-      if (!active) return;
+      if (signal.aborted) return;
       const { simulator, traversals } = planRoute(options);
       const rate = options.rate ?? simulator.options.fps;
       const encoding = options.encoding ?? "jpeg";
@@ -99,11 +88,11 @@ export function simulatorSource(options: SimulatorSourceOptions = {}): Observabl
       const last = steps[steps.length - 1].pose;
       const period = last.stamp - steps[0].pose.stamp + 60; // stamps keep increasing when looping
       const buffer = new Uint8Array(simulator.camera.width * simulator.camera.height * 3);
-      const start = performance.now();
+      const clock = new ReplayClock({ rate: rate > 0 ? rate : "max", speed: 1 });
       let seq = 0;
-      for (let round = 0; active; round++) {
+      for (let round = 0; !signal.aborted; round++) {
         for (const { pose, conditions } of steps) {
-          if (!active) return;
+          if (signal.aborted) return;
           if (options.maxFrames !== undefined && seq >= options.maxFrames) {
             subscriber.complete();
             return;
@@ -120,13 +109,9 @@ export function simulatorSource(options: SimulatorSourceOptions = {}): Observabl
               data: pixels.data,
             }
             : { kind: "encoded", format: encoding, data: await encodeImage(pixels, encoding, quality) };
-          if (!active) return;
-          if (rate > 0) {
-            const due = start + (seq * 1000) / rate;
-            const wait = due - performance.now();
-            if (wait > 0) await sleep(wait);
-            if (!active) return;
-          }
+          if (signal.aborted) return;
+          await clock.waitFor(seq, () => 0, signal);
+          if (signal.aborted) return;
           subscriber.next({
             seq,
             stamp: pose.stamp + round * period,
@@ -139,15 +124,11 @@ export function simulatorSource(options: SimulatorSourceOptions = {}): Observabl
         }
         if (!options.loop) break;
       }
-      if (active) subscriber.complete();
+      if (!signal.aborted) subscriber.complete();
     })().catch((err) => {
-      if (active) subscriber.error(err);
+      if (!signal.aborted) subscriber.error(err);
     });
-    return () => {
-      active = false;
-      if (timer !== undefined) clearTimeout(timer);
-      wake?.();
-    };
+    return () => abort.abort();
   });
 }
 
@@ -167,50 +148,29 @@ export function simulatorSource(options: SimulatorSourceOptions = {}): Observabl
  */
 export function createSimulatorSource(options: SimulatorSourceOptions = {}): FrameSource {
   validate(options);
-  const name = simulatorSourceName(options);
-  const counters: SourceCounters = { frames: 0, errors: 0, connections: 0 };
-  const events = new Subject<SourceEvent>();
-  const closed = new Subject<void>();
-  let isClosed = false;
-  const frames = new Observable<CameraFrame>((subscriber) => {
-    if (isClosed) {
-      subscriber.complete();
-      return;
-    }
-    counters.connections++;
-    events.next(connectionEvent(name, "open"));
-    const stop = closed.subscribe(() => subscriber.complete());
-    const sub = simulatorSource(options).subscribe({
-      next: (frame) => {
-        counters.frames++;
-        subscriber.next(frame);
-      },
-      error: (err) => {
-        counters.errors++;
-        events.next(errorEvent(err, name));
-        subscriber.error(err);
-      },
-      complete: () => subscriber.complete(),
+  return new SimulatorFrameSource(simulatorSourceName(options), options);
+}
+
+/** One route per run: the frames of {@link simulatorSource}, counted; its failure also an error event. */
+class SimulatorFrameSource extends ReplayingSource {
+  constructor(readonly name: string, private readonly options: SimulatorSourceOptions) {
+    super();
+  }
+
+  protected override replay(subscriber: Subscriber<CameraFrame>, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const sub = simulatorSource(this.options).subscribe({
+        next: (frame) => this.emit(subscriber, frame),
+        error: (err) => {
+          this.reportError(err);
+          reject(err);
+        },
+        complete: () => resolve(),
+      });
+      signal.addEventListener("abort", () => {
+        sub.unsubscribe();
+        resolve();
+      }, { once: true });
     });
-    return () => {
-      stop.unsubscribe();
-      sub.unsubscribe();
-      if (!isClosed) events.next(connectionEvent(name, "closed"));
-    };
-  }).pipe(share());
-  return {
-    name,
-    counters,
-    frames: () => frames,
-    events: () => events.asObservable(),
-    close() {
-      if (!isClosed) {
-        isClosed = true;
-        closed.next();
-        events.next(connectionEvent(name, "closed"));
-        events.complete();
-      }
-      return Promise.resolve();
-    },
-  };
+  }
 }

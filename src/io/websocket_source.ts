@@ -24,7 +24,8 @@ import { SocketSource } from "./_socket_source.ts";
 import type { WsSocket } from "./_ws.ts";
 import { decodeRawFrame, isRawFrame } from "./raw_frame.ts";
 import { parseJsonMessage } from "./_message_limits.ts";
-import { dataBytes, RAW_BYTES_PER_PIXEL, rawImageFromFields, type RosImageLimits } from "./ros_messages.ts";
+import { dataBytes, rawImageFromFields, type RosImageLimits } from "./ros_messages.ts";
+import { RAW_BYTES_PER_PIXEL } from "../image/raw_encoding.ts";
 
 /** Options of {@link websocketSource}. */
 export interface WebSocketSourceOptions {

@@ -32,7 +32,7 @@ import { MapFormatError, ValidationError } from "../errors.ts";
 import type { Position } from "../types.ts";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
-import { fsyncDir } from "./_fs.ts";
+import { fsyncDir, writeFileSynced } from "./_fs.ts";
 import { acquireMapLock, type MapLock } from "./lock.ts";
 
 /** Place metadata stored with a keyframe (beyond id and stamp). */
@@ -431,14 +431,7 @@ export class KeyframeJournal {
         created: new Date().toISOString(),
       };
       const hb = encodeJournalHeader(header);
-      const f = await Deno.open(path, { write: true, create: true, truncate: true });
-      try {
-        let off = 0;
-        while (off < hb.length) off += await f.write(hb.subarray(off));
-        await f.sync();
-      } finally {
-        f.close();
-      }
+      await writeFileSynced(path, hb);
       await fsyncDir(dirname(path)); // make the new file's directory entry durable
       result = { header, records: [], validBytes: hb.length, tornBytes: 0 };
     } else {

@@ -48,6 +48,21 @@ function fail(file: string, problem: string, cause?: unknown): MapFormatError {
 }
 
 /**
+ * Read `file` once and `parse` it; the promise is kept (later calls share it), and a failure is reported to
+ * each caller, never as an unhandled rejection. A file that cannot be read fails naming it.
+ */
+function readOnce<T>(file: string, parse: (bytes: Uint8Array) => T): Promise<T> {
+  const p = Deno.readFile(file).then(
+    parse,
+    (err) => {
+      throw fail(file, "cannot read", err);
+    },
+  );
+  p.catch(() => {});
+  return p;
+}
+
+/**
  * The stored local features of a map: a lazy `LocalFeatureStore` (see `src/verify/verifier.ts`) plus the PCA
  * that queries must be reduced with.
  *
@@ -115,14 +130,8 @@ export class MapLocalFeatures {
 
   /** The PCA fitted on the map (read on first use). @throws {MapFormatError} naming `features/pca.bin`. */
   pca(): Promise<PcaProjection> {
-    this.#pca ??= (async () => {
-      const file = join(this.dir, this.info.pca);
-      let bytes: Uint8Array;
-      try {
-        bytes = await Deno.readFile(file);
-      } catch (err) {
-        throw fail(file, "cannot read", err);
-      }
+    const file = join(this.dir, this.info.pca);
+    return this.#pca ??= readOnce(file, (bytes) => {
       let pca: PcaProjection;
       try {
         pca = decodePca(bytes, file);
@@ -133,20 +142,12 @@ export class MapLocalFeatures {
         throw fail(file, `projects to ${pca.outputDim}-d, the manifest says ${this.info.dim}-d`);
       }
       return pca;
-    })();
-    this.#pca.catch(() => {}); // a failure is reported to each caller, not as an unhandled rejection
-    return this.#pca;
+    });
   }
 
   #readIndex(): Promise<DataView> {
-    this.#index ??= (async () => {
-      const file = join(this.dir, this.info.index);
-      let bytes: Uint8Array;
-      try {
-        bytes = await Deno.readFile(file);
-      } catch (err) {
-        throw fail(file, "cannot read", err);
-      }
+    const file = join(this.dir, this.info.index);
+    return this.#index ??= readOnce(file, (bytes) => {
       const expected = FEATURE_INDEX_HEADER + this.info.places * FEATURE_INDEX_ENTRY;
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       if (bytes.length !== expected) throw fail(file, `${bytes.length} bytes, expected ${expected}`);
@@ -157,9 +158,7 @@ export class MapLocalFeatures {
         throw fail(file, "header does not match the manifest (dim, places)");
       }
       return view;
-    })();
-    this.#index.catch(() => {});
-    return this.#index;
+    });
   }
 
   /**

@@ -102,14 +102,16 @@ export function buildFrontEndGraph(frontEnd: DenseSiftOptions = DENSE_SIFT_DEFAU
   return g.toBytes();
 }
 
-/** Manifest for a default-model graph. */
+/** Manifest for a default-model graph; `how` ends its description ("fitted on 120 images"). */
 export async function defaultModelManifest(
   params: DefaultModelParams,
   onnx: Uint8Array,
   name: string,
-  description: string,
+  how: string,
   provenance: Record<string, unknown> = {},
 ): Promise<ModelManifest> {
+  const pca = params.pca ? `, PCA-whitened to ${params.pca.dim}` : "";
+  const description = `Dense RootSIFT + NetVLAD (K=${params.netvlad.clusters}${pca}) ${how}`;
   const grid = denseGrid(params.inputWidth, params.inputHeight, params.frontEnd);
   return await createManifest(onnx, {
     name,
@@ -406,15 +408,10 @@ export async function fitDefaultModel(
   }
   const onnx = buildDefaultModelGraph(params);
   const name = options.name ?? "waymark-dsift-netvlad";
-  const manifest = await defaultModelManifest(
-    params,
-    onnx,
-    name,
-    `Dense RootSIFT + NetVLAD (K=${K}${
-      params.pca ? `, PCA-whitened to ${params.pca.dim}` : ""
-    }) fitted on ${count} images`,
-    { fittedOn: count, seed },
-  );
+  const manifest = await defaultModelManifest(params, onnx, name, `fitted on ${count} images`, {
+    fittedOn: count,
+    seed,
+  });
   progress({ stage: "done", done: count });
   return { manifest, onnx, params };
 }

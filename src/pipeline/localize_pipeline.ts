@@ -33,9 +33,10 @@
  *
  * Each concern is its own unit, which `localize()` only wires together: the stages (`*_stage.ts`), the
  * backpressure gate (`backpressure.ts`), the loop gate that decides which hypotheses become events
- * (`loop_release.ts`), the latest-wins verification runner and its requests (`verification_runner.ts`,
- * `verification_request.ts`), the stats accumulator (`pipeline_stats.ts`) and per-stage timing
- * (`stage_timing.ts`).
+ * (`loop_release.ts`), the events of a finished frame (`frame_events.ts`), the verification path beside the
+ * fast path (`verification_path.ts`: the latest-wins runner of `verification_runner.ts` over the requests of
+ * `verification_request.ts`), the stats accumulator (`pipeline_stats.ts`) and per-stage timing and the
+ * chain of stages (`stage_timing.ts`).
  *
  * @module
  */
@@ -47,10 +48,8 @@ import {
   type MonoTypeOperatorFunction,
   Observable,
   type OperatorFunction,
-  pipe,
   type SchedulerLike,
   share,
-  Subject,
 } from "rxjs";
 import { invalid } from "../errors.ts";
 import { HnswIndex, type HnswIndexOptions } from "../index/hnsw_index.ts";
@@ -83,11 +82,11 @@ import { keyframeStage, type KeyframeStageOptions } from "./keyframe_stage.ts";
 import { LoopRelease, screenLoops } from "./loop_release.ts";
 import { loopStage, type SessionKeyframe } from "./loop_stage.ts";
 import { PipelineStats } from "./pipeline_stats.ts";
-import { afterStage, type FrameTiming, reportTiming, startTiming } from "./stage_timing.ts";
+import { chainStages, type FrameTiming, reportTiming, startTiming } from "./stage_timing.ts";
 import { type PlaceMap, searchStage } from "./search_stage.ts";
 import type { Verifier } from "./verification_hook.ts";
-import { verificationRequest } from "./verification_request.ts";
-import { verificationFailure, VerificationRunner } from "./verification_runner.ts";
+import { frameEvents } from "./frame_events.ts";
+import { VerificationPath } from "./verification_path.ts";
 
 /** Eligible session keyframes compared densely in SLAM before `sessionIndex: "auto"` switches to the index. */
 export const SESSION_DENSE_LIMIT = 4096;
@@ -456,7 +455,6 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         credits: options.inFlight ?? 2,
         onDrop: () => stats.dropped++,
       });
-      const verifications = new Subject<VerificationEvent>();
       const loops = new LoopRelease({
         places: options.map?.places,
         gap: loopGap,
@@ -466,79 +464,23 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
       let mainDone = false;
       let closed = false;
       const finishIfDone = () => {
-        if (mainDone && verificationRunner.idle && !closed) {
+        if (mainDone && verification.idle && !closed) {
           emitStats();
           closed = true;
           out.complete();
         }
       };
-      const verificationRunner = new VerificationRunner({
-        verify: (req) => options.verifier!.verify(req.query, req.candidates),
-        onResult: (ev) => {
-          out.next(ev);
-          verifications.next(ev);
-          const loop = loops.settle(ev);
-          if (loop) out.next(loop);
-        },
-        onError: (err, req) => {
-          loops.drop(req.query.seq);
-          emitError(verificationFailure(err, req.query.seq, stampNow()));
-        },
-        onDiscard: (req) => loops.drop(req.query.seq),
-        onIdle: () => finishIfDone(),
-      });
-
-      const onTiming = options.onTiming;
-      const stages = stagesOf(options, { now: stampNow, verifications });
-      const chain = stages.reduce(
-        (acc, [name, st]) => pipe(acc, st, afterStage(name, clock, !!onTiming)),
-        (x: Observable<FrameWork>) => x,
-      );
-      const placeImage = new Map(options.map?.places.map((p) => [p.placeId, p.image]));
-      const requestContext = {
+      const verification: VerificationPath = new VerificationPath({
+        verifier: options.verifier,
+        loops,
         topK: verifyTopK,
-        placeImage: (id: number) => placeImage.get(id),
-        isMapPlace: (id: number) => loops.isMapPlace(id),
-      };
-
-      /** The fast path's output of a frame that left the stages: its error, or its estimate and loop. */
-      const emitFrame = (work: FrameWork) => {
-        if (work.error) {
-          emitError(work.error);
-          return;
-        }
-        stats.processed++;
-        if (work.skipped) stats.skipped++;
-        if (work.estimate) {
-          const latencyMs = clock() - work.receivedAt;
-          stats.addLatency(latencyMs);
-          out.next({
-            kind: "estimate",
-            estimate: work.estimate,
-            hypotheses: work.hypotheses ?? [],
-            latencyMs,
-          });
-        } else if (!options.map) {
-          stats.addLatency(clock() - work.receivedAt);
-        }
-        if (work.loop) out.next(work.loop);
-        if (options.verifier) verify(work, options.verifier);
-      };
-      /** Off the fast path: hand a keyframe to the verifier, holding its pending loop until the result. */
-      const verify = (work: FrameWork, v: Verifier) => {
-        const request = work.keyframe ? verificationRequest(work, requestContext) : undefined;
-        if (request) {
-          if (v.remember && work.sessionPlaceId !== undefined) {
-            try {
-              Promise.resolve(v.remember({ ...request.query, placeId: work.sessionPlaceId })).catch(() => {});
-            } catch { /* a verifier's bookkeeping never breaks the fast path */ }
-          }
-          const pl = work.loopPending;
-          if (pl) loops.hold(work.frame.seq, pl, work.keyframeIndex ?? 0);
-          if (request.candidates.length > 0) verificationRunner.submit(request);
-        }
-      };
-
+        places: options.map?.places,
+        now: stampNow,
+        emit: (e) => out.next(e),
+        fail: emitError,
+        onIdle: finishIfDone,
+      });
+      const stages = stagesOf(options, { now: stampNow, verifications: verification.results$ });
       const statsTimer = scheduler.schedule(function () {
         emitStats();
         this.schedule(undefined, statsMs);
@@ -550,13 +492,14 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
           return { frame, receivedAt: clock() };
         }),
         gate.admit,
-        startTiming(clock, !!onTiming),
-        chain,
+        startTiming(clock, !!options.onTiming),
+        chainStages(stages, clock, !!options.onTiming),
         screenLoops(loops),
       ).subscribe({
         next: (work) => {
-          reportTiming(work, onTiming);
-          emitFrame(work);
+          reportTiming(work, options.onTiming);
+          for (const e of frameEvents(work, stats, clock, !!options.map)) out.next(e);
+          verification.submit(work);
           gate.release();
         },
         error: (e) => out.error(e),
@@ -570,8 +513,7 @@ export function localize(frames$: Observable<CameraFrame>, options: LocalizerOpt
         closed = true;
         main.unsubscribe();
         statsTimer.unsubscribe();
-        verifications.complete();
-        verificationRunner.close();
+        verification.close();
         loops.clear();
       };
     })

@@ -1,11 +1,11 @@
 /**
  * Per-frame profiling of the pipeline (`LocalizerOptions.onTiming`) and the attribution of a frame's error to
- * the stage that set it: the operators that go before the first stage and after each stage, and the report of
- * a frame that left the pipeline.
+ * the stage that set it: the operators that go before the first stage and after each stage, the chain of the
+ * named stages, and the report of a frame that left the pipeline.
  *
  * @module
  */
-import { map, type OperatorFunction } from "rxjs";
+import { map, type MonoTypeOperatorFunction, type Observable, type OperatorFunction, pipe } from "rxjs";
 import type { FrameWork } from "./frame_work.ts";
 
 /** Where one frame's time went (see `LocalizerOptions.onTiming`); milliseconds on the pipeline's clock. */
@@ -54,6 +54,18 @@ export function afterStage(
     }
     return work;
   });
+}
+
+/** Named stages run in order, each followed by its {@link afterStage}: one operator. */
+export function chainStages(
+  stages: [string, MonoTypeOperatorFunction<FrameWork>][],
+  clock: () => number,
+  timed: boolean,
+): MonoTypeOperatorFunction<FrameWork> {
+  return stages.reduce(
+    (acc, [name, stage]) => pipe(acc, stage, afterStage(name, clock, timed)),
+    (x: Observable<FrameWork>) => x,
+  );
 }
 
 /** Report a frame's timing to `onTiming` (a profiler's failure never breaks the pipeline). */

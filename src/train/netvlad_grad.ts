@@ -276,26 +276,8 @@ export function headForward(p: HeadParams, f: PreparedFeatures): HeadForward {
       assign[k * M + m] = s;
       sumS[k] += s;
     }
-    // residual[k] += s_k x_m, four clusters per pass over x_m
-    let k2 = 0;
-    for (; k2 + 3 < K; k2 += 4) {
-      const s0 = logits[k2], s1 = logits[k2 + 1], s2 = logits[k2 + 2], s3 = logits[k2 + 3];
-      if (s0 === 0 && s1 === 0 && s2 === 0 && s3 === 0) continue;
-      const r0 = k2 * C, r1 = r0 + C, r2 = r1 + C, r3 = r2 + C;
-      for (let c = 0; c < C; c++) {
-        const xv = x[xo + c];
-        residual[r0 + c] += s0 * xv;
-        residual[r1 + c] += s1 * xv;
-        residual[r2 + c] += s2 * xv;
-        residual[r3 + c] += s3 * xv;
-      }
-    }
-    for (; k2 < K; k2++) {
-      const sv = logits[k2];
-      if (sv === 0) continue;
-      const ro = k2 * C;
-      for (let c = 0; c < C; c++) residual[ro + c] += sv * x[xo + c];
-    }
+    // residual[k] += s_k x_m
+    addOuter(residual, logits, K, x, xo, C);
   }
   const residualNorm = new Float64Array(K);
   const vlad = new Float64Array(K * C);
@@ -372,6 +354,39 @@ export function headDescribe(p: HeadParams, f: PreparedFeatures): Float32Array {
 }
 
 /** Back-propagate dL/dz through L2 normalisation: dx = (dz - z (z . dz)) / ||x||. */
+/**
+ * `out[k][c] += a[k] * x[xo + c]` for the K x C row-major `out` (a rank-1 update), four rows per pass over x;
+ * rows whose coefficient is 0 are skipped.
+ */
+function addOuter(
+  out: Float64Array,
+  a: Float64Array,
+  K: number,
+  x: Float32Array | Float64Array,
+  xo: number,
+  C: number,
+): void {
+  let k = 0;
+  for (; k + 3 < K; k += 4) {
+    const a0 = a[k], a1 = a[k + 1], a2 = a[k + 2], a3 = a[k + 3];
+    if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+    const o0 = k * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
+    for (let c = 0; c < C; c++) {
+      const xv = x[xo + c];
+      out[o0 + c] += a0 * xv;
+      out[o1 + c] += a1 * xv;
+      out[o2 + c] += a2 * xv;
+      out[o3 + c] += a3 * xv;
+    }
+  }
+  for (; k < K; k++) {
+    const ak = a[k];
+    if (ak === 0) continue;
+    const o = k * C;
+    for (let c = 0; c < C; c++) out[o + c] += ak * x[xo + c];
+  }
+}
+
 function l2Backward(z: Float64Array, dz: Float64Array, norm: number, out: Float64Array): void {
   let dot = 0;
   for (let i = 0; i < z.length; i++) dot += z[i] * dz[i];
@@ -496,25 +511,7 @@ export function headBackward(
       da[j] = v;
       gb[j] += v;
     }
-    k = 0;
-    for (; k + 3 < K; k += 4) {
-      const a0 = da[k], a1 = da[k + 1], a2 = da[k + 2], a3 = da[k + 3];
-      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
-      const o0 = k * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
-      for (let c = 0; c < C; c++) {
-        const xv = x[xo + c];
-        gW[o0 + c] += a0 * xv;
-        gW[o1 + c] += a1 * xv;
-        gW[o2 + c] += a2 * xv;
-        gW[o3 + c] += a3 * xv;
-      }
-    }
-    for (; k < K; k++) {
-      const a = da[k];
-      if (a === 0) continue;
-      const o = k * C;
-      for (let c = 0; c < C; c++) gW[o + c] += a * x[xo + c];
-    }
+    addOuter(gW, da, K, x, xo, C);
   }
   for (let k = 0; k < K; k++) {
     const o = k * C;

@@ -346,9 +346,7 @@ export async function train(
     params,
     onnx,
     name,
-    `Dense RootSIFT + NetVLAD (K=${params.netvlad.clusters}${
-      params.pca ? `, whitened to ${params.pca.dim}` : ""
-    }) with the head trained by NetVLAD's ranking loss on ${ds.dir}`,
+    `with the head trained by NetVLAD's ranking loss on ${ds.dir}`,
     {
       trained: true,
       dataset: ds.dir,
