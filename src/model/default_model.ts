@@ -13,6 +13,7 @@ import { convertChannels, resizePixels } from "../image/resize.ts";
 import { kmeans, seededRandom } from "../kernels/kmeans.ts";
 import { addDenseSift, DENSE_SIFT_DEFAULTS, denseGrid, type DenseSiftOptions } from "./dense_sift.ts";
 import { GraphBuilder } from "./graph_builder.ts";
+import { decodeModel } from "./onnx_proto.ts";
 import { createManifest, type ModelBundle, type ModelManifest } from "./manifest.ts";
 import { addNetVladLayer, initParams, type NetVladParams, type NetVladVariant } from "./netvlad.ts";
 import { fitPca, type PcaParams } from "./pca.ts";
@@ -142,6 +143,42 @@ export async function defaultModelManifest(
   });
 }
 
+/**
+ * The NetVLAD parameters (vocabulary) of a default-model bundle, read back from its graph: the centres, the
+ * soft-assignment weights and bias, and alpha from the manifest. A bundle that is not a default model (another
+ * kind, or no NetVLAD constants) is a ValidationError.
+ */
+export function vocabularyOf(bundle: ModelBundle): NetVladParams {
+  const action = "read the vocabulary of a model";
+  const prov = bundle.manifest.provenance ?? {};
+  const K = prov.clusters, alpha = prov.alpha;
+  if (prov.kind !== "dsift-netvlad" || typeof K !== "number" || typeof alpha !== "number") {
+    throw invalid(action, "manifest.provenance", "a dsift-netvlad model with clusters and alpha", prov.kind);
+  }
+  const inits = decodeModel(bundle.onnx).graph?.initializer ?? [];
+  const floats = (prefix: string, length: number): Float32Array | null => {
+    const t = inits.find((i) => String(i.name).startsWith(prefix));
+    if (!t) return null;
+    const raw = t.rawData;
+    if (!raw || raw.length !== length * 4) {
+      throw invalid(
+        action,
+        `${prefix} (in ${bundle.manifest.name})`,
+        `${length} float32 values`,
+        raw?.length ?? 0,
+      );
+    }
+    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+  };
+  const C = LOCAL_DIM;
+  const centroids = floats("netvlad_centroids", K * C);
+  const wt = floats("netvlad_weight", C * K);
+  if (!centroids || !wt) throw invalid(action, "model graph", "the NetVLAD constants", bundle.manifest.name);
+  const weight = new Float32Array(K * C);
+  for (let k = 0; k < K; k++) for (let j = 0; j < C; j++) weight[k * C + j] = wt[j * K + k];
+  return { clusters: K, dim: C, alpha, weight, bias: floats("netvlad_bias", K), centroids };
+}
+
 /** Runs the dense front end alone (k-means samples, training). */
 export class FrontEnd {
   readonly options: DenseSiftOptions;
@@ -256,6 +293,17 @@ export interface FitDefaultOptions {
    * eigenvalue (see `fitPca`'s `regulariser`). Default PCA_SHRINKAGE_DEFAULT.
    */
   pcaShrinkage?: number;
+  /**
+   * A fixed vocabulary (NetVLAD parameters, e.g. the shipped generic model's): no k-means, the images only feed
+   * the PCA whitening (if any). Its `clusters` overrides `clusters`.
+   */
+  vocabulary?: NetVladParams;
+  /**
+   * Blend with a prior vocabulary: k-means starts from these K x 128 centres and each centre's update is
+   * shrunk towards its prior one as if `images` prior images had contributed to it (maximum a posteriori
+   * k-means with the prior as pseudo-counts), so a small map moves the centres little and a large one fully.
+   */
+  prior?: { centroids: Float32Array; images: number };
   /** Extra PCA samples: random crops per image (VLADs of sub-windows). Default 6. */
   pcaCropsPerImage?: number;
   /** Images kept in memory for the PCA pass (reservoir sample). Default 2000. */
@@ -308,7 +356,7 @@ export async function fitDefaultModel(
   options: FitDefaultOptions = {},
 ): Promise<FittedDefaultModel> {
   validateFit(options);
-  const K = options.clusters ?? 64;
+  const K = options.vocabulary?.clusters ?? options.clusters ?? 64;
   const seed = options.seed ?? 1;
   const samplesPerImage = options.samplesPerImage ?? 1000;
   const maxSamples = options.maxSamples ?? 60000;
@@ -365,7 +413,11 @@ export async function fitDefaultModel(
     await frontEnd?.close();
   }
   if (count === 0) throw invalid("fit the default model", "images", "at least one image", 0);
-  if (poolCount < K) {
+  const given = options.vocabulary;
+  if (given && given.dim !== LOCAL_DIM) {
+    throw invalid("fit the default model", "vocabulary.dim", `${LOCAL_DIM}`, given.dim);
+  }
+  if (!given && poolCount < K) {
     throw invalid(
       "fit the default model",
       "images",
@@ -375,14 +427,40 @@ export async function fitDefaultModel(
   }
   progress({ stage: "kmeans", done: 0, total: 1 });
   const data = pool.subarray(0, poolCount * LOCAL_DIM);
-  const km = kmeans(data, LOCAL_DIM, K, { seed, maxIterations: options.kmeansIterations ?? 20 });
-  // initParams on up to 10000 training descriptors (O(N*K*C)).
-  const nTrain = Math.min(poolCount, 10000);
-  const netvlad = initParams(
-    { data: km.centroids, rows: K, cols: LOCAL_DIM },
-    { data: data.subarray(0, nTrain * LOCAL_DIM), rows: nTrain, cols: LOCAL_DIM },
-    options.variant ?? "vladv1",
-  );
+  const iterations = options.kmeansIterations ?? 20;
+  let netvlad: NetVladParams;
+  let vocabulary: "fitted" | "given" | "blended" = "fitted";
+  if (given) {
+    netvlad = given;
+    vocabulary = "given";
+  } else {
+    let centroids: Float32Array;
+    if (options.prior) {
+      const prior = options.prior;
+      if (prior.centroids.length !== K * LOCAL_DIM) {
+        throw invalid(
+          "fit the default model",
+          "prior.centroids.length",
+          `K*C = ${K * LOCAL_DIM}`,
+          prior.centroids.length,
+        );
+      }
+      if (!(prior.images >= 0)) {
+        throw invalid("fit the default model", "prior.images", "a number >= 0", prior.images);
+      }
+      // The prior weighs as `images` images' worth of this map's descriptors, spread evenly over the centres.
+      const pseudo = (prior.images * (poolCount / count)) / K;
+      centroids = shrunkKmeans(data, prior.centroids, pseudo, iterations);
+      vocabulary = "blended";
+    } else centroids = kmeans(data, LOCAL_DIM, K, { seed, maxIterations: iterations }).centroids;
+    // initParams on up to 10000 training descriptors (O(N*K*C)).
+    const nTrain = Math.min(poolCount, 10000);
+    netvlad = initParams(
+      { data: centroids, rows: K, cols: LOCAL_DIM },
+      { data: data.subarray(0, nTrain * LOCAL_DIM), rows: nTrain, cols: LOCAL_DIM },
+      options.variant ?? "vladv1",
+    );
+  }
   progress({ stage: "kmeans", done: 1, total: 1 });
   const powerNorm = options.powerNorm ?? true;
   let params: DefaultModelParams = {
@@ -408,12 +486,71 @@ export async function fitDefaultModel(
   }
   const onnx = buildDefaultModelGraph(params);
   const name = options.name ?? "waymark-dsift-netvlad";
-  const manifest = await defaultModelManifest(params, onnx, name, `fitted on ${count} images`, {
-    fittedOn: count,
-    seed,
-  });
+  const manifest = await defaultModelManifest(
+    params,
+    onnx,
+    name,
+    `${vocabulary} vocabulary, fitted on ${count} images`,
+    { fittedOn: count, seed, vocabulary },
+  );
   progress({ stage: "done", done: count });
   return { manifest, onnx, params };
+}
+
+/**
+ * Lloyd iterations started from `prior` (K x C) where each centre is the mean of its points and of `pseudo`
+ * copies of its prior centre: maximum a posteriori k-means, the prior's weight fading as data accumulates.
+ */
+function shrunkKmeans(
+  data: Float32Array,
+  prior: Float32Array,
+  pseudo: number,
+  iterations: number,
+): Float32Array {
+  const C = LOCAL_DIM, K = prior.length / C, n = data.length / C;
+  const centroids = new Float32Array(prior);
+  const assign = new Int32Array(n).fill(-1);
+  const sums = new Float64Array(K * C);
+  const counts = new Float64Array(K);
+  const cNorm = new Float64Array(K);
+  for (let it = 0; it <= iterations; it++) {
+    for (let k = 0; k < K; k++) {
+      let s = 0;
+      for (let j = 0; j < C; j++) s += centroids[k * C + j] ** 2;
+      cNorm[k] = s;
+    }
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      let best = 0, bestD = Infinity;
+      for (let k = 0; k < K; k++) {
+        let dot = 0;
+        for (let j = 0; j < C; j++) dot += data[i * C + j] * centroids[k * C + j];
+        const d = cNorm[k] - 2 * dot;
+        if (d < bestD) {
+          bestD = d;
+          best = k;
+        }
+      }
+      if (assign[i] !== best) {
+        changed++;
+        assign[i] = best;
+      }
+    }
+    if (it > 0 && changed / n < 1e-3) break;
+    sums.fill(0);
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      const k = assign[i];
+      counts[k]++;
+      for (let j = 0; j < C; j++) sums[k * C + j] += data[i * C + j];
+    }
+    for (let k = 0; k < K; k++) {
+      const w = counts[k] + pseudo;
+      if (w <= 0) continue; // no data and no prior weight: the centre stays where it is
+      for (let j = 0; j < C; j++) centroids[k * C + j] = (sums[k * C + j] + pseudo * prior[k * C + j]) / w;
+    }
+  }
+  return centroids;
 }
 
 /** VLAD vectors (before PCA) of the images and of random crops of them (more samples for PCA). */

@@ -6,8 +6,10 @@ import {
   fitDefaultModel,
   FrontEnd,
   LOCAL_DIM,
+  vocabularyOf,
 } from "../../src/model/default_model.ts";
-import { DENSE_SIFT_DEFAULTS, denseGrid } from "../../src/model/dense_sift.ts";
+import { readGenericModelBundle } from "../../src/model/generic_model.ts";
+import { DENSE_SIFT_DEFAULTS, denseGrid, type DenseSiftOptions } from "../../src/model/dense_sift.ts";
 import { loadModelBundle } from "../../src/model/onnx_model.ts";
 import { netvladForward } from "../../src/model/netvlad.ts";
 import { applyPca } from "../../src/model/pca.ts";
@@ -157,4 +159,93 @@ Deno.test("the dense SIFT front end bins a vertical step edge into the 0-degree 
   } finally {
     await fe.close();
   }
+});
+
+const small = { inputWidth: W, kmeansIterations: 4, samplesPerImage: 200 };
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+Deno.test("vocabularyOf() reads the generic model's NetVLAD parameters back: rebuilding gives the same graph", async () => {
+  const bundle = await readGenericModelBundle();
+  const v = vocabularyOf(bundle);
+  const prov = bundle.manifest.provenance!;
+  assert.equal(v.clusters, prov.clusters);
+  assert.equal(v.dim, LOCAL_DIM);
+  assert.equal(v.bias, null);
+  const rebuilt = buildDefaultModelGraph({
+    inputWidth: bundle.manifest.input.width,
+    inputHeight: bundle.manifest.input.height,
+    frontEnd: prov.frontEnd as DenseSiftOptions,
+    netvlad: v,
+    powerNorm: prov.powerNorm as boolean,
+    pca: null,
+  });
+  assert.deepEqual(new Uint8Array(rebuilt), new Uint8Array(bundle.onnx));
+});
+
+Deno.test("vocabularyOf() refuses a bundle that is not a dsift-netvlad model", async () => {
+  const bundle = await readGenericModelBundle();
+  const other = { ...bundle, manifest: { ...bundle.manifest, provenance: { kind: "byo" } } };
+  assert.throws(() => vocabularyOf(other), ValidationError);
+});
+
+Deno.test("fitDefaultModel() with a given vocabulary keeps it (no k-means) and still fits PCA on the images", async () => {
+  const fitted = await fitDefaultModel(images.slice(0, 6), { ...small, clusters: 4 });
+  assert.equal(fitted.manifest.provenance?.vocabulary, "fitted");
+  const other = simImages(6, 9);
+  const again = await fitDefaultModel(other, { ...small, vocabulary: fitted.params.netvlad, pcaDim: 3 });
+  assert.equal(again.manifest.provenance?.vocabulary, "given");
+  assert.equal(again.params.netvlad, fitted.params.netvlad);
+  assert.equal(again.params.pca?.dim, 3);
+  assert.equal(again.manifest.descriptorDim, 3);
+  await assert.rejects(
+    () =>
+      fitDefaultModel(images.slice(0, 6), { ...small, vocabulary: { ...fitted.params.netvlad, dim: 64 } }),
+    /'vocabulary.dim' must be 128/,
+  );
+});
+
+Deno.test("fitDefaultModel() with a prior blends: a heavy prior keeps its centres, no prior weight moves them", async () => {
+  const start = await fitDefaultModel(simImages(6, 9), { ...small, clusters: 4 });
+  const prior = start.params.netvlad.centroids;
+  const heavy = await fitDefaultModel(images.slice(0, 6), {
+    ...small,
+    clusters: 4,
+    prior: { centroids: prior, images: 1e9 },
+  });
+  assert.equal(heavy.manifest.provenance?.vocabulary, "blended");
+  assert.ok(maxAbsDiff(heavy.params.netvlad.centroids, prior) < 1e-4);
+  const none = await fitDefaultModel(images.slice(0, 6), {
+    ...small,
+    clusters: 4,
+    prior: { centroids: prior, images: 0 },
+  });
+  const mid = await fitDefaultModel(images.slice(0, 6), {
+    ...small,
+    clusters: 4,
+    prior: { centroids: prior, images: 6 },
+  });
+  const moved = maxAbsDiff(none.params.netvlad.centroids, prior);
+  assert.ok(moved > 0.01, `the map's own descriptors move the centres (${moved})`);
+  const half = maxAbsDiff(mid.params.netvlad.centroids, prior);
+  assert.ok(half > 1e-4 && half < moved, `a prior as heavy as the map moves them less (${half} vs ${moved})`);
+  await assert.rejects(
+    () =>
+      fitDefaultModel(images.slice(0, 6), {
+        ...small,
+        clusters: 4,
+        prior: { centroids: prior.slice(1), images: 1 },
+      }),
+    /'prior.centroids.length' must be K\*C = 512/,
+  );
+  await assert.rejects(
+    () =>
+      fitDefaultModel(images.slice(0, 6), { ...small, clusters: 4, prior: { centroids: prior, images: -1 } }),
+    ValidationError,
+  );
 });
