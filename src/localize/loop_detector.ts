@@ -28,6 +28,10 @@
  * (the pipeline's hook), a hypothesis becomes an event only when the geometric check passes (the pipeline gates
  * on the inlier count).
  *
+ * A frame whose similarities have no spread (it resembles every place equally: an all-zero descriptor from a
+ * frame too dark or flat for any visual word) is skipped like a missing keyframe rather than counted as evidence
+ * against every track.
+ *
  * @module
  */
 import { invalid } from "../errors.ts";
@@ -146,6 +150,9 @@ interface Pair {
   m: number;
 }
 
+/** Spread of a frame's similarities below which the frame is uninformative (see `observe`). */
+const STD_FLOOR = 1e-6;
+
 /** Pairs of a track's run that the alignment is fitted on (the newest ones). */
 const ALIGN_WINDOW = 16;
 
@@ -203,7 +210,10 @@ export class LoopDetector {
   readonly #recentCount: number;
   readonly #alignPenalty: number;
   #tracks = new Map<number, Track>();
+  /** Last query whose similarities were folded in (tracks advance from it). */
   #lastQuery = -1;
+  /** Last query observed (order check), including skipped uninformative ones. */
+  #lastSeen = -1;
 
   constructor(options: LoopDetectorOptions = {}) {
     const a = "create loop detector";
@@ -259,6 +269,7 @@ export class LoopDetector {
   reset(): void {
     this.#tracks.clear();
     this.#lastQuery = -1;
+    this.#lastSeen = -1;
   }
 
   /**
@@ -267,11 +278,11 @@ export class LoopDetector {
    * tracks advance by up to `maxAdvance` per skipped keyframe.
    */
   observe(query: number, obs: LoopObservation): LoopHypothesis | null {
-    if (!Number.isInteger(query) || query <= this.#lastQuery) {
+    if (!Number.isInteger(query) || query <= this.#lastSeen) {
       throw invalid(
         "observe loop candidates",
         "query",
-        `an integer above the last one (${this.#lastQuery})`,
+        `an integer above the last one (${this.#lastSeen})`,
         query,
       );
     }
@@ -285,12 +296,12 @@ export class LoopDetector {
         similarities.length,
       );
     }
-    const gap = this.#lastQuery < 0 ? 1 : query - this.#lastQuery;
-    this.#lastQuery = query;
+    this.#lastSeen = query;
     const bound = this.excludeBefore(query);
     const eligible = obs.eligible ?? k;
     if (eligible < this.#minCandidates || k === 0) {
       this.#tracks.clear();
+      this.#lastQuery = query;
       return null;
     }
     let mean: number, std: number;
@@ -299,7 +310,12 @@ export class LoopDetector {
       mean = top.reduce((acc, v) => acc + v, 0) / top.length;
       std = Math.sqrt(Math.max(0, top.reduce((acc, v) => acc + (v - mean) * (v - mean), 0) / top.length));
     } else ({ mean, std } = observationBackground(obs));
-    if (!(std > 1e-6)) std = 1e-6;
+    // A frame that resembles every place equally (no spread: an all-zero descriptor, a frame too dark or flat
+    // for any visual word) says nothing about where the robot is: it is skipped like a missing keyframe
+    // (tracks kept, the next frame may advance over it), not counted as evidence against every track.
+    if (!(std > STD_FLOOR)) return null;
+    const gap = this.#lastQuery < 0 ? 1 : query - this.#lastQuery;
+    this.#lastQuery = query;
     const recent = obs.recent;
     if (recent && recent.length > 0 && this.#recentCount > 0) {
       const m = Math.min(this.#recentCount, recent.length);

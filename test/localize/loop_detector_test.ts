@@ -225,3 +225,28 @@ Deno.test("LoopDetector: a frame that barely resembles the place lowers the loop
   );
   assert.throws(() => new LoopDetector({ zScale: 0 }), ValidationError);
 });
+
+Deno.test("LoopDetector skips a frame that resembles every place equally instead of ending its tracks", () => {
+  // A run along places 10, 11, 12, ... with one uninformative frame (an all-zero descriptor: every similarity
+  // 0) in the middle: the track survives it and the next frame may advance over the skipped place.
+  const feed = (blank: boolean) => {
+    const det = new LoopDetector({ excludeRecent: 2 });
+    const out = [];
+    for (let t = 0; t < 8; t++) {
+      const ids = Array.from({ length: 30 }, (_, i) => i);
+      const sims = blank && t === 4
+        ? ids.map(() => 0)
+        : ids.map((i) => (i === 10 + t ? 0.9 : 0.1 + 0.01 * (i % 3)));
+      out.push(det.observe(40 + t, { ids, similarities: sims }));
+    }
+    return out;
+  };
+  const plain = feed(false), gapped = feed(true);
+  assert.equal(gapped[4], null, "no hypothesis from a frame that shows nothing");
+  assert.ok(gapped[5] && gapped[5].match === 15, "the track continues past the blank frame");
+  assert.equal(gapped[5]!.span, plain[5]!.span);
+  // The blank frame still counts for the order check.
+  const det = new LoopDetector({ excludeRecent: 2 });
+  det.observe(7, { ids: [0, 1, 2], similarities: [0, 0, 0] });
+  assert.throws(() => det.observe(7, { ids: [0, 1, 2], similarities: [0.1, 0.2, 0.3] }), /'query' must be/);
+});
