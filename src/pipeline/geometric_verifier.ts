@@ -153,8 +153,14 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
   if (!Number.isInteger(cacheSize) || cacheSize < 1) {
     throw invalid(action, "cacheSize", "a positive integer", cacheSize);
   }
-  const session = new Map<number, PixelImage>();
+  // A remembered keyframe's image and the cache key of its features: a key of its own per remember(), so that
+  // a place id that names another image later (a verifier reused for another sequence, whose ids start again
+  // at 0) never gets the features of the image it named before.
+  const session = new Map<number, { image: PixelImage; key: string }>();
   const cache = new LruCache<string, LocalFeatures>(cacheSize);
+  let remembered = 0;
+  // Bumped when the prior map changes: features extracted from an earlier map's images are not reused.
+  let mapGeneration = 0;
   let extractions = 0;
   const extract = async (image: PixelImage): Promise<LocalFeatures> => {
     extractions++;
@@ -184,11 +190,14 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
     async get(placeId) {
       const c = candidates.get(placeId)!;
       if (c.space === "session") {
+        const kept = session.get(placeId);
+        if (kept) return await cached(kept.key, () => Promise.resolve(kept.image));
         // A keyframe of an earlier session (multi-session SLAM) was never remembered by this run: its image.
-        return await cached(`s${placeId}`, async () => session.get(placeId) ?? await mapImage(placeId, c));
+        return await cached(`i${placeId}:${c.image ?? ""}`, () => mapImage(placeId, c));
       }
       const stored = mapFeatures ? await mapFeatures.get(placeId) : undefined;
-      return stored ?? await cached(`m${placeId}`, () => mapImage(placeId, c));
+      return stored ??
+        await cached(`m${mapGeneration}:${placeId}:${c.image ?? ""}`, () => mapImage(placeId, c));
     },
   });
   const relative = options.relativeThreshold ?? 20 / 512;
@@ -207,11 +216,14 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
       return { ...extraction, scales: [...extraction.scales] };
     },
     remember(kf) {
-      session.set(kf.placeId, gray(kf.pixels, maxSide));
+      // Delete first so that a re-remembered id counts as the newest (the oldest is forgotten first).
+      session.delete(kf.placeId);
+      session.set(kf.placeId, { image: gray(kf.pixels, maxSide), key: `s${remembered++}` });
       if (session.size > capacity) session.delete(session.keys().next().value!);
     },
     useMapFeatures(features) {
       mapFeatures = usable(features);
+      mapGeneration++;
     },
     async verify(query: VerificationQuery, candidates: VerificationCandidate[]): Promise<VerificationEvent> {
       const q = await extract(query.pixels);
