@@ -24,7 +24,9 @@
  * Every result is a `VerificationResult`; nothing throws on image content (a candidate that cannot be read gets
  * `ok: false` and a `reason`). Thresholds follow the image: the RANSAC tolerance is a fraction of the image
  * (`relativeThreshold`), and `ok` needs `minInliers` scaled by the keypoints the pair has (the smaller side's
- * count over `maxKeypoints`, at most 1): a small image has fewer keypoints, so fewer inliers mean as much.
+ * count over `maxKeypoints`, at most 1): a small image has fewer keypoints, so fewer inliers mean as much; and
+ * the inliers must be more than chance matches would give (the pair verifier's a-contrario test, see
+ * `src/verify/verifier.ts`).
  *
  * @module
  */
@@ -204,7 +206,13 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
   if (!(relative > 0 && relative < 1)) {
     throw invalid(action, "relativeThreshold", "a number in (0, 1)", relative);
   }
-  const fixedThreshold = options.verify?.threshold;
+  const pairOptions: VerifyOptions = {
+    ...options.verify,
+    relativeThreshold: relative,
+    minInliers,
+    referenceKeypoints: maxKeypoints,
+  };
+  const minKeypoints = resolveVerifyOptions(pairOptions).minKeypoints;
   return {
     get sessionSize() {
       return session.size;
@@ -240,15 +248,9 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
       };
       const byId = new Map(candidates.map((c) => [c.placeId, c]));
       const store = candidateStore(byId);
-      // The inlier test is applied below, scaled with the pair's keypoints; the RANSAC tolerance is in the
-      // candidate's pixels (the residual's image), so it follows the candidate's size.
-      const pairFor = (f: LocalFeatures) =>
-        new PairVerifier(store, {
-          ...options.verify,
-          threshold: fixedThreshold ?? relative * Math.max(f.imageWidth, f.imageHeight),
-          minInliers: 0,
-        });
-      const minKeypoints = resolveVerifyOptions(options.verify).minKeypoints;
+      // The pair verifier's scale-free test (`src/verify/verifier.ts`): tolerance a fraction of the candidate
+      // image, inliers a fraction of the pair's keypoints (`minInliers` at `maxKeypoints`), beyond chance.
+      const pair = new PairVerifier(store, pairOptions);
       const unverifiable = (why: string): VerificationResult => ({
         ok: false,
         inliers: 0,
@@ -279,11 +281,8 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
                 `place ${c.placeId} has ${f.dim}-d stored features that the query's ${q.dim}-d cannot be reduced to (no matching PCA)`,
               );
             } else {
-              const { correspondences: _c, reason: _r, ...r } = await pairFor(f).verify(qf, c.placeId);
-              const need = Math.round(minInliers * Math.min(1, Math.min(q.count, f.count) / maxKeypoints));
-              result = r.inliers >= need && r.inliers > 0 && _r === undefined
-                ? { ...r, ok: true }
-                : { ...r, ok: false, reason: _r ?? `too few inliers (${r.inliers} < ${need})` };
+              const { correspondences: _c, ...r } = await pair.verify(qf, c.placeId);
+              result = r;
             }
           }
         } catch (err) {
