@@ -17,7 +17,7 @@ import {
   siftExtractor,
 } from "../verify/local_features.ts";
 import { type DelfModel, loadDelfModel } from "../verify/delf_contract.ts";
-import { resolveVerifyOptions, verifyPair } from "../verify/verifier.ts";
+import { inliersNeeded, verificationThreshold, verifyPair } from "../verify/verifier.ts";
 import { EXIT_OK, parseCommand } from "./_common.ts";
 
 /** One-line description for `waymark --help`. */
@@ -40,6 +40,8 @@ Options:
   --geometry <m>         affine (default) or homography
   --threshold <px>       RANSAC inlier residual in B's pixels (default 20)
   --max-keypoints <n>    keypoints per image (default 1000)
+
+A pair is verified with at least 150 inliers, more than chance matches would give.
   --json                 print the result as JSON
   -h, --help             this help
 `;
@@ -129,11 +131,15 @@ export async function run(args: string[]): Promise<number> {
       fb = await extractLocalFeatures(b, { extractor, maxKeypoints });
     }
     const t = performance.now();
-    const result = verifyPair(fa, fb, { model: geometry, threshold });
+    const options = { model: geometry, threshold } as const;
+    const result = verifyPair(fa, fb, options);
     const ms = performance.now() - t;
     await writePng(
       values.out,
-      drawPair(a, b, fa, fb, result, { minInliers: resolveVerifyOptions().minInliers, threshold }),
+      drawPair(a, b, fa, fb, result, {
+        minInliers: inliersNeeded(fa, fb, options),
+        threshold: verificationThreshold(fb, options),
+      }),
     );
     if (values["attention-out"]) {
       await writePng(values["attention-out"], drawAttention(a, await extractor(a, 1)));

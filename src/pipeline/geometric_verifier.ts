@@ -24,7 +24,9 @@
  * Every result is a `VerificationResult`; nothing throws on image content (a candidate that cannot be read gets
  * `ok: false` and a `reason`). Thresholds follow the image: the RANSAC tolerance is a fraction of the image
  * (`relativeThreshold`), and `ok` needs `minInliers` scaled by the keypoints the pair has (the smaller side's
- * count over `maxKeypoints`, at most 1): a small image has fewer keypoints, so fewer inliers mean as much.
+ * count over `maxKeypoints`, at most 1): a small image has fewer keypoints, so fewer inliers mean as much; and
+ * the inliers must be more than chance matches would give (the pair verifier's a-contrario test, see
+ * `src/verify/verifier.ts`).
  *
  * @module
  */
@@ -153,8 +155,14 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
   if (!Number.isInteger(cacheSize) || cacheSize < 1) {
     throw invalid(action, "cacheSize", "a positive integer", cacheSize);
   }
-  const session = new Map<number, PixelImage>();
+  // A remembered keyframe's image and the cache key of its features: a key of its own per remember(), so that
+  // a place id that names another image later (a verifier reused for another sequence, whose ids start again
+  // at 0) never gets the features of the image it named before.
+  const session = new Map<number, { image: PixelImage; key: string }>();
   const cache = new LruCache<string, LocalFeatures>(cacheSize);
+  let remembered = 0;
+  // Bumped when the prior map changes: features extracted from an earlier map's images are not reused.
+  let mapGeneration = 0;
   let extractions = 0;
   const extract = async (image: PixelImage): Promise<LocalFeatures> => {
     extractions++;
@@ -184,18 +192,27 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
     async get(placeId) {
       const c = candidates.get(placeId)!;
       if (c.space === "session") {
+        const kept = session.get(placeId);
+        if (kept) return await cached(kept.key, () => Promise.resolve(kept.image));
         // A keyframe of an earlier session (multi-session SLAM) was never remembered by this run: its image.
-        return await cached(`s${placeId}`, async () => session.get(placeId) ?? await mapImage(placeId, c));
+        return await cached(`i${placeId}:${c.image ?? ""}`, () => mapImage(placeId, c));
       }
       const stored = mapFeatures ? await mapFeatures.get(placeId) : undefined;
-      return stored ?? await cached(`m${placeId}`, () => mapImage(placeId, c));
+      return stored ??
+        await cached(`m${mapGeneration}:${placeId}:${c.image ?? ""}`, () => mapImage(placeId, c));
     },
   });
   const relative = options.relativeThreshold ?? 20 / 512;
   if (!(relative > 0 && relative < 1)) {
     throw invalid(action, "relativeThreshold", "a number in (0, 1)", relative);
   }
-  const fixedThreshold = options.verify?.threshold;
+  const pairOptions: VerifyOptions = {
+    ...options.verify,
+    relativeThreshold: relative,
+    minInliers,
+    referenceKeypoints: maxKeypoints,
+  };
+  const minKeypoints = resolveVerifyOptions(pairOptions).minKeypoints;
   return {
     get sessionSize() {
       return session.size;
@@ -207,11 +224,14 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
       return { ...extraction, scales: [...extraction.scales] };
     },
     remember(kf) {
-      session.set(kf.placeId, gray(kf.pixels, maxSide));
+      // Delete first so that a re-remembered id counts as the newest (the oldest is forgotten first).
+      session.delete(kf.placeId);
+      session.set(kf.placeId, { image: gray(kf.pixels, maxSide), key: `s${remembered++}` });
       if (session.size > capacity) session.delete(session.keys().next().value!);
     },
     useMapFeatures(features) {
       mapFeatures = usable(features);
+      mapGeneration++;
     },
     async verify(query: VerificationQuery, candidates: VerificationCandidate[]): Promise<VerificationEvent> {
       const q = await extract(query.pixels);
@@ -228,15 +248,9 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
       };
       const byId = new Map(candidates.map((c) => [c.placeId, c]));
       const store = candidateStore(byId);
-      // The inlier test is applied below, scaled with the pair's keypoints; the RANSAC tolerance is in the
-      // candidate's pixels (the residual's image), so it follows the candidate's size.
-      const pairFor = (f: LocalFeatures) =>
-        new PairVerifier(store, {
-          ...options.verify,
-          threshold: fixedThreshold ?? relative * Math.max(f.imageWidth, f.imageHeight),
-          minInliers: 0,
-        });
-      const minKeypoints = resolveVerifyOptions(options.verify).minKeypoints;
+      // The pair verifier's scale-free test (`src/verify/verifier.ts`): tolerance a fraction of the candidate
+      // image, inliers a fraction of the pair's keypoints (`minInliers` at `maxKeypoints`), beyond chance.
+      const pair = new PairVerifier(store, pairOptions);
       const unverifiable = (why: string): VerificationResult => ({
         ok: false,
         inliers: 0,
@@ -267,11 +281,8 @@ export function createGeometricVerifier(options: GeometricVerifierOptions = {}):
                 `place ${c.placeId} has ${f.dim}-d stored features that the query's ${q.dim}-d cannot be reduced to (no matching PCA)`,
               );
             } else {
-              const { correspondences: _c, reason: _r, ...r } = await pairFor(f).verify(qf, c.placeId);
-              const need = Math.round(minInliers * Math.min(1, Math.min(q.count, f.count) / maxKeypoints));
-              result = r.inliers >= need && r.inliers > 0 && _r === undefined
-                ? { ...r, ok: true }
-                : { ...r, ok: false, reason: _r ?? `too few inliers (${r.inliers} < ${need})` };
+              const { correspondences: _c, ...r } = await pair.verify(qf, c.placeId);
+              result = r;
             }
           }
         } catch (err) {

@@ -23,9 +23,12 @@ export {
 export { matchDescriptors, type MatchOptions, mutualMatches } from "./match.ts";
 export { plausibleTransform, ransac, type RansacOptions, type RansacResult } from "./ransac.ts";
 export {
+  chanceInliersNfa,
+  inliersNeeded,
   type PairVerification,
   rerankByVerification,
   verificationScore,
+  verificationThreshold,
   Verifier as LocalFeatureVerifier,
   type VerifierOptions,
   type VerifyOptions,

@@ -3,10 +3,26 @@
  * (mutual NN in JavaScript + RANSAC); `Verifier` verifies a query against stored candidate features with
  * the faster ONNX Runtime nearest-neighbour backend and lazily loaded, cached keyframe features.
  *
- * `VerificationResult.ok` is true when the pair is geometrically verified (at least `minInliers` RANSAC
- * inliers); otherwise `reason` says why (blank or tiny image, too few keypoints, too few matches, too few
- * inliers). Nothing here throws on image content. `score` is {@link verificationScore} (inliers net of a third
- * of the outliers), a better separator of true and false pairs than the inlier count.
+ * `VerificationResult.ok` is true when the pair is geometrically verified; otherwise `reason` says why (blank or
+ * tiny image, too few keypoints, too few matches, too few inliers, inliers that chance explains). Nothing here
+ * throws on image content. `score` is {@link verificationScore} (inliers net of a third of the outliers).
+ *
+ * The test can be made scale-free, so that it means the same at 160x120 as at 512x384, as the pipeline's
+ * verifier makes it (`src/pipeline/geometric_verifier.ts`):
+ * - `relativeThreshold`: the RANSAC tolerance is a fraction of the candidate image (DELF's 20 px at 512 px);
+ * - `referenceKeypoints`: the inliers needed are a fraction of the keypoints the pair has (`minInliers` at that
+ *   many keypoints, proportionally fewer when the smaller side has fewer, {@link inliersNeeded}): a small image
+ *   has fewer keypoints, so fewer inliers mean as much.
+ *
+ * Without them (the defaults, as `eval retrieval --verify` and `waymark verify` run) the tolerance is 20 px and
+ * `minInliers` a count: for re-ranking retrieval candidates the scaled test won no more suite rows than it lost
+ * (README, "Keyframe verification").
+ *
+ * Always, the inliers must be more than chance gives (an a-contrario test, after Moisan and Stival's ORSA):
+ * under the null model of matches that land anywhere in the candidate image, the expected number of models
+ * with as many inliers ({@link chanceInliersNfa}) must be below 1. With hundreds of matches this needs far
+ * fewer inliers than the counts above; it is what rejects a pair of images with a handful of keypoints, where
+ * the proportional count falls to a few inliers that any three matches fit.
  *
  * @module
  */
@@ -24,8 +40,13 @@ export interface VerifyOptions {
   maxDistance?: number;
   /** RANSAC model. Default `"affine"` (DELF). */
   model?: "affine" | "homography";
-  /** RANSAC inlier residual in candidate (keyframe) pixels. Default 20 (DELF). */
+  /** RANSAC inlier residual in candidate (keyframe) pixels. Default 20 (DELF) unless `relativeThreshold`. */
   threshold?: number;
+  /**
+   * RANSAC inlier residual as a fraction of the candidate image's longer side, when `threshold` is not given
+   * (e.g. 20 / 512: DELF's 20 px at 512 px, 6.25 px at 160x120). Default none (`threshold`).
+   */
+  relativeThreshold?: number;
   /** RANSAC iterations cap. Default 1000. */
   maxIterations?: number;
   /** RANSAC early-exit confidence. Default 0.999. */
@@ -41,10 +62,16 @@ export interface VerifyOptions {
   /** Smallest images (either side, pixels) that can be verified. Default 32. */
   minImageSize?: number;
   /**
-   * Inliers needed for `ok: true`. Default 150, calibrated on top-5 retrieval candidates of the shared indoor
-   * sequence at 512x384 with `scripts/verify_eval_loops.ts` (README, "Measured").
+   * Inliers needed for `ok: true` by a pair with `referenceKeypoints` keypoints on its smaller side (fewer
+   * keypoints: proportionally fewer, see {@link inliersNeeded}). Default 150, calibrated on top-5 retrieval
+   * candidates of the shared indoor sequence at 512x384 with `scripts/verify_eval_loops.ts` (README, "Measured").
    */
   minInliers?: number;
+  /**
+   * Keypoints at which `minInliers` applies as given; a pair whose smaller side has fewer needs proportionally
+   * fewer inliers (e.g. 1000, the extractor's `maxKeypoints`). Default none: `minInliers` is a plain count.
+   */
+  referenceKeypoints?: number;
 }
 
 /** A verification result with the correspondences behind it (for drawing and debugging). */
@@ -53,10 +80,16 @@ export interface PairVerification extends VerificationResult {
   correspondences?: { query: Int32Array; candidate: Int32Array; inlier: Uint8Array };
 }
 
-const DEFAULTS: Required<VerifyOptions> = {
+type Scaling = "threshold" | "relativeThreshold" | "referenceKeypoints";
+/** Options with defaults filled in; the scale-free ones (and an explicit `threshold`) stay undefined unless given. */
+export type ResolvedVerifyOptions = Required<Omit<VerifyOptions, Scaling>> & Pick<VerifyOptions, Scaling>;
+
+/** DELF's RANSAC tolerance in pixels: the default without `relativeThreshold`. */
+const DELF_THRESHOLD = 20;
+
+const DEFAULTS: ResolvedVerifyOptions = {
   maxDistance: 0.8,
   model: "affine",
-  threshold: 20,
   maxIterations: 1000,
   confidence: 0.999,
   seed: 0,
@@ -68,9 +101,22 @@ const DEFAULTS: Required<VerifyOptions> = {
 };
 
 /** Fill defaults and validate; throws ValidationError on bad options. */
-export function resolveVerifyOptions(options: VerifyOptions = {}): Required<VerifyOptions> {
-  const o = { ...DEFAULTS, ...options };
+export function resolveVerifyOptions(options: VerifyOptions = {}): ResolvedVerifyOptions {
+  const o: ResolvedVerifyOptions = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  }
   const act = "verify a pair";
+  if (o.threshold !== undefined && !(o.threshold > 0 && Number.isFinite(o.threshold))) {
+    throw invalid(act, "threshold", "a positive number of pixels", o.threshold);
+  }
+  if (o.relativeThreshold !== undefined && !(o.relativeThreshold > 0 && o.relativeThreshold < 1)) {
+    throw invalid(act, "relativeThreshold", "a number in (0, 1)", o.relativeThreshold);
+  }
+  const ref = o.referenceKeypoints;
+  if (ref !== undefined && !(Number.isInteger(ref) && ref >= 1)) {
+    throw invalid(act, "referenceKeypoints", "a positive integer", o.referenceKeypoints);
+  }
   if (!(o.maxDistance > 0)) throw invalid(act, "maxDistance", "a positive number", o.maxDistance);
   if (!Number.isInteger(o.minKeypoints) || o.minKeypoints < 3) {
     throw invalid(act, "minKeypoints", "an integer >= 3", o.minKeypoints);
@@ -82,7 +128,7 @@ export function resolveVerifyOptions(options: VerifyOptions = {}): Required<Veri
   return o;
 }
 
-function precheck(q: LocalFeatures, c: LocalFeatures, o: Required<VerifyOptions>): PairVerification | null {
+function precheck(q: LocalFeatures, c: LocalFeatures, o: ResolvedVerifyOptions): PairVerification | null {
   const no = (reason: string): PairVerification => ({ ok: false, inliers: 0, matches: 0, score: 0, reason });
   for (const [side, f] of [["query", q], ["candidate", c]] as const) {
     if (!f || f.imageWidth < o.minImageSize || f.imageHeight < o.minImageSize) {
@@ -112,7 +158,80 @@ export function verificationScore(inliers: number, matches: number): number {
   return Math.max(0, inliers - (matches - inliers) / 3);
 }
 
-/** RANSAC on the tentative matches of a pair; the shared tail of the sync and async paths. */
+/**
+ * The RANSAC tolerance of a pair, in candidate pixels: `threshold`, else `relativeThreshold` of the candidate's
+ * longer side, else DELF's 20 px.
+ */
+export function verificationThreshold(candidate: LocalFeatures, options: VerifyOptions = {}): number {
+  const o = resolveVerifyOptions(options);
+  if (o.threshold !== undefined) return o.threshold;
+  if (o.relativeThreshold === undefined) return DELF_THRESHOLD;
+  return o.relativeThreshold * Math.max(candidate.imageWidth, candidate.imageHeight);
+}
+
+/**
+ * Inliers a pair needs for `ok`: `minInliers`, with `referenceKeypoints` scaled by the keypoints of the pair's
+ * smaller side over it (at most 1) and rounded, at least 1. The chance test ({@link chanceInliersNfa}) applies on
+ * top.
+ */
+export function inliersNeeded(
+  query: LocalFeatures,
+  candidate: LocalFeatures,
+  options: VerifyOptions = {},
+): number {
+  const o = resolveVerifyOptions(options);
+  const share = o.referenceKeypoints === undefined
+    ? 1
+    : Math.min(1, Math.min(query.count, candidate.count) / o.referenceKeypoints);
+  return Math.max(1, Math.round(o.minInliers * share));
+}
+
+/** log of the binomial coefficient C(n, k). */
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log((n - k + i) / i);
+  return s;
+}
+
+/**
+ * A-contrario number of false alarms of `inliers` RANSAC inliers among `matches` tentative matches (ORSA,
+ * Moisan and Stival 2004): the expected number, under the null model of matches whose candidate points fall
+ * uniformly in the candidate image, of the C(matches, s) minimal-sample models (s = 3 affine, 4 homography)
+ * that would collect as many inliers: C(n, s) * P[Binomial(n - s, p) >= k - s], where p is the share of the
+ * image within the tolerance of a predicted point (`pi * t^2 / area`, capped at 1). Scale-free: a tolerance that
+ * follows the image gives the same p at every resolution. Below 1: more inliers than chance explains.
+ *
+ * @example
+ * ```ts
+ * import { chanceInliersNfa } from "./verifier.ts";
+ * // 160x120 image, 6.25 px tolerance: 8 of 300 matches could be chance, 40 could not.
+ * console.assert(chanceInliersNfa(8, 300, 6.25, 160 * 120) > 1);
+ * console.assert(chanceInliersNfa(40, 300, 6.25, 160 * 120) < 1e-6);
+ * ```
+ */
+export function chanceInliersNfa(
+  inliers: number,
+  matches: number,
+  tolerance: number,
+  area: number,
+  model: "affine" | "homography" = "affine",
+): number {
+  const s = model === "affine" ? 3 : 4;
+  const n = matches - s, k = inliers - s;
+  if (n <= 0 || k <= 0) return Math.exp(logChoose(Math.max(matches, s), s));
+  const p = Math.min(1, (Math.PI * tolerance * tolerance) / Math.max(1, area));
+  if (p >= 1) return Math.exp(logChoose(matches, s));
+  // Binomial tail summed in log space from the mode side (terms fall fast once j > n p).
+  const lp = Math.log(p), lq = Math.log1p(-p);
+  let logTerm = logChoose(n, k) + k * lp + (n - k) * lq;
+  let tail = 0;
+  for (let j = k; j <= n; j++) {
+    tail += Math.exp(logTerm);
+    if (j > n * p && Math.exp(logTerm) < tail * 1e-12) break;
+    logTerm += Math.log((n - j) / (j + 1)) + lp - lq;
+  }
+  return Math.exp(logChoose(matches, s)) * Math.min(1, tail);
+}
 export function verifyMatches(
   query: LocalFeatures,
   candidate: LocalFeatures,
@@ -137,9 +256,10 @@ export function verifyMatches(
       reason: `too few tentative matches (${n} < ${minimal})`,
     };
   }
+  const threshold = verificationThreshold(candidate, o);
   const r = ransac(src, dst, {
     model: o.model,
-    threshold: o.threshold,
+    threshold,
     maxIterations: o.maxIterations,
     confidence: o.confidence,
     seed: o.seed,
@@ -152,14 +272,28 @@ export function verifyMatches(
     inlier: r.inlierMask,
   };
   if (!r.ok) return { ok: false, inliers: 0, matches: n, score: 0, reason: r.reason, correspondences };
-  const ok = r.inliers >= o.minInliers;
+  const need = inliersNeeded(query, candidate, o);
+  const nfa = chanceInliersNfa(
+    r.inliers,
+    n,
+    threshold,
+    candidate.imageWidth * candidate.imageHeight,
+    o.model,
+  );
+  const reason = r.inliers < need
+    ? `too few inliers (${r.inliers} < ${need})`
+    : nfa >= 1
+    ? `inliers within chance (${r.inliers} of ${n} matches at ${threshold.toFixed(1)} px: ${
+      nfa.toPrecision(2)
+    } such models expected at random)`
+    : undefined;
   return {
-    ok,
+    ok: reason === undefined,
     inliers: r.inliers,
     matches: n,
     score: verificationScore(r.inliers, n),
     transform: r.transform,
-    ...(ok ? {} : { reason: `too few inliers (${r.inliers} < ${o.minInliers})` }),
+    ...(reason ? { reason } : {}),
     correspondences,
   };
 }
@@ -286,7 +420,7 @@ export interface VerifierOptions extends VerifyOptions {
  */
 export class Verifier {
   readonly store: LocalFeatureStore;
-  readonly options: Required<VerifyOptions>;
+  readonly options: ResolvedVerifyOptions;
   #nn: NearestNeighbourFn | Promise<NearestNeighbourFn> | undefined;
 
   constructor(store: LocalFeatureStore, options: VerifierOptions = {}) {

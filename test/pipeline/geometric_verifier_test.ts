@@ -33,6 +33,29 @@ Deno.test("geometric verifier confirms a remembered keyframe of the same place a
   assert.equal(isUnverifiable(far.result), false);
 });
 
+Deno.test("geometric verifier reused for another sequence: a place id remembered again is verified against its new image", async () => {
+  // A second sequence's ids start again at 0 (the robustness suite verifies every loop row with one verifier):
+  // place 0 must then be the new keyframe, not the features extracted for the first sequence's place 0.
+  const reused = createGeometricVerifier({ minInliers: 150 });
+  reused.remember({ seq: 0, stamp: 0, placeId: 0, pixels: frame(10) });
+  const first = await reused.verify({ seq: 1, stamp: 1, pixels: frame(10, 1) }, [
+    { placeId: 0, space: "session", similarity: 0.9 },
+  ]);
+  assert.ok(first.results[0].result.ok, JSON.stringify(first.results[0].result));
+  reused.remember({ seq: 0, stamp: 0, placeId: 0, pixels: frame(70) });
+  const again = await reused.verify({ seq: 1, stamp: 1, pixels: frame(70, 1) }, [
+    { placeId: 0, space: "session", similarity: 0.9 },
+  ]);
+  const fresh = createGeometricVerifier({ minInliers: 150 });
+  fresh.remember({ seq: 0, stamp: 0, placeId: 0, pixels: frame(70) });
+  const once = await fresh.verify({ seq: 1, stamp: 1, pixels: frame(70, 1) }, [
+    { placeId: 0, space: "session", similarity: 0.9 },
+  ]);
+  assert.ok(once.results[0].result.ok, JSON.stringify(once.results[0].result));
+  assert.deepEqual(again.results[0].result, once.results[0].result);
+  assert.equal(reused.sessionSize, 1);
+});
+
 Deno.test("geometric verifier: a blank query or a forgotten keyframe is unverifiable, not rejected", async () => {
   const v = createGeometricVerifier({ sessionCapacity: 1 });
   v.remember({ seq: 0, stamp: 0, placeId: 0, pixels: frame(10) });

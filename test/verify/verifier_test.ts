@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
 import {
   BlobFeatureStore,
+  chanceInliersNfa,
+  inliersNeeded,
   MemoryFeatureStore,
   rerankByVerification,
+  resolveVerifyOptions,
   verificationScore,
+  verificationThreshold,
   Verifier,
   verifyPair,
 } from "../../src/verify/verifier.ts";
+import type { LocalFeatures } from "../../src/types.ts";
+import { ValidationError } from "../../src/errors.ts";
+import { mulberry32 } from "../../src/_rng.ts";
 import { encodeLocalFeatures } from "../../src/verify/features_codec.ts";
 import { MapFeatureBuilder, queryFeatures } from "../../src/verify/eval_hooks.ts";
 import { blankImage, shifted, texturedImage } from "./_synthetic.ts";
@@ -113,4 +120,88 @@ Deno.test("verificationScore() is inliers net of a third of the outliers, and ra
   const good = verifyPair(q, features.get(1)!), bad = verifyPair(q, features.get(2)!);
   assert.equal(good.score, verificationScore(good.inliers, good.matches));
   assert.ok(good.score > 3 * bad.score + 10, `${good.score} vs ${bad.score}`);
+});
+
+/** `n` keypoints with orthogonal unit descriptors (keypoint i of two such sets match each other mutually). */
+function pointSet(xy: number[][], width: number, height: number): LocalFeatures {
+  const n = xy.length, dim = n;
+  const descriptors = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) descriptors[i * dim + i] = 1;
+  return {
+    count: n,
+    dim,
+    keypoints: Float32Array.from(xy.flat()),
+    scales: new Float32Array(n).fill(1),
+    attention: new Float32Array(n).fill(1),
+    descriptors,
+    imageWidth: width,
+    imageHeight: height,
+  };
+}
+
+function scatter(n: number, width: number, height: number, seed: number): number[][] {
+  const rand = mulberry32(seed);
+  return Array.from({ length: n }, () => [rand() * width, rand() * height]);
+}
+
+Deno.test("chanceInliersNfa(): scale-free, falls with the inliers, at least 1 for what any sample fits", () => {
+  // Twice the tolerance on an image of four times the area: the same chance of a stray match landing.
+  assert.ok(
+    Math.abs(chanceInliersNfa(12, 200, 6.25, 160 * 120) / chanceInliersNfa(12, 200, 20, 512 * 384) - 1) <
+      1e-6,
+  );
+  let last = Infinity;
+  for (const k of [3, 5, 8, 12, 20, 40]) {
+    const nfa = chanceInliersNfa(k, 200, 6.25, 160 * 120);
+    assert.ok(nfa < last, `k ${k}: ${nfa} >= ${last}`);
+    last = nfa;
+  }
+  assert.ok(chanceInliersNfa(3, 200, 6.25, 160 * 120) >= 1); // a minimal sample fits any 3 matches
+  assert.ok(chanceInliersNfa(4, 10, 2.5, 64 * 48, "homography") >= 1);
+  assert.ok(chanceInliersNfa(10, 10, 2.5, 64 * 48) < 1e-6);
+});
+
+Deno.test("verifyPair() at a handful of keypoints: the proportional count alone would pass chance matches, the chance test does not", () => {
+  const w = 64, h = 48, n = 12;
+  const q = pointSet(scatter(n, w, h, 1), w, h);
+  const unrelated = pointSet(scatter(n, w, h, 2), w, h); // every descriptor matches, the geometry is random
+  const scaled = { referenceKeypoints: 1000, relativeThreshold: 20 / 512 }; // as the pipeline verifies
+  const r = verifyPair(q, unrelated, scaled);
+  assert.equal(inliersNeeded(q, unrelated, scaled), 2); // 150 at 1000 keypoints, 12 here
+  assert.equal(inliersNeeded(q, unrelated), 150); // without referenceKeypoints: a plain count
+  assert.ok(r.inliers >= 2, `${r.inliers}`); // any 3 matches fit an affine model
+  assert.equal(r.ok, false);
+  assert.match(r.reason ?? "", /within chance/);
+  // The same points moved by a translation in the candidate: every match agrees, far beyond chance.
+  const moved = pointSet(scatter(n, w, h, 1).map(([x, y]) => [x + 3, y - 2]), w, h);
+  const t = verifyPair(q, moved, scaled);
+  assert.ok(t.ok, JSON.stringify({ ...t, correspondences: undefined }));
+  assert.equal(t.inliers, n);
+});
+
+Deno.test("verifyPair() with the pipeline's scale-free options: the same pair at twice the size gives the same verdict and inliers", () => {
+  const w = 160, h = 120, n = 200;
+  const rand = mulberry32(7);
+  const pts = scatter(n, w, h, 3);
+  // Half the candidate points follow a similarity transform (within 2 px), the other half are random.
+  const cand = pts.map(([x, y], i) =>
+    i % 2 === 0
+      ? [0.9 * x + 10 + 4 * (rand() - 0.5), 0.9 * y + 5 + 4 * (rand() - 0.5)]
+      : [rand() * w, rand() * h]
+  );
+  const scaled = { referenceKeypoints: 1000, relativeThreshold: 20 / 512 };
+  const small = verifyPair(pointSet(pts, w, h), pointSet(cand, w, h), scaled);
+  const big = verifyPair(
+    pointSet(pts.map(([x, y]) => [2 * x, 2 * y]), 2 * w, 2 * h),
+    pointSet(cand.map(([x, y]) => [2 * x, 2 * y]), 2 * w, 2 * h),
+    scaled,
+  );
+  assert.ok(small.ok && big.ok, `${small.reason} / ${big.reason}`);
+  assert.equal(small.inliers, big.inliers);
+  assert.equal(verificationThreshold(pointSet(cand, w, h), scaled), 20 * 160 / 512);
+  assert.equal(verificationThreshold(pointSet(cand, w, h)), 20); // DELF's pixels by default
+  // An explicit tolerance in pixels wins; absurd options are named.
+  assert.equal(verificationThreshold(pointSet(cand, w, h), { threshold: 3 }), 3);
+  assert.throws(() => verifyPair(small as never, small as never, { relativeThreshold: 2 }), ValidationError);
+  assert.throws(() => resolveVerifyOptions({ referenceKeypoints: 0 }), /referenceKeypoints/);
 });
