@@ -21,6 +21,10 @@
  *   so a belief spread over the map explains an off-map frame as well as "unknown" does. What tells them
  *   apart is the level of the best similarity (above the background mean): a true place's against the best
  *   look-alike's. Both are learnt online, and their density ratio weighs the unknown state.
+ * - Weak frames: a frame's descriptor support (how much of the image its descriptor rests on, given by the
+ *   caller) against the best support of recent frames scales the signal the frame can carry
+ *   (`supportMemory`): a dark, noisy frame moves the belief little, the motion prior spreads it, and its
+ *   confidence falls instead of staying high on a match the frame cannot support.
  * - Sparse belief: p(i) = base + delta(i), with `base` the common mass of every place and `delta` kept only for
  *   places that differ from it (at most `maxActive`). Prediction spreads the deltas through the kernel
  *   (a uniform belief stays uniform), an update touches only the observed places. Cost per frame:
@@ -120,6 +124,15 @@ export interface PlaceFilterOptions {
   unknownEvidenceWeight?: number;
   /** Places either side of the MAP place left out of the "off" maximum. Default 5. */
   unknownEvidenceWindow?: number;
+  /**
+   * Evidence of weak frames. A frame's descriptor support (`PlaceObservation.support`) is compared with the
+   * reference support, the largest of recent frames (a running maximum that decays by a factor e every
+   * `supportMemory` keyframes): a frame at a fraction f of it carries `sqrt(f)` of the match signal (an
+   * aggregate's signal-to-noise grows with the square root of what it aggregates), so a dark, noisy or
+   * texture-poor frame moves the belief little and the motion prior spreads it: its confidence falls instead
+   * of staying high on a match it cannot support. Default 100; 0 ignores the support.
+   */
+  supportMemory?: number;
 }
 
 /** Similarities of some places for one frame. */
@@ -133,6 +146,12 @@ export interface PlaceObservation {
    * given similarities (exact when every place is given).
    */
   background?: { mean: number; std: number };
+  /**
+   * The frame's descriptor support in [0, 1] (`DescriptorOutput.support`: how much of the image its descriptor
+   * rests on). Against the best support of recent frames it scales the match signal this frame can carry (see
+   * `PlaceFilterOptions.supportMemory`). Default: full support.
+   */
+  support?: number;
 }
 
 /** What the filter believes after a step. */
@@ -236,6 +255,9 @@ export class PlaceFilter {
   readonly #evidence: boolean;
   readonly #evidenceWeight: number;
   readonly #evidenceWindow: number;
+  readonly #supportMemory: number;
+  /** Reference descriptor support: the decaying maximum of recent frames' support. */
+  #supportRef = 0;
   /** Online Gaussians of the best similarity above the mean: on the map (confident frames) and the best look-alike. */
   #on: OnlineGaussian = { mean: 0, variance: 0, count: 0 };
   #off: OnlineGaussian = { mean: 0, variance: 0, count: 0 };
@@ -324,6 +346,9 @@ export class PlaceFilter {
       throw invalid(a, "unknownEvidenceWindow", "a non-negative integer", win);
     }
     this.#evidenceWindow = win;
+    const sm = options.supportMemory ?? 100;
+    if (!(sm >= 0 && sm <= 1e6)) throw invalid(a, "supportMemory", "a number in [0, 1e6]", sm);
+    this.#supportMemory = sm;
     this.reset();
   }
 
@@ -342,6 +367,7 @@ export class PlaceFilter {
     this.#ring = [];
     this.#on = { mean: 0, variance: 0, count: 0 };
     this.#off = { mean: 0, variance: 0, count: 0 };
+    this.#supportRef = 0;
   }
 
   /** The match signal in use (fixed, or the current online estimate). */
@@ -423,8 +449,9 @@ export class PlaceFilter {
     const complete = k >= n;
     const evidence = this.#evidence ? this.#unknownEvidence(indices, similarities, mean) : 1;
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
-    if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin);
-    const b = this.#signal;
+    const rel = this.#reliability(obs.support);
+    if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin, rel);
+    const b = this.#signal * rel;
     const c = -0.5 * b * b;
     const lr = new Float64Array(k);
     for (let i = 0; i < k; i++) lr[i] = Math.exp(Math.min(60, b * zs[i] + c));
@@ -446,6 +473,14 @@ export class PlaceFilter {
     const mass = this.#mapMass();
     this.#lastMass = mass;
     this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
+  }
+
+  /** The share of the match signal a frame of this support carries (updates the reference support). */
+  #reliability(support: number | undefined): number {
+    if (this.#supportMemory <= 0 || support === undefined || !Number.isFinite(support)) return 1;
+    const s = Math.min(1, Math.max(0, support));
+    this.#supportRef = Math.max(s, this.#supportRef * Math.exp(-1 / this.#supportMemory));
+    return this.#supportRef > 0 ? Math.sqrt(s / this.#supportRef) : 1;
   }
 
   /**
@@ -538,9 +573,10 @@ export class PlaceFilter {
 
   /**
    * Online EM step on the emission mean: the prior-weighted standardised similarity (places not observed
-   * count at the expected z of the background below the smallest observed one).
+   * count at the expected z of the background below the smallest observed one). A frame of reliability `rel`
+   * has mean `rel * signal`: a least-squares step in which weak frames count little.
    */
-  #adaptSignal(indices: ArrayLike<number>, zs: Float64Array, zmin: number): void {
+  #adaptSignal(indices: ArrayLike<number>, zs: Float64Array, zmin: number, rel: number): void {
     const placeMass = 1 - this.#unknown;
     if (!(placeMass > 1e-9)) return;
     let seen = 0, acc = 0;
@@ -557,7 +593,7 @@ export class PlaceFilter {
     const m = acc / placeMass;
     // Only a concentrated prior says where the true place is: weight the step by that concentration.
     const rate = this.#signalRate * this.#lastMass;
-    const next = (1 - rate) * this.#signal + rate * m;
+    const next = this.#signal + rate * rel * (m - rel * this.#signal);
     this.#signal = Math.min(SIGNAL_MAX, Math.max(SIGNAL_MIN, next));
   }
 

@@ -241,3 +241,62 @@ Deno.test("place filter: the unknown-place evidence costs no recall where on-map
   assert.ok(on.recall >= off.recall - 0.02, `with ${on.recall} vs without ${off.recall}`);
   assert.ok(on.lost <= off.lost + 6, `lost frames with ${on.lost} vs without ${off.lost}`);
 });
+
+/** A row of standardised similarities for `n` places: noise, with `peak` places raised by `lift`. */
+function rowWith(n: number, gauss: () => number, peaks: Record<number, number>): Float64Array {
+  const row = new Float64Array(n);
+  for (let j = 0; j < n; j++) row[j] = 0.3 + 0.05 * gauss();
+  for (const [j, lift] of Object.entries(peaks)) row[Number(j)] += lift;
+  return row;
+}
+
+Deno.test("PlaceFilter: a frame with full support (or none given) is the filter without the support term", () => {
+  const seq = generateHardSequence({ seed: 4, signal: 1.7, speed: [1, 1] });
+  const n = seq.placeCount;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const plain = new PlaceFilter({ placeCount: n });
+  const full = new PlaceFilter({ placeCount: n });
+  for (const row of seq.rows.slice(0, 60)) {
+    const a = plain.step({ indices, similarities: row });
+    const b = full.step({ indices, similarities: row, support: 0.4 });
+    assert.deepEqual(b, a);
+  }
+});
+
+Deno.test("PlaceFilter: weak-support frames that point elsewhere neither move the estimate nor keep its confidence high", () => {
+  const n = 60;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const run = (weak: number | undefined) => {
+    const gauss = lcgGauss(11);
+    const f = new PlaceFilter({ placeCount: n });
+    let b = null;
+    // Walk places 0..19 on well-supported frames.
+    for (let t = 0; t < 20; t++) {
+      b = f.step({ indices, similarities: rowWith(n, gauss, { [t]: 0.25 }), support: 0.5 });
+    }
+    const before = b!.confidence;
+    // Then three dark frames whose best match is a look-alike far away (place 45), the true place unseen.
+    const during: number[] = [];
+    for (let t = 20; t < 23; t++) {
+      b = f.step({ indices, similarities: rowWith(n, gauss, { 45: 0.25 }), support: weak });
+      during.push(b.confidence);
+    }
+    return { before, during, place: b!.bestPlaceIndex! };
+  };
+  const trusted = run(undefined);
+  const weak = run(0.005);
+  // Trusted, the look-alike takes over; with a tenth of the support's square root, the belief stays on the route.
+  assert.equal(trusted.place, 45);
+  assert.ok(Math.abs(weak.place - 22) <= 3, `weak frames moved the estimate to ${weak.place}`);
+  assert.ok(weak.before > 0.9, `confidence on supported frames ${weak.before}`);
+  // Unseen, the true place's belief spreads with the motion prior: the confidence falls frame by frame.
+  for (let i = 1; i < weak.during.length; i++) {
+    assert.ok(weak.during[i] < weak.during[i - 1], `${weak.during}`);
+  }
+  assert.ok(weak.during[2] < 0.8, `confidence after three weak frames ${weak.during}`);
+});
+
+Deno.test("PlaceFilter validates supportMemory", () => {
+  assert.throws(() => new PlaceFilter({ placeCount: 5, supportMemory: -1 }), ValidationError);
+  assert.throws(() => new PlaceFilter({ placeCount: 5, supportMemory: Number.NaN }), ValidationError);
+});
