@@ -38,7 +38,7 @@
 import { invalid } from "../errors.ts";
 import type { LocalizationStatus } from "../types.ts";
 import { applyCalibration, type CalibrationMap, validateCalibration } from "./calibration.ts";
-import { DEFAULT_FILTER_CALIBRATION } from "./calibration_params.ts";
+import { DEFAULT_FILTER_CALIBRATION, WEAK_FRAME_CALIBRATION } from "./calibration_params.ts";
 import { observationBackground } from "./background.ts";
 
 /** Motion kernel along the map's traversal order. */
@@ -79,6 +79,12 @@ export interface PlaceFilterOptions {
   maxActive?: number;
   /** Calibration from raw mass to probability; default the shipped fit; `null` reports the raw mass. */
   calibration?: CalibrationMap | null;
+  /**
+   * Calibration after a weak frame (one that carried under `WEAK_RELIABILITY` of the match signal, see
+   * `supportMemory`): the same raw mass is right less often after a frame that could not confirm it. Default
+   * the shipped fit on such frames; `null` uses `calibration` for every frame.
+   */
+  weakCalibration?: CalibrationMap | null;
   /** Calibrated confidence at or above which an estimate is `localized`. Default 0.5. */
   localizedThreshold?: number;
   /** Probability of the unknown state above which the estimate is `lost`. Default 0.5. */
@@ -166,8 +172,13 @@ export interface PlaceBelief {
   rawConfidence: number;
   /** Posterior probability of the unknown state. */
   unknown: number;
+  /** Share of the match signal the last frame carried (1 with full descriptor support). */
+  reliability: number;
   status: LocalizationStatus;
 }
+
+/** Reliability below which a frame is weak (its support under a quarter of the reference). */
+export const WEAK_RELIABILITY = 0.5;
 
 const SIGNAL_MIN = 0.5;
 /** Frames each similarity Gaussian needs before the unknown-place evidence counts. */
@@ -245,6 +256,9 @@ export class PlaceFilter {
   readonly #radius: number;
   readonly #maxActive: number;
   readonly #calibration: CalibrationMap | null;
+  readonly #weakCalibration: CalibrationMap | null;
+  /** Reliability of the last observed frame. */
+  #lastRel = 1;
   readonly #localizedThreshold: number;
   readonly #lostThreshold: number;
   readonly #unmatchedMass: number;
@@ -322,6 +336,9 @@ export class PlaceFilter {
     const cal = options.calibration === undefined ? DEFAULT_FILTER_CALIBRATION : options.calibration;
     if (cal !== null) validateCalibration(cal);
     this.#calibration = cal;
+    const weak = options.weakCalibration === undefined ? WEAK_FRAME_CALIBRATION : options.weakCalibration;
+    if (weak !== null) validateCalibration(weak);
+    this.#weakCalibration = weak;
     this.#localizedThreshold = prob(a, "localizedThreshold", options.localizedThreshold ?? 0.5);
     this.#lostThreshold = prob(a, "lostThreshold", options.lostThreshold ?? 0.5);
     this.#unmatchedMass = prob(a, "unmatchedMass", options.unmatchedMass ?? 0.1);
@@ -368,6 +385,7 @@ export class PlaceFilter {
     this.#on = { mean: 0, variance: 0, count: 0 };
     this.#off = { mean: 0, variance: 0, count: 0 };
     this.#supportRef = 0;
+    this.#lastRel = 1;
   }
 
   /** The match signal in use (fixed, or the current online estimate). */
@@ -450,6 +468,7 @@ export class PlaceFilter {
     const evidence = this.#evidence ? this.#unknownEvidence(indices, similarities, mean) : 1;
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
     const rel = this.#reliability(obs.support);
+    this.#lastRel = rel;
     if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin, rel);
     const b = this.#signal * rel;
     const c = -0.5 * b * b;
@@ -629,19 +648,22 @@ export class PlaceFilter {
   belief(): PlaceBelief {
     const { best, mass } = this.#mapPlace();
     const unknown = this.#unknown;
-    const placeConfidence = best < 0
-      ? 0
-      : this.#calibration
-      ? applyCalibration(this.#calibration, mass)
-      : mass;
+    const reliability = this.#lastRel;
+    const cal = this.#calibration && reliability < WEAK_RELIABILITY && this.#weakCalibration
+      ? this.#weakCalibration
+      : this.#calibration;
+    const placeConfidence = best < 0 ? 0 : cal ? applyCalibration(cal, mass) : mass;
     const lost = unknown > this.#lostThreshold || this.#unmatched >= this.#lostAfter;
     if (lost || best < 0) {
+      // "Lost" is right when the robot is off the map: the posterior of the unknown state (not the chance that
+      // the best place is wrong, which also counts being at another place of the map).
       return {
         placeIndex: null,
         bestPlaceIndex: best < 0 ? null : best,
-        confidence: lost ? Math.max(unknown, 1 - placeConfidence) : 0,
+        confidence: lost ? unknown : 0,
         rawConfidence: mass,
         unknown,
+        reliability,
         status: lost ? "lost" : "uncertain",
       };
     }
@@ -651,6 +673,7 @@ export class PlaceFilter {
       confidence: placeConfidence,
       rawConfidence: mass,
       unknown,
+      reliability,
       status: placeConfidence >= this.#localizedThreshold ? "localized" : "uncertain",
     };
   }

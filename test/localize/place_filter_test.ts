@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PlaceFilter } from "../../src/localize/place_filter.ts";
+import { PlaceFilter, WEAK_RELIABILITY } from "../../src/localize/place_filter.ts";
 import { SequenceMatcher } from "../../src/localize/seq_match.ts";
 import { generateHardSequence } from "../../src/localize/_synthetic.ts";
 import { ValidationError } from "../../src/errors.ts";
@@ -299,4 +299,33 @@ Deno.test("PlaceFilter: weak-support frames that point elsewhere neither move th
 Deno.test("PlaceFilter validates supportMemory", () => {
   assert.throws(() => new PlaceFilter({ placeCount: 5, supportMemory: -1 }), ValidationError);
   assert.throws(() => new PlaceFilter({ placeCount: 5, supportMemory: Number.NaN }), ValidationError);
+});
+
+Deno.test("PlaceFilter: after a weak frame the confidence goes through the weak-frame calibration", () => {
+  const n = 30;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const gauss = lcgGauss(5);
+  const f = new PlaceFilter({
+    placeCount: n,
+    calibration: { x: [0, 1], y: [0, 1] },
+    weakCalibration: { x: [0, 1], y: [0, 0.5] },
+  });
+  let b = f.step({ indices, similarities: rowWith(n, gauss, { 3: 0.25 }), support: 0.6 });
+  assert.equal(b.reliability, 1);
+  assert.equal(b.confidence, b.rawConfidence);
+  b = f.step({ indices, similarities: rowWith(n, gauss, { 4: 0.25 }), support: 0.06 });
+  // The reference is the first frame's support, decayed by one frame of the default memory (100 frames).
+  const expected = Math.sqrt(0.06 / (0.6 * Math.exp(-1 / 100)));
+  assert.ok(Math.abs(b.reliability - expected) < 1e-9, `reliability ${b.reliability} vs ${expected}`);
+  assert.ok(b.reliability < WEAK_RELIABILITY);
+  assert.ok(Math.abs(b.confidence - 0.5 * b.rawConfidence) < 1e-12);
+  b = f.step({ indices, similarities: rowWith(n, gauss, { 5: 0.25 }), support: 0.5 });
+  assert.equal(b.confidence, b.rawConfidence);
+});
+
+Deno.test("PlaceFilter: a lost estimate's confidence is the posterior of the unknown state", () => {
+  const f = new PlaceFilter({ placeCount: 20, initialUnknown: 0.9 });
+  const b = f.belief();
+  assert.equal(b.status, "lost");
+  assert.equal(b.confidence, b.unknown);
 });
