@@ -13,16 +13,8 @@
 import { join } from "node:path";
 import { exportSimDataset } from "../src/io/simulator/export.ts";
 import { deriveRetrievalDataset } from "../src/eval/derive.ts";
+import { fileExists } from "../src/_fs.ts";
 import { dumpCache } from "./filter_tune.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** One calibration route: simulator settings and the queries' degradation (none: as rendered). */
 export interface CalibrationRoute {
@@ -66,7 +58,7 @@ if (import.meta.main) {
     const name = routeName(route);
     const cache = join(out, name, "cache");
     caches.push(cache);
-    if (await exists(`${cache}.json`)) continue; // already rendered and dumped (a re-run adds new routes only)
+    if (await fileExists(`${cache}.json`)) continue; // already rendered and dumped (a re-run adds new routes only)
     const simDir = join(out, name, "sim");
     await exportSimDataset(simDir, {
       frames: 60,
