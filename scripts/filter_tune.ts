@@ -11,7 +11,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { evaluateStream, streamReportJson } from "../src/eval/stream.ts";
+import { evaluateStream, type StreamReport, streamReportJson } from "../src/eval/stream.ts";
+import { readRetrievalDataset } from "../src/dataset/retrieval_dataset.ts";
+import { decodeImageFile } from "../src/map/build_map.ts";
+import { fitDefaultModel } from "../src/model/default_model.ts";
+import { loadModelBundle } from "../src/model/onnx_model.ts";
+import { DEFAULT_PRESET, getPreset } from "../src/model/registry.ts";
+import type { PixelImage } from "../src/types.ts";
 import { expectedCalibrationError } from "../src/localize/calibration.ts";
 import { PlaceFilter, type PlaceFilterOptions } from "../src/localize/place_filter.ts";
 import { SequenceMatcher } from "../src/localize/seq_match.ts";
@@ -23,6 +29,10 @@ export interface ReplayCache {
   rows: Float32Array[];
   keyframe: boolean[];
   truth: number[][];
+  /** Queries that failed in the stream (only a prediction step there, not scored). */
+  failed?: boolean[];
+  /** Each query's descriptor support (null: none). */
+  support?: (number | null)[];
 }
 
 /** Read a cache written by `dump`. */
@@ -32,7 +42,14 @@ export async function readCache(path: string): Promise<ReplayCache> {
   const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   const n = meta.places;
   const rows = meta.truth.map((_: unknown, i: number) => all.subarray(i * n, (i + 1) * n));
-  return { places: n, rows, keyframe: meta.keyframe, truth: meta.truth };
+  return {
+    places: n,
+    rows,
+    keyframe: meta.keyframe,
+    truth: meta.truth,
+    failed: meta.failed,
+    support: meta.support,
+  };
 }
 
 /** A synthetic hard sequence as a cache (every frame a keyframe; truth: the true place +-1, none off the map). */
@@ -71,10 +88,16 @@ export function replay(
   let last: { place: number | null; conf: number; raw: number; status: string } | null = null;
   for (let q = 0; q < c.rows.length; q++) {
     const row = c.rows[q];
+    if (c.failed?.[q]) {
+      // As the stream: a failed query is a miss, only a prediction step for the filter, and not scored.
+      if (f.steps > 0) f.predict();
+      if (c.truth[q].length > 0) withMatch++;
+      continue;
+    }
     let top = 0;
     for (let j = 1; j < n; j++) if (row[j] > row[top]) top = j;
     if (c.keyframe[q] || !last) {
-      const b = f.step({ indices, similarities: row });
+      const b = f.step({ indices, similarities: row, support: c.support?.[q] ?? undefined });
       last = { place: b.placeIndex, conf: b.confidence, raw: b.rawConfidence, status: b.status };
     }
     const sq = m ? m.push(row).placeIndex : -1;
@@ -105,6 +128,65 @@ export function replay(
   };
 }
 
+/**
+ * Run `evaluateStream` once on a dataset and store every query's full similarity row, keyframe flag, true
+ * places and whether it failed (`<out>.bin` + `<out>.json`); returns the stream report.
+ */
+export async function dumpCache(
+  dataset: string,
+  out: string,
+  options: { radius?: number } = {},
+): Promise<StreamReport> {
+  const rows: Float32Array[] = [];
+  const kf: boolean[] = [];
+  let p2d: number[] = [];
+  const ds = await readRetrievalDataset(dataset, { radius: options.radius });
+  // The default model fitted on the map as the suite fits it, kept to read each query's descriptor support.
+  const fitSet: PixelImage[] = [];
+  const step = Math.max(1, ds.database.length / 400);
+  for (let i = 0; i < ds.database.length; i += step) {
+    const img = ds.database[Math.floor(i)];
+    fitSet.push(await decodeImageFile(await Deno.readFile(img.path), img.path, 1));
+  }
+  const model = await loadModelBundle(await fitDefaultModel(fitSet, getPreset(DEFAULT_PRESET).fit));
+  const support: (number | null)[] = [];
+  for (const q of ds.queries) {
+    try {
+      const px = await decodeImageFile(await Deno.readFile(q.path), q.path, 1);
+      support.push((await model.describe(px)).support ?? null);
+    } catch {
+      support.push(null);
+    }
+  }
+  const r = await evaluateStream(ds, {
+    model,
+    onWarning: () => {},
+    onSimilarities: (q, row, keyframe, placeToDb) => {
+      rows[q] = row.slice();
+      kf[q] = keyframe;
+      p2d = placeToDb;
+    },
+  });
+  const dbToPlace = new Map(p2d.map((d, i) => [d, i]));
+  const n = p2d.length;
+  const truth = r.perQuery.map((p) => p.truth.map((d) => dbToPlace.get(d) ?? -1).filter((i) => i >= 0));
+  const all = new Float32Array(n * r.perQuery.length);
+  r.perQuery.forEach((_, q) => rows[q] && all.set(rows[q], q * n));
+  await Deno.writeFile(`${out}.bin`, new Uint8Array(all.buffer));
+  await Deno.writeTextFile(
+    `${out}.json`,
+    JSON.stringify({
+      places: n,
+      keyframe: r.perQuery.map((_, q) => kf[q] ?? false),
+      failed: r.perQuery.map((p) => p.status === "failed"),
+      support,
+      truth,
+    }),
+  );
+  await model.close();
+  return r;
+}
+
 if (import.meta.main) {
   const { positionals, values } = parseArgs({
     args: Deno.args,
@@ -114,28 +196,7 @@ if (import.meta.main) {
   const [cmd, ...rest] = positionals;
   if (cmd === "dump") {
     const [dataset, out] = rest;
-    const rows: Float32Array[] = [];
-    const kf: boolean[] = [];
-    let p2d: number[] = [];
-    const r = await evaluateStream(dataset, {
-      radius: values.radius ? Number(values.radius) : undefined,
-      onWarning: () => {},
-      onSimilarities: (q, row, keyframe, placeToDb) => {
-        rows[q] = row.slice();
-        kf[q] = keyframe;
-        p2d = placeToDb;
-      },
-    });
-    const dbToPlace = new Map(p2d.map((d, i) => [d, i]));
-    const n = p2d.length;
-    const truth = r.perQuery.map((p) => p.truth.map((d) => dbToPlace.get(d) ?? -1).filter((i) => i >= 0));
-    const all = new Float32Array(n * r.perQuery.length);
-    r.perQuery.forEach((_, q) => rows[q] && all.set(rows[q], q * n));
-    await Deno.writeFile(`${out}.bin`, new Uint8Array(all.buffer));
-    await Deno.writeTextFile(
-      `${out}.json`,
-      JSON.stringify({ places: n, keyframe: r.perQuery.map((_, q) => kf[q] ?? false), truth }),
-    );
+    const r = await dumpCache(dataset, out, { radius: values.radius ? Number(values.radius) : undefined });
     console.log(JSON.stringify(streamReportJson(r)));
   } else if (cmd === "replay") {
     const opts: Omit<PlaceFilterOptions, "placeCount"> = values.json ? JSON.parse(values.json) : {};

@@ -17,12 +17,19 @@ import {
   fitIsotonicCalibration,
 } from "../src/localize/calibration.ts";
 import { generateHardSequence } from "../src/localize/_synthetic.ts";
-import { PlaceFilter } from "../src/localize/place_filter.ts";
+import {
+  type PlaceBelief,
+  PlaceFilter,
+  type PlaceFilterOptions,
+  WEAK_RELIABILITY,
+} from "../src/localize/place_filter.ts";
 
 /** (raw score, correct) pairs. */
 export interface CalibrationPairs {
   raw: number[];
   correct: boolean[];
+  /** Whether the estimate followed a weak frame (`PlaceBelief.reliability < WEAK_RELIABILITY`). */
+  weak?: boolean[];
 }
 
 /** Collect (raw mass, correct) pairs of the filter on synthetic sequences. */
@@ -52,24 +59,45 @@ export function collectCalibrationPairs(seeds: number[]): CalibrationPairs {
   return { raw, correct };
 }
 
-/** Collect pairs from a similarity cache (`<path>.bin` rows, `<path>.json` {places, keyframe, truth}). */
-export async function collectCachePairs(path: string): Promise<CalibrationPairs> {
+/**
+ * Collect pairs from a similarity cache (`<path>.bin` rows, `<path>.json` {places, keyframe, truth, failed?}),
+ * replayed as `eval stream` runs it: a frame that failed is only a prediction step and is not scored, a frame
+ * that is not a keyframe repeats the last estimate.
+ */
+export async function collectCachePairs(
+  path: string,
+  options: Omit<PlaceFilterOptions, "placeCount"> = {},
+): Promise<CalibrationPairs> {
   const meta = JSON.parse(await Deno.readTextFile(`${path}.json`));
   const buf = await Deno.readFile(`${path}.bin`);
   const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   const n: number = meta.places;
-  const filter = new PlaceFilter({ placeCount: n, calibration: null });
+  const filter = new PlaceFilter({ ...options, placeCount: n, calibration: null });
   const indices = Int32Array.from({ length: n }, (_, i) => i);
-  const raw: number[] = [], correct: boolean[] = [];
+  const raw: number[] = [], correct: boolean[] = [], weak: boolean[] = [];
+  let last: PlaceBelief | null = null;
   (meta.truth as number[][]).forEach((truth, q) => {
-    if (!meta.keyframe[q]) return;
-    const b = filter.step({ indices, similarities: all.subarray(q * n, (q + 1) * n) });
-    // A place reported for a query without a true match is a wrong estimate.
-    if (b.placeIndex === null) return;
-    raw.push(b.rawConfidence);
-    correct.push(truth.includes(b.placeIndex));
+    if (meta.failed?.[q]) {
+      if (filter.steps > 0) filter.predict();
+      return;
+    }
+    if (meta.keyframe[q] || !last) {
+      const similarities = all.subarray(q * n, (q + 1) * n);
+      last = filter.step({ indices, similarities, support: meta.support?.[q] ?? undefined });
+    }
+    // Place estimates only (the calibration maps their mass); one for a query without a true match is wrong.
+    if (last.placeIndex === null) return;
+    raw.push(last.rawConfidence);
+    correct.push(truth.includes(last.placeIndex));
+    weak.push(last.reliability < WEAK_RELIABILITY);
   });
-  return { raw, correct };
+  return { raw, correct, weak };
+}
+
+/** The pairs of weak frames (`weak` true) or of the others. */
+function pick(p: CalibrationPairs, weak: boolean): CalibrationPairs {
+  const keep = p.raw.map((_, i) => (p.weak?.[i] ?? false) === weak);
+  return { raw: p.raw.filter((_, i) => keep[i]), correct: p.correct.filter((_, i) => keep[i]) };
 }
 
 function concat(parts: CalibrationPairs[]): CalibrationPairs {
@@ -77,22 +105,29 @@ function concat(parts: CalibrationPairs[]): CalibrationPairs {
 }
 
 if (import.meta.main) {
-  const caches = await Promise.all(Deno.args.map(collectCachePairs));
+  const caches = await Promise.all(Deno.args.map((a) => collectCachePairs(a)));
   // Caches weigh as much as the synthetic part (which has many more frames): repeat them.
   const synth = collectCalibrationPairs([1, 2, 3, 4, 5, 6]);
   const cacheFrames = caches.reduce((s, c) => s + c.raw.length, 0);
   const reps = cacheFrames ? Math.max(1, Math.round(synth.raw.length / cacheFrames)) : 0;
-  const fit = concat([synth, ...Array.from({ length: reps }, () => concat(caches))]);
+  const strong = caches.map((c) => pick(c, false));
+  const fit = concat([synth, ...Array.from({ length: reps }, () => concat(strong))]);
   const map = fitIsotonicCalibration(fit.raw, fit.correct, { prior: 0 });
+  // After a weak frame (only the simulated routes have them: synthetic frames have full support).
+  const weakPairs = concat(caches.map((c) => pick(c, true)));
+  const weakMap = weakPairs.raw.length > 0 ? fitIsotonicCalibration(weakPairs.raw, weakPairs.correct) : map;
   const held = collectCalibrationPairs([101, 102]);
   const before = expectedCalibrationError(held.raw, held.correct);
   const after = expectedCalibrationError(held.raw.map((r) => applyCalibration(map, r)), held.correct);
-  const names = Deno.args.map((a) => a.slice(a.lastIndexOf("/") + 1)).join(", ");
+  // A cache's name: its file name, or its folder's when the file is just "cache" (calibration_sims.ts).
+  const names = Deno.args.map((a) => a.split("/").filter((p) => p !== "cache").pop() ?? a).join(", ");
   // The counts and the held-out error are measurements: they go to stderr (and the README), not into the
   // generated module's doc.
   console.error(
     `fit_calibration: ${synth.raw.length} synthetic frames` +
-      (caches.length ? `, ${cacheFrames} simulated frames (${names}, weighted x${reps})` : "") +
+      (caches.length
+        ? `, ${cacheFrames} simulated frames (${names}, weighted x${reps}; ${weakPairs.raw.length} after weak frames)`
+        : "") +
       `; held-out synthetic ECE (10 bins) ${before.toFixed(3)} raw, ${after.toFixed(3)} calibrated`,
   );
   console.log(`/**
@@ -108,5 +143,8 @@ if (import.meta.main) {
 import type { CalibrationMap } from "./calibration.ts";
 
 /** Default calibration of \`PlaceFilter\` confidences. */
-export const DEFAULT_FILTER_CALIBRATION: CalibrationMap = ${JSON.stringify(map)};`);
+export const DEFAULT_FILTER_CALIBRATION: CalibrationMap = ${JSON.stringify(map)};
+
+/** Calibration of \`PlaceFilter\` confidences after a weak frame (fitted on those of the simulated routes). */
+export const WEAK_FRAME_CALIBRATION: CalibrationMap = ${JSON.stringify(weakMap)};`);
 }

@@ -127,6 +127,12 @@ export interface DescriptorOutput {
   /** L2-normalised global descriptor, length ModelInfo.descriptorDim. */
   global: Float32Array;
   local?: DenseLocalFeatures;
+  /**
+   * How much of the image the descriptor rests on, in [0, 1]: the mean weight of the local descriptors (the
+   * default model's noise floor weighs each by its signal over the image's own noise level). Models without a
+   * `support` output leave it undefined.
+   */
+  support?: number;
 }
 
 /** A global image descriptor model (default NetVLAD or bring-your-own ONNX). */

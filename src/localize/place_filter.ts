@@ -21,6 +21,10 @@
  *   so a belief spread over the map explains an off-map frame as well as "unknown" does. What tells them
  *   apart is the level of the best similarity (above the background mean): a true place's against the best
  *   look-alike's. Both are learnt online, and their density ratio weighs the unknown state.
+ * - Weak frames: a frame's descriptor support (how much of the image its descriptor rests on, given by the
+ *   caller) against the best support of recent frames scales the signal the frame can carry
+ *   (`supportMemory`): a dark, noisy frame moves the belief little, the motion prior spreads it, and its
+ *   confidence falls instead of staying high on a match the frame cannot support.
  * - Sparse belief: p(i) = base + delta(i), with `base` the common mass of every place and `delta` kept only for
  *   places that differ from it (at most `maxActive`). Prediction spreads the deltas through the kernel
  *   (a uniform belief stays uniform), an update touches only the observed places. Cost per frame:
@@ -34,7 +38,7 @@
 import { invalid } from "../errors.ts";
 import type { LocalizationStatus } from "../types.ts";
 import { applyCalibration, type CalibrationMap, validateCalibration } from "./calibration.ts";
-import { DEFAULT_FILTER_CALIBRATION } from "./calibration_params.ts";
+import { DEFAULT_FILTER_CALIBRATION, WEAK_FRAME_CALIBRATION } from "./calibration_params.ts";
 import { observationBackground } from "./background.ts";
 
 /** Motion kernel along the map's traversal order. */
@@ -75,6 +79,12 @@ export interface PlaceFilterOptions {
   maxActive?: number;
   /** Calibration from raw mass to probability; default the shipped fit; `null` reports the raw mass. */
   calibration?: CalibrationMap | null;
+  /**
+   * Calibration after a weak frame (one that carried under `WEAK_RELIABILITY` of the match signal, see
+   * `supportMemory`): the same raw mass is right less often after a frame that could not confirm it. Default
+   * the shipped fit on such frames; `null` uses `calibration` for every frame.
+   */
+  weakCalibration?: CalibrationMap | null;
   /** Calibrated confidence at or above which an estimate is `localized`. Default 0.5. */
   localizedThreshold?: number;
   /** Probability of the unknown state above which the estimate is `lost`. Default 0.5. */
@@ -120,6 +130,15 @@ export interface PlaceFilterOptions {
   unknownEvidenceWeight?: number;
   /** Places either side of the MAP place left out of the "off" maximum. Default 5. */
   unknownEvidenceWindow?: number;
+  /**
+   * Evidence of weak frames. A frame's descriptor support (`PlaceObservation.support`) is compared with the
+   * reference support, the largest of recent frames (a running maximum that decays by a factor e every
+   * `supportMemory` keyframes): a frame at a fraction f of it carries `sqrt(f)` of the match signal (an
+   * aggregate's signal-to-noise grows with the square root of what it aggregates), so a dark, noisy or
+   * texture-poor frame moves the belief little and the motion prior spreads it: its confidence falls instead
+   * of staying high on a match it cannot support. Default 100; 0 ignores the support.
+   */
+  supportMemory?: number;
 }
 
 /** Similarities of some places for one frame. */
@@ -133,6 +152,12 @@ export interface PlaceObservation {
    * given similarities (exact when every place is given).
    */
   background?: { mean: number; std: number };
+  /**
+   * The frame's descriptor support in [0, 1] (`DescriptorOutput.support`: how much of the image its descriptor
+   * rests on). Against the best support of recent frames it scales the match signal this frame can carry (see
+   * `PlaceFilterOptions.supportMemory`). Default: full support.
+   */
+  support?: number;
 }
 
 /** What the filter believes after a step. */
@@ -147,8 +172,13 @@ export interface PlaceBelief {
   rawConfidence: number;
   /** Posterior probability of the unknown state. */
   unknown: number;
+  /** Share of the match signal the last frame carried (1 with full descriptor support). */
+  reliability: number;
   status: LocalizationStatus;
 }
+
+/** Reliability below which a frame is weak (its support under a quarter of the reference). */
+export const WEAK_RELIABILITY = 0.5;
 
 const SIGNAL_MIN = 0.5;
 /** Frames each similarity Gaussian needs before the unknown-place evidence counts. */
@@ -226,6 +256,9 @@ export class PlaceFilter {
   readonly #radius: number;
   readonly #maxActive: number;
   readonly #calibration: CalibrationMap | null;
+  readonly #weakCalibration: CalibrationMap | null;
+  /** Reliability of the last observed frame. */
+  #lastRel = 1;
   readonly #localizedThreshold: number;
   readonly #lostThreshold: number;
   readonly #unmatchedMass: number;
@@ -236,6 +269,9 @@ export class PlaceFilter {
   readonly #evidence: boolean;
   readonly #evidenceWeight: number;
   readonly #evidenceWindow: number;
+  readonly #supportMemory: number;
+  /** Reference descriptor support: the decaying maximum of recent frames' support. */
+  #supportRef = 0;
   /** Online Gaussians of the best similarity above the mean: on the map (confident frames) and the best look-alike. */
   #on: OnlineGaussian = { mean: 0, variance: 0, count: 0 };
   #off: OnlineGaussian = { mean: 0, variance: 0, count: 0 };
@@ -300,6 +336,9 @@ export class PlaceFilter {
     const cal = options.calibration === undefined ? DEFAULT_FILTER_CALIBRATION : options.calibration;
     if (cal !== null) validateCalibration(cal);
     this.#calibration = cal;
+    const weak = options.weakCalibration === undefined ? WEAK_FRAME_CALIBRATION : options.weakCalibration;
+    if (weak !== null) validateCalibration(weak);
+    this.#weakCalibration = weak;
     this.#localizedThreshold = prob(a, "localizedThreshold", options.localizedThreshold ?? 0.5);
     this.#lostThreshold = prob(a, "lostThreshold", options.lostThreshold ?? 0.5);
     this.#unmatchedMass = prob(a, "unmatchedMass", options.unmatchedMass ?? 0.1);
@@ -324,6 +363,9 @@ export class PlaceFilter {
       throw invalid(a, "unknownEvidenceWindow", "a non-negative integer", win);
     }
     this.#evidenceWindow = win;
+    const sm = options.supportMemory ?? 100;
+    if (!(sm >= 0 && sm <= 1e6)) throw invalid(a, "supportMemory", "a number in [0, 1e6]", sm);
+    this.#supportMemory = sm;
     this.reset();
   }
 
@@ -342,6 +384,8 @@ export class PlaceFilter {
     this.#ring = [];
     this.#on = { mean: 0, variance: 0, count: 0 };
     this.#off = { mean: 0, variance: 0, count: 0 };
+    this.#supportRef = 0;
+    this.#lastRel = 1;
   }
 
   /** The match signal in use (fixed, or the current online estimate). */
@@ -423,8 +467,10 @@ export class PlaceFilter {
     const complete = k >= n;
     const evidence = this.#evidence ? this.#unknownEvidence(indices, similarities, mean) : 1;
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
-    if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin);
-    const b = this.#signal;
+    const rel = this.#reliability(obs.support);
+    this.#lastRel = rel;
+    if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin, rel);
+    const b = this.#signal * rel;
     const c = -0.5 * b * b;
     const lr = new Float64Array(k);
     for (let i = 0; i < k; i++) lr[i] = Math.exp(Math.min(60, b * zs[i] + c));
@@ -446,6 +492,14 @@ export class PlaceFilter {
     const mass = this.#mapMass();
     this.#lastMass = mass;
     this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
+  }
+
+  /** The share of the match signal a frame of this support carries (updates the reference support). */
+  #reliability(support: number | undefined): number {
+    if (this.#supportMemory <= 0 || support === undefined || !Number.isFinite(support)) return 1;
+    const s = Math.min(1, Math.max(0, support));
+    this.#supportRef = Math.max(s, this.#supportRef * Math.exp(-1 / this.#supportMemory));
+    return this.#supportRef > 0 ? Math.sqrt(s / this.#supportRef) : 1;
   }
 
   /**
@@ -538,9 +592,10 @@ export class PlaceFilter {
 
   /**
    * Online EM step on the emission mean: the prior-weighted standardised similarity (places not observed
-   * count at the expected z of the background below the smallest observed one).
+   * count at the expected z of the background below the smallest observed one). A frame of reliability `rel`
+   * has mean `rel * signal`: a least-squares step in which weak frames count little.
    */
-  #adaptSignal(indices: ArrayLike<number>, zs: Float64Array, zmin: number): void {
+  #adaptSignal(indices: ArrayLike<number>, zs: Float64Array, zmin: number, rel: number): void {
     const placeMass = 1 - this.#unknown;
     if (!(placeMass > 1e-9)) return;
     let seen = 0, acc = 0;
@@ -557,7 +612,7 @@ export class PlaceFilter {
     const m = acc / placeMass;
     // Only a concentrated prior says where the true place is: weight the step by that concentration.
     const rate = this.#signalRate * this.#lastMass;
-    const next = (1 - rate) * this.#signal + rate * m;
+    const next = this.#signal + rate * rel * (m - rel * this.#signal);
     this.#signal = Math.min(SIGNAL_MAX, Math.max(SIGNAL_MIN, next));
   }
 
@@ -593,19 +648,22 @@ export class PlaceFilter {
   belief(): PlaceBelief {
     const { best, mass } = this.#mapPlace();
     const unknown = this.#unknown;
-    const placeConfidence = best < 0
-      ? 0
-      : this.#calibration
-      ? applyCalibration(this.#calibration, mass)
-      : mass;
+    const reliability = this.#lastRel;
+    const cal = this.#calibration && reliability < WEAK_RELIABILITY && this.#weakCalibration
+      ? this.#weakCalibration
+      : this.#calibration;
+    const placeConfidence = best < 0 ? 0 : cal ? applyCalibration(cal, mass) : mass;
     const lost = unknown > this.#lostThreshold || this.#unmatched >= this.#lostAfter;
     if (lost || best < 0) {
+      // "Lost" is right when the robot is off the map: the posterior of the unknown state (not the chance that
+      // the best place is wrong, which also counts being at another place of the map).
       return {
         placeIndex: null,
         bestPlaceIndex: best < 0 ? null : best,
-        confidence: lost ? Math.max(unknown, 1 - placeConfidence) : 0,
+        confidence: lost ? unknown : 0,
         rawConfidence: mass,
         unknown,
+        reliability,
         status: lost ? "lost" : "uncertain",
       };
     }
@@ -615,6 +673,7 @@ export class PlaceFilter {
       confidence: placeConfidence,
       rawConfidence: mass,
       unknown,
+      reliability,
       status: placeConfidence >= this.#localizedThreshold ? "localized" : "uncertain",
     };
   }

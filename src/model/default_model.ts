@@ -92,6 +92,10 @@ export function buildDefaultModelGraph(params: DefaultModelParams): Uint8Array {
     v = g.l2Normalize(v, 1);
   }
   g.output(v, "global", ["N", descriptorDimOf(params)]);
+  // Support: the mean length of the local descriptors, which is their noise-floor weight (1 without a floor).
+  // A dark, noisy frame rests on few descriptors; the temporal filter trusts its match less.
+  const lengths = g.sqrt(g.reduceSum(g.mul(local, local), [3], false)); // [N, h, w]
+  g.output(g.op("ReduceMean", [lengths], { axes: [1, 2], keepdims: 0 }), "support", ["N"]);
   return g.toBytes({ docString: "Waymark default model: dense RootSIFT -> NetVLAD -> whitening" });
 }
 

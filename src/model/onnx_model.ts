@@ -31,6 +31,9 @@ import {
 } from "./manifest.ts";
 import { createSession, type RuntimeSession, type SessionStats } from "./runtime.ts";
 
+/** Name of the optional per-image descriptor support output ([N], in [0, 1]). */
+const SUPPORT_OUTPUT = "support";
+
 /** Options of {@link loadModel} and {@link loadModelBundle}. */
 export interface LoadModelOptions {
   /** Execution provider. Default `"auto"`. */
@@ -101,6 +104,9 @@ export class OnnxDescriptorModel implements DescriptorModel {
     const input = toNchw(sized, { width: w, height: h, channels: c, mean: m.input.mean, std: m.input.std });
     const wantLocal = options.local === true && m.outputs.local !== undefined;
     const names = wantLocal ? [m.outputs.global.name, m.outputs.local!.name] : [m.outputs.global.name];
+    // The optional per-image `support` output (the default model's; see DescriptorOutput.support).
+    const hasSupport = this.#session.outputs.some((o) => o.name === SUPPORT_OUTPUT);
+    if (hasSupport) names.push(SUPPORT_OUTPUT);
     const out = await this.#session.run(
       { [m.input.name]: { data: input, dims: [images.length, c, h, w] } },
       names,
@@ -112,6 +118,8 @@ export class OnnxDescriptorModel implements DescriptorModel {
       const global = new Float32Array(g.data.subarray(b * D, (b + 1) * D));
       normalizeInPlace(global);
       results.push({ global });
+      const s = hasSupport ? out[SUPPORT_OUTPUT]?.data[b] : undefined;
+      if (s !== undefined && Number.isFinite(s)) results[b].support = Math.min(1, Math.max(0, s));
     }
     if (wantLocal) {
       const l = out[m.outputs.local!.name];

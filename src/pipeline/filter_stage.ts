@@ -72,7 +72,11 @@ export function filterStage(
             if (seqToKeyframe.size > 64) seqToKeyframe.delete(seqToKeyframe.keys().next().value!);
             if (work.similarities && work.similarities.length === places.length && places.length > 0) {
               // Every place observed: the background is exact and per-place normalisation applies.
-              filter.step({ indices: every, similarities: work.similarities });
+              filter.step({
+                indices: every,
+                similarities: work.similarities,
+                support: work.descriptor?.support,
+              });
             } else {
               const idx: number[] = [], sims: number[] = [];
               for (const h of work.hypotheses ?? []) {
@@ -83,7 +87,12 @@ export function filterStage(
                 }
               }
               if (idx.length > 0) {
-                filter.step({ indices: idx, similarities: sims, background: work.background });
+                filter.step({
+                  indices: idx,
+                  similarities: sims,
+                  background: work.background,
+                  support: work.descriptor?.support,
+                });
               }
             }
             const b = filter.belief();

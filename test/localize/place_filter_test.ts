@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PlaceFilter } from "../../src/localize/place_filter.ts";
+import { PlaceFilter, WEAK_RELIABILITY } from "../../src/localize/place_filter.ts";
 import { SequenceMatcher } from "../../src/localize/seq_match.ts";
 import { generateHardSequence } from "../../src/localize/_synthetic.ts";
 import { ValidationError } from "../../src/errors.ts";
@@ -240,4 +240,92 @@ Deno.test("place filter: the unknown-place evidence costs no recall where on-map
   assert.ok(off.recall > 0.7, `filter recall without the evidence ${off.recall}`);
   assert.ok(on.recall >= off.recall - 0.02, `with ${on.recall} vs without ${off.recall}`);
   assert.ok(on.lost <= off.lost + 6, `lost frames with ${on.lost} vs without ${off.lost}`);
+});
+
+/** A row of standardised similarities for `n` places: noise, with `peak` places raised by `lift`. */
+function rowWith(n: number, gauss: () => number, peaks: Record<number, number>): Float64Array {
+  const row = new Float64Array(n);
+  for (let j = 0; j < n; j++) row[j] = 0.3 + 0.05 * gauss();
+  for (const [j, lift] of Object.entries(peaks)) row[Number(j)] += lift;
+  return row;
+}
+
+Deno.test("PlaceFilter: a frame with full support (or none given) is the filter without the support term", () => {
+  const seq = generateHardSequence({ seed: 4, signal: 1.7, speed: [1, 1] });
+  const n = seq.placeCount;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const plain = new PlaceFilter({ placeCount: n });
+  const full = new PlaceFilter({ placeCount: n });
+  for (const row of seq.rows.slice(0, 60)) {
+    const a = plain.step({ indices, similarities: row });
+    const b = full.step({ indices, similarities: row, support: 0.4 });
+    assert.deepEqual(b, a);
+  }
+});
+
+Deno.test("PlaceFilter: weak-support frames that point elsewhere neither move the estimate nor keep its confidence high", () => {
+  const n = 60;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const run = (weak: number | undefined) => {
+    const gauss = lcgGauss(11);
+    const f = new PlaceFilter({ placeCount: n });
+    let b = null;
+    // Walk places 0..19 on well-supported frames.
+    for (let t = 0; t < 20; t++) {
+      b = f.step({ indices, similarities: rowWith(n, gauss, { [t]: 0.25 }), support: 0.5 });
+    }
+    const before = b!.confidence;
+    // Then three dark frames whose best match is a look-alike far away (place 45), the true place unseen.
+    const during: number[] = [];
+    for (let t = 20; t < 23; t++) {
+      b = f.step({ indices, similarities: rowWith(n, gauss, { 45: 0.25 }), support: weak });
+      during.push(b.confidence);
+    }
+    return { before, during, place: b!.bestPlaceIndex! };
+  };
+  const trusted = run(undefined);
+  const weak = run(0.005);
+  // Trusted, the look-alike takes over; with a tenth of the support's square root, the belief stays on the route.
+  assert.equal(trusted.place, 45);
+  assert.ok(Math.abs(weak.place - 22) <= 3, `weak frames moved the estimate to ${weak.place}`);
+  assert.ok(weak.before > 0.9, `confidence on supported frames ${weak.before}`);
+  // Unseen, the true place's belief spreads with the motion prior: the confidence falls frame by frame.
+  for (let i = 1; i < weak.during.length; i++) {
+    assert.ok(weak.during[i] < weak.during[i - 1], `${weak.during}`);
+  }
+  assert.ok(weak.during[2] < 0.8, `confidence after three weak frames ${weak.during}`);
+});
+
+Deno.test("PlaceFilter validates supportMemory", () => {
+  assert.throws(() => new PlaceFilter({ placeCount: 5, supportMemory: -1 }), ValidationError);
+  assert.throws(() => new PlaceFilter({ placeCount: 5, supportMemory: Number.NaN }), ValidationError);
+});
+
+Deno.test("PlaceFilter: after a weak frame the confidence goes through the weak-frame calibration", () => {
+  const n = 30;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const gauss = lcgGauss(5);
+  const f = new PlaceFilter({
+    placeCount: n,
+    calibration: { x: [0, 1], y: [0, 1] },
+    weakCalibration: { x: [0, 1], y: [0, 0.5] },
+  });
+  let b = f.step({ indices, similarities: rowWith(n, gauss, { 3: 0.25 }), support: 0.6 });
+  assert.equal(b.reliability, 1);
+  assert.equal(b.confidence, b.rawConfidence);
+  b = f.step({ indices, similarities: rowWith(n, gauss, { 4: 0.25 }), support: 0.06 });
+  // The reference is the first frame's support, decayed by one frame of the default memory (100 frames).
+  const expected = Math.sqrt(0.06 / (0.6 * Math.exp(-1 / 100)));
+  assert.ok(Math.abs(b.reliability - expected) < 1e-9, `reliability ${b.reliability} vs ${expected}`);
+  assert.ok(b.reliability < WEAK_RELIABILITY);
+  assert.ok(Math.abs(b.confidence - 0.5 * b.rawConfidence) < 1e-12);
+  b = f.step({ indices, similarities: rowWith(n, gauss, { 5: 0.25 }), support: 0.5 });
+  assert.equal(b.confidence, b.rawConfidence);
+});
+
+Deno.test("PlaceFilter: a lost estimate's confidence is the posterior of the unknown state", () => {
+  const f = new PlaceFilter({ placeCount: 20, initialUnknown: 0.9 });
+  const b = f.belief();
+  assert.equal(b.status, "lost");
+  assert.equal(b.confidence, b.unknown);
 });
