@@ -249,6 +249,8 @@ Deno.test("fitDefaultModel() with a prior blends: a heavy prior keeps its centre
       fitDefaultModel(images.slice(0, 6), { ...small, clusters: 4, prior: { centroids: prior, images: -1 } }),
     ValidationError,
   );
+});
+
 /** A night-like copy: values x0.1 plus sensor noise (sigma 4 grey levels). */
 function darkNoisy(img: PixelImage, seed = 7): PixelImage {
   const rand = seededRandom(seed);
