@@ -101,3 +101,51 @@ Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mix
     await session.close();
   }
 });
+
+Deno.test("the NetVLAD layer on split descriptors (unit rows and their weights) equals the weighted reference", async () => {
+  const K = 3, C = 4, Hh = 2, Ww = 3, HW = Hh * Ww;
+  const rand = seededRandom(8);
+  const centroids = new Float32Array(K * C).map(() => rand() - 0.5);
+  const params = {
+    clusters: K,
+    dim: C,
+    alpha: 5,
+    weight: centroids.map((v) => 10 * v),
+    bias: null,
+    centroids,
+  };
+  // Unit rows and weights in [0, 1]; a flat patch is a zero row of weight 0.
+  const unit = new Float32Array(HW * C).map(() => rand() - 0.5);
+  const weights = new Float32Array([0, 0.3, 1, 0, 0.7, 0.5]);
+  for (let p = 0; p < HW; p++) {
+    let s = 0;
+    for (let j = 0; j < C; j++) s += unit[p * C + j] ** 2;
+    for (let j = 0; j < C; j++) unit[p * C + j] = p === 3 ? 0 : unit[p * C + j] / Math.sqrt(s);
+  }
+  const chw = new Float32Array(HW * C);
+  for (let p = 0; p < HW; p++) for (let j = 0; j < C; j++) chw[j * HW + p] = unit[p * C + j] * weights[p];
+  const ref = netvladForward(chw, params, { n: 1, height: Hh, width: Ww }, { weighted: true });
+  const g = new GraphBuilder("split_netvlad");
+  const u = g.input("unit", [1, Hh, Ww, C]);
+  const w = g.input("weight", [1, Hh, Ww, 1]);
+  const layer = addNetVladLayer(g, g.mul(u, w), params, { layout: "NHWC", split: { unit: u, weight: w } });
+  g.output(layer.vlad, "vlad", [1, K * C]);
+  g.output(layer.softAssign, "soft_assign", [1, K, HW]);
+  const session = await createSession(g.toBytes(), { provider: "cpu", label: "split netvlad" });
+  try {
+    const out = await session.run({
+      unit: { data: unit, dims: [1, Hh, Ww, C] },
+      weight: { data: weights, dims: [1, Hh, Ww, 1] },
+    });
+    for (let i = 0; i < K * C; i++) assert.ok(Math.abs(out.vlad.data[i] - ref.vlad[i]) < 1e-5, `dim ${i}`);
+    for (let i = 0; i < K * HW; i++) {
+      assert.ok(Math.abs(out.soft_assign.data[i] - ref.softAssign[i]) < 1e-5, `assignment ${i}`);
+    }
+  } finally {
+    await session.close();
+  }
+  assert.throws(
+    () => addNetVladLayer(new GraphBuilder("x"), "x", params, { split: { unit: "u", weight: "w" } }),
+    /NHWC/,
+  );
+});
