@@ -58,9 +58,11 @@ Deno.test("the front end's noise floor gives sensor-noise patches no weight and 
   assert.ok(off.noise > 0.99 && off.texture > 0.99, JSON.stringify(off));
 });
 
-Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mixed length", async () => {
-  const K = 3, C = 4, Hh = 2, Ww = 3, HW = Hh * Ww;
-  const rand = seededRandom(5);
+const K = 3, C = 4, Hh = 2, Ww = 3, HW = Hh * Ww;
+
+/** A small NetVLAD layer and NHWC rows of the given lengths (random directions), with their CHW copy. */
+function tinyCase(seed: number, lengths: number[]) {
+  const rand = seededRandom(seed);
   const centroids = new Float32Array(K * C).map(() => rand() - 0.5);
   const params = {
     clusters: K,
@@ -70,9 +72,7 @@ Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mix
     bias: null,
     centroids,
   };
-  // NHWC input; lengths 0, 0.3, 1, 2 (capped at 1).
   const nhwc = new Float32Array(HW * C).map(() => rand() - 0.5);
-  const lengths = [0, 0.3, 1, 2, 0.7, 1];
   for (let p = 0; p < HW; p++) {
     let s = 0;
     for (let j = 0; j < C; j++) s += nhwc[p * C + j] ** 2;
@@ -80,6 +80,12 @@ Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mix
   }
   const chw = new Float32Array(HW * C);
   for (let p = 0; p < HW; p++) for (let j = 0; j < C; j++) chw[j * HW + p] = nhwc[p * C + j];
+  return { params, nhwc, chw };
+}
+
+Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mixed length", async () => {
+  // NHWC input; lengths 0, 0.3, 1, 2 (capped at 1).
+  const { params, nhwc, chw } = tinyCase(5, [0, 0.3, 1, 2, 0.7, 1]);
   const ref = netvladForward(chw, params, { n: 1, height: Hh, width: Ww }, { weighted: true });
   const plain = netvladForward(chw, params, { n: 1, height: Hh, width: Ww });
   const g = new GraphBuilder("weighted_netvlad");
@@ -103,27 +109,10 @@ Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mix
 });
 
 Deno.test("the NetVLAD layer on split descriptors (unit rows and their weights) equals the weighted reference", async () => {
-  const K = 3, C = 4, Hh = 2, Ww = 3, HW = Hh * Ww;
-  const rand = seededRandom(8);
-  const centroids = new Float32Array(K * C).map(() => rand() - 0.5);
-  const params = {
-    clusters: K,
-    dim: C,
-    alpha: 5,
-    weight: centroids.map((v) => 10 * v),
-    bias: null,
-    centroids,
-  };
   // Unit rows and weights in [0, 1]; a flat patch is a zero row of weight 0.
-  const unit = new Float32Array(HW * C).map(() => rand() - 0.5);
   const weights = new Float32Array([0, 0.3, 1, 0, 0.7, 0.5]);
-  for (let p = 0; p < HW; p++) {
-    let s = 0;
-    for (let j = 0; j < C; j++) s += unit[p * C + j] ** 2;
-    for (let j = 0; j < C; j++) unit[p * C + j] = p === 3 ? 0 : unit[p * C + j] / Math.sqrt(s);
-  }
-  const chw = new Float32Array(HW * C);
-  for (let p = 0; p < HW; p++) for (let j = 0; j < C; j++) chw[j * HW + p] = unit[p * C + j] * weights[p];
+  const { params, nhwc: unit } = tinyCase(8, [1, 1, 1, 0, 1, 1]);
+  const { chw } = tinyCase(8, [0, 0.3, 1, 0, 0.7, 0.5]);
   const ref = netvladForward(chw, params, { n: 1, height: Hh, width: Ww }, { weighted: true });
   const g = new GraphBuilder("split_netvlad");
   const u = g.input("unit", [1, Hh, Ww, C]);
