@@ -6,7 +6,11 @@
  * the local descriptors must agree to float rounding.
  */
 import assert from "node:assert/strict";
-import { buildDefaultModelGraph, type DefaultModelParams } from "../../src/model/default_model.ts";
+import {
+  buildDefaultModelGraph,
+  buildFrontEndGraph,
+  type DefaultModelParams,
+} from "../../src/model/default_model.ts";
 import { decodeModel } from "../../src/model/onnx_proto.ts";
 import { createSession, type TensorData } from "../../src/model/runtime.ts";
 import { prepareImage } from "../../src/image/prepare.ts";
@@ -117,4 +121,43 @@ Deno.test({
     const d = await compare(images);
     check(d);
   },
+});
+
+Deno.test("the front end's grid step takes every step-th descriptor of the full grid", async () => {
+  const sim = createSimulator({ seed: 4, width: 160, height: 120 });
+  const img = convertChannels(sim.render(sim.path({ index: 0 })[3]), 1);
+  const input = {
+    data: toNchw([img], { width: 160, height: 120, channels: 1, mean: [0], std: [1] }),
+    dims: [1, 1, 120, 160],
+  };
+  // Without the noise floor (whose level is a quantile over the grid, so depends on the step).
+  const base = {
+    cellSize: 4,
+    gridStep: 1,
+    smoothSigma: 1.6,
+    contrastThreshold: 0,
+    clip: true,
+    noiseFloor: 0,
+  };
+  const run = async (gridStep: number) => {
+    const s = await createSession(buildFrontEndGraph({ ...base, gridStep }), { provider: "cpu" });
+    try {
+      return (await s.run({ image: input })).local;
+    } finally {
+      await s.close();
+    }
+  };
+  const full = await run(1);
+  for (const step of [2, 3]) {
+    const sub = await run(step);
+    const [, h, w] = full.dims, [, hs, ws] = sub.dims;
+    assert.deepEqual([hs, ws], [Math.floor((h - 1) / step) + 1, Math.floor((w - 1) / step) + 1]);
+    for (let y = 0; y < hs; y++) {
+      for (let x = 0; x < ws; x++) {
+        const a = sub.data.subarray((y * ws + x) * C, (y * ws + x + 1) * C);
+        const b = full.data.subarray(((y * step) * w + x * step) * C, ((y * step) * w + x * step + 1) * C);
+        assert.ok(maxAbsDiff(a, b) < 1e-6, `step ${step} at (${x}, ${y})`);
+      }
+    }
+  }
 });
