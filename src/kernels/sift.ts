@@ -4,7 +4,7 @@
  * (`src/verify/dense_sift.ts`, keypoint-first). A change to the descriptor is made here once.
  *
  * - Layout: 4 x 4 cells of 8 orientation bins, 128 values, cell-major (`(cy * 4 + cx) * 8 + bin`); bin k points
- *   at angle 2 pi k / 8 (counter-clockwise from +x, y down as in images).
+ *   at gradient angle 2 pi k / 8 (atan2(gy, gx), with the image's y axis pointing down).
  * - Spatial pooling: a gradient sample contributes to a cell with the triangle (bilinear) weight of its
  *   distance to the cell's centre, in cells ({@link cellWeight}); a cell pools over two cells' width.
  * - Gaussian window over the 16 cells, sigma = half the descriptor's width ({@link SIFT_WINDOW}).
