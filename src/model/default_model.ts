@@ -11,7 +11,13 @@ import type { DenseLocalFeatures, PixelImage, ProviderChoice } from "../types.ts
 import { toNchw } from "../image/normalise.ts";
 import { convertChannels, resizePixels } from "../image/resize.ts";
 import { kmeans, seededRandom } from "../kernels/kmeans.ts";
-import { addDenseSift, DENSE_SIFT_DEFAULTS, denseGrid, type DenseSiftOptions } from "./dense_sift.ts";
+import {
+  addDenseSift,
+  addDenseSiftParts,
+  DENSE_SIFT_DEFAULTS,
+  denseGrid,
+  type DenseSiftOptions,
+} from "./dense_sift.ts";
 import { GraphBuilder } from "./graph_builder.ts";
 import { decodeModel } from "./onnx_proto.ts";
 import { createManifest, type ModelBundle, type ModelManifest } from "./manifest.ts";
@@ -68,9 +74,12 @@ export function buildDefaultModelGraph(params: DefaultModelParams): Uint8Array {
   }
   const g = new GraphBuilder("waymark_dsift_netvlad");
   const image = g.input("image", ["N", 1, "H", "W"]);
-  const local = g.output(addDenseSift(g, image, params.frontEnd), "local", ["N", "h", "w", LOCAL_DIM]);
-  let v =
-    addNetVladLayer(g, local, nv, { layout: "NHWC", weighted: weightedAggregation(params.frontEnd) }).vlad;
+  const fe = addDenseSiftParts(g, image, params.frontEnd);
+  const local = g.output(fe.local, "local", ["N", "h", "w", LOCAL_DIM]);
+  const split = fe.weight && weightedAggregation(params.frontEnd)
+    ? { unit: fe.unit, weight: fe.weight }
+    : undefined;
+  let v = addNetVladLayer(g, local, nv, { layout: "NHWC", split }).vlad;
   if (params.powerNorm) v = g.l2Normalize(g.mul(g.sign(v), g.sqrt(g.abs(v))), 1);
   if (params.pca) {
     const p = params.pca;

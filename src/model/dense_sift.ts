@@ -1,26 +1,31 @@
 /**
  * A training-free dense front end: dense SIFT (RootSIFT) expressed as ONNX convolutions, so that the
- * whole descriptor runs on any execution provider.
+ * whole descriptor runs on any execution provider. The descriptor's layout, window, pooling weights and
+ * normalisation are the shared definition in `src/kernels/sift.ts` (the verifier's SIFT computes the same).
  *
  * Steps, on a grey [N, 1, H, W] image in [0, 1]:
  * 1. border replication, then optional Gaussian smoothing (separable convolution);
  * 2. image gradients (central differences, fixed 3x3 kernels);
- * 3. orientation binning into 8 channels: mag * relu(cos(theta - theta_k) - cos(45deg)), a soft bin of
- *    half-width 45 degrees, written as relu(projection_k - cos(45deg) * mag);
+ * 3. orientation binning into 8 channels: mag * relu(cos(theta - theta_k) - cos(22.5deg)), a soft bin that
+ *    vanishes half-way to the next bin, as one 1x1 convolution (with ReLU) over (gx, gy, mag);
  * 4. cell pooling with a triangular (bilinear) kernel of width 2 * cellSize, stride cellSize (depthwise conv);
- * 5. 4x4 neighbouring cells x 8 bins = 128-d at each grid point (16 slices concatenated over channels), each
- *    cell weighted by SIFT's Gaussian window;
- * 6. SIFT normalisation (L2, clip at 0.2; optional) then RootSIFT (L1 normalise, sqrt). Patches whose gradient
- *    energy is below `contrastThreshold` are scaled down towards zero instead of amplified.
+ * 5. 4x4 neighbouring cells x 8 bins = 128-d at each grid point, each cell weighted by SIFT's Gaussian window:
+ *    one dilated convolution over the cells laid out as rows of (cell, bin) pairs, then one transpose;
+ * 6. SIFT normalisation (L2, clip at 0.2; optional) then RootSIFT (L1 normalise, sqrt), folded into one scale
+ *    per descriptor. Patches whose gradient energy is below `contrastThreshold` are scaled down towards zero
+ *    instead of amplified.
  * 7. Noise floor (optional, `noiseFloor`): each image's noise level is estimated as a low quantile of its own
  *    patch energies (the flattest patches of an image hold only sensor noise and compression artefacts), and a
  *    descriptor's length becomes its weight: 0 for patches within `noiseFloor` times that level, rising to 1
  *    at twice that. Unit-normalised, such patches would look like texture (a dark, noisy frame is otherwise
- *    described as "granite everywhere"); the weighted NetVLAD layer then lets them count for nothing.
+ *    described as "granite everywhere"); the weighted NetVLAD layer then lets them count for nothing. The
+ *    unit descriptors and the weights are also returned apart ({@link addDenseSiftParts}) so that the layer
+ *    does not normalise the weighted descriptors again.
  *
  * @module
  */
 import { invalid } from "../errors.ts";
+import { binAngle, cellWeight, SIFT_BINS, SIFT_CELLS, SIFT_CLIP, SIFT_WINDOW } from "../kernels/sift.ts";
 import type { GraphBuilder } from "./graph_builder.ts";
 
 /** Options of the dense SIFT front end. */
@@ -98,16 +103,44 @@ function gaussianKernel(sigma: number): number[] {
   return k.map((v) => v / sum);
 }
 
+/** Names of the front end's outputs in a graph (see {@link addDenseSiftParts}). */
+export interface DenseSiftGraph {
+  /** [N, h, w, 128] descriptors: unit RootSIFT times `weight`. */
+  local: string;
+  /** [N, h, w, 128] unit-length RootSIFT descriptors (zero for a flat patch). */
+  unit: string;
+  /** [N, h, w, 1] weight in [0, 1] of each descriptor (noise floor, contrast), or null when none applies. */
+  weight: string | null;
+}
+
 /**
  * Append the dense SIFT front end to `g`. `image` is [N, 1, H, W]; returns the name of the
- * [N, gridHeight, gridWidth, 128] (NHWC) RootSIFT descriptor map (unit L2 norm, or damped below the contrast threshold).
+ * [N, gridHeight, gridWidth, 128] (NHWC) RootSIFT descriptor map (unit L2 norm, or shorter where the noise floor
+ * or the contrast threshold damps it).
  */
 export function addDenseSift(
   g: GraphBuilder,
   image: string,
   options: DenseSiftOptions = DENSE_SIFT_DEFAULTS,
 ): string {
+  return addDenseSiftParts(g, image, options).local;
+}
+
+/**
+ * {@link addDenseSift}, returning also the unit descriptors and their weights (`local` = `unit` x `weight`), so
+ * that a weighted NetVLAD layer can use them without normalising `local` again.
+ */
+export function addDenseSiftParts(
+  g: GraphBuilder,
+  image: string,
+  options: DenseSiftOptions = DENSE_SIFT_DEFAULTS,
+): DenseSiftGraph {
   const s = options.cellSize;
+  const floor = options.noiseFloor ?? 0;
+  const quantile = options.noiseQuantile ?? 0.1;
+  if (floor > 0 && !(quantile > 0 && quantile <= 0.5)) {
+    throw invalid("build the dense SIFT front end", "noiseQuantile", "a number in (0, 0.5]", quantile);
+  }
   // Replicate the border (ONNX Pad, mode "edge") so that the image frame itself is not an edge, then
   // convolve without padding: the gradient map keeps the input size.
   const r = options.smoothSigma > 0 ? gaussianRadius(options.smoothSigma) : 0;
@@ -124,97 +157,96 @@ export function addDenseSift(
     x,
     g.constant([0, 0, 0, -0.5, 0, 0.5, 0, 0, 0, 0, -0.5, 0, 0, 0, 0, 0, 0.5, 0], [2, 1, 3, 3], "grad_kernel"),
   );
-  const bins = 8;
-  const proj: number[] = [];
-  for (let k = 0; k < bins; k++) {
-    const t = (2 * Math.PI * k) / bins;
-    proj.push(Math.cos(t), Math.sin(t));
+  // Orientation binning as one 1x1 convolution (ReLU fused) over (gx, gy, |g|): bin k is
+  // relu(gx cos(theta_k) + gy sin(theta_k) - cos(22.5deg) |g|).
+  const kernel: number[] = [];
+  for (let k = 0; k < SIFT_BINS; k++) {
+    kernel.push(Math.cos(binAngle(k)), Math.sin(binAngle(k)), -Math.cos(Math.PI / SIFT_BINS));
   }
-  const projections = g.conv(grad, g.constant(proj, [bins, 2, 1, 1], "orient_proj"));
-  const mag = g.reduceL2(grad, [1]);
-  const c45 = Math.cos(Math.PI / bins);
-  const binned = g.relu(g.sub(projections, g.scale(mag, c45)));
-  // Cell pooling: triangular kernel of width 2s, stride s, per orientation channel.
+  const withMag = g.concat([grad, g.reduceL2(grad, [1])], 1); // [N, 3, H, W]
+  const binned = g.relu(g.conv(withMag, g.constant(kernel, [SIFT_BINS, 3, 1, 1], "orient_proj")));
+  // Cell pooling: the triangle weight over two cells' width, stride one cell, per orientation channel.
   const tri: number[] = [];
-  for (let i = 0; i < 2 * s; i++) tri.push(1 - Math.abs(i + 0.5 - s) / s);
+  for (let i = 0; i < 2 * s; i++) tri.push(cellWeight((i + 0.5 - s) / s));
   const tri2: number[] = [];
-  for (let c = 0; c < bins; c++) for (const a of tri) for (const b of tri) tri2.push(a * b);
-  const cells = g.conv(binned, g.constant(tri2, [bins, 1, 2 * s, 2 * s], "cell_kernel"), null, {
+  for (let c = 0; c < SIFT_BINS; c++) for (const a of tri) for (const b of tri) tri2.push(a * b);
+  const cells = g.conv(binned, g.constant(tri2, [SIFT_BINS, 1, 2 * s, 2 * s], "cell_kernel"), null, {
     strides: [s, s],
-    group: bins,
+    group: SIFT_BINS,
   });
-  // Cells to NHWC [N, Hc, Wc, 8], then gather 4x4 cells: 16 shifted slices concatenated over the last axis
-  // (cell-major, then bin, as SIFT orders them) -> [N, h, w, 128].
-  const cellsHwc = g.transpose(cells, [0, 2, 3, 1]);
-  const slices: string[] = [];
-  const step = options.gridStep;
-  for (let cy = 0; cy < 4; cy++) {
-    for (let cx = 0; cx < 4; cx++) {
-      // Ends are negative offsets from the end so that the graph accepts any input size.
-      const endY = cy - 3 === 0 ? Number.MAX_SAFE_INTEGER : cy - 3;
-      const endX = cx - 3 === 0 ? Number.MAX_SAFE_INTEGER : cx - 3;
-      slices.push(
-        g.op("Slice", [
-          cellsHwc,
-          g.constantInt64([cy, cx], "starts"),
-          g.constantInt64([endY, endX], "ends"),
-          g.constantInt64([1, 2], "axes"),
-          g.constantInt64([step, step], "steps"),
-        ]),
-      );
-    }
-  }
-  const raw = g.concat(slices, 3);
-  const window: number[] = [];
-  for (let cy = 0; cy < 4; cy++) {
-    for (let cx = 0; cx < 4; cx++) {
-      const w = Math.exp(-((cy - 1.5) ** 2 + (cx - 1.5) ** 2) / (2 * 2 * 2));
-      for (let b = 0; b < bins; b++) window.push(w);
-    }
-  }
-  const weighted = g.mul(raw, g.constant(window, [16 * bins], "sift_window"));
-  let sift = weighted;
-  if (options.clip) {
-    // SIFT normalisation: L2, clip 0.2 (then RootSIFT's L1 normalisation below).
-    sift = g.op("Min", [g.l2Normalize(weighted, 3), g.constant([0.2], [], "clip")]);
-  }
-  // RootSIFT: L1 normalise then sqrt (unit L2 norm).
-  const l1 = g.reduceSum(sift, [3]);
-  const root = g.sqrt(g.div(sift, g.max(l1, g.constant([1e-12], [], "eps"))));
-  const floor = options.noiseFloor ?? 0;
-  if (options.contrastThreshold <= 0 && floor <= 0) return root;
+  const weighted = gatherCells(g, cells, options.gridStep);
+  // SIFT normalisation (L2, clip) and RootSIFT (L1, sqrt) in one scale per descriptor: with n2 the L2 norm,
+  // min(v / n2, clip) / sum(min(v / n2, clip)) = min(v, clip n2) / sum(min(v, clip n2)).
+  const clipped = options.clip
+    ? g.op("Min", [weighted, g.scale(g.reduceL2(weighted, [3]), SIFT_CLIP)])
+    : weighted;
+  const l1 = g.reduceSum(clipped, [3]);
+  const unit = g.sqrt(g.mul(clipped, g.op("Reciprocal", [g.max(l1, g.constant([1e-30], [], "eps"))])));
+  // Gradient energy of the patch (sum of its window-weighted bins).
   const energy = options.clip ? g.reduceSum(weighted, [3]) : l1;
-  let out = root;
+  let weight: string | null = null;
   if (options.contrastThreshold > 0) {
-    out = g.mul(
-      out,
-      g.op("Min", [g.scale(energy, 1 / options.contrastThreshold), g.constant([1], [], "one")]),
-    );
+    weight = g.op("Min", [g.scale(energy, 1 / options.contrastThreshold), g.constant([1], [], "one")]);
   }
-  if (floor > 0) out = g.mul(out, noiseWeight(g, energy, floor, options.noiseQuantile ?? 0.1));
-  return out;
+  if (floor > 0) {
+    const w = noiseWeight(g, energy, floor, quantile);
+    weight = weight ? g.mul(weight, w) : w;
+  }
+  return { local: weight ? g.mul(unit, weight) : unit, unit, weight };
+}
+
+/**
+ * The 4 x 4 neighbouring cells of every grid point, each times its window weight, as [N, h, w, 128] (cell-major,
+ * then bin). `cells` is [N, 8, Hc, Wc]. One convolution over the cells laid out as a one-channel image of rows
+ * of (cell, bin) pairs: output channel (cy, cx) reads the pixel cy rows down and 8 cx columns right (dilation 8),
+ * so column u * 8 + b of its output is bin b of cell (u + cx) of the row.
+ */
+function gatherCells(g: GraphBuilder, cells: string, step: number): string {
+  const n = SIFT_CELLS;
+  const rows = g.reshape(
+    g.op("Unsqueeze", [g.transpose(cells, [0, 2, 3, 1]), g.constantInt64([1], "axes")]),
+    [
+      0,
+      0,
+      0,
+      -1,
+    ],
+  ); // [N, 1, Hc, Wc * 8]
+  const kernel = new Float32Array(n * n * n * n);
+  for (let c = 0; c < n * n; c++) kernel[c * n * n + c] = SIFT_WINDOW[c];
+  const picked = g.conv(rows, g.constant(kernel, [n * n, 1, n, n], "sift_window"), null, {
+    dilations: [1, SIFT_BINS],
+    strides: [step, 1],
+  }); // [N, 16, h, (Wc - 3) * 8]
+  let grid = g.reshape(picked, [0, 0, 0, -1, SIFT_BINS]); // [N, 16, h, Wc - 3, 8]
+  if (step > 1) {
+    grid = g.op("Slice", [
+      grid,
+      g.constantInt64([0], "starts"),
+      g.constantInt64([Number.MAX_SAFE_INTEGER], "ends"),
+      g.constantInt64([3], "axes"),
+      g.constantInt64([step], "steps"),
+    ]);
+  }
+  return g.reshape(g.transpose(grid, [0, 2, 3, 1, 4]), [0, 0, 0, -1]); // [N, h, w, 128]
 }
 
 /**
  * Per-descriptor weight in [0, 1] from `energy` [N, h, w, 1]: the image's noise level is the `quantile` of its
- * patch energies (TopK of the smallest); weight = clip((energy / level - floor) / floor, 0, 1).
+ * patch energies (the largest of the k smallest, one TopK); weight = clip(energy / (floor * level) - 1, 0, 1).
  */
 function noiseWeight(g: GraphBuilder, energy: string, floor: number, quantile: number): string {
-  if (!(quantile > 0 && quantile <= 0.5)) {
-    throw invalid("build the dense SIFT front end", "noiseQuantile", "a number in (0, 0.5]", quantile);
-  }
   const flat = g.reshape(energy, [0, -1]); // [N, h*w]
-  const count = g.op("Gather", [g.op("Shape", [flat]), g.constantInt64([1], "axis1")], { axis: 0 }); // [1]
+  const count = g.op("Shape", [flat], { start: 1, end: 2 }); // [1]
   // k = max(1, floor(count * quantile)) in integers: count * round(1000 q) / 1000.
   const per = Math.max(1, Math.round(quantile * 1000));
   const k = g.op("Max", [
     g.op("Div", [g.op("Mul", [count, g.constantInt64([per], "q_num")]), g.constantInt64([1000], "q_den")]),
     g.constantInt64([1], "k_min"),
   ]);
-  const [smallest] = g.opOutputs("TopK", [flat, k], 2, { axis: 1, largest: 0, sorted: 1 });
+  const [smallest] = g.opOutputs("TopK", [flat, k], 2, { axis: 1, largest: 0, sorted: 0 });
   const level = g.op("ReduceMax", [smallest], { axes: [1], keepdims: 1 }); // [N, 1] (opset 17: axes attribute)
-  const level4 = g.reshape(level, [0, 1, 1, 1]);
-  const snr = g.div(energy, g.max(level4, g.constant([1e-9], [], "eps")));
-  const w = g.scale(g.sub(snr, g.constant([floor], [], "noise_floor")), 1 / floor);
-  return g.op("Min", [g.relu(w), g.constant([1], [], "one")]);
+  const scale = g.reshape(g.scale(g.max(level, g.constant([1e-9], [], "eps")), floor), [0, 1, 1, 1]);
+  const snr = g.sub(g.div(energy, scale), g.constant([1], [], "one"));
+  return g.op("Clip", [snr, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
 }

@@ -231,8 +231,8 @@ export function netvladForward(
 
 /**
  * Append the NetVLAD layer to a graph. `x` is [N, C, H, W] (`layout: "NCHW"`, default) or [N, H, W, C]
- * (`"NHWC"`). Returns the names of the soft assignment ([N, K, H*W]) and of the L2-normalised VLAD vector
- * ([N, K*C], cluster-major).
+ * (`"NHWC"`). Returns the names of the soft assignment ([N, K, H*W]; with `split`, its nodes are added when
+ * `softAssign` is first read) and of the L2-normalised VLAD vector ([N, K*C], cluster-major).
  *
  * The 1x1 convolution of the paper is computed as the equivalent MatMul over positions ([N, HW, C] x [C, K]),
  * with the softmax over K on the last axis, which is faster on CPU.
@@ -249,30 +249,58 @@ export function addNetVladLayer(
      * noise floor). Unit-length inputs give exactly the paper's layer. Default false.
      */
     weighted?: boolean;
+    /**
+     * `x` already split as `unit` x `weight` (NHWC only): `unit` [N, H, W, C] unit-length rows (a zero row has
+     * weight 0) and `weight` [N, H, W, 1] in [0, 1]. The weighted layer then reuses them instead of normalising
+     * `x` again (same result as `weighted`).
+     */
+    split?: { unit: string; weight: string };
   } = {},
 ): { softAssign: string; vlad: string } {
   const K = params.clusters, C = params.dim;
+  const nhwc = (options.layout ?? "NCHW") === "NHWC";
+  if (options.split && !nhwc) {
+    throw invalid("build the NetVLAD layer", "layout", "NHWC when the input is split", options.layout);
+  }
   // Positions-major descriptors [N, HW, C].
-  const rows = (options.layout ?? "NCHW") === "NHWC"
-    ? g.reshape(x, [0, -1, C])
-    : g.transpose(g.reshape(x, [0, C, -1]), [0, 2, 1]);
-  // Input L2 normalisation (F.normalize, eps 1e-12); the norm is kept for the weighted variant.
-  const norm = g.reduceL2(rows, [2]); // [N, HW, 1]
-  const xn = g.div(rows, g.max(norm, g.constant([1e-12], [], "eps")));
+  const rows = nhwc ? g.reshape(x, [0, -1, C]) : g.transpose(g.reshape(x, [0, C, -1]), [0, 2, 1]);
+  let xn: string, weight: string | null = null;
+  if (options.split) xn = g.reshape(options.split.unit, [0, -1, C]);
+  else {
+    // Input L2 normalisation (F.normalize, eps 1e-12); the norm is kept for the weighted variant.
+    const norm = g.reduceL2(rows, [2]); // [N, HW, 1]
+    xn = g.div(rows, g.max(norm, g.constant([1e-12], [], "eps")));
+    if (options.weighted) weight = g.op("Min", [norm, g.constant([1], [], "one")]);
+  }
   const wt = new Float32Array(C * K);
   for (let k = 0; k < K; k++) for (let j = 0; j < C; j++) wt[j * K + k] = params.weight[k * C + j];
   let logits = g.matmul(xn, g.constant(wt, [C, K], "netvlad_weight"));
   if (params.bias) logits = g.add(logits, g.constant(params.bias, [K], "netvlad_bias"));
-  let assign = g.softmax(logits, 2); // [N, HW, K]
-  if (options.weighted) {
-    assign = g.mul(assign, g.op("Min", [norm, g.constant([1], [], "one")]));
+  const soft = g.softmax(logits, 2); // [N, HW, K]
+  const finish = (agg: string, mass: string) => {
+    const centroids = g.constant(params.centroids, [K, C], "netvlad_centroids");
+    const residual = g.sub(agg, g.mul(mass, centroids));
+    const intra = g.l2Normalize(residual, 2);
+    return g.l2Normalize(g.reshape(intra, [0, K * C]), 1);
+  };
+  if (options.split) {
+    // sum_n w_n a_k(n) unit_n = sum_n a_k(n) x_n, and the mass sum_n w_n a_k(n) as one product: the weighted
+    // assignment itself is built only when asked for (ONNX Runtime runs every node, used or not).
+    const w = options.split.weight;
+    const agg = g.matmul(g.transpose(soft, [0, 2, 1]), rows); // [N, K, C]
+    const mass = g.reshape(g.matmul(g.reshape(options.split.weight, [0, 1, -1]), soft), [0, K, 1]);
+    const vlad = finish(agg, mass);
+    let softAssign: string | undefined;
+    return {
+      vlad,
+      get softAssign(): string {
+        return softAssign ??= g.transpose(g.mul(soft, g.reshape(w, [0, -1, 1])), [0, 2, 1]);
+      },
+    };
   }
+  const assign = weight ? g.mul(soft, weight) : soft;
   const softAssign = g.transpose(assign, [0, 2, 1]); // [N, K, HW]
   const agg = g.matmul(softAssign, xn); // [N, K, C]
   const mass = g.reshape(g.reduceSum(assign, [1], false), [0, K, 1]); // [N, K, 1]
-  const centroids = g.constant(params.centroids, [K, C], "netvlad_centroids");
-  const residual = g.sub(agg, g.mul(mass, centroids));
-  const intra = g.l2Normalize(residual, 2);
-  const vlad = g.l2Normalize(g.reshape(intra, [0, K * C]), 1);
-  return { softAssign, vlad };
+  return { softAssign, vlad: finish(agg, mass) };
 }

@@ -113,9 +113,12 @@ export class OnnxDescriptorModel implements DescriptorModel {
     );
     const g = out[m.outputs.global.name];
     const D = m.descriptorDim;
+    // Each run's outputs are fresh buffers that nothing else holds: one image keeps them as they are (no
+    // copy); a batch copies each image's part, so that keeping one result does not keep the whole batch.
+    const one = images.length === 1;
     const results: DescriptorOutput[] = [];
     for (let b = 0; b < images.length; b++) {
-      const global = new Float32Array(g.data.subarray(b * D, (b + 1) * D));
+      const global = one ? g.data : g.data.slice(b * D, (b + 1) * D);
       normalizeInPlace(global);
       results.push({ global });
       const s = hasSupport ? out[SUPPORT_OUTPUT]?.data[b] : undefined;
@@ -129,7 +132,7 @@ export class OnnxDescriptorModel implements DescriptorModel {
       for (let b = 0; b < images.length; b++) {
         const src = l.data.subarray(b * dim * plane, (b + 1) * dim * plane);
         let hwc: Float32Array;
-        if (nhwc) hwc = src.slice();
+        if (nhwc) hwc = one ? src : src.slice();
         else {
           hwc = new Float32Array(plane * dim);
           for (let ch = 0; ch < dim; ch++) {

@@ -64,7 +64,10 @@ export interface RuntimeSession {
   readonly label: string;
   readonly inputs: IoMetadata[];
   readonly outputs: IoMetadata[];
-  /** Run one batch; runs are serialised (one at a time per session). */
+  /**
+   * Run one batch; runs are serialised (one at a time per session). Each output's data is a fresh buffer of
+   * exactly its size that the caller owns (a later run does not reuse it).
+   */
   run(feeds: Record<string, TensorData>, outputNames?: string[]): Promise<Record<string, TensorData>>;
   /**
    * Run once with zero inputs (symbolic dims replaced by `dims[name]` or 1), record the time (not counted as

@@ -7,7 +7,9 @@
  * every `stride` = 2 cells, receptive-field centre of cell (gx, gy) at `offset + g * stride` with
  * `offset = 2 * cellSize`. Gradient magnitudes are soft-binned between the two nearest orientations and summed
  * per cell in one pass; a descriptor is the concatenation of its 16 cells, L2-normalised, clipped at 0.2,
- * renormalised and square-rooted (RootSIFT), so rows are unit vectors.
+ * L1-normalised and square-rooted (RootSIFT), so rows are unit vectors. The layout, the bilinear cell weights,
+ * the Gaussian window and the normalisation are the shared definition in `src/kernels/sift.ts` (the default
+ * model's ONNX front end computes the same descriptor).
  *
  * Attention (training-free): the Shi-Tomasi corner score, i.e. the smaller eigenvalue of the structure tensor
  * summed over the descriptor's 16x16 support, divided by its area, with intensities in [0, 1]. Flat or
@@ -17,6 +19,14 @@
  * @module
  */
 import type { DenseLocalFeatures, PixelImage } from "../types.ts";
+import {
+  cellWeight,
+  rootSiftInPlace,
+  SIFT_BINS,
+  SIFT_CELLS,
+  SIFT_DIM,
+  SIFT_WINDOW,
+} from "../kernels/sift.ts";
 
 /** Options of {@link denseSift}. */
 export interface DenseSiftOptions {
@@ -84,7 +94,7 @@ export function denseSift(
       hist[8 * c + ((b0 + 1) & 7)] += mag * f;
     }
   }
-  const dim = 128;
+  const dim = SIFT_DIM;
   const descriptors = new Float32Array(gridWidth * gridHeight * dim);
   const attention = new Float32Array(gridWidth * gridHeight);
   const area = 16 * cell * cell;
@@ -92,32 +102,18 @@ export function denseSift(
     for (let gx = 0; gx < gridWidth; gx++) {
       const loc = gy * gridWidth + gx;
       const base = loc * dim;
-      let sxx = 0, syy = 0, sxy = 0, norm = 0;
-      for (let j = 0; j < 4; j++) {
-        for (let i = 0; i < 4; i++) {
+      let sxx = 0, syy = 0, sxy = 0;
+      for (let j = 0; j < SIFT_CELLS; j++) {
+        for (let i = 0; i < SIFT_CELLS; i++) {
           const c = (2 * gy + j) * cw + 2 * gx + i;
           sxx += tensor[3 * c], syy += tensor[3 * c + 1], sxy += tensor[3 * c + 2];
-          const o = base + (j * 4 + i) * 8;
-          for (let b = 0; b < 8; b++) {
-            const v = hist[8 * c + b];
-            descriptors[o + b] = v;
-            norm += v * v;
-          }
+          descriptors.set(hist.subarray(8 * c, 8 * c + SIFT_BINS), base + (j * SIFT_CELLS + i) * SIFT_BINS);
         }
       }
       const tr = (sxx + syy) / 2;
       attention[loc] = Math.max(0, tr - Math.sqrt(((sxx - syy) / 2) ** 2 + sxy * sxy)) / area;
-      if (norm <= 1e-20) continue; // flat patch: zero descriptor, zero attention
-      // SIFT normalisation (L2, clip 0.2, L2) then RootSIFT (L1, sqrt): unit L2 rows.
-      let inv = 1 / Math.sqrt(norm);
-      let n2 = 0;
-      for (let k = 0; k < dim; k++) {
-        const v = Math.min(0.2, descriptors[base + k] * inv);
-        descriptors[base + k] = v;
-        n2 += v;
-      }
-      inv = n2 > 0 ? 1 / n2 : 0;
-      for (let k = 0; k < dim; k++) descriptors[base + k] = Math.sqrt(descriptors[base + k] * inv);
+      // Flat patch: zero descriptor (and zero attention).
+      rootSiftInPlace(descriptors, base);
     }
   }
   return {
@@ -265,10 +261,11 @@ export function siftAttentionAt(level: SiftLevel, x: number, y: number, win: num
   return Math.max(0, (sxx + syy) / 2 - Math.sqrt(((sxx - syy) / 2) ** 2 + sxy * sxy)) / area;
 }
 
-/** Triangle weights of the 4 blocks pooled into one cell (bilinear spatial binning, as SIFT). */
-const CELL_W = [0.25, 0.75, 0.75, 0.25];
-/** Gaussian window over the 4x4 cells (sigma = half the descriptor width, as SIFT). */
-const GAUSS_W = [0.7548, 0.9692, 0.9692, 0.7548];
+/**
+ * Triangle weights of the 4 blocks (half cells) pooled into one cell: the shared bilinear weight at each block
+ * centre's distance from the cell centre (-0.75, -0.25, 0.25, 0.75 cells).
+ */
+const CELL_W = [0, 1, 2, 3].map((v) => cellWeight((v - 1.5) / 2));
 
 /**
  * The 128-d RootSIFT descriptor (unit L2) whose 4x4 cells start at block (x, y): cell (i, j) pools blocks
@@ -284,12 +281,11 @@ export function siftDescriptorAt(
   gaussian = true,
 ): boolean {
   const { hist, bw } = level;
-  let norm = 0;
-  for (let j = 0; j < 4; j++) {
-    for (let i = 0; i < 4; i++) {
-      const o = offset + (j * 4 + i) * 8;
-      for (let b = 0; b < 8; b++) out[o + b] = 0;
-      const g = gaussian ? GAUSS_W[i] * GAUSS_W[j] : 1;
+  for (let j = 0; j < SIFT_CELLS; j++) {
+    for (let i = 0; i < SIFT_CELLS; i++) {
+      const o = offset + (j * SIFT_CELLS + i) * SIFT_BINS;
+      for (let b = 0; b < SIFT_BINS; b++) out[o + b] = 0;
+      const g = gaussian ? SIFT_WINDOW[j * SIFT_CELLS + i] : 1;
       for (let v = 0; v < 4; v++) {
         const rowBase = ((y + 2 * j - 1 + v) * bw + x + 2 * i - 1) * 8;
         const wv = CELL_W[v] * g;
@@ -305,24 +301,7 @@ export function siftDescriptorAt(
           out[o + 7] += w * hist[h + 7];
         }
       }
-      for (let b = 0; b < 8; b++) norm += out[o + b] * out[o + b];
     }
   }
-  if (norm <= 1e-20) {
-    out.fill(0, offset, offset + 128);
-    return false;
-  }
-  let inv = 1 / Math.sqrt(norm), n1 = 0;
-  for (let k = offset; k < offset + 128; k++) {
-    const v = Math.min(0.2, out[k] * inv);
-    out[k] = v;
-    n1 += v * v;
-  }
-  // Renormalise (L2), then RootSIFT (L1, sqrt): unit L2 rows.
-  inv = 1 / Math.sqrt(n1);
-  let l1 = 0;
-  for (let k = offset; k < offset + 128; k++) l1 += out[k] * inv;
-  inv = inv / l1;
-  for (let k = offset; k < offset + 128; k++) out[k] = Math.sqrt(out[k] * inv);
-  return true;
+  return rootSiftInPlace(out, offset);
 }

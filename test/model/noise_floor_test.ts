@@ -58,9 +58,11 @@ Deno.test("the front end's noise floor gives sensor-noise patches no weight and 
   assert.ok(off.noise > 0.99 && off.texture > 0.99, JSON.stringify(off));
 });
 
-Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mixed length", async () => {
-  const K = 3, C = 4, Hh = 2, Ww = 3, HW = Hh * Ww;
-  const rand = seededRandom(5);
+const K = 3, C = 4, Hh = 2, Ww = 3, HW = Hh * Ww;
+
+/** A small NetVLAD layer and NHWC rows of the given lengths (random directions), with their CHW copy. */
+function tinyCase(seed: number, lengths: number[]) {
+  const rand = seededRandom(seed);
   const centroids = new Float32Array(K * C).map(() => rand() - 0.5);
   const params = {
     clusters: K,
@@ -70,9 +72,7 @@ Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mix
     bias: null,
     centroids,
   };
-  // NHWC input; lengths 0, 0.3, 1, 2 (capped at 1).
   const nhwc = new Float32Array(HW * C).map(() => rand() - 0.5);
-  const lengths = [0, 0.3, 1, 2, 0.7, 1];
   for (let p = 0; p < HW; p++) {
     let s = 0;
     for (let j = 0; j < C; j++) s += nhwc[p * C + j] ** 2;
@@ -80,6 +80,12 @@ Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mix
   }
   const chw = new Float32Array(HW * C);
   for (let p = 0; p < HW; p++) for (let j = 0; j < C; j++) chw[j * HW + p] = nhwc[p * C + j];
+  return { params, nhwc, chw };
+}
+
+Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mixed length", async () => {
+  // NHWC input; lengths 0, 0.3, 1, 2 (capped at 1).
+  const { params, nhwc, chw } = tinyCase(5, [0, 0.3, 1, 2, 0.7, 1]);
   const ref = netvladForward(chw, params, { n: 1, height: Hh, width: Ww }, { weighted: true });
   const plain = netvladForward(chw, params, { n: 1, height: Hh, width: Ww });
   const g = new GraphBuilder("weighted_netvlad");
@@ -100,4 +106,35 @@ Deno.test("the weighted NetVLAD graph equals the reference on descriptors of mix
   } finally {
     await session.close();
   }
+});
+
+Deno.test("the NetVLAD layer on split descriptors (unit rows and their weights) equals the weighted reference", async () => {
+  // Unit rows and weights in [0, 1]; a flat patch is a zero row of weight 0.
+  const weights = new Float32Array([0, 0.3, 1, 0, 0.7, 0.5]);
+  const { params, nhwc: unit } = tinyCase(8, [1, 1, 1, 0, 1, 1]);
+  const { chw } = tinyCase(8, [0, 0.3, 1, 0, 0.7, 0.5]);
+  const ref = netvladForward(chw, params, { n: 1, height: Hh, width: Ww }, { weighted: true });
+  const g = new GraphBuilder("split_netvlad");
+  const u = g.input("unit", [1, Hh, Ww, C]);
+  const w = g.input("weight", [1, Hh, Ww, 1]);
+  const layer = addNetVladLayer(g, g.mul(u, w), params, { layout: "NHWC", split: { unit: u, weight: w } });
+  g.output(layer.vlad, "vlad", [1, K * C]);
+  g.output(layer.softAssign, "soft_assign", [1, K, HW]);
+  const session = await createSession(g.toBytes(), { provider: "cpu", label: "split netvlad" });
+  try {
+    const out = await session.run({
+      unit: { data: unit, dims: [1, Hh, Ww, C] },
+      weight: { data: weights, dims: [1, Hh, Ww, 1] },
+    });
+    for (let i = 0; i < K * C; i++) assert.ok(Math.abs(out.vlad.data[i] - ref.vlad[i]) < 1e-5, `dim ${i}`);
+    for (let i = 0; i < K * HW; i++) {
+      assert.ok(Math.abs(out.soft_assign.data[i] - ref.softAssign[i]) < 1e-5, `assignment ${i}`);
+    }
+  } finally {
+    await session.close();
+  }
+  assert.throws(
+    () => addNetVladLayer(new GraphBuilder("x"), "x", params, { split: { unit: "u", weight: "w" } }),
+    /NHWC/,
+  );
 });

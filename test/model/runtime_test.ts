@@ -72,3 +72,16 @@ Deno.test("RuntimeSession.run() reports a wrong input shape as InferenceError na
   );
   await s.close();
 });
+
+Deno.test("RuntimeSession.run() gives each run's outputs in fresh buffers of their own size", async () => {
+  const s = await createSession(doubler(), { provider: "cpu" });
+  try {
+    const first = await s.run({ x: { data: new Float32Array([1, 2]), dims: [1, 2] } });
+    await s.run({ x: { data: new Float32Array([5, 6]), dims: [1, 2] } });
+    assert.deepEqual(Array.from(first.y.data), [2, 4]);
+    assert.equal(first.y.data.byteOffset, 0);
+    assert.equal(first.y.data.buffer.byteLength, 2 * 4);
+  } finally {
+    await s.close();
+  }
+});
