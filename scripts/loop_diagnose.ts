@@ -3,10 +3,15 @@
  * standardised similarity (z, as the loop detector computes it) of the best true place among all eligible
  * places, the background statistics, then the detector's answer frame by frame.
  *
- *   deno run -A scripts/loop_diagnose.ts <dataset> [--fit-on N] [--model DIR] [--json OUT]
+ *   deno run -A scripts/loop_diagnose.ts <dataset> [--fit-on N] [--model DIR] [--json OUT] [--events]
  *
  * `--fit-on N`: fit the default model on the first N frames of the sequence (the vocabulary of the part seen
  * before the revisits) instead of the generic vocabulary.
+ *
+ * `--events`: then one line per hypothesis of the detector, with the cues measured against the one false event
+ * at a turn (bench/results/2026-12-02-loop-detector.md): the frame's z at the event's place, its dip below the
+ * track's previous hypotheses (median of up to 4), the frame's similarity to its own previous / next frame and
+ * the map place's to its neighbours (all standardised against the frame's background, like z).
  *
  * @module
  */
@@ -27,6 +32,7 @@ const { values, positionals } = parseArgs({
     model: { type: "string" },
     json: { type: "string" },
     detector: { type: "string" },
+    events: { type: "boolean" },
   },
 });
 const ds = await readLoopDataset(positionals[0]);
@@ -61,6 +67,7 @@ const det = new LoopDetector(detOpts);
 const ex = det.excludeRecent;
 const f2 = (x: number) => x.toFixed(2);
 const rows: Record<string, unknown>[] = [];
+const hyps: NonNullable<ReturnType<LoopDetector["observe"]>>[] = [];
 console.log(
   "q  | truth | bg mean/std | recent | top(j z) | best true (j rank z zRaw) | hyp (match z S len span conf)",
 );
@@ -71,6 +78,7 @@ for (let q = 0; q < n; q++) {
   const recent = [];
   for (let j = bound; j < q; j++) recent.push(S[q][j]);
   const hyp = det.observe(q, { ids, similarities: sims, recent });
+  if (hyp) hyps.push(hyp);
   if (bound < 10) continue;
   const mean = sims.reduce((a, b) => a + b, 0) / bound;
   const std = Math.sqrt(sims.reduce((a, b) => a + (b - mean) ** 2, 0) / bound);
@@ -109,3 +117,26 @@ for (let q = 0; q < n; q++) {
   );
 }
 if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(rows));
+if (values.events) {
+  console.log("\nevent (T/F) | conf | z | dip | self prev/next z | map place prev/next z");
+  const byQuery = new Map(hyps.map((h) => [h.query, h]));
+  for (const h of hyps) {
+    const q = h.query, j = h.match, bound = Math.max(0, q - ex);
+    const sims = S[q].slice(0, bound);
+    const mean = sims.reduce((a, b) => a + b, 0) / bound;
+    const std = Math.sqrt(sims.reduce((a, b) => a + (b - mean) ** 2, 0) / bound);
+    const zOf = (v: number | undefined) => v === undefined ? "-" : f2((v - mean) / std);
+    // The track's previous hypotheses: those whose match lies on the line of this one (within maxAdvance).
+    const prevZ: number[] = [];
+    for (let p = q - 1; p >= q - 4; p--) {
+      const e = byQuery.get(p);
+      if (e && Math.abs(e.match - (j - (q - p))) <= 3) prevZ.push(e.z);
+    }
+    const dip = prevZ.length ? prevZ.sort((a, b) => a - b)[prevZ.length >> 1] - h.z : NaN;
+    console.log(
+      `${q} -> ${j} ${ds.loops[q].includes(j) ? "T" : "F"} | ${f2(h.confidence)} | ${f2(h.z)} | ${
+        f2(dip)
+      } | ${zOf(S[q][q - 1])}/${zOf(S[q][q + 1])} | ${zOf(S[j][j - 1])}/${zOf(S[j][j + 1])}`,
+    );
+  }
+}
