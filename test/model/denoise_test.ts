@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { buildDefaultModelGraph, FrontEnd, vocabularyOf } from "../../src/model/default_model.ts";
+import { FrontEnd } from "../../src/model/default_model.ts";
 import {
   addDenseSift,
   denoiseAmount,
   DENSE_SIFT_DEFAULTS,
   type DenseSiftOptions,
 } from "../../src/model/dense_sift.ts";
-import { readGenericModelBundle } from "../../src/model/generic_model.ts";
 import { GraphBuilder } from "../../src/model/graph_builder.ts";
 import { createSession } from "../../src/model/runtime.ts";
 import { mulberry32 as seededRandom } from "../../src/_rng.ts";
@@ -94,19 +93,4 @@ Deno.test("noise-adaptive smoothing: invalid options are refused with the option
     () => addDenseSift(g, image, { ...DENSE_SIFT_DEFAULTS, denoise: 0.01, denoiseSigma: 0 }),
     /denoiseSigma/,
   );
-});
-
-Deno.test("with denoise 0 the shipped generic model's graph is rebuilt byte for byte", async () => {
-  const bundle = await readGenericModelBundle();
-  const prov = bundle.manifest.provenance as { frontEnd: DenseSiftOptions; powerNorm: boolean };
-  const onnx = buildDefaultModelGraph({
-    inputWidth: bundle.manifest.input.width,
-    inputHeight: bundle.manifest.input.height,
-    frontEnd: { ...prov.frontEnd, denoise: 0 },
-    netvlad: vocabularyOf(bundle),
-    powerNorm: prov.powerNorm,
-    pca: null,
-  });
-  assert.equal(onnx.length, bundle.onnx.length);
-  assert.ok(onnx.every((b, i) => b === bundle.onnx[i]), "the graph bytes differ");
 });
