@@ -5,6 +5,12 @@
  *
  * Steps, on a grey [N, 1, H, W] image in [0, 1]:
  * 1. border replication, then optional Gaussian smoothing (separable convolution);
+ *    1b. noise-adaptive smoothing (optional, `denoise`): each image's noise sigma is estimated in the graph by
+ *    Immerkaer's method made robust (median absolute response of the 3x3 Laplacian-difference kernel, on the
+ *    image averaged 2 x 2 so that noise of an upsampled small frame is seen at its own scale), divided by the
+ *    image's standard deviation (a ratio, so independent of gain and exposure), and the image becomes
+ *    `x + a (blur(x) - x)` with `a = clip(ratio / denoise - 1, 0, 1)`: clean images are untouched, noisy ones
+ *    are smoothed in proportion to their own noise;
  * 2. image gradients (central differences, fixed 3x3 kernels);
  * 3. orientation binning into 8 channels: mag * relu(cos(theta - theta_k) - cos(22.5deg)), a soft bin that
  *    vanishes half-way to the next bin, as one 1x1 convolution (with ReLU) over (gx, gy, mag);
@@ -50,6 +56,14 @@ export interface DenseSiftOptions {
   noiseFloor?: number;
   /** Quantile of an image's patch energies taken as its noise level, in (0, 0.5]. Default 0.1. */
   noiseQuantile?: number;
+  /**
+   * Noise-adaptive smoothing (see step 1b of the module doc): the image's noise-to-contrast ratio (robust noise
+   * sigma over the image's standard deviation) at which extra smoothing starts; it is complete at twice this.
+   * 0 disables (the graph is then the same as without the option). Default 0.
+   */
+  denoise?: number;
+  /** Sigma in pixels of the extra smoothing that `denoise` blends in, on top of `smoothSigma`. Default 2. */
+  denoiseSigma?: number;
 }
 
 /** Defaults of {@link DenseSiftOptions}. */
@@ -147,10 +161,19 @@ export function addDenseSiftParts(
   let x = g.op("Pad", [image, g.constantInt64([0, 0, r + 1, r + 1, 0, 0, r + 1, r + 1], "pads")], {
     mode: "edge",
   });
-  if (options.smoothSigma > 0) {
-    const k = gaussianKernel(options.smoothSigma);
-    x = g.conv(x, g.constant(k, [1, 1, 1, k.length], "gauss_x"));
-    x = g.conv(x, g.constant(k, [1, 1, k.length, 1], "gauss_y"));
+  if (options.smoothSigma > 0) x = separableBlur(g, x, options.smoothSigma);
+  const denoise = options.denoise ?? 0;
+  if (denoise > 0) {
+    const sigma = options.denoiseSigma ?? 2;
+    if (!(sigma > 0)) {
+      throw invalid("build the dense SIFT front end", "denoiseSigma", "a positive number", sigma);
+    }
+    const re = gaussianRadius(sigma);
+    const padded = g.op("Pad", [x, g.constantInt64([0, 0, re, re, 0, 0, re, re], "pads")], { mode: "edge" });
+    const a = g.reshape(denoiseAmount(g, image, denoise), [0, 1, 1, 1]);
+    x = g.add(x, g.mul(a, g.sub(separableBlur(g, padded, sigma), x)));
+  } else if (!(denoise === 0)) {
+    throw invalid("build the dense SIFT front end", "denoise", "a number >= 0", denoise);
   }
   // Gradients: channel 0 = d/dx, channel 1 = d/dy (central differences).
   const grad = g.conv(
@@ -231,12 +254,18 @@ function gatherCells(g: GraphBuilder, cells: string, step: number): string {
   return g.reshape(g.transpose(grid, [0, 2, 3, 1, 4]), [0, 0, 0, -1]); // [N, h, w, 128]
 }
 
+/** Separable Gaussian convolution without padding (the output is 2 * radius smaller on each axis). */
+function separableBlur(g: GraphBuilder, x: string, sigma: number): string {
+  const k = gaussianKernel(sigma);
+  const y = g.conv(x, g.constant(k, [1, 1, 1, k.length], "gauss_x"));
+  return g.conv(y, g.constant(k, [1, 1, k.length, 1], "gauss_y"));
+}
+
 /**
- * Per-descriptor weight in [0, 1] from `energy` [N, h, w, 1]: the image's noise level is the `quantile` of its
- * patch energies (the largest of the k smallest, one TopK); weight = clip(energy / (floor * level) - 1, 0, 1).
+ * The `quantile` of each row of `flat` [N, M] (the largest of its k = max(1, floor(M * quantile)) smallest values,
+ * one TopK), as [N, 1].
  */
-function noiseWeight(g: GraphBuilder, energy: string, floor: number, quantile: number): string {
-  const flat = g.reshape(energy, [0, -1]); // [N, h*w]
+function rowQuantile(g: GraphBuilder, flat: string, quantile: number): string {
   const count = g.op("Shape", [flat], { start: 1, end: 2 }); // [1]
   // k = max(1, floor(count * quantile)) in integers: count * round(1000 q) / 1000.
   const per = Math.max(1, Math.round(quantile * 1000));
@@ -245,7 +274,36 @@ function noiseWeight(g: GraphBuilder, energy: string, floor: number, quantile: n
     g.constantInt64([1], "k_min"),
   ]);
   const [smallest] = g.opOutputs("TopK", [flat, k], 2, { axis: 1, largest: 0, sorted: 0 });
-  const level = g.op("ReduceMax", [smallest], { axes: [1], keepdims: 1 }); // [N, 1] (opset 17: axes attribute)
+  return g.op("ReduceMax", [smallest], { axes: [1], keepdims: 1 }); // [N, 1] (opset 17: axes attribute)
+}
+
+/**
+ * How much extra smoothing each image of `image` [N, 1, H, W] gets, [N, 1] in [0, 1]: its noise-to-contrast
+ * ratio over `start`, minus 1, clipped. Noise sigma: median |Laplacian difference| / (0.6745 * 6) on the image
+ * averaged 2 x 2 (Immerkaer's kernel has L2 norm 6; the median of |N(0, s)| is 0.6745 s), robust to edges and
+ * texture where the mean would not be; contrast: the image's standard deviation.
+ */
+export function denoiseAmount(g: GraphBuilder, image: string, start: number): string {
+  const half = g.averagePool(image, [2, 2], [2, 2]);
+  const lap = g.abs(
+    g.conv(half, g.constant([1, -2, 1, -2, 4, -2, 1, -2, 1], [1, 1, 3, 3], "immerkaer_kernel")),
+  );
+  const noise = g.scale(rowQuantile(g, g.reshape(lap, [0, -1]), 0.5), 1 / (0.6745 * 6));
+  const flat = g.reshape(image, [0, -1]);
+  const mean = g.op("ReduceMean", [flat], { axes: [1], keepdims: 1 });
+  const meanSq = g.op("ReduceMean", [g.mul(flat, flat)], { axes: [1], keepdims: 1 });
+  const variance = g.max(g.sub(meanSq, g.mul(mean, mean)), g.constant([1e-12], [], "eps"));
+  const ratio = g.div(noise, g.sqrt(variance));
+  const amount = g.sub(g.scale(ratio, 1 / start), g.constant([1], [], "one"));
+  return g.op("Clip", [amount, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
+}
+
+/**
+ * Per-descriptor weight in [0, 1] from `energy` [N, h, w, 1]: the image's noise level is the `quantile` of its
+ * patch energies (the largest of the k smallest, one TopK); weight = clip(energy / (floor * level) - 1, 0, 1).
+ */
+function noiseWeight(g: GraphBuilder, energy: string, floor: number, quantile: number): string {
+  const level = rowQuantile(g, g.reshape(energy, [0, -1]), quantile); // [N, 1]
   const scale = g.reshape(g.scale(g.max(level, g.constant([1e-9], [], "eps")), floor), [0, 1, 1, 1]);
   const snr = g.sub(g.div(energy, scale), g.constant([1], [], "one"));
   return g.op("Clip", [snr, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
