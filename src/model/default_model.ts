@@ -291,6 +291,8 @@ export interface FitDefaultOptions {
   maxSamples?: number;
   /** k-means iterations. Default 20. */
   kmeansIterations?: number;
+  /** Independent k-means++ starts; the vocabulary of lowest inertia is kept. Default 1. */
+  kmeansRestarts?: number;
   /** Seed for sampling and k-means. Default 1. */
   seed?: number;
   /** Network input width. Default 320. */
@@ -339,6 +341,7 @@ function validateFit(o: FitDefaultOptions): void {
   posInt("clusters", o.clusters);
   posInt("samplesPerImage", o.samplesPerImage);
   posInt("maxSamples", o.maxSamples);
+  posInt("kmeansRestarts", o.kmeansRestarts);
   posInt("inputWidth", o.inputWidth);
   posInt("inputHeight", o.inputHeight);
   posInt("maxPcaImages", o.maxPcaImages);
@@ -465,7 +468,11 @@ export async function fitDefaultModel(
       const pseudo = (prior.images * (poolCount / count)) / K;
       centroids = shrunkKmeans(data, prior.centroids, pseudo, iterations);
       vocabulary = "blended";
-    } else centroids = kmeans(data, LOCAL_DIM, K, { seed, maxIterations: iterations }).centroids;
+    } else {centroids = kmeans(data, LOCAL_DIM, K, {
+        seed,
+        maxIterations: iterations,
+        restarts: options.kmeansRestarts ?? 1,
+      }).centroids;}
     // initParams on up to 10000 training descriptors (O(N*K*C)).
     const nTrain = Math.min(poolCount, 10000);
     netvlad = initParams(

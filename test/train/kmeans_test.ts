@@ -54,6 +54,31 @@ Deno.test("kmeans() lowers inertia compared with its k-means++ start", () => {
   assert.ok(done.iterations > 0);
 });
 
+Deno.test("kmeans() with restarts keeps the run of lowest inertia; its first run is the single start", () => {
+  const rand = seededRandom(4);
+  const data = new Float32Array(1500 * 8).map(() => rand());
+  const one = kmeans(data, 8, 24, { seed: 11 });
+  assert.deepEqual(one.restartInertias, [one.inertia]);
+  const many = kmeans(data, 8, 24, { seed: 11, restarts: 5 });
+  assert.equal(many.restartInertias.length, 5);
+  assert.equal(many.restartInertias[0], one.inertia);
+  assert.equal(many.inertia, Math.min(...many.restartInertias));
+  assert.ok(new Set(many.restartInertias).size > 1, "the restarts start from different centres");
+  // The returned centres and assignments are those of the kept run: recompute its inertia from them.
+  let inertia = 0;
+  for (let i = 0; i < 1500; i++) {
+    const c = many.assignments[i];
+    for (let j = 0; j < 8; j++) inertia += (data[i * 8 + j] - many.centroids[c * 8 + j]) ** 2;
+  }
+  assert.ok(Math.abs(inertia - many.inertia) < 1e-3 * many.inertia, `${inertia} vs ${many.inertia}`);
+});
+
+Deno.test("kmeans() rejects a restart count that is not a positive integer", () => {
+  const data = new Float32Array(40);
+  assert.throws(() => kmeans(data, 2, 2, { restarts: 0 }), /'restarts' must be a positive integer/);
+  assert.throws(() => kmeans(data, 2, 2, { restarts: 1.5 }), ValidationError);
+});
+
 Deno.test("kmeans() rejects k larger than the number of points and a ragged data length", () => {
   assert.throws(() => kmeans(new Float32Array(4), 2, 3), ValidationError);
   assert.throws(() => kmeans(new Float32Array(5), 2, 1), /multiple of dim/);
