@@ -9,11 +9,12 @@
  * each without and with PCA whitening to 256-d learnt on the map (`-pca`).
  *
  * The k-means settings of the fitted and blended variants can be varied (`--restarts`, `--samples` per image,
- * `--iterations`), and `--seeds 1,2,3` repeats every fitted variant per seed and reports each row's mean and
+ * `--iterations`, `--spherical`), and `--seeds 1,2,3` repeats every fitted variant per seed and reports each row's mean and
  * worst Recall over the seeds (how much the vocabulary depends on luck of the seed), with the fitting time.
  *
  * Usage: deno run -A scripts/vocab_small_maps.ts [--cache .waymark-cache/suite] [--rows a,b] [--variants a,b]
- *        [--prior 100] [--seed 1 | --seeds 1,2,3] [--restarts N] [--samples N] [--iterations N] [--out FILE]
+ *        [--prior 100] [--seed 1 | --seeds 1,2,3] [--restarts N] [--samples N] [--iterations N] [--spherical]
+ *        [--out FILE]
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     restarts: { type: "string" },
     samples: { type: "string" },
     iterations: { type: "string" },
+    spherical: { type: "boolean" },
     out: { type: "string" },
   },
 });
@@ -66,6 +68,7 @@ const kmeansOptions: Partial<FitDefaultOptions> = {
   kmeansRestarts: optNum(values.restarts),
   samplesPerImage: optNum(values.samples),
   kmeansIterations: optNum(values.iterations),
+  kmeansSpherical: values.spherical,
 };
 
 /** The row's cached dataset folder (the suite's naming: `<row>-<key>/ds`, the simulated routes by seed). */

@@ -23,6 +23,11 @@ export interface KMeansOptions {
    * Default 1.
    */
   restarts?: number;
+  /**
+   * Spherical k-means: every centroid is rescaled to unit length after each update (for unit-length data this
+   * assigns by cosine similarity and keeps the centres on the sphere). Default false.
+   */
+  spherical?: boolean;
 }
 
 /** Result of {@link kmeans}. */
@@ -103,6 +108,7 @@ export function kmeans(
       k,
       maxIterations,
       tolerance,
+      options.spherical ?? false,
     );
     restartInertias.push(run.inertia);
     // Strictly lower: ties keep the earlier run, so one restart is exactly the single-start result.
@@ -175,6 +181,7 @@ function lloyd(
   k: number,
   maxIterations: number,
   tolerance: number,
+  spherical: boolean,
 ): Omit<KMeansResult, "restartInertias"> {
   const assignments = new Int32Array(n).fill(-1);
   const dists = new Float64Array(n);
@@ -233,7 +240,11 @@ function lloyd(
         dists[far] = 0;
         continue;
       }
-      for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] / counts[c];
+      let norm = 0;
+      for (let j = 0; j < dim; j++) norm += sums[c * dim + j] ** 2;
+      // Spherical: the mean direction (a zero sum keeps the plain mean, the origin).
+      const scale = spherical && norm > 0 ? 1 / Math.sqrt(norm) : 1 / counts[c];
+      for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] * scale;
     }
   }
   return { centroids, assignments, inertia, iterations };

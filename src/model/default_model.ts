@@ -293,6 +293,8 @@ export interface FitDefaultOptions {
   kmeansIterations?: number;
   /** Independent k-means++ starts; the vocabulary of lowest inertia is kept. Default 1. */
   kmeansRestarts?: number;
+  /** Spherical k-means (unit-length centres) for the vocabulary. Default false. */
+  kmeansSpherical?: boolean;
   /** Seed for sampling and k-means. Default 1. */
   seed?: number;
   /** Network input width. Default 320. */
@@ -472,6 +474,7 @@ export async function fitDefaultModel(
         seed,
         maxIterations: iterations,
         restarts: options.kmeansRestarts ?? 1,
+        spherical: options.kmeansSpherical ?? false,
       }).centroids;}
     // initParams on up to 10000 training descriptors (O(N*K*C)).
     const nTrain = Math.min(poolCount, 10000);

@@ -73,6 +73,30 @@ Deno.test("kmeans() with restarts keeps the run of lowest inertia; its first run
   assert.ok(Math.abs(inertia - many.inertia) < 1e-3 * many.inertia, `${inertia} vs ${many.inertia}`);
 });
 
+Deno.test("kmeans() spherical keeps unit centres along the mean direction of their points", () => {
+  const rand = seededRandom(6);
+  const n = 600, dim = 4;
+  // Unit points around two directions, e1 and e2.
+  const data = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const v = [(rand() - 0.5) * 0.3, (rand() - 0.5) * 0.3, (rand() - 0.5) * 0.3, (rand() - 0.5) * 0.3];
+    v[i % 2] += 1;
+    const norm = Math.hypot(...v);
+    for (let j = 0; j < dim; j++) data[i * dim + j] = v[j] / norm;
+  }
+  const plain = kmeans(data, dim, 2, { seed: 2 });
+  const sph = kmeans(data, dim, 2, { seed: 2, spherical: true });
+  assert.deepEqual(sph.assignments, plain.assignments, "same clusters on well-separated directions");
+  for (let c = 0; c < 2; c++) {
+    const centre = [...sph.centroids.subarray(c * dim, (c + 1) * dim)];
+    assert.ok(Math.abs(Math.hypot(...centre) - 1) < 1e-5, `unit centre ${centre}`);
+    const mean = [...plain.centroids.subarray(c * dim, (c + 1) * dim)];
+    assert.ok(Math.hypot(...mean) < 0.99, "the plain mean of unit points lies inside the sphere");
+    const cos = centre.reduce((a, x, j) => a + x * mean[j], 0) / Math.hypot(...mean);
+    assert.ok(cos > 1 - 1e-5, `same direction (cos ${cos})`);
+  }
+});
+
 Deno.test("kmeans() rejects a restart count that is not a positive integer", () => {
   const data = new Float32Array(40);
   assert.throws(() => kmeans(data, 2, 2, { restarts: 0 }), /'restarts' must be a positive integer/);
