@@ -243,8 +243,8 @@ function lloyd(
       let norm = 0;
       for (let j = 0; j < dim; j++) norm += sums[c * dim + j] ** 2;
       // Spherical: the mean direction (a zero sum keeps the plain mean, the origin).
-      const scale = spherical && norm > 0 ? 1 / Math.sqrt(norm) : 1 / counts[c];
-      for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] * scale;
+      const div = spherical && norm > 0 ? Math.sqrt(norm) : counts[c];
+      for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] / div;
     }
   }
   return { centroids, assignments, inertia, iterations };
