@@ -8,8 +8,13 @@
  *   one as if N images had contributed to it,
  * each without and with PCA whitening to 256-d learnt on the map (`-pca`).
  *
+ * The k-means settings of the fitted and blended variants can be varied (`--restarts`, `--samples` per image,
+ * `--iterations`, `--spherical`), and `--seeds 1,2,3` repeats every fitted variant per seed and reports each row's mean and
+ * worst Recall over the seeds (how much the vocabulary depends on luck of the seed), with the fitting time.
+ *
  * Usage: deno run -A scripts/vocab_small_maps.ts [--cache .waymark-cache/suite] [--rows a,b] [--variants a,b]
- *        [--prior 100] [--seed 1] [--out FILE.json]
+ *        [--prior 100] [--seed 1 | --seeds 1,2,3] [--restarts N] [--samples N] [--iterations N] [--spherical]
+ *        [--out FILE]
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -30,6 +35,11 @@ const { values } = parseArgs({
     variants: { type: "string", default: "fitted,generic,blend,fitted-pca,generic-pca,blend-pca" },
     prior: { type: "string", default: "100" },
     seed: { type: "string", default: "1" },
+    seeds: { type: "string" },
+    restarts: { type: "string" },
+    samples: { type: "string" },
+    iterations: { type: "string" },
+    spherical: { type: "boolean" },
     out: { type: "string" },
   },
 });
@@ -52,7 +62,14 @@ const ROWS = [
 const rows = values.rows ? values.rows.split(",") : ROWS;
 const variants = values.variants!.split(",");
 const priorImages = Number(values.prior);
-const seed = Number(values.seed);
+const seeds = (values.seeds ?? values.seed!).split(",").map(Number);
+const optNum = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+const kmeansOptions: Partial<FitDefaultOptions> = {
+  kmeansRestarts: optNum(values.restarts),
+  samplesPerImage: optNum(values.samples),
+  kmeansIterations: optNum(values.iterations),
+  kmeansSpherical: values.spherical,
+};
 
 /** The row's cached dataset folder (the suite's naming: `<row>-<key>/ds`, the simulated routes by seed). */
 async function rowDir(row: string): Promise<string> {
@@ -76,34 +93,70 @@ async function rowDir(row: string): Promise<string> {
 const preset = getPreset("dsift-netvlad-64").fit;
 const genericBundle = await readGenericModelBundle();
 const generic = vocabularyOf(genericBundle);
-const models = new Map<string, DescriptorModel>();
+const models = new Map<string, { model: DescriptorModel; fitSeconds: number }>();
 
-async function modelFor(variant: string, mapKey: string, fitSet: PixelImage[]): Promise<DescriptorModel> {
-  const key = `${variant}|${mapKey}`;
+/** Fit (or load) a variant's model for a map; rows whose maps hold the same bytes share it. */
+async function modelFor(
+  variant: string,
+  seed: number,
+  mapKey: string,
+  fitSet: () => Promise<PixelImage[]>,
+): Promise<{ model: DescriptorModel; fitSeconds: number }> {
+  const key = `${variant}|${seed}|${mapKey}`;
   const have = models.get(key);
   if (have) return have;
   const [base, pca] = variant.split("-");
   let model: DescriptorModel;
+  let fitSeconds = 0;
   if (variant === "generic") model = await loadModelBundle(genericBundle, { provider: "cpu" });
   else {
     const opts: FitDefaultOptions = { ...preset, pcaDim: pca ? 256 : 0, seed };
+    for (const [k, v] of Object.entries(kmeansOptions)) if (v !== undefined) Object.assign(opts, { [k]: v });
     if (base === "generic") opts.vocabulary = generic;
     if (base === "blend") opts.prior = { centroids: generic.centroids, images: priorImages };
-    model = await loadModelBundle(await fitDefaultModel(fitSet, opts), { provider: "cpu" });
+    const images = await fitSet();
+    const t = performance.now();
+    const bundle = await fitDefaultModel(images, opts);
+    fitSeconds = (performance.now() - t) / 1000;
+    model = await loadModelBundle(bundle, { provider: "cpu" });
   }
-  models.set(key, model);
-  return model;
+  const entry = { model, fitSeconds };
+  models.set(key, entry);
+  return entry;
 }
 
-const results: Record<string, Record<string, { r1: number; r5: number }>> = {};
+/** A map's identity: the digest of its images' bytes (the degraded-query rows keep the rtabmap map). */
+async function mapDigest(paths: string[]): Promise<string> {
+  const parts = await Promise.all(paths.map((p) => Deno.readFile(p)));
+  const all = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+  let o = 0;
+  for (const b of parts) {
+    all.set(b, o);
+    o += b.length;
+  }
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return [...h.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+interface Cell {
+  r1: number;
+  r5: number;
+  /** Over the seeds (only with more than one seed). */
+  r1_min?: number;
+  r1_max?: number;
+  r5_min?: number;
+  r5_max?: number;
+  seeds?: { seed: number; r1: number; r5: number; fit_s: number }[];
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const results: Record<string, Record<string, Cell>> = {};
 const t0 = performance.now();
 for (const row of rows) {
   const ds = await readRetrievalDataset(await rowDir(row));
-  const mapKey = ds.database[0].path;
+  const mapKey = await mapDigest(ds.database.map((d) => d.path));
   let fitSet: PixelImage[] | null = null;
-  results[row] = {};
-  for (const v of variants) {
-    if (!models.has(`${v}|${mapKey}`) && v !== "generic" && !fitSet) {
+  const loadFitSet = async () => {
+    if (!fitSet) {
       fitSet = [];
       const step = Math.max(1, ds.database.length / 400);
       for (let i = 0; i < ds.database.length; i += step) {
@@ -111,17 +164,41 @@ for (const row of rows) {
         fitSet.push(await decodeImageFile(await Deno.readFile(img.path), img.path, 1));
       }
     }
-    const model = await modelFor(v, mapKey, fitSet ?? []);
-    const r = await evaluateRetrieval(ds, { model, ns: [1, 5], onWarning: () => {} });
-    results[row][v] = { r1: r.recall[1], r5: r.recall[5] };
-    console.error(
-      `${row} ${v}: R@1 ${r.recall[1].toFixed(3)} R@5 ${r.recall[5].toFixed(3)} (${
-        ((performance.now() - t0) / 1000).toFixed(0)
-      } s)`,
-    );
+    return fitSet;
+  };
+  results[row] = {};
+  for (const v of variants) {
+    const per: { seed: number; r1: number; r5: number; fit_s: number }[] = [];
+    for (const seed of v === "generic" ? [seeds[0]] : seeds) {
+      const { model, fitSeconds } = await modelFor(v, seed, mapKey, loadFitSet);
+      const r = await evaluateRetrieval(ds, { model, ns: [1, 5], onWarning: () => {} });
+      per.push({ seed, r1: r.recall[1], r5: r.recall[5], fit_s: Number(fitSeconds.toFixed(1)) });
+      console.error(
+        `${row} ${v} seed ${seed}: R@1 ${r.recall[1].toFixed(3)} R@5 ${r.recall[5].toFixed(3)} (fit ${
+          fitSeconds.toFixed(1)
+        } s, ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+    }
+    const r1s = per.map((p) => p.r1), r5s = per.map((p) => p.r5);
+    results[row][v] = per.length === 1 ? { r1: r1s[0], r5: r5s[0] } : {
+      r1: mean(r1s),
+      r5: mean(r5s),
+      r1_min: Math.min(...r1s),
+      r1_max: Math.max(...r1s),
+      r5_min: Math.min(...r5s),
+      r5_max: Math.max(...r5s),
+      seeds: per,
+    };
   }
 }
-for (const m of models.values()) await m.close();
-const report = { date: new Date().toISOString(), priorImages, seed, variants, rows: results };
+for (const m of models.values()) await m.model.close();
+const report = {
+  date: new Date().toISOString(),
+  priorImages,
+  seeds,
+  kmeans: kmeansOptions,
+  variants,
+  rows: results,
+};
 if (values.out) await Deno.writeTextFile(values.out, JSON.stringify(report, null, 2) + "\n");
 console.log(JSON.stringify(report));

@@ -1,6 +1,7 @@
 /**
- * Seeded k-means: k-means++ initialisation then Lloyd iterations, over row-major float32 data.
- * Deterministic for a given seed. Pure kernel: typed arrays only.
+ * Seeded k-means: k-means++ initialisation then Lloyd iterations, over row-major float32 data, optionally
+ * restarted from several k-means++ starts keeping the lowest inertia. Deterministic for a given seed. Pure
+ * kernel: typed arrays only.
  *
  * @module
  */
@@ -17,6 +18,16 @@ export interface KMeansOptions {
   tolerance?: number;
   /** k-means++ runs on at most this many random points (cost is O(k * sample)). Default 20000. */
   initSample?: number;
+  /**
+   * Independent k-means++ starts (each followed by Lloyd iterations); the run of lowest inertia is returned.
+   * Default 1.
+   */
+  restarts?: number;
+  /**
+   * Spherical k-means: every centroid is rescaled to unit length after each update (for unit-length data this
+   * assigns by cosine similarity and keeps the centres on the sphere). Default false.
+   */
+  spherical?: boolean;
 }
 
 /** Result of {@link kmeans}. */
@@ -28,6 +39,8 @@ export interface KMeansResult {
   /** Sum of squared distances of the points to their centroids. */
   inertia: number;
   iterations: number;
+  /** Inertia of every restart, in the order they ran (length `restarts`). */
+  restartInertias: number[];
 }
 
 /**
@@ -79,8 +92,40 @@ export function kmeans(
   if (!Number.isInteger(maxIterations) || maxIterations < 0) {
     throw invalid(action, "maxIterations", "a non-negative integer", maxIterations);
   }
+  const restarts = options.restarts ?? 1;
+  if (!Number.isInteger(restarts) || restarts <= 0) {
+    throw invalid(action, "restarts", "a positive integer", restarts);
+  }
   const rand = seededRandom(seed);
+  let best: KMeansResult | null = null;
+  const restartInertias: number[] = [];
+  for (let r = 0; r < restarts; r++) {
+    const run = lloyd(
+      data,
+      dim,
+      n,
+      kmeansPlusPlus(data, dim, n, k, initSample, rand),
+      k,
+      maxIterations,
+      tolerance,
+      options.spherical ?? false,
+    );
+    restartInertias.push(run.inertia);
+    // Strictly lower: ties keep the earlier run, so one restart is exactly the single-start result.
+    if (!best || run.inertia < best.inertia) best = { ...run, restartInertias };
+  }
+  return best!;
+}
 
+/** k-means++ centres on a random subsample of at most `initSample` points (cost O(k * sample)). */
+function kmeansPlusPlus(
+  data: Float32Array,
+  dim: number,
+  n: number,
+  k: number,
+  initSample: number,
+  rand: () => number,
+): Float32Array {
   // ---- k-means++ on a random subsample
   const m = Math.min(n, Math.max(initSample, k));
   const sampleIdx = new Int32Array(m);
@@ -124,8 +169,20 @@ export function kmeans(
     }
     pick = sampleIdx[chosen];
   }
+  return centroids;
+}
 
-  // ---- Lloyd
+/** Lloyd iterations from `centroids` (updated in place) until under `tolerance` of the points move. */
+function lloyd(
+  data: Float32Array,
+  dim: number,
+  n: number,
+  centroids: Float32Array,
+  k: number,
+  maxIterations: number,
+  tolerance: number,
+  spherical: boolean,
+): Omit<KMeansResult, "restartInertias"> {
   const assignments = new Int32Array(n).fill(-1);
   const dists = new Float64Array(n);
   const sums = new Float64Array(k * dim);
@@ -183,7 +240,11 @@ export function kmeans(
         dists[far] = 0;
         continue;
       }
-      for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] / counts[c];
+      let norm = 0;
+      for (let j = 0; j < dim; j++) norm += sums[c * dim + j] ** 2;
+      // Spherical: the mean direction (a zero sum keeps the plain mean, the origin).
+      const div = spherical && norm > 0 ? Math.sqrt(norm) : counts[c];
+      for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] / div;
     }
   }
   return { centroids, assignments, inertia, iterations };

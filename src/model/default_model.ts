@@ -291,6 +291,10 @@ export interface FitDefaultOptions {
   maxSamples?: number;
   /** k-means iterations. Default 20. */
   kmeansIterations?: number;
+  /** Independent k-means++ starts; the vocabulary of lowest inertia is kept. Default 1. */
+  kmeansRestarts?: number;
+  /** Spherical k-means (unit-length centres) for the vocabulary. Default false. */
+  kmeansSpherical?: boolean;
   /** Seed for sampling and k-means. Default 1. */
   seed?: number;
   /** Network input width. Default 320. */
@@ -339,6 +343,7 @@ function validateFit(o: FitDefaultOptions): void {
   posInt("clusters", o.clusters);
   posInt("samplesPerImage", o.samplesPerImage);
   posInt("maxSamples", o.maxSamples);
+  posInt("kmeansRestarts", o.kmeansRestarts);
   posInt("inputWidth", o.inputWidth);
   posInt("inputHeight", o.inputHeight);
   posInt("maxPcaImages", o.maxPcaImages);
@@ -465,7 +470,12 @@ export async function fitDefaultModel(
       const pseudo = (prior.images * (poolCount / count)) / K;
       centroids = shrunkKmeans(data, prior.centroids, pseudo, iterations);
       vocabulary = "blended";
-    } else centroids = kmeans(data, LOCAL_DIM, K, { seed, maxIterations: iterations }).centroids;
+    } else {centroids = kmeans(data, LOCAL_DIM, K, {
+        seed,
+        maxIterations: iterations,
+        restarts: options.kmeansRestarts ?? 1,
+        spherical: options.kmeansSpherical ?? false,
+      }).centroids;}
     // initParams on up to 10000 training descriptors (O(N*K*C)).
     const nTrain = Math.min(poolCount, 10000);
     netvlad = initParams(

@@ -119,6 +119,10 @@ Deno.test("fitDefaultModel() validates its options and needs images", async () =
   );
   await assert.rejects(() => fitDefaultModel(images, { variant: "vlad3" as never }), ValidationError);
   await assert.rejects(() => fitDefaultModel([], {}), /'images' must be at least one image/);
+  await assert.rejects(
+    () => fitDefaultModel(images, { kmeansRestarts: 0 }),
+    /'kmeansRestarts' must be a positive integer/,
+  );
 });
 
 Deno.test("buildDefaultModelGraph() rejects a PCA whose input is not K*128", async () => {

@@ -54,6 +54,55 @@ Deno.test("kmeans() lowers inertia compared with its k-means++ start", () => {
   assert.ok(done.iterations > 0);
 });
 
+Deno.test("kmeans() with restarts keeps the run of lowest inertia; its first run is the single start", () => {
+  const rand = seededRandom(4);
+  const data = new Float32Array(1500 * 8).map(() => rand());
+  const one = kmeans(data, 8, 24, { seed: 11 });
+  assert.deepEqual(one.restartInertias, [one.inertia]);
+  const many = kmeans(data, 8, 24, { seed: 11, restarts: 5 });
+  assert.equal(many.restartInertias.length, 5);
+  assert.equal(many.restartInertias[0], one.inertia);
+  assert.equal(many.inertia, Math.min(...many.restartInertias));
+  assert.ok(new Set(many.restartInertias).size > 1, "the restarts start from different centres");
+  // The returned centres and assignments are those of the kept run: recompute its inertia from them.
+  let inertia = 0;
+  for (let i = 0; i < 1500; i++) {
+    const c = many.assignments[i];
+    for (let j = 0; j < 8; j++) inertia += (data[i * 8 + j] - many.centroids[c * 8 + j]) ** 2;
+  }
+  assert.ok(Math.abs(inertia - many.inertia) < 1e-3 * many.inertia, `${inertia} vs ${many.inertia}`);
+});
+
+Deno.test("kmeans() spherical keeps unit centres along the mean direction of their points", () => {
+  const rand = seededRandom(6);
+  const n = 600, dim = 4;
+  // Unit points around two directions, e1 and e2.
+  const data = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const v = [(rand() - 0.5) * 0.3, (rand() - 0.5) * 0.3, (rand() - 0.5) * 0.3, (rand() - 0.5) * 0.3];
+    v[i % 2] += 1;
+    const norm = Math.hypot(...v);
+    for (let j = 0; j < dim; j++) data[i * dim + j] = v[j] / norm;
+  }
+  const plain = kmeans(data, dim, 2, { seed: 2 });
+  const sph = kmeans(data, dim, 2, { seed: 2, spherical: true });
+  assert.deepEqual(sph.assignments, plain.assignments, "same clusters on well-separated directions");
+  for (let c = 0; c < 2; c++) {
+    const centre = [...sph.centroids.subarray(c * dim, (c + 1) * dim)];
+    assert.ok(Math.abs(Math.hypot(...centre) - 1) < 1e-5, `unit centre ${centre}`);
+    const mean = [...plain.centroids.subarray(c * dim, (c + 1) * dim)];
+    assert.ok(Math.hypot(...mean) < 0.99, "the plain mean of unit points lies inside the sphere");
+    const cos = centre.reduce((a, x, j) => a + x * mean[j], 0) / Math.hypot(...mean);
+    assert.ok(cos > 1 - 1e-5, `same direction (cos ${cos})`);
+  }
+});
+
+Deno.test("kmeans() rejects a restart count that is not a positive integer", () => {
+  const data = new Float32Array(40);
+  assert.throws(() => kmeans(data, 2, 2, { restarts: 0 }), /'restarts' must be a positive integer/);
+  assert.throws(() => kmeans(data, 2, 2, { restarts: 1.5 }), ValidationError);
+});
+
 Deno.test("kmeans() rejects k larger than the number of points and a ragged data length", () => {
   assert.throws(() => kmeans(new Float32Array(4), 2, 3), ValidationError);
   assert.throws(() => kmeans(new Float32Array(5), 2, 1), /multiple of dim/);
