@@ -113,15 +113,26 @@ export function blockContrast(p: PixelImage): number {
   const gw = Math.min(16, p.width), gh = Math.min(12, p.height);
   const sums = new Float64Array(gw * gh), counts = new Float64Array(gw * gh);
   const c = p.channels, d = p.data;
+  // Column b of the grid spans pixels [start[b], start[b + 1]); each row adds one integer sum per block (for
+  // colour, the sum of R + G + B, divided by 3 at the end), not one store per pixel: this runs on every frame.
+  const start = new Int32Array(gw + 1);
+  for (let b = 0; b <= gw; b++) start[b] = Math.ceil((b * p.width) / gw);
   for (let y = 0; y < p.height; y++) {
-    const by = Math.floor((y * gh) / p.height);
-    let o = y * p.width * c;
-    for (let x = 0; x < p.width; x++, o += c) {
-      const bi = by * gw + Math.floor((x * gw) / p.width);
-      sums[bi] += c === 1 ? d[o] : (d[o] + d[o + 1] + d[o + 2]) / 3;
-      counts[bi]++;
+    const row = Math.floor((y * gh) / p.height) * gw;
+    const line = y * p.width * c;
+    for (let b = 0; b < gw; b++) {
+      let acc = 0;
+      const end = line + start[b + 1] * c;
+      if (c === 1) {
+        for (let o = line + start[b]; o < end; o++) acc += d[o];
+      } else {
+        for (let o = line + start[b] * c; o < end; o += c) acc += d[o] + d[o + 1] + d[o + 2];
+      }
+      sums[row + b] += acc;
+      counts[row + b] += start[b + 1] - start[b];
     }
   }
+  if (c !== 1) { for (let i = 0; i < sums.length; i++) sums[i] /= 3; }
   let s = 0, s2 = 0;
   const n = gw * gh;
   for (let i = 0; i < n; i++) {

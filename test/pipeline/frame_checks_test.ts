@@ -206,3 +206,35 @@ Deno.test("encodedSize reads JPEG, PNG and WebP headers; blockContrast ignores p
   assert.equal(frameContent(edge, { width: 15, height: 400 }, opts), "too-small");
   assert.equal(frameContent(noisy, null, opts), "uniform");
 });
+
+Deno.test("blockContrast is the standard deviation of the 16 x 12 block means, for grey and colour frames of any size", () => {
+  // The definition written per pixel: pixel (x, y) belongs to block (floor(x * gw / w), floor(y * gh / h)).
+  const reference = (p: PixelImage): number => {
+    const gw = Math.min(16, p.width), gh = Math.min(12, p.height);
+    const sums = new Float64Array(gw * gh), counts = new Float64Array(gw * gh);
+    for (let y = 0; y < p.height; y++) {
+      for (let x = 0; x < p.width; x++) {
+        const o = (y * p.width + x) * p.channels;
+        const v = p.channels === 1 ? p.data[o] : (p.data[o] + p.data[o + 1] + p.data[o + 2]) / 3;
+        const b = Math.floor((y * gh) / p.height) * gw + Math.floor((x * gw) / p.width);
+        sums[b] += v;
+        counts[b]++;
+      }
+    }
+    const means = Array.from(sums, (s, i) => s / counts[i]);
+    const mean = means.reduce((a, b) => a + b, 0) / means.length;
+    return Math.sqrt(means.reduce((a, m) => a + (m - mean) ** 2, 0) / means.length);
+  };
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  for (const [width, height, channels] of [[320, 240, 1], [97, 61, 3], [17, 13, 1], [5, 3, 3], [640, 2, 1]]) {
+    const data = new Uint8Array(width * height * channels);
+    for (let i = 0; i < data.length; i++) data[i] = (next() + ((i / (width * channels)) | 0) * 3) & 255;
+    const p: PixelImage = { width, height, channels: channels as 1 | 3, data };
+    const got = blockContrast(p), want = reference(p);
+    assert.ok(
+      Math.abs(got - want) <= 1e-9 * Math.max(1, want),
+      `${width}x${height}x${channels}: ${got} vs ${want}`,
+    );
+  }
+});
