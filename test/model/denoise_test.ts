@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { FrontEnd } from "../../src/model/default_model.ts";
-import {
-  addDenseSift,
-  denoiseAmount,
-  DENSE_SIFT_DEFAULTS,
-  type DenseSiftOptions,
-} from "../../src/model/dense_sift.ts";
+import { addDenseSift, denoiseAmount, DENSE_SIFT_DEFAULTS } from "../../src/model/dense_sift.ts";
 import { GraphBuilder } from "../../src/model/graph_builder.ts";
 import { createSession } from "../../src/model/runtime.ts";
 import { mulberry32 as seededRandom } from "../../src/_rng.ts";
