@@ -102,9 +102,10 @@ export function buildDefaultModelGraph(params: DefaultModelParams): Uint8Array {
   }
   g.output(v, "global", ["N", descriptorDimOf(params)]);
   // Support: the mean length of the local descriptors, which is their noise-floor weight (1 without a floor).
-  // A dark, noisy frame rests on few descriptors; the temporal filter trusts its match less.
-  const lengths = g.sqrt(g.reduceSum(g.mul(local, local), [3], false)); // [N, h, w]
-  g.output(g.op("ReduceMean", [lengths], { axes: [1, 2], keepdims: 0 }), "support", ["N"]);
+  // A dark, noisy frame rests on few descriptors; the temporal filter trusts its match less. With a weight the
+  // front end already has it (local = unit x weight); only without one are the lengths measured.
+  const lengths = fe.weight ?? g.sqrt(g.reduceSum(g.mul(local, local), [3], true)); // [N, h, w, 1]
+  g.output(g.op("ReduceMean", [lengths], { axes: [1, 2, 3], keepdims: 0 }), "support", ["N"]);
   return g.toBytes({ docString: "Waymark default model: dense RootSIFT -> NetVLAD -> whitening" });
 }
 
