@@ -25,6 +25,11 @@ export interface RetrievalDerivation {
   map?: string;
   /** Degradation of the query images, e.g. `night+down:160x120`. */
   queries?: string;
+  /**
+   * Keep only every `mapEvery`-th map image (from the first), and only the queries whose true matches include
+   * a kept one (a small map: few places to fit a vocabulary on and to rank). Default 1: every image.
+   */
+  mapEvery?: number;
   /** Run seed. Default 1. */
   seed?: number;
 }
@@ -89,6 +94,32 @@ async function prepareOut(outDir: string): Promise<void> {
   }
 }
 
+/** Every `every`-th map image, and the queries that still have a true match among them. */
+function subsetMap(ds: RetrievalDataset, every: number): RetrievalDataset {
+  if (every === 1) return ds;
+  const keep = new Map<number, number>();
+  ds.database.forEach((_, i) => {
+    if (i % every === 0) keep.set(i, keep.size);
+  });
+  const database = ds.database.filter((_, i) => keep.has(i));
+  const queries: DatasetImage[] = [], truth: number[][] = [];
+  ds.queries.forEach((q, k) => {
+    const t = ds.truth[k].filter((d) => keep.has(d)).map((d) => keep.get(d)!);
+    if (t.length === 0) return;
+    queries.push(q);
+    truth.push(t);
+  });
+  if (queries.length === 0) {
+    throw invalid(
+      "derive a retrieval dataset",
+      "mapEvery",
+      "a step that keeps a true match of some query",
+      every,
+    );
+  }
+  return { ...ds, database, queries, truth };
+}
+
 /**
  * Write `source` (a retrieval dataset, or its folder) degraded as `how` says into `outDir` (created; must be
  * empty). Returns the derived dataset as read back from disk.
@@ -105,7 +136,11 @@ export async function deriveRetrievalDataset(
   how: RetrievalDerivation,
 ): Promise<RetrievalDataset> {
   const mapSteps = parseDegradations(how.map ?? ""), querySteps = parseDegradations(how.queries ?? "");
-  const ds = typeof source === "string" ? await readRetrievalDataset(source) : source;
+  const every = how.mapEvery ?? 1;
+  if (!Number.isInteger(every) || every < 1) {
+    throw invalid("derive a retrieval dataset", "mapEvery", "a whole number >= 1", every);
+  }
+  const ds = subsetMap(typeof source === "string" ? await readRetrievalDataset(source) : source, every);
   const seed = how.seed ?? 1;
   await prepareOut(outDir);
   const dbNames = await writeSide(ds.database, outDir, "db", mapSteps, seed * 16 + SIDE_SEED.database);

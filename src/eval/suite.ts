@@ -52,7 +52,7 @@ const LOOP_EXCLUDE = 10;
 
 /** Where a row's data comes from. */
 type Source =
-  | { kind: "rtabmap"; map?: string; queries?: string }
+  | { kind: "rtabmap"; map?: string; queries?: string; mapEvery?: number }
   | { kind: "rtabmap-loops"; frames?: string }
   | { kind: "sim"; sim: SimSpec; queries?: string }
   | { kind: "sim-loops"; sim: SimSpec }
@@ -136,6 +136,30 @@ export const SUITE_ROWS: readonly SuiteRowDef[] = [
     kind: "retrieval",
     what: "queries cropped 10-20% then JPEG 30",
     source: { kind: "rtabmap", queries: `${CROP}+jpeg:30` },
+  },
+  {
+    name: "night-map",
+    kind: "retrieval",
+    what: "map night-like, queries native (a night map, day queries)",
+    source: { kind: "rtabmap", map: "night" },
+  },
+  {
+    name: "night-map-160x120",
+    kind: "retrieval",
+    what: "map night-like, map and queries at 160x120",
+    source: { kind: "rtabmap", map: "night+down:160x120", queries: "down:160x120" },
+  },
+  {
+    name: "night-map-small",
+    kind: "retrieval",
+    what: "night-like map of every 4th place (10 images), native queries",
+    source: { kind: "rtabmap", map: "night", mapEvery: 4 },
+  },
+  {
+    name: "small-160x120",
+    kind: "retrieval",
+    what: "map of every 4th place (10 images), map and queries at 160x120, queries cropped 10-20%",
+    source: { kind: "rtabmap", map: "down:160x120", queries: `${CROP}+down:160x120`, mapEvery: 4 },
   },
   {
     name: "sim",
@@ -370,12 +394,24 @@ class SuiteContext {
     const rt = this.options.rtabmap!;
     switch (s.kind) {
       case "rtabmap": {
-        const mapKey = hash({ src: this.rtabmapPrint, map: s.map ?? "" });
-        if (!s.map && !s.queries) return { dir: rt, key: this.rtabmapPrint, mapKey };
-        const key = hash({ v: SUITE_DATA_VERSION, src: this.rtabmapPrint, map: s.map, q: s.queries });
+        // A subset map's key names its step; a full map's key stays what it was (the caches remain valid).
+        const every = s.mapEvery && s.mapEvery > 1 ? { every: s.mapEvery } : {};
+        const mapKey = hash({ src: this.rtabmapPrint, map: s.map ?? "", ...every });
+        if (!s.map && !s.queries && !s.mapEvery) return { dir: rt, key: this.rtabmapPrint, mapKey };
+        const key = hash({
+          v: SUITE_DATA_VERSION,
+          src: this.rtabmapPrint,
+          map: s.map,
+          q: s.queries,
+          ...every,
+        });
         const dir = await this.store.get(row.name, key, async (d) => {
           this.log(`${row.name}: deriving the dataset`);
-          await deriveRetrievalDataset(rt, join(d, "ds"), { map: s.map, queries: s.queries });
+          await deriveRetrievalDataset(rt, join(d, "ds"), {
+            map: s.map,
+            queries: s.queries,
+            mapEvery: s.mapEvery,
+          });
         });
         return { dir: join(dir, "ds"), key, mapKey };
       }

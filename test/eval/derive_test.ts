@@ -54,3 +54,22 @@ Deno.test("derive: a loop dataset keeps its frames and loops", async () => {
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("derive: mapEvery keeps every k-th map image and the queries still matched in it", async () => {
+  const src = await pngRetrievalDataset(5);
+  const out = await tempDir("waymark_derive_every_");
+  try {
+    const ds = await deriveRetrievalDataset(src, `${out}/s`, { mapEvery: 2 });
+    // Places 0, 2, 4 are kept; queries 1 and 3 lose their only true match and are left out.
+    assert.equal(ds.database.length, 3);
+    assert.equal(ds.queries.length, 3);
+    assert.deepEqual(ds.truth, [[0], [1], [2]]);
+    const orig = await readRetrievalDataset(src);
+    assert.deepEqual(await Deno.readFile(ds.database[1].path), await Deno.readFile(orig.database[2].path));
+    assert.deepEqual(await Deno.readFile(ds.queries[2].path), await Deno.readFile(orig.queries[4].path));
+    await assert.rejects(() => deriveRetrievalDataset(src, `${out}/z`, { mapEvery: 0 }), /mapEvery/);
+  } finally {
+    await Deno.remove(src, { recursive: true });
+    await Deno.remove(out, { recursive: true });
+  }
+});
