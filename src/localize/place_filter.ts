@@ -73,8 +73,23 @@ export interface PlaceFilterOptions {
   initialSignal?: number;
   /** Averaging rate of the auto signal per frame. Default 0.05. */
   signalRate?: number;
-  /** Confidence is the posterior mass within this many places of the MAP place. Default 1. */
+  /**
+   * Confidence is the posterior mass of the MAP place and of its neighbours up to this many places away, a
+   * neighbour d places away counted with weight `rho^d` (see `neighbourWeight`). Default 1.
+   */
   confidenceRadius?: number;
+  /**
+   * How much a neighbouring place counts as the same place in the confidence. `"auto"`: learnt from the frames
+   * (complete observations) as `rho`, the mean correlation over the frames so far between adjacent places'
+   * standardised similarities, shrunk towards 1 by `neighbourPrior` frames. In a map recorded densely,
+   * adjacent places show the same scene (their similarities rise and fall together) and an estimate one place
+   * off is still right; in a sparse map adjacent places are different scenes (rho near 0) and only the MAP
+   * place's own mass says how likely the estimate is right. A number in [0, 1] fixes rho (1: the plain mass
+   * within the radius). Default `"auto"`.
+   */
+  neighbourWeight?: number | "auto";
+  /** Frames' worth of rho = 1 the learnt neighbour weight is shrunk towards. Default 3. */
+  neighbourPrior?: number;
   /** Maximum number of places tracked apart from the common base mass. Default 4096. */
   maxActive?: number;
   /** Calibration from raw mass to probability; default the shipped fit; `null` reports the raw mass. */
@@ -139,6 +154,19 @@ export interface PlaceFilterOptions {
    * of staying high on a match it cannot support. Default 100; 0 ignores the support.
    */
   supportMemory?: number;
+  /**
+   * Learn the motion kernel's weights online (online EM on the transition probabilities): after each
+   * complete observation, the posterior probability of each offset of the last step (how the belief before
+   * the step, moved by each offset, explains the frame) is averaged over recent frames, weighted by how
+   * concentrated the belief was, and the kernel is the average shrunk towards `motion` (as `motionPrior`
+   * frames of it). A map recorded sparser than the frames arrive (a small map, a slow robot) then gets a
+   * kernel that mostly stays, a dense one keeps the default; the estimate no longer runs ahead of the
+   * frames. Value: the memory in frames (the average forgets by a factor e over it); 0 keeps `motion`
+   * fixed. Default 50.
+   */
+  motionMemory?: number;
+  /** Frames' worth of `motion` the learnt kernel is shrunk towards. Default 10. */
+  motionPrior?: number;
 }
 
 /** Similarities of some places for one frame. */
@@ -244,7 +272,17 @@ function prob(action: string, field: string, v: number): number {
 export class PlaceFilter {
   readonly placeCount: number;
   readonly #offsets: Int32Array;
+  /** The kernel in use (learnt when `motionMemory` > 0). */
   readonly #weights: Float64Array;
+  /** The configured kernel (the learnt one's prior). */
+  readonly #weights0: Float64Array;
+  readonly #motionMemory: number;
+  readonly #motionPrior: number;
+  /** Decayed sums of the offsets' posterior probabilities (weighted by concentration) and of the weights. */
+  #motionCounts: Float64Array;
+  #motionTotal = 0;
+  /** The belief before the last prediction (base, deltas), kept for the motion step of the next update. */
+  #before: { base: number; delta: Map<number, number> } | null = null;
   readonly #jump: number;
   readonly #toUnknown: number;
   readonly #unknownStay: number;
@@ -254,6 +292,13 @@ export class PlaceFilter {
   readonly #initialSignal: number;
   readonly #signalRate: number;
   readonly #radius: number;
+  readonly #neighbourFixed: number | null;
+  readonly #neighbourPrior: number;
+  /** Weight of an adjacent place in the confidence (learnt with `neighbourWeight: "auto"`). */
+  #rho = 1;
+  /** Running sums for the adjacent places' correlation: per place sum and square sum, per pair cross sum. */
+  #adjSums: Float64Array | null = null;
+  #adjCount = 0;
   readonly #maxActive: number;
   readonly #calibration: CalibrationMap | null;
   readonly #weakCalibration: CalibrationMap | null;
@@ -307,7 +352,15 @@ export class PlaceFilter {
     const wsum = motion.weights.reduce((s, w) => s + w, 0);
     if (!(wsum > 0)) throw invalid(a, "motion.weights", "weights with a positive sum", motion.weights);
     this.#offsets = Int32Array.from(motion.offsets);
-    this.#weights = Float64Array.from(motion.weights, (w) => w / wsum);
+    this.#weights0 = Float64Array.from(motion.weights, (w) => w / wsum);
+    this.#weights = Float64Array.from(this.#weights0);
+    this.#motionCounts = new Float64Array(this.#weights0.length);
+    const mm = options.motionMemory ?? 50;
+    if (!(mm >= 0 && mm <= 1e6)) throw invalid(a, "motionMemory", "a number in [0, 1e6]", mm);
+    this.#motionMemory = mm;
+    const mp = options.motionPrior ?? 10;
+    if (!(mp > 0 && mp <= 1e6)) throw invalid(a, "motionPrior", "a number in (0, 1e6]", mp);
+    this.#motionPrior = mp;
     this.#jump = prob(a, "jump", options.jump ?? 0.01);
     this.#toUnknown = prob(a, "toUnknown", options.toUnknown ?? 0.01);
     if (this.#jump + this.#toUnknown >= 1) {
@@ -330,6 +383,14 @@ export class PlaceFilter {
     const r = options.confidenceRadius ?? 1;
     if (!Number.isInteger(r) || r < 0) throw invalid(a, "confidenceRadius", "a non-negative integer", r);
     this.#radius = r;
+    const nw = options.neighbourWeight ?? "auto";
+    if (nw !== "auto" && !(typeof nw === "number" && nw >= 0 && nw <= 1)) {
+      throw invalid(a, "neighbourWeight", '"auto" or a number in [0, 1]', nw);
+    }
+    this.#neighbourFixed = nw === "auto" ? null : nw;
+    const np = options.neighbourPrior ?? 3;
+    if (!(np >= 0 && np <= 1e6)) throw invalid(a, "neighbourPrior", "a number in [0, 1e6]", np);
+    this.#neighbourPrior = np;
     const m = options.maxActive ?? 4096;
     if (!Number.isInteger(m) || m < 1) throw invalid(a, "maxActive", "a positive integer", m);
     this.#maxActive = m;
@@ -381,11 +442,23 @@ export class PlaceFilter {
     this.#colSum = null;
     this.#colSq = null;
     this.#colCount = 0;
+    this.#adjSums = null;
+    this.#adjCount = 0;
+    this.#rho = this.#neighbourFixed ?? 1;
     this.#ring = [];
     this.#on = { mean: 0, variance: 0, count: 0 };
     this.#off = { mean: 0, variance: 0, count: 0 };
     this.#supportRef = 0;
     this.#lastRel = 1;
+    this.#weights.set(this.#weights0);
+    this.#motionCounts.fill(0);
+    this.#motionTotal = 0;
+    this.#before = null;
+  }
+
+  /** The motion kernel's weights in use (the configured ones, or the learnt ones with `motionMemory`). */
+  get motionWeights(): number[] {
+    return Array.from(this.#weights);
   }
 
   /** The match signal in use (fixed, or the current online estimate). */
@@ -421,17 +494,22 @@ export class PlaceFilter {
     const placeMass = 1 - this.#unknown;
     const next = new Map<number, number>();
     const offsets = this.#offsets, weights = this.#weights;
+    // A move past either end of the traversal leaves the recorded route: the robot re-enters it anywhere (the
+    // mass is spread over every place, as a jump), instead of piling up on the end place, which would turn
+    // the last place of a map into a sink that holds the estimate while the frames show earlier places.
+    let offRoute = 0;
     for (const [i, d] of this.#delta) {
       const sd = d * stay;
       for (let k = 0; k < offsets.length; k++) {
-        let j = i + offsets[k];
-        if (j < 0) j = 0;
-        else if (j >= n) j = n - 1;
-        next.set(j, (next.get(j) ?? 0) + sd * weights[k]);
+        const j = i + offsets[k];
+        if (j < 0 || j >= n) offRoute += sd * weights[k];
+        else next.set(j, (next.get(j) ?? 0) + sd * weights[k]);
       }
     }
-    // Edges: the uniform base flowing through a clamped kernel stays uniform up to O(width / N); ignored.
-    this.#base = this.#base * stay + (placeMass * this.#jump + this.#unknown * (1 - this.#unknownStay)) / n;
+    // The uniform base loses its off-route share at the edges and gets it back spread: uniform up to
+    // O(width / N); ignored.
+    this.#base = this.#base * stay +
+      (placeMass * this.#jump + this.#unknown * (1 - this.#unknownStay) + offRoute) / n;
     this.#unknown = this.#unknown * this.#unknownStay + placeMass * this.#toUnknown;
     this.#delta = next;
   }
@@ -465,6 +543,7 @@ export class PlaceFilter {
       zs[i] = z;
     }
     const complete = k >= n;
+    if (complete && this.#neighbourFixed === null && n >= 2) this.#learnNeighbourWeight(indices, zs);
     const evidence = this.#evidence ? this.#unknownEvidence(indices, similarities, mean) : 1;
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
     const rel = this.#reliability(obs.support);
@@ -474,6 +553,11 @@ export class PlaceFilter {
     const c = -0.5 * b * b;
     const lr = new Float64Array(k);
     for (let i = 0; i < k; i++) lr[i] = Math.exp(Math.min(60, b * zs[i] + c));
+    if (complete && this.#before) {
+      const byPlace = new Float64Array(n);
+      for (let i = 0; i < k; i++) byPlace[indices[i]] = lr[i];
+      this.#adaptMotion(byPlace);
+    }
     // Expected ratio of places not observed (z below the smallest observed one).
     const floor = complete ? 1 : Math.max(1e-300, normalCdf(zmin - b)) / Math.max(1e-300, normalCdf(zmin));
     const base = this.#base;
@@ -492,6 +576,42 @@ export class PlaceFilter {
     const mass = this.#mapMass();
     this.#lastMass = mass;
     this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
+  }
+
+  /**
+   * Update the adjacent places' correlation with a complete row of standardised similarities and set the
+   * neighbour weight (see `neighbourWeight`). Pairs with a place whose similarity has not varied (an image
+   * without a descriptor) are left out.
+   */
+  #learnNeighbourWeight(indices: ArrayLike<number>, zs: Float64Array): void {
+    const n = this.placeCount;
+    if (!this.#adjSums) this.#adjSums = new Float64Array(3 * n);
+    const acc = this.#adjSums;
+    const row = new Float64Array(n);
+    for (let i = 0; i < zs.length; i++) row[indices[i]] = zs[i];
+    for (let j = 0; j < n; j++) {
+      acc[j] += row[j];
+      acc[n + j] += row[j] * row[j];
+      if (j + 1 < n) acc[2 * n + j] += row[j] * row[j + 1];
+    }
+    const f = ++this.#adjCount;
+    if (f < 3) return;
+    let sum = 0, pairs = 0;
+    for (let j = 0; j + 1 < n; j++) {
+      const m1 = acc[j] / f, m2 = acc[j + 1] / f;
+      const v1 = acc[n + j] / f - m1 * m1, v2 = acc[n + j + 1] / f - m2 * m2;
+      if (!(v1 > 1e-9 && v2 > 1e-9)) continue;
+      sum += (acc[2 * n + j] / f - m1 * m2) / Math.sqrt(v1 * v2);
+      pairs++;
+    }
+    if (pairs === 0) return;
+    const c = Math.max(0, Math.min(1, sum / pairs));
+    this.#rho = (this.#neighbourPrior + f * c) / (this.#neighbourPrior + f);
+  }
+
+  /** Weight of an adjacent place in the confidence (fixed, or learnt from the frames). */
+  get neighbourWeight(): number {
+    return this.#rho;
   }
 
   /** The share of the match signal a frame of this support carries (updates the reference support). */
@@ -618,9 +738,48 @@ export class PlaceFilter {
 
   /** Predict then update; returns the belief. */
   step(obs: PlaceObservation): PlaceBelief {
-    if (this.#steps > 0) this.predict();
+    if (this.#steps > 0) {
+      if (this.#motionMemory > 0) this.#before = { base: this.#base, delta: new Map(this.#delta) };
+      this.predict();
+    }
     this.update(obs);
+    this.#before = null;
     return this.belief();
+  }
+
+  /**
+   * Online EM step on the motion kernel (see `motionMemory`): the posterior probability of each offset of the
+   * last step, given the belief before it and the likelihood ratio `lr` of every place (a complete
+   * observation, in place order), joins decayed averages weighted by the concentration of that belief.
+   */
+  #adaptMotion(lr: Float64Array): void {
+    const before = this.#before;
+    if (!before) return;
+    const n = this.placeCount, offsets = this.#offsets, w = this.#weights;
+    // Prefix sums of lr: the base mass moved by offset o meets the places [max(0, o), n + min(0, o)).
+    const prefix = new Float64Array(n + 1);
+    for (let j = 0; j < n; j++) prefix[j + 1] = prefix[j] + lr[j];
+    const post = new Float64Array(offsets.length);
+    let total = 0;
+    for (let k = 0; k < offsets.length; k++) {
+      const o = offsets[k];
+      let acc = before.base * (prefix[Math.min(n, n + o)] - prefix[Math.max(0, o)]);
+      for (const [i, d] of before.delta) {
+        const j = i + o;
+        if (j >= 0 && j < n) acc += d * lr[j];
+      }
+      post[k] = w[k] * Math.max(0, acc);
+      total += post[k];
+    }
+    if (!(total > 0) || !Number.isFinite(total)) return;
+    // Only a concentrated belief says which way the robot moved: weight the frame by that concentration.
+    const g = this.#lastMass;
+    const keep = Math.exp(-1 / this.#motionMemory);
+    const counts = this.#motionCounts;
+    for (let k = 0; k < offsets.length; k++) counts[k] = keep * counts[k] + g * (post[k] / total);
+    this.#motionTotal = keep * this.#motionTotal + g;
+    const prior = this.#motionPrior, denom = prior + this.#motionTotal;
+    for (let k = 0; k < offsets.length; k++) w[k] = (prior * this.#weights0[k] + counts[k]) / denom;
   }
 
   /**
@@ -646,7 +805,7 @@ export class PlaceFilter {
 
   /** The current belief (MAP place, calibrated confidence, status). */
   belief(): PlaceBelief {
-    const { best, mass } = this.#mapPlace();
+    const { best, confidenceMass: mass } = this.#mapPlace();
     const unknown = this.#unknown;
     const reliability = this.#lastRel;
     const cal = this.#calibration && reliability < WEAK_RELIABILITY && this.#weakCalibration
@@ -679,7 +838,7 @@ export class PlaceFilter {
   }
 
   /** MAP place (-1 when no place stands above the base) and the mass within the radius around it. */
-  #mapPlace(): { best: number; mass: number } {
+  #mapPlace(): { best: number; mass: number; confidenceMass: number } {
     let best = -1, bestP = -Infinity;
     for (const [i, d] of this.#delta) {
       if (d > bestP || (d === bestP && i < best)) {
@@ -687,11 +846,20 @@ export class PlaceFilter {
         bestP = d;
       }
     }
-    if (best < 0 || bestP <= 0) return { best: -1, mass: 0 };
-    let mass = 0;
-    const lo = Math.max(0, best - this.#radius), hi = Math.min(this.placeCount - 1, best + this.#radius);
-    for (let j = lo; j <= hi; j++) mass += this.#base + (this.#delta.get(j) ?? 0);
-    return { best, mass: Math.min(1, Math.max(0, mass)) };
+    if (best < 0 || bestP <= 0) return { best: -1, mass: 0, confidenceMass: 0 };
+    // Plain mass within the radius (the belief's concentration), and the confidence's, neighbours weighted.
+    let mass = this.#base + bestP, conf = mass;
+    const rho = this.#rho;
+    for (let d = 1, w = rho; d <= this.#radius; d++, w *= rho) {
+      for (const j of [best - d, best + d]) {
+        if (j < 0 || j >= this.placeCount) continue;
+        const p = this.#base + (this.#delta.get(j) ?? 0);
+        mass += p;
+        conf += w * p;
+      }
+    }
+    const clamp = (v: number) => Math.min(1, Math.max(0, v));
+    return { best, mass: clamp(mass), confidenceMass: clamp(conf) };
   }
 
   #mapMass(): number {

@@ -266,9 +266,9 @@ Deno.test("PlaceFilter: a frame with full support (or none given) is the filter 
 Deno.test("PlaceFilter: weak-support frames that point elsewhere neither move the estimate nor keep its confidence high", () => {
   const n = 60;
   const indices = Int32Array.from({ length: n }, (_, i) => i);
-  const run = (weak: number | undefined) => {
+  const run = (weak: number | undefined, motionMemory?: number) => {
     const gauss = lcgGauss(11);
-    const f = new PlaceFilter({ placeCount: n });
+    const f = new PlaceFilter({ placeCount: n, motionMemory });
     let b = null;
     // Walk places 0..19 on well-supported frames.
     for (let t = 0; t < 20; t++) {
@@ -293,7 +293,59 @@ Deno.test("PlaceFilter: weak-support frames that point elsewhere neither move th
   for (let i = 1; i < weak.during.length; i++) {
     assert.ok(weak.during[i] < weak.during[i - 1], `${weak.during}`);
   }
-  assert.ok(weak.during[2] < 0.8, `confidence after three weak frames ${weak.during}`);
+  assert.ok(weak.during[2] < weak.before, `confidence after three weak frames ${weak.during}`);
+  // With the configured kernel (not learnt from the steady walk, so wider) it spreads faster.
+  const fixed = run(0.005, 0);
+  assert.ok(Math.abs(fixed.place - 22) <= 3, `weak frames moved the estimate to ${fixed.place}`);
+  assert.ok(fixed.during[2] < 0.8, `confidence after three weak frames ${fixed.during}`);
+  assert.ok(fixed.during[2] < weak.during[2], `${fixed.during} vs ${weak.during}`);
+});
+
+Deno.test("PlaceFilter: the last place of the map is not absorbing (a move past it leaves the route)", () => {
+  const n = 12;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const gauss = lcgGauss(3);
+  const f = new PlaceFilter({ placeCount: n, motionMemory: 0 });
+  f.step({ indices, similarities: rowWith(n, gauss, { 9: 0.5 }) });
+  assert.equal(f.belief().bestPlaceIndex, 9);
+  // Frames that say nothing: the belief only moves with the motion prior.
+  for (let t = 0; t < 6; t++) f.predict();
+  // Clamped at the edge, the moves past the end would gather on place 11 (it keeps 95 % of its mass a step
+  // and collects its neighbours' forward moves); spread over the map, no place holds much.
+  assert.ok(f.probability(n - 1) < 0.2, `last place ${f.probability(n - 1)}`);
+  let most = 0;
+  for (let j = 0; j < n; j++) most = Math.max(most, f.probability(j));
+  assert.ok(most < 0.25, `largest place probability ${most}`);
+});
+
+Deno.test("PlaceFilter: the motion kernel is learnt online (a map sparser than the frames: mostly stay)", () => {
+  const n = 40;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const run = (motionMemory?: number) => {
+    const gauss = lcgGauss(21);
+    const f = new PlaceFilter({ placeCount: n, motionMemory });
+    let ahead = 0;
+    // One place every four frames (a map recorded four times sparser than the frames arrive).
+    for (let t = 0; t < 120; t++) {
+      const place = Math.floor(t / 4);
+      const b = f.step({ indices, similarities: rowWith(n, gauss, { [place]: 0.15 }) });
+      if (t >= 40 && b.bestPlaceIndex! > place) ahead++;
+    }
+    return { ahead, weights: f.motionWeights };
+  };
+  const learnt = run(), fixed = run(0);
+  // Offsets [-1, 0, 1, 2, 3]: the learnt kernel mostly stays, the configured one moves on 70 % of the frames.
+  assert.deepEqual(fixed.weights.map((w) => Math.round(w * 100)), [5, 25, 40, 20, 10]);
+  assert.ok(learnt.weights[1] > 0.5, `learnt stay weight ${learnt.weights}`);
+  assert.ok(learnt.weights[3] + learnt.weights[4] < 0.15, `learnt fast weights ${learnt.weights}`);
+  assert.ok(Math.abs(learnt.weights.reduce((s, w) => s + w, 0) - 1) < 1e-9);
+  // The configured kernel runs ahead of the frames; the learnt one much less often.
+  assert.ok(learnt.ahead < fixed.ahead / 2, `frames ahead: learnt ${learnt.ahead}, fixed ${fixed.ahead}`);
+});
+
+Deno.test("PlaceFilter validates motionMemory and motionPrior", () => {
+  assert.throws(() => new PlaceFilter({ placeCount: 5, motionMemory: -1 }), ValidationError);
+  assert.throws(() => new PlaceFilter({ placeCount: 5, motionPrior: 0 }), ValidationError);
 });
 
 Deno.test("PlaceFilter validates supportMemory", () => {
@@ -328,4 +380,32 @@ Deno.test("PlaceFilter: a lost estimate's confidence is the posterior of the unk
   const b = f.belief();
   assert.equal(b.status, "lost");
   assert.equal(b.confidence, b.unknown);
+});
+
+Deno.test("PlaceFilter: adjacent places count in the confidence as far as they look alike (dense vs sparse map)", () => {
+  const n = 30;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  // A frame at position x (in places) sees each place by its distance: `width` places wide (dense map: a scene
+  // spans several places) or a single place (sparse map: adjacent places are different scenes).
+  const run = (width: number, neighbourWeight?: number) => {
+    const gauss = lcgGauss(8);
+    const f = new PlaceFilter({ placeCount: n, neighbourWeight, calibration: null });
+    let b = null;
+    for (let t = 0; t < 40; t++) {
+      const x = (t * 0.7) % n;
+      const row = new Float64Array(n);
+      for (let j = 0; j < n; j++) row[j] = 0.3 + 0.03 * gauss() + 0.15 * Math.exp(-(((j - x) / width) ** 2));
+      b = f.step({ indices, similarities: row });
+    }
+    return { rho: f.neighbourWeight, raw: b!.rawConfidence };
+  };
+  const dense = run(2), sparse = run(0.4);
+  assert.ok(dense.rho > 0.4, `dense map rho ${dense.rho}`);
+  assert.ok(sparse.rho < 0.3, `sparse map rho ${sparse.rho}`);
+  // In the sparse map the confidence is about the estimated place itself, below the plain mass within +-1.
+  const sparsePlain = run(0.4, 1);
+  assert.equal(sparsePlain.rho, 1);
+  assert.ok(sparse.raw < sparsePlain.raw, `${sparse.raw} vs plain ${sparsePlain.raw}`);
+  assert.throws(() => new PlaceFilter({ placeCount: 5, neighbourWeight: 1.5 }), ValidationError);
+  assert.throws(() => new PlaceFilter({ placeCount: 5, neighbourPrior: -1 }), ValidationError);
 });
