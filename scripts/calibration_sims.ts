@@ -7,6 +7,8 @@
  *
  * Run: `deno run -A scripts/calibration_sims.ts OUT_DIR` (prints the cache paths, one a line), then
  * `deno run -A scripts/fit_calibration.ts $(cat OUT_DIR/caches.txt) > src/localize/calibration_params.ts`.
+ * `--sparse` renders the sparse-map check routes instead (`SPARSE_CHECK_ROUTES`, listed in
+ * `OUT_DIR/sparse.txt`): held out from the fit, to measure the filter where the map is sparser than the frames.
  *
  * @module
  */
@@ -22,6 +24,8 @@ export interface CalibrationRoute {
   strength: number;
   aliasing: number;
   queries?: string;
+  /** Keep every k-th map image (a map sparser than the frames; `deriveRetrievalDataset`'s `mapEvery`). */
+  mapEvery?: number;
 }
 
 /** The routes (the suite's simulated rows use seeds 1 and 2: these never do). */
@@ -40,21 +44,30 @@ export const CALIBRATION_ROUTES: CalibrationRoute[] = [
   { seed: 22, strength: 2.5, aliasing: 0.6 },
 ];
 
+/** Sparse maps (a place every 3 or 4 frames of the map's traversal), never fitted on: a check of the filter. */
+export const SPARSE_CHECK_ROUTES: CalibrationRoute[] = [
+  { seed: 23, strength: 1, aliasing: 0.3, mapEvery: 3 },
+  { seed: 24, strength: 1.5, aliasing: 0.45, queries: "night", mapEvery: 4 },
+  { seed: 25, strength: 2, aliasing: 0.6, mapEvery: 4 },
+  { seed: 26, strength: 1, aliasing: 0.6, queries: "jpeg:30", mapEvery: 3 },
+];
+
 function routeName(r: CalibrationRoute): string {
   return `sim-s${r.seed}-x${r.strength}-a${r.aliasing}${
     r.queries ? `-${r.queries.replace(/[^a-z0-9]/gi, "")}` : ""
-  }`;
+  }${r.mapEvery ? `-every${r.mapEvery}` : ""}`;
 }
 
 if (import.meta.main) {
-  const out = Deno.args[0];
+  const sparse = Deno.args.includes("--sparse");
+  const out = Deno.args.find((a) => !a.startsWith("--"));
   if (!out) {
-    console.error("usage: calibration_sims.ts OUT_DIR");
+    console.error("usage: calibration_sims.ts OUT_DIR [--sparse]");
     Deno.exit(2);
   }
   await Deno.mkdir(out, { recursive: true });
   const caches: string[] = [];
-  for (const route of CALIBRATION_ROUTES) {
+  for (const route of sparse ? SPARSE_CHECK_ROUTES : CALIBRATION_ROUTES) {
     const name = routeName(route);
     const cache = join(out, name, "cache");
     caches.push(cache);
@@ -72,9 +85,9 @@ if (import.meta.main) {
       overwrite: true,
     });
     let dataset = simDir;
-    if (route.queries) {
+    if (route.queries || route.mapEvery) {
       dataset = join(out, name, "ds");
-      await deriveRetrievalDataset(simDir, dataset, { queries: route.queries });
+      await deriveRetrievalDataset(simDir, dataset, { queries: route.queries, mapEvery: route.mapEvery });
     }
     const r = await dumpCache(dataset, cache);
     console.error(
@@ -83,6 +96,6 @@ if (import.meta.main) {
       }`,
     );
   }
-  await Deno.writeTextFile(join(out, "caches.txt"), caches.join("\n") + "\n");
+  await Deno.writeTextFile(join(out, sparse ? "sparse.txt" : "caches.txt"), caches.join("\n") + "\n");
   console.log(caches.join("\n"));
 }
