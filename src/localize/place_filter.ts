@@ -282,7 +282,7 @@ export class PlaceFilter {
   #motionCounts: Float64Array;
   #motionTotal = 0;
   /** The belief before the last prediction (base, deltas), kept for the motion step of the next update. */
-  #before: { base: number; delta: Map<number, number> } | null = null;
+  #before: { base: number; places: Int32Array; deltas: Float64Array } | null = null;
   readonly #jump: number;
   readonly #toUnknown: number;
   readonly #unknownStay: number;
@@ -585,9 +585,10 @@ export class PlaceFilter {
    */
   #learnNeighbourWeight(indices: ArrayLike<number>, zs: Float64Array): void {
     const n = this.placeCount;
-    if (!this.#adjSums) this.#adjSums = new Float64Array(3 * n);
+    // Sums: per place (sum, square sum), per adjacent pair (cross sum); then the row in place order.
+    if (!this.#adjSums) this.#adjSums = new Float64Array(4 * n);
     const acc = this.#adjSums;
-    const row = new Float64Array(n);
+    const row = acc.subarray(3 * n, 4 * n);
     for (let i = 0; i < zs.length; i++) row[indices[i]] = zs[i];
     for (let j = 0; j < n; j++) {
       acc[j] += row[j];
@@ -739,7 +740,16 @@ export class PlaceFilter {
   /** Predict then update; returns the belief. */
   step(obs: PlaceObservation): PlaceBelief {
     if (this.#steps > 0) {
-      if (this.#motionMemory > 0) this.#before = { base: this.#base, delta: new Map(this.#delta) };
+      if (this.#motionMemory > 0) {
+        const size = this.#delta.size;
+        const places = new Int32Array(size), deltas = new Float64Array(size);
+        let k = 0;
+        for (const [i, d] of this.#delta) {
+          places[k] = i;
+          deltas[k++] = d;
+        }
+        this.#before = { base: this.#base, places, deltas };
+      }
       this.predict();
     }
     this.update(obs);
@@ -764,9 +774,10 @@ export class PlaceFilter {
     for (let k = 0; k < offsets.length; k++) {
       const o = offsets[k];
       let acc = before.base * (prefix[Math.min(n, n + o)] - prefix[Math.max(0, o)]);
-      for (const [i, d] of before.delta) {
-        const j = i + o;
-        if (j >= 0 && j < n) acc += d * lr[j];
+      const places = before.places, deltas = before.deltas;
+      for (let a = 0; a < places.length; a++) {
+        const j = places[a] + o;
+        if (j >= 0 && j < n) acc += deltas[a] * lr[j];
       }
       post[k] = w[k] * Math.max(0, acc);
       total += post[k];
