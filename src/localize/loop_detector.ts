@@ -30,7 +30,10 @@
  *
  * A frame whose similarities have no spread (it resembles every place equally: an all-zero descriptor from a
  * frame too dark or flat for any visual word) is skipped like a missing keyframe rather than counted as evidence
- * against every track.
+ * against every track. So is a frame whose descriptor rests on almost nothing of the image (its `support` a
+ * small fraction of the typical support of recent keyframes, `skipSupport`): normalised to unit length, such a
+ * descriptor is mostly noise and its similarities are too, so it would end a true track as surely as a blank
+ * frame while showing nothing.
  *
  * @module
  */
@@ -97,6 +100,14 @@ export interface LoopDetectorOptions {
    * own match on the track, no alignment. Default 1.
    */
   alignPenalty?: number;
+  /**
+   * A keyframe whose descriptor support (`LoopObservation.support`) is below this fraction of the typical
+   * support, the median of the last `supportWindow` keyframes' (its own included), is skipped like a missing
+   * keyframe (see the module doc). 0 never skips. Default 1/16.
+   */
+  skipSupport?: number;
+  /** Keyframes whose median support is the typical support of `skipSupport`. Default 20. */
+  supportWindow?: number;
 }
 
 /** Similarities of the eligible earlier keyframes to the current one. */
@@ -114,6 +125,12 @@ export interface LoopObservation {
    * here (high in a uniform corridor), which a true match must beat. Default none.
    */
   recent?: ArrayLike<number>;
+  /**
+   * The keyframe's descriptor support in [0, 1] (`DescriptorOutput.support`: how much of the image its
+   * descriptor rests on), when the model gives one: a keyframe far below the typical support of recent ones is
+   * skipped (`LoopDetectorOptions.skipSupport`). Default none (never skipped for it).
+   */
+  support?: number;
 }
 
 /** A loop-closure hypothesis for the current keyframe. */
@@ -209,6 +226,10 @@ export class LoopDetector {
   readonly #localCount: number;
   readonly #recentCount: number;
   readonly #alignPenalty: number;
+  readonly #skipSupport: number;
+  readonly #supportWindow: number;
+  /** Descriptor supports of the last `supportWindow` keyframes that had one, oldest first. */
+  #supports: number[] = [];
   #tracks = new Map<number, Track>();
   /** Last query whose similarities were folded in (tracks advance from it). */
   #lastQuery = -1;
@@ -258,6 +279,10 @@ export class LoopDetector {
       throw invalid(a, "alignPenalty", "a finite number", pen);
     }
     this.#alignPenalty = pen;
+    const skip = options.skipSupport ?? 1 / 16;
+    if (!(skip >= 0 && skip < 1)) throw invalid(a, "skipSupport", "a number in [0, 1)", skip);
+    this.#skipSupport = skip;
+    this.#supportWindow = int("supportWindow", options.supportWindow ?? 20, 1);
   }
 
   /** Candidates of keyframe `query` are the ordinals below this bound (the recent window excluded). */
@@ -270,6 +295,7 @@ export class LoopDetector {
     this.#tracks.clear();
     this.#lastQuery = -1;
     this.#lastSeen = -1;
+    this.#supports = [];
   }
 
   /**
@@ -296,7 +322,11 @@ export class LoopDetector {
         similarities.length,
       );
     }
+    if (obs.support !== undefined && !Number.isFinite(obs.support)) {
+      throw invalid("observe loop candidates", "support", "a finite number in [0, 1]", obs.support);
+    }
     this.#lastSeen = query;
+    const weak = this.#weak(obs.support);
     const bound = this.excludeBefore(query);
     const eligible = obs.eligible ?? k;
     if (eligible < this.#minCandidates || k === 0) {
@@ -313,7 +343,8 @@ export class LoopDetector {
     // A frame that resembles every place equally (no spread: an all-zero descriptor, a frame too dark or flat
     // for any visual word) says nothing about where the robot is: it is skipped like a missing keyframe
     // (tracks kept, the next frame may advance over it), not counted as evidence against every track.
-    if (!(std > STD_FLOOR)) return null;
+    // So is a frame whose descriptor rests on almost nothing (see the module doc).
+    if (!(std > STD_FLOOR) || weak) return null;
     const gap = this.#lastQuery < 0 ? 1 : query - this.#lastQuery;
     this.#lastQuery = query;
     const recent = obs.recent;
@@ -405,6 +436,18 @@ export class LoopDetector {
     }
     best.confidence = this.#confidence(best.evidence, best.span, best.z);
     return best;
+  }
+
+  /**
+   * True when a keyframe of this descriptor support is below `skipSupport` times the median support of the recent
+   * keyframes (updates that window); false without a support.
+   */
+  #weak(support: number | undefined): boolean {
+    if (support === undefined) return false;
+    const s = Math.min(1, Math.max(0, support));
+    this.#supports.push(s);
+    if (this.#supports.length > this.#supportWindow) this.#supports.shift();
+    return s < this.#skipSupport * median(this.#supports);
   }
 
   /** See {@link LoopHypothesis.confidence}. */

@@ -356,7 +356,14 @@ export function loopStage(options: LoopStageOptions = {}): OperatorFunction<Fram
               for (let j = priorEligible; j < (fromSearch ? 0 : P); j++) recent.push(priorRows.dot(q, j));
               for (let r = sessionEligible; r < rows.count; r++) recent.push(rows.dot(q, r));
             }
-            const hyp = detector.observe(query, { ids, similarities: sims, background, eligible, recent });
+            const hyp = detector.observe(query, {
+              ids,
+              similarities: sims,
+              background,
+              eligible,
+              recent,
+              support: work.descriptor?.support,
+            });
 
             const f = work.frame;
             let join = true;

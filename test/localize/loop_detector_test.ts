@@ -250,3 +250,51 @@ Deno.test("LoopDetector skips a frame that resembles every place equally instead
   det.observe(7, { ids: [0, 1, 2], similarities: [0, 0, 0] });
   assert.throws(() => det.observe(7, { ids: [0, 1, 2], similarities: [0.1, 0.2, 0.3] }), /'query' must be/);
 });
+
+Deno.test("LoopDetector skips a frame whose descriptor rests on almost nothing (descriptor support)", () => {
+  // A run along places 10, 11, 12, ... (similarity 0.9, background about 0.1, support 0.5). Frame 4's descriptor
+  // rests on little of the image and shows nothing of the place (background only): at a support of 0.01 (a 50th
+  // of the typical) it is skipped like a blank frame, at 0.2 (weak, but a real view) it counts against the track.
+  const feed = (weakSupport: number | undefined, options = {}) => {
+    const det = new LoopDetector({ excludeRecent: 2, ...options });
+    const out = [];
+    for (let t = 0; t < 8; t++) {
+      const ids = Array.from({ length: 30 }, (_, i) => i);
+      const weak = t === 4;
+      const sims = ids.map((i) => (!weak && i === 10 + t ? 0.9 : 0.1 + 0.01 * (i % 3)));
+      const support = weakSupport === undefined ? undefined : weak ? weakSupport : 0.5;
+      out.push(det.observe(40 + t, { ids, similarities: sims, support }));
+    }
+    return out;
+  };
+  const none = feed(undefined), faint = feed(0.01), weak = feed(0.2);
+  assert.equal(faint[4], null, "no hypothesis from a frame that shows nothing");
+  assert.ok(faint[5] && none[5] && faint[5].match === 15, "the track continues past the skipped frame");
+  // Skipped: the next frame adds to the evidence from before it (decayed once), as after a missing keyframe.
+  assert.ok(Math.abs(faint[5]!.evidence - (0.9 * faint[3]!.evidence + faint[5]!.z - 1.75)) < 1e-9);
+  assert.ok(faint[5]!.evidence > none[5]!.evidence);
+  // Not skipped: a weak but real frame, a frame without a support, or with skipping off.
+  assert.deepEqual(weak, none);
+  assert.deepEqual(feed(0.01, { skipSupport: 0 }), none);
+  assert.throws(() => new LoopDetector({ skipSupport: 1 }), ValidationError);
+  assert.throws(() => new LoopDetector({ supportWindow: 0 }), ValidationError);
+  assert.throws(
+    () => new LoopDetector().observe(0, { ids: [], similarities: [], support: NaN }),
+    /'support' must be a finite number/,
+  );
+});
+
+Deno.test("LoopDetector: the typical support follows the recent frames (a dark stretch is skipped only until it is typical)", () => {
+  // Day frames at support 0.5, then a long stretch at 0.02 (a 25th of it): the first frames of the stretch are
+  // far below the typical support and skipped, and once the stretch is typical its frames count again.
+  const det = new LoopDetector({ excludeRecent: 2, supportWindow: 6 });
+  const out = [];
+  for (let t = 0; t < 16; t++) {
+    const ids = Array.from({ length: 30 }, (_, i) => i);
+    const sims = ids.map((i) => (i === 5 + t ? 0.9 : 0.1 + 0.01 * (i % 3)));
+    out.push(det.observe(40 + t, { ids, similarities: sims, support: t < 6 ? 0.5 : 0.02 }));
+  }
+  assert.ok(out[5], "the day run is a hypothesis");
+  assert.equal(out[6], null, "the first dark frame is skipped");
+  assert.ok(out[15] && out[15].match === 20, "the dark stretch, once typical, carries the track");
+});

@@ -199,3 +199,32 @@ Deno.test("loop stage: loop events carry both frames' exact stamps (time) when t
     assert.deepEqual(l.match.time, timeOf(seqOfPlace.get(l.match.placeId)!));
   }
 });
+
+Deno.test("loop stage: the descriptor's support reaches the detector (a frame resting on nothing is skipped)", async () => {
+  // Two laps over 32 places (SLAM mode); on the second lap one frame's descriptor rests on almost nothing (its
+  // support a 500th of the others') and happens to look like another place. Given the support, the detector
+  // skips that frame and the loop after it keeps its evidence; without it the frame counts against the track.
+  const run = async (withSupport: boolean) => {
+    const runner = createStageRunner(loopStage({ detector: { excludeRecent: 5, minCandidates: 5 } }));
+    const loops = new Map<number, LoopClosureEvent>();
+    let seq = 0;
+    for (let lap = 0; lap < 2; lap++) {
+      for (let code = 0; code < 32; code++) {
+        const faint = lap === 1 && code === 12;
+        const w = work(seq, code, "lost");
+        w.descriptor = { global: codeVector(faint ? 26 : code) };
+        if (withSupport) w.descriptor.support = faint ? 0.001 : 0.5;
+        const out = await runner.push(w);
+        if (out.loop) loops.set(seq, out.loop);
+        seq++;
+      }
+    }
+    runner.close();
+    return loops;
+  };
+  const plain = await run(false), supported = await run(true);
+  const after = 32 + 13;
+  assert.ok(plain.get(after) && supported.get(after), "a loop at the frame after the faint one either way");
+  assert.ok(supported.get(after)!.confidence > plain.get(after)!.confidence);
+  assert.equal(supported.get(after - 1), undefined, "no loop from the faint frame");
+});
