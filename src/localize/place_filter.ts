@@ -155,17 +155,18 @@ export interface PlaceFilterOptions {
    */
   supportMemory?: number;
   /**
-   * Learn the motion kernel's weights online (online EM on the transition probabilities): after each
-   * complete observation, the posterior probability of each offset of the last step (how the belief before
-   * the step, moved by each offset, explains the frame) is averaged over recent frames, weighted by how
-   * concentrated the belief was, and the kernel is the average shrunk towards `motion` (as `motionPrior`
-   * frames of it). A map recorded sparser than the frames arrive (a small map, a slow robot) then gets a
-   * kernel that mostly stays, a dense one keeps the default; the estimate no longer runs ahead of the
-   * frames. Value: the memory in frames (the average forgets by a factor e over it); 0 keeps `motion`
-   * fixed. Default 50.
+   * Learn how often the robot stays on a place (online EM on the stay probability): `motion` assumes a map
+   * about as dense as the keyframes arrive; on a map recorded sparser (a small map, a slow robot: one place
+   * every few keyframes) it pushes the estimate a place ahead at every step. After each complete observation
+   * the posterior probability that the last step stayed (how the belief before the step, moved by each offset,
+   * explains the frame) joins an average over recent frames, weighted by how concentrated the belief was and
+   * shrunk towards `motion`'s stay probability (as `motionPrior` frames of it); the kernel is then `motion`
+   * mixed with staying so that its stay probability matches. It only ever slows `motion` down (a map denser
+   * than the frames keeps `motion`). Value: the memory in frames (the average forgets by a factor e over
+   * it); 0 keeps `motion` fixed. Default 50.
    */
   motionMemory?: number;
-  /** Frames' worth of `motion` the learnt kernel is shrunk towards. Default 10. */
+  /** Frames' worth of `motion`'s stay probability the learnt one is shrunk towards. Default 30. */
   motionPrior?: number;
 }
 
@@ -278,8 +279,10 @@ export class PlaceFilter {
   readonly #weights0: Float64Array;
   readonly #motionMemory: number;
   readonly #motionPrior: number;
-  /** Decayed sums of the offsets' posterior probabilities (weighted by concentration) and of the weights. */
-  #motionCounts: Float64Array;
+  /** Index of the offset 0 in the kernel (-1: none, the kernel is not learnt). */
+  readonly #stayIndex: number;
+  /** Decayed sums of the stay's posterior probability (weighted by concentration) and of the weights. */
+  #stayCount = 0;
   #motionTotal = 0;
   /** The belief before the last prediction (base, deltas), kept for the motion step of the next update. */
   #before: { base: number; places: Int32Array; deltas: Float64Array } | null = null;
@@ -354,11 +357,13 @@ export class PlaceFilter {
     this.#offsets = Int32Array.from(motion.offsets);
     this.#weights0 = Float64Array.from(motion.weights, (w) => w / wsum);
     this.#weights = Float64Array.from(this.#weights0);
-    this.#motionCounts = new Float64Array(this.#weights0.length);
+    // No stay offset, or a kernel that only stays: nothing to learn.
+    const k0 = motion.offsets.indexOf(0);
+    this.#stayIndex = k0 >= 0 && this.#weights0[k0] < 1 ? k0 : -1;
     const mm = options.motionMemory ?? 50;
     if (!(mm >= 0 && mm <= 1e6)) throw invalid(a, "motionMemory", "a number in [0, 1e6]", mm);
     this.#motionMemory = mm;
-    const mp = options.motionPrior ?? 10;
+    const mp = options.motionPrior ?? 30;
     if (!(mp > 0 && mp <= 1e6)) throw invalid(a, "motionPrior", "a number in (0, 1e6]", mp);
     this.#motionPrior = mp;
     this.#jump = prob(a, "jump", options.jump ?? 0.01);
@@ -451,7 +456,7 @@ export class PlaceFilter {
     this.#supportRef = 0;
     this.#lastRel = 1;
     this.#weights.set(this.#weights0);
-    this.#motionCounts.fill(0);
+    this.#stayCount = 0;
     this.#motionTotal = 0;
     this.#before = null;
   }
@@ -740,7 +745,7 @@ export class PlaceFilter {
   /** Predict then update; returns the belief. */
   step(obs: PlaceObservation): PlaceBelief {
     if (this.#steps > 0) {
-      if (this.#motionMemory > 0) {
+      if (this.#motionMemory > 0 && this.#stayIndex >= 0) {
         const size = this.#delta.size;
         const places = new Int32Array(size), deltas = new Float64Array(size);
         let k = 0;
@@ -758,9 +763,9 @@ export class PlaceFilter {
   }
 
   /**
-   * Online EM step on the motion kernel (see `motionMemory`): the posterior probability of each offset of the
-   * last step, given the belief before it and the likelihood ratio `lr` of every place (a complete
-   * observation, in place order), joins decayed averages weighted by the concentration of that belief.
+   * Online EM step on the stay probability (see `motionMemory`): the posterior probability that the last step
+   * stayed, given the belief before it and the likelihood ratio `lr` of every place (a complete observation,
+   * in place order), joins a decayed average weighted by the concentration of that belief.
    */
   #adaptMotion(lr: Float64Array): void {
     const before = this.#before;
@@ -786,11 +791,15 @@ export class PlaceFilter {
     // Only a concentrated belief says which way the robot moved: weight the frame by that concentration.
     const g = this.#lastMass;
     const keep = Math.exp(-1 / this.#motionMemory);
-    const counts = this.#motionCounts;
-    for (let k = 0; k < offsets.length; k++) counts[k] = keep * counts[k] + g * (post[k] / total);
+    const k0 = this.#stayIndex;
+    this.#stayCount = keep * this.#stayCount + g * (post[k0] / total);
     this.#motionTotal = keep * this.#motionTotal + g;
-    const prior = this.#motionPrior, denom = prior + this.#motionTotal;
-    for (let k = 0; k < offsets.length; k++) w[k] = (prior * this.#weights0[k] + counts[k]) / denom;
+    // The stay probability the recent steps show (shrunk towards the configured kernel's), matched by mixing
+    // the configured kernel with staying: never below the configured stay probability.
+    const w0 = this.#weights0, prior = this.#motionPrior;
+    const stay = (prior * w0[k0] + this.#stayCount) / (prior + this.#motionTotal);
+    const move = Math.min(1, (1 - stay) / (1 - w0[k0]));
+    for (let k = 0; k < offsets.length; k++) w[k] = move * w0[k] + (k === k0 ? 1 - move : 0);
   }
 
   /**

@@ -266,9 +266,9 @@ Deno.test("PlaceFilter: a frame with full support (or none given) is the filter 
 Deno.test("PlaceFilter: weak-support frames that point elsewhere neither move the estimate nor keep its confidence high", () => {
   const n = 60;
   const indices = Int32Array.from({ length: n }, (_, i) => i);
-  const run = (weak: number | undefined, motionMemory?: number) => {
+  const run = (weak: number | undefined) => {
     const gauss = lcgGauss(11);
-    const f = new PlaceFilter({ placeCount: n, motionMemory });
+    const f = new PlaceFilter({ placeCount: n });
     let b = null;
     // Walk places 0..19 on well-supported frames.
     for (let t = 0; t < 20; t++) {
@@ -293,12 +293,7 @@ Deno.test("PlaceFilter: weak-support frames that point elsewhere neither move th
   for (let i = 1; i < weak.during.length; i++) {
     assert.ok(weak.during[i] < weak.during[i - 1], `${weak.during}`);
   }
-  assert.ok(weak.during[2] < weak.before, `confidence after three weak frames ${weak.during}`);
-  // With the configured kernel (not learnt from the steady walk, so wider) it spreads faster.
-  const fixed = run(0.005, 0);
-  assert.ok(Math.abs(fixed.place - 22) <= 3, `weak frames moved the estimate to ${fixed.place}`);
-  assert.ok(fixed.during[2] < 0.8, `confidence after three weak frames ${fixed.during}`);
-  assert.ok(fixed.during[2] < weak.during[2], `${fixed.during} vs ${weak.during}`);
+  assert.ok(weak.during[2] < 0.8, `confidence after three weak frames ${weak.during}`);
 });
 
 Deno.test("PlaceFilter: the last place of the map is not absorbing (a move past it leaves the route)", () => {
@@ -334,10 +329,15 @@ Deno.test("PlaceFilter: the motion kernel is learnt online (a map sparser than t
     return { ahead, weights: f.motionWeights };
   };
   const learnt = run(), fixed = run(0);
-  // Offsets [-1, 0, 1, 2, 3]: the learnt kernel mostly stays, the configured one moves on 70 % of the frames.
+  // Offsets [-1, 0, 1, 2, 3]: the learnt kernel stays far more often than the configured one (which moves on
+  // 75 % of the frames) and is the configured one mixed with staying (the moves keep their proportions).
   assert.deepEqual(fixed.weights.map((w) => Math.round(w * 100)), [5, 25, 40, 20, 10]);
-  assert.ok(learnt.weights[1] > 0.5, `learnt stay weight ${learnt.weights}`);
-  assert.ok(learnt.weights[3] + learnt.weights[4] < 0.15, `learnt fast weights ${learnt.weights}`);
+  assert.ok(learnt.weights[1] > 0.4, `learnt stay weight ${learnt.weights}`);
+  const move = learnt.weights[2] / 0.4;
+  [0.05, 0.4, 0.2, 0.1].forEach((w0, i) => {
+    const k = [0, 2, 3, 4][i];
+    assert.ok(Math.abs(learnt.weights[k] - move * w0) < 1e-9, `learnt weights ${learnt.weights}`);
+  });
   assert.ok(Math.abs(learnt.weights.reduce((s, w) => s + w, 0) - 1) < 1e-9);
   // The configured kernel runs ahead of the frames; the learnt one much less often.
   assert.ok(learnt.ahead < fixed.ahead / 2, `frames ahead: learnt ${learnt.ahead}, fixed ${fixed.ahead}`);
@@ -408,4 +408,19 @@ Deno.test("PlaceFilter: adjacent places count in the confidence as far as they l
   assert.ok(sparse.raw < sparsePlain.raw, `${sparse.raw} vs plain ${sparsePlain.raw}`);
   assert.throws(() => new PlaceFilter({ placeCount: 5, neighbourWeight: 1.5 }), ValidationError);
   assert.throws(() => new PlaceFilter({ placeCount: 5, neighbourPrior: -1 }), ValidationError);
+});
+
+Deno.test("PlaceFilter: on a map as dense as the frames the learnt kernel stays the configured one", () => {
+  const n = 60;
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const gauss = lcgGauss(13);
+  const f = new PlaceFilter({ placeCount: n });
+  // One place a frame, the configured kernel's own pace: nothing to slow down.
+  for (let t = 0; t < 50; t++) f.step({ indices, similarities: rowWith(n, gauss, { [t]: 0.15 }) });
+  const w = f.motionWeights;
+  [0.05, 0.25, 0.4, 0.2, 0.1].forEach((w0, k) => assert.ok(Math.abs(w[k] - w0) < 1e-9, `weights ${w}`));
+  // A kernel with no stay offset is not learnt.
+  const g = new PlaceFilter({ placeCount: n, motion: { offsets: [1, 2], weights: [0.7, 0.3] } });
+  for (let t = 0; t < 10; t++) g.step({ indices, similarities: rowWith(n, gauss, { [2 * t]: 0.15 }) });
+  assert.deepEqual(g.motionWeights, [0.7, 0.3]);
 });
