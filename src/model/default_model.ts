@@ -319,7 +319,9 @@ export interface FitDefaultOptions {
   /**
    * Blend with a prior vocabulary: k-means starts from these K x 128 centres and each centre's update is
    * shrunk towards its prior one as if `images` prior images had contributed to it (maximum a posteriori
-   * k-means with the prior as pseudo-counts), so a small map moves the centres little and a large one fully.
+   * k-means with the prior as pseudo-counts: `kmeans`' `init` + `pseudoCounts`, `images` times the map's
+   * descriptors per image spread evenly over the K centres), so a small map moves the centres little and a
+   * large one fully. With `images` 0 it is plain k-means started from the prior centres.
    */
   prior?: { centroids: Float32Array; images: number };
   /** Extra PCA samples: random crops per image (VLADs of sub-windows). Default 6. */
@@ -468,15 +470,21 @@ export async function fitDefaultModel(
         throw invalid("fit the default model", "prior.images", "a number >= 0", prior.images);
       }
       // The prior weighs as `images` images' worth of this map's descriptors, spread evenly over the centres.
-      const pseudo = (prior.images * (poolCount / count)) / K;
-      centroids = shrunkKmeans(data, prior.centroids, pseudo, iterations);
+      // The blend runs one update more than `iterations` (as it always has), so blended vocabularies stay put.
+      centroids = kmeans(data, LOCAL_DIM, K, {
+        init: prior.centroids,
+        pseudoCounts: (prior.images * (poolCount / count)) / K,
+        maxIterations: iterations + 1,
+      }).centroids;
       vocabulary = "blended";
-    } else {centroids = kmeans(data, LOCAL_DIM, K, {
+    } else {
+      centroids = kmeans(data, LOCAL_DIM, K, {
         seed,
         maxIterations: iterations,
         restarts: options.kmeansRestarts ?? 1,
         spherical: options.kmeansSpherical ?? false,
-      }).centroids;}
+      }).centroids;
+    }
     // initParams on up to 10000 training descriptors (O(N*K*C)).
     const nTrain = Math.min(poolCount, 10000);
     netvlad = initParams(
@@ -519,62 +527,6 @@ export async function fitDefaultModel(
   );
   progress({ stage: "done", done: count });
   return { manifest, onnx, params };
-}
-
-/**
- * Lloyd iterations started from `prior` (K x C) where each centre is the mean of its points and of `pseudo`
- * copies of its prior centre: maximum a posteriori k-means, the prior's weight fading as data accumulates.
- */
-function shrunkKmeans(
-  data: Float32Array,
-  prior: Float32Array,
-  pseudo: number,
-  iterations: number,
-): Float32Array {
-  const C = LOCAL_DIM, K = prior.length / C, n = data.length / C;
-  const centroids = new Float32Array(prior);
-  const assign = new Int32Array(n).fill(-1);
-  const sums = new Float64Array(K * C);
-  const counts = new Float64Array(K);
-  const cNorm = new Float64Array(K);
-  for (let it = 0; it <= iterations; it++) {
-    for (let k = 0; k < K; k++) {
-      let s = 0;
-      for (let j = 0; j < C; j++) s += centroids[k * C + j] ** 2;
-      cNorm[k] = s;
-    }
-    let changed = 0;
-    for (let i = 0; i < n; i++) {
-      let best = 0, bestD = Infinity;
-      for (let k = 0; k < K; k++) {
-        let dot = 0;
-        for (let j = 0; j < C; j++) dot += data[i * C + j] * centroids[k * C + j];
-        const d = cNorm[k] - 2 * dot;
-        if (d < bestD) {
-          bestD = d;
-          best = k;
-        }
-      }
-      if (assign[i] !== best) {
-        changed++;
-        assign[i] = best;
-      }
-    }
-    if (it > 0 && changed / n < 1e-3) break;
-    sums.fill(0);
-    counts.fill(0);
-    for (let i = 0; i < n; i++) {
-      const k = assign[i];
-      counts[k]++;
-      for (let j = 0; j < C; j++) sums[k * C + j] += data[i * C + j];
-    }
-    for (let k = 0; k < K; k++) {
-      const w = counts[k] + pseudo;
-      if (w <= 0) continue; // no data and no prior weight: the centre stays where it is
-      for (let j = 0; j < C; j++) centroids[k * C + j] = (sums[k * C + j] + pseudo * prior[k * C + j]) / w;
-    }
-  }
-  return centroids;
 }
 
 /** VLAD vectors (before PCA) of the images and of random crops of them (more samples for PCA). */
