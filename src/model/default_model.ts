@@ -28,8 +28,22 @@ import { createSession, type RuntimeSession } from "./runtime.ts";
 /** Local descriptor length of the dense SIFT front end. */
 export const LOCAL_DIM = 128;
 
-/** Default shrinkage of the PCA whitening (fraction of the mean retained eigenvalue added to each). */
-export const PCA_SHRINKAGE_DEFAULT = 1;
+/**
+ * Default shrinkage of the PCA whitening (fraction of the mean retained eigenvalue added to each): three times
+ * that mean, so that on a map of a few dozen images the whitening weights, estimated from few independent
+ * samples, depend little on which random crops fed them, and the axes of a night-like map's noise are not
+ * amplified.
+ */
+export const PCA_SHRINKAGE_DEFAULT = 3;
+
+/**
+ * Fewest map images the default model learns PCA whitening from (`FitDefaultOptions.pcaMinImages`). A variance
+ * estimated from n independent samples has a relative standard error of sqrt(2 / (n - 1)); the crops add no
+ * independent places, so n is the number of images. Below 32 images that error exceeds a quarter of every
+ * variance the whitening divides by, and the axes themselves (at most n - 1 of them) span so little of the
+ * space that projecting onto them throws away what tells the places apart: such a map keeps the raw VLAD.
+ */
+export const PCA_MIN_IMAGES = 32;
 
 /** Everything that defines a default-model graph. */
 export interface DefaultModelParams {
@@ -324,6 +338,12 @@ export interface FitDefaultOptions {
    * large one fully. With `images` 0 it is plain k-means started from the prior centres.
    */
   prior?: { centroids: Float32Array; images: number };
+  /**
+   * Fewest images for PCA whitening: with `pcaDim` > 0 and fewer images than this (at least 2 are always
+   * needed), no whitening is learnt and the model keeps the raw K*128 VLAD, saying so in its manifest
+   * (`provenance.whitening` and the description). Default {@link PCA_MIN_IMAGES}.
+   */
+  pcaMinImages?: number;
   /** Extra PCA samples: random crops per image (VLADs of sub-windows). Default 6. */
   pcaCropsPerImage?: number;
   /** Images kept in memory for the PCA pass (reservoir sample). Default 2000. */
@@ -352,6 +372,9 @@ function validateFit(o: FitDefaultOptions): void {
   posInt("maxPcaImages", o.maxPcaImages);
   if (o.pcaDim !== undefined && (!Number.isInteger(o.pcaDim) || o.pcaDim < 0)) {
     throw invalid(action, "pcaDim", "a non-negative integer (0 = no PCA)", o.pcaDim);
+  }
+  if (o.pcaMinImages !== undefined && (!Number.isInteger(o.pcaMinImages) || o.pcaMinImages < 0)) {
+    throw invalid(action, "pcaMinImages", "a non-negative integer", o.pcaMinImages);
   }
   if (o.variant !== undefined && o.variant !== "vladv1" && o.variant !== "vladv2") {
     throw invalid(action, "variant", "vladv1 or vladv2", o.variant);
@@ -504,7 +527,11 @@ export async function fitDefaultModel(
     pca: null,
   };
   const pcaDim = options.pcaDim ?? 0;
-  if (pcaDim > 0) {
+  const pcaMinImages = options.pcaMinImages ?? PCA_MIN_IMAGES;
+  let whitening: string | undefined;
+  if (pcaDim > 0 && kept.length < pcaMinImages) {
+    whitening = `skipped: ${kept.length} images, fewer than the ${pcaMinImages} whitening needs`;
+  } else if (pcaDim > 0) {
     const vlads = await globalDescriptorsForPca(params, kept, options.pcaCropsPerImage ?? 6, rand, progress);
     // Crops are not independent samples of the map: the dimension is bounded by the images themselves.
     const dim = Math.min(pcaDim, kept.length - 1);
@@ -522,8 +549,8 @@ export async function fitDefaultModel(
     params,
     onnx,
     name,
-    `${vocabulary} vocabulary, fitted on ${count} images`,
-    { fittedOn: count, seed, vocabulary },
+    `${vocabulary} vocabulary, fitted on ${count} images${whitening ? ` (PCA whitening ${whitening})` : ""}`,
+    { fittedOn: count, seed, vocabulary, ...(whitening ? { whitening } : {}) },
   );
   progress({ stage: "done", done: count });
   return { manifest, onnx, params };
