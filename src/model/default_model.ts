@@ -556,8 +556,13 @@ export async function fitDefaultModel(
   return { manifest, onnx, params };
 }
 
-/** VLAD vectors (before PCA) of the images and of random crops of them (more samples for PCA). */
-async function globalDescriptorsForPca(
+/**
+ * VLAD vectors (before PCA) of the images and of random crops of them (more samples for PCA): what
+ * `fitDefaultModel` learns the whitening from. `images` are already at the model's input size and grey; each
+ * image's vector is followed by those of its `cropsPerImage` crops (0.6 to 0.9 of each side, drawn by `rand`).
+ * Exported for measurements of the whitening (`scripts/pca_small_maps.ts`).
+ */
+export async function globalDescriptorsForPca(
   params: DefaultModelParams,
   images: PixelImage[],
   cropsPerImage: number,
