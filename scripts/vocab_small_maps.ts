@@ -17,7 +17,7 @@
  *        [--out FILE]
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { suiteRowDir } from "./_suite_rows.ts";
 import { readRetrievalDataset } from "../src/dataset/retrieval_dataset.ts";
 import { decodeImageFile } from "../src/map/build_map.ts";
 import { fitDefaultModel, type FitDefaultOptions, vocabularyOf } from "../src/model/default_model.ts";
@@ -71,23 +71,9 @@ const kmeansOptions: Partial<FitDefaultOptions> = {
   kmeansSpherical: values.spherical,
 };
 
-/** The row's cached dataset folder (the suite's naming: `<row>-<key>/ds`, the simulated routes by seed). */
-async function rowDir(row: string): Promise<string> {
-  if (row === "rtabmap") return values.data!;
-  const data = join(values.cache!, "data");
-  const entries = [...Deno.readDirSync(data)].map((e) => e.name);
-  if (row === "sim" || row === "sim-hard") {
-    for (const e of entries.filter((n) => /^sim-[0-9a-f]{16}$/.test(n))) {
-      const sim = JSON.parse(await Deno.readTextFile(join(data, e, "sim.json")));
-      if (sim.options.seed === (row === "sim" ? 1 : 2)) return join(data, e);
-    }
-  } else {
-    const e = entries.find((n) => n.startsWith(`${row}-`) && /^[0-9a-f]{16}$/.test(n.slice(row.length + 1)));
-    if (e) return join(data, e, "ds");
-  }
-  throw new Error(
-    `no cached dataset for row ${row} under ${data} (run waymark eval suite --rows ${row} once)`,
-  );
+/** The row's cached dataset folder. */
+function rowDir(row: string): Promise<string> {
+  return suiteRowDir(row, values.cache!, values.data!);
 }
 
 const preset = getPreset("dsift-netvlad-64").fit;

@@ -53,6 +53,7 @@ Options:
                       (PCA whitening learnt on the map, 256-d), dsift-netvlad-32-fast   default dsift-netvlad-64
   --clusters K        NetVLAD clusters of the fitted default model           default: the preset's (64)
   --pca D             PCA-whiten the fitted model to D dims (0 = none)        default: the preset's (0)
+                      (at most map images - 1; a map of fewer than 32 images is not whitened)
   --provider P        auto | cpu | cuda                                      default auto
   --map-out DIR       keep the map in DIR (default: a temporary folder, removed)
   --map DIR           search this built map instead of building one (a map of the dataset's database.csv,

@@ -1,7 +1,8 @@
 /**
  * Seeded k-means: k-means++ initialisation then Lloyd iterations, over row-major float32 data, optionally
- * restarted from several k-means++ starts keeping the lowest inertia. Deterministic for a given seed. Pure
- * kernel: typed arrays only.
+ * restarted from several k-means++ starts keeping the lowest inertia. Deterministic for a given seed. With
+ * caller-given initial centres and pseudo-counts towards them it is maximum a posteriori k-means (a prior
+ * vocabulary that a small data set moves little and a large one fully). Pure kernel: typed arrays only.
  *
  * @module
  */
@@ -28,6 +29,20 @@ export interface KMeansOptions {
    * assigns by cosine similarity and keeps the centres on the sphere). Default false.
    */
   spherical?: boolean;
+  /**
+   * Initial centres (k * dim, row-major; copied, not modified) instead of k-means++: Lloyd iterations start
+   * from them. No random draws are made, so `seed` does not matter and `restarts` must be 1.
+   */
+  init?: Float32Array;
+  /**
+   * Maximum a posteriori k-means (requires `init`): pseudo-counts per centre (one number for all, or k of
+   * them, each >= 0) of points sitting at its initial centre. Every update makes centre c
+   * `(sum of its points + p_c * init_c) / (count_c + p_c)`, so the prior's weight fades as data accumulates;
+   * a centre with no points and p_c > 0 returns to its initial centre (an empty one with p_c = 0 is re-seeded
+   * as in plain k-means). With `spherical` that mean is then rescaled to unit length. Default none (plain
+   * k-means from `init`).
+   */
+  pseudoCounts?: number | ArrayLike<number>;
 }
 
 /** Result of {@link kmeans}. */
@@ -96,6 +111,7 @@ export function kmeans(
   if (!Number.isInteger(restarts) || restarts <= 0) {
     throw invalid(action, "restarts", "a positive integer", restarts);
   }
+  const prior = priorOf(options, dim, k, restarts);
   const rand = seededRandom(seed);
   let best: KMeansResult | null = null;
   const restartInertias: number[] = [];
@@ -104,17 +120,49 @@ export function kmeans(
       data,
       dim,
       n,
-      kmeansPlusPlus(data, dim, n, k, initSample, rand),
+      options.init ? new Float32Array(options.init) : kmeansPlusPlus(data, dim, n, k, initSample, rand),
       k,
       maxIterations,
       tolerance,
       options.spherical ?? false,
+      prior,
     );
     restartInertias.push(run.inertia);
     // Strictly lower: ties keep the earlier run, so one restart is exactly the single-start result.
     if (!best || run.inertia < best.inertia) best = { ...run, restartInertias };
   }
   return best!;
+}
+
+/** Pseudo-counts towards the initial centres (validated `init` and `pseudoCounts`), or null for plain k-means. */
+function priorOf(
+  options: KMeansOptions,
+  dim: number,
+  k: number,
+  restarts: number,
+): { centres: Float32Array; pseudo: Float64Array } | null {
+  const action = "run k-means";
+  const { init, pseudoCounts } = options;
+  if (init !== undefined) {
+    if (!(init instanceof Float32Array) || init.length !== k * dim) {
+      throw invalid(action, "init", `a Float32Array of k * dim = ${k * dim} values`, init?.length ?? init);
+    }
+    if (restarts !== 1) {
+      throw invalid(action, "restarts", "1 when init is given (every start is init)", restarts);
+    }
+  }
+  if (pseudoCounts === undefined) return null;
+  if (init === undefined) throw invalid(action, "pseudoCounts", "given only with init", pseudoCounts);
+  const pseudo = typeof pseudoCounts === "number"
+    ? new Float64Array(k).fill(pseudoCounts)
+    : Float64Array.from(pseudoCounts);
+  if (pseudo.length !== k) throw invalid(action, "pseudoCounts", `a number or ${k} numbers`, pseudo.length);
+  for (let c = 0; c < k; c++) {
+    if (!(pseudo[c] >= 0) || !Number.isFinite(pseudo[c])) {
+      throw invalid(action, `pseudoCounts[${c}]`, "a finite number >= 0", pseudo[c]);
+    }
+  }
+  return { centres: init, pseudo };
 }
 
 /** k-means++ centres on a random subsample of at most `initSample` points (cost O(k * sample)). */
@@ -172,7 +220,10 @@ function kmeansPlusPlus(
   return centroids;
 }
 
-/** Lloyd iterations from `centroids` (updated in place) until under `tolerance` of the points move. */
+/**
+ * Lloyd iterations from `centroids` (updated in place) until under `tolerance` of the points move; with
+ * `prior`, each update is the MAP mean with the prior's pseudo-counts (see `KMeansOptions.pseudoCounts`).
+ */
 function lloyd(
   data: Float32Array,
   dim: number,
@@ -182,6 +233,7 @@ function lloyd(
   maxIterations: number,
   tolerance: number,
   spherical: boolean,
+  prior: { centres: Float32Array; pseudo: Float64Array } | null,
 ): Omit<KMeansResult, "restartInertias"> {
   const assignments = new Int32Array(n).fill(-1);
   const dists = new Float64Array(n);
@@ -231,13 +283,13 @@ function lloyd(
       const off = i * dim, co = c * dim;
       for (let j = 0; j < dim; j++) sums[co + j] += data[off + j];
     }
+    if (prior) {
+      mapUpdate(centroids, sums, counts, prior, dim, k, spherical, data, dists, n);
+      continue;
+    }
     for (let c = 0; c < k; c++) {
       if (counts[c] === 0) {
-        // Re-seed an empty cluster with the point farthest from its centroid.
-        let far = 0;
-        for (let i = 1; i < n; i++) if (dists[i] > dists[far]) far = i;
-        centroids.set(data.subarray(far * dim, far * dim + dim), c * dim);
-        dists[far] = 0;
+        reseed(centroids, c, data, dists, n, dim);
         continue;
       }
       let norm = 0;
@@ -248,4 +300,49 @@ function lloyd(
     }
   }
   return { centroids, assignments, inertia, iterations };
+}
+
+/** Re-seed an empty cluster's centre with the point farthest from its centroid (that point then counts as 0). */
+function reseed(
+  centroids: Float32Array,
+  c: number,
+  data: Float32Array,
+  dists: Float64Array,
+  n: number,
+  dim: number,
+) {
+  let far = 0;
+  for (let i = 1; i < n; i++) if (dists[i] > dists[far]) far = i;
+  centroids.set(data.subarray(far * dim, far * dim + dim), c * dim);
+  dists[far] = 0;
+}
+
+/** The MAP update: each centre the mean of its points and of its pseudo-counts at its prior centre. */
+function mapUpdate(
+  centroids: Float32Array,
+  sums: Float64Array,
+  counts: Int32Array,
+  prior: { centres: Float32Array; pseudo: Float64Array },
+  dim: number,
+  k: number,
+  spherical: boolean,
+  data: Float32Array,
+  dists: Float64Array,
+  n: number,
+): void {
+  const { centres, pseudo } = prior;
+  for (let c = 0; c < k; c++) {
+    const p = pseudo[c], w = counts[c] + p, co = c * dim;
+    if (w <= 0) {
+      reseed(centroids, c, data, dists, n, dim);
+      continue;
+    }
+    let div = w;
+    if (spherical) {
+      let norm = 0;
+      for (let j = 0; j < dim; j++) norm += (sums[co + j] + p * centres[co + j]) ** 2;
+      if (norm > 0) div = Math.sqrt(norm);
+    }
+    for (let j = 0; j < dim; j++) centroids[co + j] = (sums[co + j] + p * centres[co + j]) / div;
+  }
 }

@@ -28,8 +28,22 @@ import { createSession, type RuntimeSession } from "./runtime.ts";
 /** Local descriptor length of the dense SIFT front end. */
 export const LOCAL_DIM = 128;
 
-/** Default shrinkage of the PCA whitening (fraction of the mean retained eigenvalue added to each). */
-export const PCA_SHRINKAGE_DEFAULT = 1;
+/**
+ * Default shrinkage of the PCA whitening (fraction of the mean retained eigenvalue added to each): three times
+ * that mean, so that on a map of a few dozen images the whitening weights, estimated from few independent
+ * samples, depend little on which random crops fed them, and the axes of a night-like map's noise are not
+ * amplified.
+ */
+export const PCA_SHRINKAGE_DEFAULT = 3;
+
+/**
+ * Fewest map images the default model learns PCA whitening from (`FitDefaultOptions.pcaMinImages`). A variance
+ * estimated from n independent samples has a relative standard error of sqrt(2 / (n - 1)); the crops add no
+ * independent places, so n is the number of images. Below 32 images that error exceeds a quarter of every
+ * variance the whitening divides by, and the axes themselves (at most n - 1 of them) span so little of the
+ * space that projecting onto them throws away what tells the places apart: such a map keeps the raw VLAD.
+ */
+export const PCA_MIN_IMAGES = 32;
 
 /** Everything that defines a default-model graph. */
 export interface DefaultModelParams {
@@ -319,9 +333,17 @@ export interface FitDefaultOptions {
   /**
    * Blend with a prior vocabulary: k-means starts from these K x 128 centres and each centre's update is
    * shrunk towards its prior one as if `images` prior images had contributed to it (maximum a posteriori
-   * k-means with the prior as pseudo-counts), so a small map moves the centres little and a large one fully.
+   * k-means with the prior as pseudo-counts: `kmeans`' `init` + `pseudoCounts`, `images` times the map's
+   * descriptors per image spread evenly over the K centres), so a small map moves the centres little and a
+   * large one fully. With `images` 0 it is plain k-means started from the prior centres.
    */
   prior?: { centroids: Float32Array; images: number };
+  /**
+   * Fewest images for PCA whitening: with `pcaDim` > 0 and fewer images than this (at least 2 are always
+   * needed), no whitening is learnt and the model keeps the raw K*128 VLAD, saying so in its manifest
+   * (`provenance.whitening` and the description). Default {@link PCA_MIN_IMAGES}.
+   */
+  pcaMinImages?: number;
   /** Extra PCA samples: random crops per image (VLADs of sub-windows). Default 6. */
   pcaCropsPerImage?: number;
   /** Images kept in memory for the PCA pass (reservoir sample). Default 2000. */
@@ -350,6 +372,9 @@ function validateFit(o: FitDefaultOptions): void {
   posInt("maxPcaImages", o.maxPcaImages);
   if (o.pcaDim !== undefined && (!Number.isInteger(o.pcaDim) || o.pcaDim < 0)) {
     throw invalid(action, "pcaDim", "a non-negative integer (0 = no PCA)", o.pcaDim);
+  }
+  if (o.pcaMinImages !== undefined && (!Number.isInteger(o.pcaMinImages) || o.pcaMinImages < 0)) {
+    throw invalid(action, "pcaMinImages", "a non-negative integer", o.pcaMinImages);
   }
   if (o.variant !== undefined && o.variant !== "vladv1" && o.variant !== "vladv2") {
     throw invalid(action, "variant", "vladv1 or vladv2", o.variant);
@@ -468,15 +493,21 @@ export async function fitDefaultModel(
         throw invalid("fit the default model", "prior.images", "a number >= 0", prior.images);
       }
       // The prior weighs as `images` images' worth of this map's descriptors, spread evenly over the centres.
-      const pseudo = (prior.images * (poolCount / count)) / K;
-      centroids = shrunkKmeans(data, prior.centroids, pseudo, iterations);
+      // The blend runs one update more than `iterations` (as it always has), so blended vocabularies stay put.
+      centroids = kmeans(data, LOCAL_DIM, K, {
+        init: prior.centroids,
+        pseudoCounts: (prior.images * (poolCount / count)) / K,
+        maxIterations: iterations + 1,
+      }).centroids;
       vocabulary = "blended";
-    } else {centroids = kmeans(data, LOCAL_DIM, K, {
+    } else {
+      centroids = kmeans(data, LOCAL_DIM, K, {
         seed,
         maxIterations: iterations,
         restarts: options.kmeansRestarts ?? 1,
         spherical: options.kmeansSpherical ?? false,
-      }).centroids;}
+      }).centroids;
+    }
     // initParams on up to 10000 training descriptors (O(N*K*C)).
     const nTrain = Math.min(poolCount, 10000);
     netvlad = initParams(
@@ -496,7 +527,11 @@ export async function fitDefaultModel(
     pca: null,
   };
   const pcaDim = options.pcaDim ?? 0;
-  if (pcaDim > 0) {
+  const pcaMinImages = options.pcaMinImages ?? PCA_MIN_IMAGES;
+  let whitening: string | undefined;
+  if (pcaDim > 0 && kept.length < pcaMinImages) {
+    whitening = `skipped: ${kept.length} images, fewer than the ${pcaMinImages} whitening needs`;
+  } else if (pcaDim > 0) {
     const vlads = await globalDescriptorsForPca(params, kept, options.pcaCropsPerImage ?? 6, rand, progress);
     // Crops are not independent samples of the map: the dimension is bounded by the images themselves.
     const dim = Math.min(pcaDim, kept.length - 1);
@@ -514,71 +549,20 @@ export async function fitDefaultModel(
     params,
     onnx,
     name,
-    `${vocabulary} vocabulary, fitted on ${count} images`,
-    { fittedOn: count, seed, vocabulary },
+    `${vocabulary} vocabulary, fitted on ${count} images${whitening ? ` (PCA whitening ${whitening})` : ""}`,
+    { fittedOn: count, seed, vocabulary, ...(whitening ? { whitening } : {}) },
   );
   progress({ stage: "done", done: count });
   return { manifest, onnx, params };
 }
 
 /**
- * Lloyd iterations started from `prior` (K x C) where each centre is the mean of its points and of `pseudo`
- * copies of its prior centre: maximum a posteriori k-means, the prior's weight fading as data accumulates.
+ * VLAD vectors (before PCA) of the images and of random crops of them (more samples for PCA): what
+ * `fitDefaultModel` learns the whitening from. `images` are already at the model's input size and grey; each
+ * image's vector is followed by those of its `cropsPerImage` crops (0.6 to 0.9 of each side, drawn by `rand`).
+ * Exported for measurements of the whitening (`scripts/pca_small_maps.ts`).
  */
-function shrunkKmeans(
-  data: Float32Array,
-  prior: Float32Array,
-  pseudo: number,
-  iterations: number,
-): Float32Array {
-  const C = LOCAL_DIM, K = prior.length / C, n = data.length / C;
-  const centroids = new Float32Array(prior);
-  const assign = new Int32Array(n).fill(-1);
-  const sums = new Float64Array(K * C);
-  const counts = new Float64Array(K);
-  const cNorm = new Float64Array(K);
-  for (let it = 0; it <= iterations; it++) {
-    for (let k = 0; k < K; k++) {
-      let s = 0;
-      for (let j = 0; j < C; j++) s += centroids[k * C + j] ** 2;
-      cNorm[k] = s;
-    }
-    let changed = 0;
-    for (let i = 0; i < n; i++) {
-      let best = 0, bestD = Infinity;
-      for (let k = 0; k < K; k++) {
-        let dot = 0;
-        for (let j = 0; j < C; j++) dot += data[i * C + j] * centroids[k * C + j];
-        const d = cNorm[k] - 2 * dot;
-        if (d < bestD) {
-          bestD = d;
-          best = k;
-        }
-      }
-      if (assign[i] !== best) {
-        changed++;
-        assign[i] = best;
-      }
-    }
-    if (it > 0 && changed / n < 1e-3) break;
-    sums.fill(0);
-    counts.fill(0);
-    for (let i = 0; i < n; i++) {
-      const k = assign[i];
-      counts[k]++;
-      for (let j = 0; j < C; j++) sums[k * C + j] += data[i * C + j];
-    }
-    for (let k = 0; k < K; k++) {
-      const w = counts[k] + pseudo;
-      if (w <= 0) continue; // no data and no prior weight: the centre stays where it is
-      for (let j = 0; j < C; j++) centroids[k * C + j] = (sums[k * C + j] + pseudo * prior[k * C + j]) / w;
-    }
-  }
-  return centroids;
-}
-
-/** VLAD vectors (before PCA) of the images and of random crops of them (more samples for PCA). */
-async function globalDescriptorsForPca(
+export async function globalDescriptorsForPca(
   params: DefaultModelParams,
   images: PixelImage[],
   cropsPerImage: number,

@@ -36,7 +36,8 @@ export const MODEL_PRESETS: Readonly<Record<string, ModelPreset>> = Object.freez
   "dsift-netvlad-64-pca256": {
     name: "dsift-netvlad-64-pca256",
     description:
-      "As dsift-netvlad-64, then PCA whitening learnt on the map to 256-d (needs a map of a few hundred images)",
+      "As dsift-netvlad-64, then PCA whitening learnt on the map to 256-d (at most map images - 1 dims; " +
+      "a map of fewer than 32 images keeps the raw VLAD)",
     fit: {
       clusters: 64,
       pcaDim: 256,

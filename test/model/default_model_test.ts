@@ -6,6 +6,7 @@ import {
   fitDefaultModel,
   FrontEnd,
   LOCAL_DIM,
+  PCA_MIN_IMAGES,
   vocabularyOf,
 } from "../../src/model/default_model.ts";
 import { readGenericModelBundle } from "../../src/model/generic_model.ts";
@@ -73,6 +74,7 @@ Deno.test("the default model's ONNX global descriptor equals the TypeScript refe
     clusters: 4,
     inputWidth: W,
     pcaDim: 6,
+    pcaMinImages: 2,
     pcaCropsPerImage: 1,
     kmeansIterations: 5,
     samplesPerImage: 200,
@@ -203,7 +205,12 @@ Deno.test("fitDefaultModel() with a given vocabulary keeps it (no k-means) and s
   const fitted = await fitDefaultModel(images.slice(0, 6), { ...small, clusters: 4 });
   assert.equal(fitted.manifest.provenance?.vocabulary, "fitted");
   const other = simImages(6, 9);
-  const again = await fitDefaultModel(other, { ...small, vocabulary: fitted.params.netvlad, pcaDim: 3 });
+  const again = await fitDefaultModel(other, {
+    ...small,
+    vocabulary: fitted.params.netvlad,
+    pcaDim: 3,
+    pcaMinImages: 2,
+  });
   assert.equal(again.manifest.provenance?.vocabulary, "given");
   assert.equal(again.params.netvlad, fitted.params.netvlad);
   assert.equal(again.params.pca?.dim, 3);
@@ -296,4 +303,33 @@ Deno.test("the default model's support is the mean weight of its local descripto
   } finally {
     await model.close();
   }
+});
+
+Deno.test("fitDefaultModel() keeps the raw VLAD when the map has fewer images than whitening needs, and says so", async () => {
+  const six = images.slice(0, 6);
+  assert.ok(six.length < PCA_MIN_IMAGES);
+  const raw = await fitDefaultModel(six, { ...small, clusters: 4, pcaDim: 3 });
+  assert.equal(raw.params.pca, null);
+  assert.equal(raw.manifest.descriptorDim, 4 * LOCAL_DIM);
+  assert.equal(raw.manifest.provenance?.whitening, "skipped: 6 images, fewer than the 32 whitening needs");
+  assert.match(raw.manifest.description, /PCA whitening skipped: 6 images/);
+  // The same images with the minimum lowered: whitened, and the manifest says nothing was skipped.
+  const white = await fitDefaultModel(six, { ...small, clusters: 4, pcaDim: 3, pcaMinImages: 6 });
+  assert.equal(white.params.pca?.dim, 3);
+  assert.equal(white.manifest.provenance?.whitening, undefined);
+  // One image cannot be whitened at all: with the minimum lowered that is an error, not a silent fallback.
+  await assert.rejects(
+    () =>
+      fitDefaultModel(six.slice(3, 4), {
+        ...small,
+        vocabulary: raw.params.netvlad,
+        pcaDim: 3,
+        pcaMinImages: 0,
+      }),
+    /at least 2 for PCA whitening/,
+  );
+  await assert.rejects(
+    () => fitDefaultModel(six, { ...small, clusters: 4, pcaDim: 3, pcaMinImages: -1 }),
+    /'pcaMinImages' must be a non-negative integer/,
+  );
 });

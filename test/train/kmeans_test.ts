@@ -125,3 +125,153 @@ Deno.test("kmeans() on a large 128-d input returns k finite centroids and a vali
   assert.equal(used.size, k, "every cluster keeps at least one point");
   assert.ok(r.iterations > 0 && r.iterations <= 6);
 });
+
+/**
+ * Reference: the blend's former own Lloyd loop (`shrunkKmeans` of `src/model/default_model.ts`, before it became
+ * the kernel's `init` + `pseudoCounts`), kept here only to pin that the kernel's option gives the same centres.
+ * It ran up to `iterations + 1` updates (an update after the last assignment pass too).
+ */
+function referenceShrunkKmeans(
+  data: Float32Array,
+  C: number,
+  prior: Float32Array,
+  pseudo: number,
+  iterations: number,
+): Float32Array {
+  const K = prior.length / C, n = data.length / C;
+  const centroids = new Float32Array(prior);
+  const assign = new Int32Array(n).fill(-1);
+  const sums = new Float64Array(K * C);
+  const counts = new Float64Array(K);
+  const cNorm = new Float64Array(K);
+  for (let it = 0; it <= iterations; it++) {
+    for (let k = 0; k < K; k++) {
+      let s = 0;
+      for (let j = 0; j < C; j++) s += centroids[k * C + j] ** 2;
+      cNorm[k] = s;
+    }
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      let best = 0, bestD = Infinity;
+      for (let k = 0; k < K; k++) {
+        let dot = 0;
+        for (let j = 0; j < C; j++) dot += data[i * C + j] * centroids[k * C + j];
+        const d = cNorm[k] - 2 * dot;
+        if (d < bestD) {
+          bestD = d;
+          best = k;
+        }
+      }
+      if (assign[i] !== best) {
+        changed++;
+        assign[i] = best;
+      }
+    }
+    if (it > 0 && changed / n < 1e-3) break;
+    sums.fill(0);
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      const k = assign[i];
+      counts[k]++;
+      for (let j = 0; j < C; j++) sums[k * C + j] += data[i * C + j];
+    }
+    for (let k = 0; k < K; k++) {
+      const w = counts[k] + pseudo;
+      if (w <= 0) continue;
+      for (let j = 0; j < C; j++) centroids[k * C + j] = (sums[k * C + j] + pseudo * prior[k * C + j]) / w;
+    }
+  }
+  return centroids;
+}
+
+/** Unit-length random points (the blend clusters unit-length descriptors) and k prior centres among them. */
+function unitData(seed: number, n: number, dim: number): Float32Array {
+  const rand = seededRandom(seed);
+  const data = new Float32Array(n * dim).map(() => rand() - 0.3);
+  for (let i = 0; i < n; i++) {
+    const row = data.subarray(i * dim, (i + 1) * dim);
+    const norm = Math.hypot(...row);
+    for (let j = 0; j < dim; j++) row[j] /= norm;
+  }
+  return data;
+}
+
+Deno.test("kmeans() with init + pseudoCounts gives the centres of the blend's former own MAP loop", () => {
+  const dim = 16, k = 12;
+  const data = unitData(21, 900, dim);
+  const prior = unitData(22, k, dim);
+  for (const pseudo of [0.5, 7.5, 40]) {
+    for (const iterations of [0, 1, 3, 20]) {
+      const expected = referenceShrunkKmeans(data, dim, prior, pseudo, iterations);
+      // The former loop's `iterations` allowed one update more than the kernel's `maxIterations`.
+      const got = kmeans(data, dim, k, { init: prior, pseudoCounts: pseudo, maxIterations: iterations + 1 });
+      assert.deepEqual(got.centroids, expected, `pseudo ${pseudo}, iterations ${iterations}`);
+    }
+  }
+});
+
+Deno.test("kmeans() MAP centres are the pseudo-count means of their nearest-centre points", () => {
+  const dim = 8, k = 6, n = 500;
+  const data = unitData(5, n, dim);
+  const init = unitData(6, k, dim);
+  const init0 = new Float32Array(init);
+  const pseudo = [0, 1, 2.5, 10, 30, 100];
+  const r = kmeans(data, dim, k, { init, pseudoCounts: pseudo, maxIterations: 200, tolerance: 1e-9 });
+  assert.deepEqual(init, init0, "init is not modified");
+  // tolerance below 1 / n: it stops only when no point changes centre in a pass.
+  assert.ok(r.iterations < 200, "converged: no point moved in the last pass");
+  const counts = new Array<number>(k).fill(0);
+  for (let i = 0; i < n; i++) {
+    // Nearest-centre assignment.
+    const dist = (c: number) => {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += (data[i * dim + j] - r.centroids[c * dim + j]) ** 2;
+      return s;
+    };
+    const a = r.assignments[i];
+    for (let c = 0; c < k; c++) assert.ok(dist(a) <= dist(c) + 1e-6, `point ${i}: centre ${a} is nearest`);
+    counts[a]++;
+  }
+  for (let c = 0; c < k; c++) {
+    assert.ok(counts[c] > 0, `centre ${c} keeps points`);
+    for (let j = 0; j < dim; j++) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) if (r.assignments[i] === c) sum += data[i * dim + j];
+      const expected: number = (sum + pseudo[c] * init[c * dim + j]) / (counts[c] + pseudo[c]);
+      assert.ok(Math.abs(r.centroids[c * dim + j] - expected) < 1e-6, `centre ${c}[${j}]`);
+    }
+  }
+  // The prior's pull: the heaviest prior keeps its centre closest to where it started.
+  const moved = (c: number) =>
+    Math.hypot(...[...init.subarray(c * dim, (c + 1) * dim)].map((v, j) => v - r.centroids[c * dim + j]));
+  assert.ok(moved(5) < moved(0), `${moved(5)} < ${moved(0)}`);
+});
+
+Deno.test("kmeans() init without pseudo-counts is plain Lloyd from those centres; empty prior-held centres stay", () => {
+  const dim = 2;
+  const data = new Float32Array([0, 0, 0, 1, 10, 10, 10, 11]);
+  const plain = kmeans(data, dim, 2, { init: new Float32Array([0, 0, 10, 10]) });
+  assert.deepEqual([...plain.centroids], [0, 0.5, 10, 10.5]);
+  // A third centre far from every point: with pseudo-counts it stays at its prior (no points, weight p > 0).
+  const init = new Float32Array([0, 0, 10, 10, 100, 100]);
+  const r = kmeans(data, dim, 3, { init, pseudoCounts: 2 });
+  assert.deepEqual([...r.centroids.subarray(4)], [100, 100]);
+  assert.deepEqual([...r.centroids.subarray(0, 2)], [0, 0.25]); // (0+0, 0+1 + 2*(0,0)) / 4
+});
+
+Deno.test("kmeans() rejects bad init and pseudo-counts with a message naming them", () => {
+  const data = new Float32Array(40);
+  assert.throws(
+    () => kmeans(data, 2, 2, { init: new Float32Array(3) }),
+    /'init' must be a Float32Array of k \* dim = 4/,
+  );
+  assert.throws(() => kmeans(data, 2, 2, { pseudoCounts: 1 }), /'pseudoCounts' must be given only with init/);
+  const init = new Float32Array(4);
+  assert.throws(() => kmeans(data, 2, 2, { init, restarts: 2 }), /'restarts' must be 1 when init is given/);
+  assert.throws(
+    () => kmeans(data, 2, 2, { init, pseudoCounts: [1, 2, 3] }),
+    /'pseudoCounts' must be a number or 2/,
+  );
+  assert.throws(() => kmeans(data, 2, 2, { init, pseudoCounts: -1 }), /'pseudoCounts\[0\]' must be a finite/);
+  assert.throws(() => kmeans(data, 2, 2, { init, pseudoCounts: [1, NaN] }), ValidationError);
+});
