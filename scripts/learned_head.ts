@@ -1,7 +1,7 @@
 /**
- * Learned NetVLAD head from augmented real images: build one training set from the shared rtabmap images
- * (map = its database images, native; queries = its queries under several degradations, `src/eval/degrade.ts`)
- * and train the head of the default dense-SIFT model on it with `waymark train` (positives from the true
+ * Learned NetVLAD head from augmented real images: build one training set from the shared rtabmap images (map =
+ * its database images, native; queries = its queries under several degradations, `src/eval/degrade.ts`) and
+ * train the head of the default dense-SIFT model on it with `waymark train` (positives from the true
  * matches, negatives the map frames far from every match).
  *
  *   deno run -A scripts/learned_head.ts --out DIR [--data ../shared/data/rtabmap_samples_loop]
@@ -15,9 +15,9 @@
  *
  * Writes DIR/train/ (the training set: the native map once and every degraded query, ordered place by place,
  * with one derived dataset per degradation under DIR/train/variants/<i>/) and DIR/model/ (the `waymark train`
- * output, usable as `--model DIR/model`). `--out` must be a new or empty folder. The degradations use their own
- * seed, so the training pixels are not the suite rows' pixels (the places are the same: the rtabmap suite rows
- * are trained-on).
+ * output, usable as `--model DIR/model`). `--out` must be a new or empty folder. The degradations use their
+ * own seed, so the training pixels are not the suite rows' pixels (the places are the same: the rtabmap suite
+ * rows are trained-on).
  *
  * @module
  */
