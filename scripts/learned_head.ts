@@ -1,7 +1,7 @@
 /**
- * Learned NetVLAD head from augmented real images: build one training set from the shared rtabmap images (map =
- * its database images, native; queries = its queries under several degradations, `src/eval/degrade.ts`) and
- * train the head of the default dense-SIFT model on it with `waymark train` (positives from the true
+ * Learned NetVLAD head from augmented real images: build one training set from the shared rtabmap images
+ * (map = its database images, native; queries = its queries under degradations, `src/eval/degrade.ts`)
+ * and train the head of the default dense-SIFT model on it with `waymark train` (positives from the true
  * matches, negatives the map frames far from every match).
  *
  *   deno run -A scripts/learned_head.ts --out DIR [--data ../shared/data/rtabmap_samples_loop]
