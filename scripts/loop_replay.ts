@@ -5,6 +5,7 @@
  * point, and every hypothesis ranked by confidence). The baseline reproduces the suite's unverified column.
  *
  *   deno run -A scripts/loop_replay.ts <cache dir> [--variants FILE.json] [--events] [--verify]
+ *     [--suite-cache DIR (default .waymark-cache/suite)] [--data rtabmap_samples_loop folder]
  *
  * The descriptors are computed once per row with the generic model and stored in the cache dir (JSON);
  * `--variants` holds `{ name: LoopDetectorOptions }` (default: the defaults only). `--verify` instead runs
@@ -21,21 +22,33 @@ import { LoopDetector, type LoopDetectorOptions } from "../src/localize/loop_det
 import { acceptUnverified } from "../src/localize/loop_gate.ts";
 import { type ScoredLoopEvent, scoreLoops } from "../src/localize/loop_metrics.ts";
 import { loadGenericModel } from "../src/model/generic_model.ts";
+import { suiteRowDir } from "./_suite_rows.ts";
 
-const ROWS: [string, string][] = [
-  ["loops-rtabmap", "/work/shared/data/rtabmap_samples_loop"],
-  ["loops-rtabmap-160x120", ".waymark-cache/suite/data/loops-rtabmap-160x120-f25a98c2a334daee/ds"],
-  ["loops-sim", ".waymark-cache/suite/data/sim-c7772e1766f2a445"],
-  ["aliased-real", ".waymark-cache/suite/data/aliased-real-508f708363a7bfe6"],
-  ["aliased-real-night", ".waymark-cache/suite/data/aliased-real-night-f588ab301b8b0108"],
-  ["aliased-sim", ".waymark-cache/suite/data/aliased-sim-106d4b83c48c0f1c"],
+const ROW_NAMES = [
+  "loops-rtabmap",
+  "loops-rtabmap-160x120",
+  "loops-sim",
+  "aliased-real",
+  "aliased-real-night",
+  "aliased-sim",
 ];
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
-  options: { variants: { type: "string" }, events: { type: "boolean" }, verify: { type: "boolean" } },
+  options: {
+    variants: { type: "string" },
+    events: { type: "boolean" },
+    verify: { type: "boolean" },
+    "suite-cache": { type: "string", default: ".waymark-cache/suite" },
+    data: { type: "string" },
+  },
 });
+const data = values.data ??
+  join(Deno.env.get("WAYMARK_SHARED") ?? "../shared", "data", "rtabmap_samples_loop");
+// The rows' datasets as `waymark eval suite --rows <the six>` cached them (run it once first).
+const ROWS: [string, string][] = [];
+for (const name of ROW_NAMES) ROWS.push([name, await suiteRowDir(name, values["suite-cache"]!, data)]);
 const cache = positionals[0];
 const variants: Record<string, LoopDetectorOptions> = values.variants
   ? JSON.parse(await Deno.readTextFile(values.variants))
