@@ -138,6 +138,12 @@ export const SUITE_ROWS: readonly SuiteRowDef[] = [
     source: { kind: "rtabmap", queries: `${CROP}+jpeg:30` },
   },
   {
+    name: "crop-160x120",
+    kind: "retrieval",
+    what: "map and queries at 160x120, queries cropped 10-20% first (viewpoint at low resolution)",
+    source: { kind: "rtabmap", map: "down:160x120", queries: `${CROP}+down:160x120` },
+  },
+  {
     name: "night-map",
     kind: "retrieval",
     what: "map night-like, queries native (a night map, day queries)",
