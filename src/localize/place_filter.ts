@@ -561,7 +561,7 @@ export class PlaceFilter {
     if (complete && this.#before) {
       const byPlace = new Float64Array(n);
       for (let i = 0; i < k; i++) byPlace[indices[i]] = lr[i];
-      this.#adaptMotion(byPlace);
+      this.#adaptMotion(this.#before, byPlace);
     }
     // Expected ratio of places not observed (z below the smallest observed one).
     const floor = complete ? 1 : Math.max(1e-300, normalCdf(zmin - b)) / Math.max(1e-300, normalCdf(zmin));
@@ -745,7 +745,9 @@ export class PlaceFilter {
   /** Predict then update; returns the belief. */
   step(obs: PlaceObservation): PlaceBelief {
     if (this.#steps > 0) {
-      if (this.#motionMemory > 0 && this.#stayIndex >= 0) {
+      // The stay probability learns from complete observations only: keep the belief before the prediction
+      // for those (a copy of the tracked places that a top-k observation would not use).
+      if (this.#motionMemory > 0 && this.#stayIndex >= 0 && obs.indices.length >= this.placeCount) {
         const size = this.#delta.size;
         const places = new Int32Array(size), deltas = new Float64Array(size);
         let k = 0;
@@ -767,9 +769,7 @@ export class PlaceFilter {
    * stayed, given the belief before it and the likelihood ratio `lr` of every place (a complete observation,
    * in place order), joins a decayed average weighted by the concentration of that belief.
    */
-  #adaptMotion(lr: Float64Array): void {
-    const before = this.#before;
-    if (!before) return;
+  #adaptMotion(before: { base: number; places: Int32Array; deltas: Float64Array }, lr: Float64Array): void {
     const n = this.placeCount, offsets = this.#offsets, w = this.#weights;
     // Prefix sums of lr: the base mass moved by offset o meets the places [max(0, o), n + min(0, o)).
     const prefix = new Float64Array(n + 1);
@@ -871,7 +871,7 @@ export class PlaceFilter {
     let mass = this.#base + bestP, conf = mass;
     const rho = this.#rho;
     for (let d = 1, w = rho; d <= this.#radius; d++, w *= rho) {
-      for (const j of [best - d, best + d]) {
+      for (let j = best - d; j <= best + d; j += 2 * d) {
         if (j < 0 || j >= this.placeCount) continue;
         const p = this.#base + (this.#delta.get(j) ?? 0);
         mass += p;
