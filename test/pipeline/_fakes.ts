@@ -6,6 +6,7 @@ import type {
   CameraFrame,
   DescriptorModel,
   DescriptorOutput,
+  LoopClosureEvent,
   PixelImage,
   RawImage,
 } from "../../src/types.ts";
@@ -79,6 +80,18 @@ export function codeFrame(seq: number, code: number, stamp = seq / 10): CameraFr
     data,
   };
   return { seq, stamp, frameId: "cam", image, source: `code-${code}` };
+}
+
+/** A loop-closure event of frame `seq` (stamp `seq`) with map place `placeId`. */
+export function loopEvent(seq: number, placeId: number, confidence = 0.99): LoopClosureEvent {
+  return {
+    kind: "loop",
+    query: { seq, stamp: seq },
+    match: { placeId },
+    stamps: [seq, 0],
+    score: 0.9,
+    confidence,
+  };
 }
 
 /** A frame whose raw data does not match its declared size (a decode error). */

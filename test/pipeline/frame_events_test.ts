@@ -2,21 +2,14 @@ import assert from "node:assert/strict";
 import { frameEvents } from "../../src/pipeline/frame_events.ts";
 import type { FrameWork } from "../../src/pipeline/frame_work.ts";
 import { PipelineStats } from "../../src/pipeline/pipeline_stats.ts";
-import type { ErrorEvent, LoopClosureEvent } from "../../src/types.ts";
-import { codeFrame } from "./_fakes.ts";
+import type { ErrorEvent } from "../../src/types.ts";
+import { codeFrame, loopEvent } from "./_fakes.ts";
 
 function work(seq: number, opts: Partial<FrameWork> = {}): FrameWork {
   return { frame: codeFrame(seq, 0), receivedAt: 10, ...opts };
 }
 
-const loop: LoopClosureEvent = {
-  kind: "loop",
-  query: { seq: 3, stamp: 3 },
-  match: { placeId: 1 },
-  stamps: [3, 0],
-  score: 0.9,
-  confidence: 0.99,
-};
+const loop = loopEvent(3, 1);
 
 Deno.test("frame events: a failed frame is its error alone, counted as an error, not as processed", () => {
   const stats = new PipelineStats();

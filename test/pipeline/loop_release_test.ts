@@ -2,19 +2,8 @@ import assert from "node:assert/strict";
 import { firstValueFrom, of, toArray } from "rxjs";
 import type { FrameWork } from "../../src/pipeline/frame_work.ts";
 import { LoopRelease, screenLoops } from "../../src/pipeline/loop_release.ts";
-import type { LoopClosureEvent, VerificationEvent } from "../../src/types.ts";
-import { codeFrame } from "./_fakes.ts";
-
-function loop(seq: number, matchId: number, confidence = 0.99): LoopClosureEvent {
-  return {
-    kind: "loop",
-    query: { seq, stamp: seq },
-    match: { placeId: matchId },
-    stamps: [seq, 0],
-    score: 0.9,
-    confidence,
-  };
-}
+import type { VerificationEvent } from "../../src/types.ts";
+import { codeFrame, loopEvent as loop } from "./_fakes.ts";
 
 function work(seq: number, opts: Partial<FrameWork> = {}): FrameWork {
   return { frame: codeFrame(seq, 0), receivedAt: 0, keyframeIndex: seq, ...opts };

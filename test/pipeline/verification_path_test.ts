@@ -8,7 +8,7 @@ import type {
 } from "../../src/pipeline/verification_hook.ts";
 import { VerificationPath } from "../../src/pipeline/verification_path.ts";
 import type { LoopClosureEvent, VerificationEvent, WaymarkEvent } from "../../src/types.ts";
-import { codeFrame } from "./_fakes.ts";
+import { codeFrame, loopEvent } from "./_fakes.ts";
 
 const pixels = { width: 1, height: 1, channels: 1 as const, data: new Uint8Array(1) };
 
@@ -21,17 +21,6 @@ function keyframe(seq: number, opts: Partial<FrameWork> = {}): FrameWork {
     pixels,
     hypotheses: [{ placeId: 7, similarity: 0.8, rank: 0 }, { placeId: 8, similarity: 0.7, rank: 1 }],
     ...opts,
-  };
-}
-
-function pendingLoop(seq: number, matchId: number): LoopClosureEvent {
-  return {
-    kind: "loop",
-    query: { seq, stamp: seq },
-    match: { placeId: matchId },
-    stamps: [seq, 0],
-    score: 0.9,
-    confidence: 0.5,
   };
 }
 
@@ -87,7 +76,7 @@ Deno.test("verification path: a keyframe's top-k and pending loop are verified; 
   const p = path(verifier, out, idle);
   const results: VerificationEvent[] = [];
   p.results$.subscribe((e) => results.push(e));
-  p.submit(keyframe(3, { sessionPlaceId: 12, loopPending: pendingLoop(3, 1) }));
+  p.submit(keyframe(3, { sessionPlaceId: 12, loopPending: loopEvent(3, 1, 0.5) }));
   assert.equal(p.idle, false);
   assert.deepEqual(remembered, [12]);
   assert.deepEqual(calls[0].candidates.map((c) => [c.placeId, c.space, c.image]), [
@@ -112,7 +101,7 @@ Deno.test("verification path: a failure is an error event; non-keyframes, errors
   p.submit(keyframe(3, { pixels: undefined }));
   p.submit(keyframe(4, { hypotheses: [] }));
   assert.equal(calls.length, 0);
-  p.submit(keyframe(5, { loopPending: pendingLoop(5, 1) }));
+  p.submit(keyframe(5, { loopPending: loopEvent(5, 1, 0.5) }));
   calls[0].fail(new Error("boom"));
   await tick();
   assert.equal(out.length, 1);
