@@ -30,14 +30,11 @@ function simImages(count: number, seed = 5): PixelImage[] {
 }
 
 const images = simImages(10);
+/** A small, quick fit (8 centres) of the default model on `images`. */
+const SMALL_FIT = { clusters: 8, inputWidth: W, kmeansIterations: 5, samplesPerImage: 300 };
 
 Deno.test("fitDefaultModel() builds a loadable model whose global and local outputs have the declared sizes", async () => {
-  const bundle = await fitDefaultModel(images, {
-    clusters: 8,
-    inputWidth: W,
-    kmeansIterations: 5,
-    samplesPerImage: 300,
-  });
+  const bundle = await fitDefaultModel(images, SMALL_FIT);
   assert.equal(bundle.manifest.descriptorDim, 8 * LOCAL_DIM);
   assert.equal(bundle.manifest.input.height, H);
   const model = await loadModelBundle(bundle, { provider: "cpu" });
@@ -274,12 +271,7 @@ function darkNoisy(img: PixelImage, seed = 7): PixelImage {
 }
 
 Deno.test("the default model's support is the mean weight of its local descriptors, and falls on a dark, noisy frame", async () => {
-  const bundle = await fitDefaultModel(images, {
-    clusters: 8,
-    inputWidth: W,
-    kmeansIterations: 5,
-    samplesPerImage: 300,
-  });
+  const bundle = await fitDefaultModel(images, SMALL_FIT);
   const model = await loadModelBundle(bundle, { provider: "cpu" });
   try {
     const out = await model.describe(images[2], { local: true });
