@@ -283,20 +283,23 @@ function lloyd(
       const off = i * dim, co = c * dim;
       for (let j = 0; j < dim; j++) sums[co + j] += data[off + j];
     }
-    if (prior) {
-      mapUpdate(centroids, sums, counts, prior, dim, k, spherical, data, dists, n);
-      continue;
-    }
+    // The new centres: each the mean of its points (with `prior`, and of its pseudo-counts at its initial
+    // centre: the MAP mean, see `KMeansOptions.pseudoCounts`); an empty one with no prior weight is re-seeded.
     for (let c = 0; c < k; c++) {
-      if (counts[c] === 0) {
+      const p = prior ? prior.pseudo[c] : 0, w = counts[c] + p, co = c * dim;
+      if (!(w > 0)) {
         reseed(centroids, c, data, dists, n, dim);
         continue;
       }
-      let norm = 0;
-      for (let j = 0; j < dim; j++) norm += sums[c * dim + j] ** 2;
-      // Spherical: the mean direction (a zero sum keeps the plain mean, the origin).
-      const div = spherical && norm > 0 ? Math.sqrt(norm) : counts[c];
-      for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] / div;
+      const at = (j: number) => (p > 0 ? sums[co + j] + p * prior!.centres[co + j] : sums[co + j]);
+      let div = w;
+      if (spherical) {
+        // The mean direction (a zero sum keeps the plain mean, the origin).
+        let norm = 0;
+        for (let j = 0; j < dim; j++) norm += at(j) ** 2;
+        if (norm > 0) div = Math.sqrt(norm);
+      }
+      for (let j = 0; j < dim; j++) centroids[co + j] = at(j) / div;
     }
   }
   return { centroids, assignments, inertia, iterations };
@@ -315,34 +318,4 @@ function reseed(
   for (let i = 1; i < n; i++) if (dists[i] > dists[far]) far = i;
   centroids.set(data.subarray(far * dim, far * dim + dim), c * dim);
   dists[far] = 0;
-}
-
-/** The MAP update: each centre the mean of its points and of its pseudo-counts at its prior centre. */
-function mapUpdate(
-  centroids: Float32Array,
-  sums: Float64Array,
-  counts: Int32Array,
-  prior: { centres: Float32Array; pseudo: Float64Array },
-  dim: number,
-  k: number,
-  spherical: boolean,
-  data: Float32Array,
-  dists: Float64Array,
-  n: number,
-): void {
-  const { centres, pseudo } = prior;
-  for (let c = 0; c < k; c++) {
-    const p = pseudo[c], w = counts[c] + p, co = c * dim;
-    if (w <= 0) {
-      reseed(centroids, c, data, dists, n, dim);
-      continue;
-    }
-    let div = w;
-    if (spherical) {
-      let norm = 0;
-      for (let j = 0; j < dim; j++) norm += (sums[co + j] + p * centres[co + j]) ** 2;
-      if (norm > 0) div = Math.sqrt(norm);
-    }
-    for (let j = 0; j < dim; j++) centroids[co + j] = (sums[co + j] + p * centres[co + j]) / div;
-  }
 }
