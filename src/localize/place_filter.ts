@@ -162,8 +162,21 @@ export interface PlaceFilterOptions {
    * explains the frame) joins an average over recent frames, weighted by how concentrated the belief was and
    * shrunk towards `motion`'s stay probability (as `motionPrior` frames of it); the kernel is then `motion`
    * mixed with staying so that its stay probability matches. It only ever slows `motion` down (a map denser
-   * than the frames keeps `motion`). Value: the memory in frames (the average forgets by a factor e over
-   * it); 0 keeps `motion` fixed. Default 50.
+   * than the frames keeps `motion`).
+   *
+   * That estimate confirms itself (the belief it learns from was made with the kernel it learns) and moves
+   * slowly, so the speed is also read from the frames alone: `tau`, the correlation of consecutive frames'
+   * similarities over the places (each place standardised by its mean and spread over the frames so far), is
+   * compared with `rho`, the correlation of adjacent places' similarities over the frames (see
+   * `neighbourWeight`). With a correlation that decays exponentially with distance, `tau = c^(frame spacing)`
+   * and `rho = c^(place spacing)`, so the speed is `ln(tau) / ln(rho)` places per frame. Below one place per
+   * frame a robot's moves are single steps and the speed is the fraction of frames that move, so the kernel
+   * is slowed when that speed is below `motion`'s probability of moving forward, to match it. Frames count
+   * by the belief's concentration (a look-alike place holding the top of a stretch of frames where the
+   * filter is unsure makes them alike without the robot staying) and by `ln(rho)^2` (the estimate's
+   * precision: the faster the map decorrelates, the less an error in `tau` moves it), shrunk towards
+   * `motion` by `SPEED_PRIOR`. The kernel is the slower of the two. Value: the memory in frames of both
+   * (their averages forget by a factor e over it); 0 keeps `motion` fixed. Default 50.
    */
   motionMemory?: number;
   /** Frames' worth of `motion`'s stay probability the learnt one is shrunk towards. Default 30. */
@@ -242,6 +255,11 @@ function updateGaussian(g: OnlineGaussian, x: number): void {
   g.variance = g.count === 1 ? 0 : (1 - rate) * (g.variance + rate * d * d);
 }
 const SIGNAL_MAX = 4;
+/** Bounds of the adjacent places' correlation in the speed read from the frames (see `motionMemory`). */
+const RHO_MIN = 0.05;
+const RHO_MAX = 0.99;
+/** Weight of `motion`'s own speed in the speed read from the frames, in frames at `ln(rho)^2` = 1. */
+const SPEED_PRIOR = 3;
 const DEFAULT_MOTION: MotionKernel = { offsets: [-1, 0, 1, 2, 3], weights: [0.05, 0.25, 0.4, 0.2, 0.1] };
 
 /** Standard normal CDF (Abramowitz-Stegun 7.1.26 on erf, |error| < 1.5e-7). */
@@ -284,6 +302,16 @@ export class PlaceFilter {
   /** Decayed sums of the stay's posterior probability (weighted by concentration) and of the weights. */
   #stayCount = 0;
   #motionTotal = 0;
+  /** `motion`'s probability of moving forward (the speed below which the frames' own speed slows it). */
+  readonly #forward0: number;
+  /** Decayed weighted sum of consecutive frames' correlation (`tau`), its weight, and the evidence's. */
+  #tauSum = 0;
+  #tauWeight = 0;
+  #speedEvidence = 0;
+  /** The last complete frame, each place standardised over the frames, centred and scaled over the places. */
+  #lastFrame: Float64Array | null = null;
+  /** The share of `motion` (against staying) that the frames' own speed allows (1: `motion` as it is). */
+  #frameMove = 1;
   /** The belief before the last prediction (base, deltas), kept for the motion step of the next update. */
   #before: { base: number; places: Int32Array; deltas: Float64Array } | null = null;
   readonly #jump: number;
@@ -360,6 +388,7 @@ export class PlaceFilter {
     // No stay offset, or a kernel that only stays: nothing to learn.
     const k0 = motion.offsets.indexOf(0);
     this.#stayIndex = k0 >= 0 && this.#weights0[k0] < 1 ? k0 : -1;
+    this.#forward0 = motion.offsets.reduce((s, o, k) => s + (o > 0 ? this.#weights0[k] : 0), 0);
     const mm = options.motionMemory ?? 50;
     if (!(mm >= 0 && mm <= 1e6)) throw invalid(a, "motionMemory", "a number in [0, 1e6]", mm);
     this.#motionMemory = mm;
@@ -458,6 +487,11 @@ export class PlaceFilter {
     this.#weights.set(this.#weights0);
     this.#stayCount = 0;
     this.#motionTotal = 0;
+    this.#tauSum = 0;
+    this.#tauWeight = 0;
+    this.#speedEvidence = 0;
+    this.#lastFrame = null;
+    this.#frameMove = 1;
     this.#before = null;
   }
 
@@ -548,7 +582,9 @@ export class PlaceFilter {
       zs[i] = z;
     }
     const complete = k >= n;
-    if (complete && this.#neighbourFixed === null && n >= 2) this.#learnNeighbourWeight(indices, zs);
+    if (complete && n >= 2 && (this.#neighbourFixed === null || this.#learnsMotion)) {
+      this.#learnMap(indices, zs);
+    }
     const evidence = this.#evidence ? this.#unknownEvidence(indices, similarities, mean) : 1;
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
     const rel = this.#reliability(obs.support);
@@ -583,12 +619,18 @@ export class PlaceFilter {
     this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
   }
 
+  /** Whether the motion kernel is learnt (see `motionMemory`). */
+  get #learnsMotion(): boolean {
+    return this.#motionMemory > 0 && this.#stayIndex >= 0 && this.#forward0 > 0;
+  }
+
   /**
-   * Update the adjacent places' correlation with a complete row of standardised similarities and set the
-   * neighbour weight (see `neighbourWeight`). Pairs with a place whose similarity has not varied (an image
-   * without a descriptor) are left out.
+   * Update the per-place statistics with a complete row of standardised similarities: the adjacent places'
+   * correlation sets the neighbour weight (see `neighbourWeight`) and, with consecutive frames' correlation,
+   * the speed read from the frames (see `motionMemory`). Pairs with a place whose similarity has not varied
+   * (an image without a descriptor) are left out.
    */
-  #learnNeighbourWeight(indices: ArrayLike<number>, zs: Float64Array): void {
+  #learnMap(indices: ArrayLike<number>, zs: Float64Array): void {
     const n = this.placeCount;
     // Sums: per place (sum, square sum), per adjacent pair (cross sum); then the row in place order.
     if (!this.#adjSums) this.#adjSums = new Float64Array(4 * n);
@@ -612,7 +654,57 @@ export class PlaceFilter {
     }
     if (pairs === 0) return;
     const c = Math.max(0, Math.min(1, sum / pairs));
-    this.#rho = (this.#neighbourPrior + f * c) / (this.#neighbourPrior + f);
+    if (this.#neighbourFixed === null) {
+      this.#rho = (this.#neighbourPrior + f * c) / (this.#neighbourPrior + f);
+    }
+    if (this.#learnsMotion) this.#learnFrameSpeed(acc, f, c);
+  }
+
+  /**
+   * Fold the current row (in `#adjSums`, after `f` frames) into consecutive frames' correlation and set the
+   * share of `motion` the speed it implies against the adjacent places' correlation `rho` allows (see
+   * `motionMemory`).
+   */
+  #learnFrameSpeed(acc: Float64Array, f: number, rho: number): void {
+    const n = this.placeCount;
+    const row = acc.subarray(3 * n, 4 * n);
+    // The row with each place standardised over the frames so far, then centred and scaled over the places.
+    const frame = new Float64Array(n), prev = this.#lastFrame;
+    let mean = 0;
+    for (let j = 0; j < n; j++) {
+      const m = acc[j] / f, v = acc[n + j] / f - m * m;
+      frame[j] = v > 1e-9 ? (row[j] - m) / Math.sqrt(v) : 0;
+      mean += frame[j];
+    }
+    mean /= n;
+    let ss = 0;
+    for (let j = 0; j < n; j++) {
+      frame[j] -= mean;
+      ss += frame[j] * frame[j];
+    }
+    if (!(ss > 1e-9)) {
+      this.#lastFrame = null;
+      return;
+    }
+    const inv = 1 / Math.sqrt(ss / n);
+    for (let j = 0; j < n; j++) frame[j] *= inv;
+    this.#lastFrame = frame;
+    if (!prev) return;
+    let t = 0;
+    for (let j = 0; j < n; j++) t += frame[j] * prev[j];
+    // A frame counts by the concentration of the belief before it.
+    const keep = Math.exp(-1 / this.#motionMemory), g = this.#lastMass;
+    const r = Math.min(RHO_MAX, Math.max(RHO_MIN, rho)), lr = Math.log(r);
+    this.#tauSum = keep * this.#tauSum + g * (t / n);
+    this.#tauWeight = keep * this.#tauWeight + g;
+    this.#speedEvidence = keep * this.#speedEvidence + g * lr * lr;
+    if (!(this.#tauWeight > 0)) return;
+    const tau = this.#tauSum / this.#tauWeight;
+    // Places per frame; frames that decorrelate as fast as the map or faster (tau <= rho) keep `motion`.
+    const speed = tau <= r ? Infinity : Math.log(Math.max(1e-9, tau)) / lr;
+    const measured = Math.min(1, speed / this.#forward0);
+    const e = this.#speedEvidence;
+    this.#frameMove = (SPEED_PRIOR + e * measured) / (SPEED_PRIOR + e);
   }
 
   /** Weight of an adjacent place in the confidence (fixed, or learnt from the frames). */
@@ -798,7 +890,7 @@ export class PlaceFilter {
     // the configured kernel with staying: never below the configured stay probability.
     const w0 = this.#weights0, prior = this.#motionPrior;
     const stay = (prior * w0[k0] + this.#stayCount) / (prior + this.#motionTotal);
-    const move = Math.min(1, (1 - stay) / (1 - w0[k0]));
+    const move = Math.min(1, (1 - stay) / (1 - w0[k0]), this.#frameMove);
     for (let k = 0; k < offsets.length; k++) w[k] = move * w0[k] + (k === k0 ? 1 - move : 0);
   }
 

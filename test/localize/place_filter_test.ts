@@ -424,3 +424,45 @@ Deno.test("PlaceFilter: on a map as dense as the frames the learnt kernel stays 
   for (let t = 0; t < 10; t++) g.step({ indices, similarities: rowWith(n, gauss, { [2 * t]: 0.15 }) });
   assert.deepEqual(g.motionWeights, [0.7, 0.3]);
 });
+
+Deno.test("PlaceFilter: the speed is read from how fast the frames decorrelate against the map", () => {
+  // A route of scenes one unit apart, each a random appearance vector; the appearance at position x mixes the
+  // scenes near it, so that places and frames close on the route look alike. Map places every `placeSpacing`
+  // units, frames every `frameSpacing`; similarity: cosine plus noise.
+  const run = (placeSpacing: number, frameSpacing: number, n: number) => {
+    const gauss = lcgGauss(17), d = 32, scenes = Math.ceil(n * placeSpacing) + 4;
+    const e = Array.from({ length: scenes }, () => Array.from({ length: d }, gauss));
+    const look = (x: number) => {
+      const v = new Float64Array(d);
+      for (let k = Math.max(0, Math.floor(x) - 3); k < Math.min(scenes, Math.floor(x) + 4); k++) {
+        const w = Math.exp(-((x - k) ** 2));
+        for (let i = 0; i < d; i++) v[i] += w * e[k][i];
+      }
+      const norm = Math.hypot(...v);
+      return v.map((a) => a / norm);
+    };
+    const places = Array.from({ length: n }, (_, j) => look(j * placeSpacing));
+    const indices = Int32Array.from({ length: n }, (_, i) => i);
+    const f = new PlaceFilter({ placeCount: n });
+    const stay: number[] = [];
+    for (let t = 0; t < 40; t++) {
+      const q = look(t * frameSpacing);
+      const row = places.map((p) => p.reduce((s, a, i) => s + a * q[i], 0) + 0.05 * gauss());
+      f.step({ indices, similarities: Float64Array.from(row) });
+      stay.push(f.motionWeights[1]);
+    }
+    return stay;
+  };
+  // A place every fourth frame (a small map): consecutive frames are far more alike than adjacent places,
+  // and within 10 frames the kernel stays most of the time (the stay probability learnt from the belief
+  // alone gets there far more slowly).
+  const sparse = run(4, 1, 12);
+  assert.ok(sparse[9] > 0.6, `stay weight after 10 frames ${sparse[9].toFixed(3)}`);
+  assert.ok(sparse[39] > 0.65 && sparse[39] < 0.95, `stay weight after 40 frames ${sparse[39].toFixed(3)}`);
+  // Half a place per frame on a dense map: about every other frame stays.
+  const half = run(1, 0.5, 50);
+  assert.ok(half[39] > 0.4 && half[39] < 0.7, `stay weight at half a place a frame ${half[39].toFixed(3)}`);
+  // A place per frame: the frames decorrelate as fast as the map, the configured kernel is kept.
+  const dense = run(1, 1, 50);
+  assert.ok(Math.abs(dense[39] - 0.25) < 0.02, `stay weight at a place a frame ${dense[39].toFixed(3)}`);
+});
