@@ -692,6 +692,7 @@ export class PlaceFilter {
     if (!prev) return;
     let t = 0;
     for (let j = 0; j < n; j++) t += frame[j] * prev[j];
+    if (!Number.isFinite(t)) return;
     // A frame counts by the concentration of the belief before it.
     const keep = Math.exp(-1 / this.#motionMemory), g = this.#lastMass;
     const r = Math.min(RHO_MAX, Math.max(RHO_MIN, rho)), lr = Math.log(r);
