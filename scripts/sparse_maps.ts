@@ -1,0 +1,60 @@
+/**
+ * Sparse-map check for the place filter: maps thinned to every k-th place (a map sparser than the frames:
+ * 2 to 5 frames a place), derived from the shared rtabmap set with degraded queries or map, and optionally
+ * from a simulated route (`--sim DIR`, e.g. a route the robustness suite rendered). None of them is a suite row
+ * or a calibration route. Each one's similarity cache is stored (`scripts/filter_tune.ts dump`), then the
+ * filter is replayed over it as `eval stream` runs it.
+ *
+ * Run: `deno run -A scripts/sparse_maps.ts OUT_DIR [--sim SIM_DIR] [--night-sim SIM_DIR]`. OUT_DIR must not
+ * exist (it is created). Prints one line per set: single-frame and smoothed Recall@1, ECE.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { deriveRetrievalDataset, type RetrievalDerivation } from "../src/eval/derive.ts";
+import { fileExists } from "../src/_fs.ts";
+import { dumpCache, readCache, replay } from "./filter_tune.ts";
+
+const RTABMAP = new URL("../../shared/data/rtabmap_samples_loop", import.meta.url).pathname;
+
+/** The thinned sets: name, source ("rtabmap", "sim" or "night-sim") and the derivation. */
+export const SPARSE_SETS: [string, "rtabmap" | "sim" | "night-sim", RetrievalDerivation][] = [
+  ["rt-every2", "rtabmap", { mapEvery: 2 }],
+  ["rt-every3", "rtabmap", { mapEvery: 3 }],
+  ["rt-night-every3", "rtabmap", { queries: "night", mapEvery: 3 }],
+  ["rt-crop-every2", "rtabmap", { queries: "crop:0.1-0.2:random", mapEvery: 2 }],
+  ["rt-jpeg-every5", "rtabmap", { queries: "jpeg:30", mapEvery: 5 }],
+  ["rt-nightmap-every3", "rtabmap", { map: "night+down:160x120", queries: "down:160x120", mapEvery: 3 }],
+  ["sim-every2", "sim", { mapEvery: 2 }],
+  ["sim-every3", "sim", { mapEvery: 3 }],
+  ["simnight-every2", "night-sim", { mapEvery: 2 }],
+];
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: { sim: { type: "string" }, "night-sim": { type: "string" } },
+    allowPositionals: true,
+  });
+  const out = positionals[0];
+  if (!out) throw new Error("usage: sparse_maps.ts OUT_DIR [--sim SIM_DIR] [--night-sim SIM_DIR]");
+  if (await fileExists(out)) throw new Error(`sparse_maps: ${out} already exists; give a new folder`);
+  if (!(await fileExists(join(RTABMAP, "database.csv")))) {
+    throw new Error(`sparse_maps: the shared rtabmap set is missing at ${RTABMAP}`);
+  }
+  await Deno.mkdir(out, { recursive: true });
+  const sources = { rtabmap: RTABMAP, sim: values.sim, "night-sim": values["night-sim"] };
+  for (const [name, from, how] of SPARSE_SETS) {
+    const src = sources[from];
+    if (!src) continue;
+    await deriveRetrievalDataset(src, join(out, `${name}-ds`), how);
+    await dumpCache(join(out, `${name}-ds`), join(out, name));
+    const r = replay(await readCache(join(out, name)), {}, false);
+    console.log(
+      `${name.padEnd(20)} single ${r.single.toFixed(3)} smoothed ${r.smoothed.toFixed(3)} ece ${
+        r.ece.toFixed(3)
+      }`,
+    );
+  }
+}
