@@ -7,7 +7,8 @@
  * - Motion prior: from place i the robot moves to i + o with probability `motion.weights[o]` for each offset
  *   `o` of `motion.offsets` (default: back 1, stay, forward 1..3), with a small probability `jump` of
  *   relocating anywhere (kidnapping) and `toUnknown` of leaving the map; from `unknown` it stays with
- *   `unknownStay` and otherwise re-enters the map at a uniformly random place.
+ *   `unknownStay` and otherwise re-enters the map at a uniformly random place. On a map sparser than the
+ *   frames the kernel is slowed down to the robot's speed, learnt online (`motionMemory`).
  * - Observation: descriptor similarities of some places (the retrieval top-k, or all places). They are
  *   standardised against the background distribution of similarities to the whole map,
  *   `z = (s - mean) / std` (given by the caller, e.g. from a fixed random sample of map descriptors, else
