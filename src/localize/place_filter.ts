@@ -8,7 +8,10 @@
  *   `o` of `motion.offsets` (default: back 1, stay, forward 1..3), with a small probability `jump` of
  *   relocating anywhere (kidnapping) and `toUnknown` of leaving the map; from `unknown` it stays with
  *   `unknownStay` and otherwise re-enters the map at a uniformly random place. On a map sparser than the
- *   frames the kernel is slowed down to the robot's speed, learnt online (`motionMemory`).
+ *   frames the kernel is slowed down to the robot's speed, learnt online (`motionMemory`), and below half a
+ *   place a frame the state within a place is tracked too (a phase: a few bins per place, each about what the
+ *   robot covers in a frame), so that a place is left after about as many frames as it lasts instead of with
+ *   the same probability every frame.
  * - Observation: descriptor similarities of some places (the retrieval top-k, or all places). They are
  *   standardised against the background distribution of similarities to the whole map,
  *   `z = (s - mean) / std` (given by the caller, e.g. from a fixed random sample of map descriptors, else
@@ -176,8 +179,21 @@ export interface PlaceFilterOptions {
    * by the belief's concentration (a look-alike place holding the top of a stretch of frames where the
    * filter is unsure makes them alike without the robot staying) and by `ln(rho)^2` (the estimate's
    * precision: the faster the map decorrelates, the less an error in `tau` moves it), shrunk towards
-   * `motion` by `SPEED_PRIOR`. The kernel is the slower of the two. Value: the memory in frames of both
-   * (their averages forget by a factor e over it); 0 keeps `motion` fixed. Default 50.
+   * `motion` by `SPEED_PRIOR`. The kernel is the slower of the two.
+   *
+   * A kernel over places alone has a memoryless dwell time: with the right stay probability, a frame after
+   * the robot reached the next place it still stays with that probability, so an ambiguous frame keeps the
+   * old place. Below half a place a frame (a learnt forward probability `v` under 1/2), the filter therefore
+   * tracks a phase within each place: `floor(1 / v)` bins per place (at most `PHASE_BINS_MAX`), each about
+   * what the robot covers in a frame. Of each step, the share `1 - s` (`s`: `motion`'s stay probability)
+   * moves the phase by `motion`'s moves in bins, mixed with staying to advance `floor(1 / v) * v` bins a
+   * frame on average, so a place is left after about `1 / v` frames; the share `s` is the place kernel at the
+   * learnt speed landing at any phase (at a place a frame `motion` stays on that share of the frames whatever
+   * came before; it keeps a speed learnt wrong from locking the estimate to a wrong dwell time). The
+   * observation does not depend on the phase; everything reported is per place (summed over phases). At half
+   * a place a frame or faster, and for a `motion` that itself moves on fewer than half of the frames (a kernel
+   * configured for a sparse map), the filter is the plain one over places. Value: the memory in frames of both
+   * estimates (their averages forget by a factor e over it); 0 keeps `motion` fixed. Default 50.
    */
   motionMemory?: number;
   /** Frames' worth of `motion`'s stay probability the learnt one is shrunk towards. Default 30. */
@@ -261,6 +277,8 @@ const RHO_MIN = 0.05;
 const RHO_MAX = 0.99;
 /** Weight of `motion`'s own speed in the speed read from the frames, in frames at `ln(rho)^2` = 1. */
 const SPEED_PRIOR = 3;
+/** Most phase bins per place (a robot at most this many frames a place is tracked within the place). */
+const PHASE_BINS_MAX = 8;
 const DEFAULT_MOTION: MotionKernel = { offsets: [-1, 0, 1, 2, 3], weights: [0.05, 0.25, 0.4, 0.2, 0.1] };
 
 /** Standard normal CDF (Abramowitz-Stegun 7.1.26 on erf, |error| < 1.5e-7). */
@@ -313,6 +331,13 @@ export class PlaceFilter {
   #lastFrame: Float64Array | null = null;
   /** The share of `motion` (against staying) that the frames' own speed allows (1: `motion` as it is). */
   #frameMove = 1;
+  /** The share of `motion` in the kernel in use (the slower of the two estimates; 1: `motion` as it is). */
+  #move = 1;
+  /**
+   * Phase within the place on a map sparser than the frames (see `motionMemory`): per tracked place the
+   * distribution over its phase bins given the place (a place not tracked: uniform).
+   */
+  #phases = new Map<number, Float64Array>();
   /** The belief before the last prediction (base, deltas), kept for the motion step of the next update. */
   #before: { base: number; places: Int32Array; deltas: Float64Array } | null = null;
   readonly #jump: number;
@@ -493,6 +518,8 @@ export class PlaceFilter {
     this.#speedEvidence = 0;
     this.#lastFrame = null;
     this.#frameMove = 1;
+    this.#move = 1;
+    this.#phases.clear();
     this.#before = null;
   }
 
@@ -527,8 +554,25 @@ export class PlaceFilter {
     return this.#unknown;
   }
 
+  /**
+   * Phase bins per place at the learnt speed: the frames a place lasts at the learnt forward probability, at
+   * most `PHASE_BINS_MAX`; 1 (the plain place kernel) from half a place a frame up, and for a `motion` that
+   * already moves on fewer than half of the frames (a kernel configured for a sparse map is kept as given).
+   */
+  #phaseBins(): number {
+    if (!this.#learnsMotion || this.#forward0 <= 0.5) return 1;
+    const speed = this.#forward0 * this.#move;
+    return speed > 0 ? Math.max(1, Math.min(PHASE_BINS_MAX, Math.floor(1 / speed))) : 1;
+  }
+
   /** Motion prediction: one step of the transition model. */
   predict(): void {
+    const bins = this.#phaseBins();
+    if (bins > 1) {
+      this.#predictPhases(bins);
+      return;
+    }
+    this.#phases.clear();
     const n = this.placeCount;
     const stay = 1 - this.#jump - this.#toUnknown;
     const placeMass = 1 - this.#unknown;
@@ -552,6 +596,92 @@ export class PlaceFilter {
       (placeMass * this.#jump + this.#unknown * (1 - this.#unknownStay) + offRoute) / n;
     this.#unknown = this.#unknown * this.#unknownStay + placeMass * this.#toUnknown;
     this.#delta = next;
+  }
+
+  /**
+   * The prediction over (place, phase bin): `bins` bins per place, each about what the robot covers in a frame,
+   * and the base mass uniform over every bin. Of each step, the share `1 - motion`'s stay probability moves the
+   * phase: the configured kernel in bins, slowed to the learnt speed by mixing it with staying, so that a
+   * place is left after about `bins` frames. The rest is the plain place kernel at the learnt speed, landing at
+   * any phase of the place it reaches: at a place a frame the configured kernel stays on that share of the
+   * frames whatever the frames before, and it keeps a speed learnt wrong (a robot that skips a place, a slower
+   * stretch) from locking the estimate to a wrong dwell time.
+   */
+  #predictPhases(bins: number): void {
+    const n = this.placeCount, cells = n * bins;
+    const stay = 1 - this.#jump - this.#toUnknown;
+    const placeMass = 1 - this.#unknown;
+    const offsets = this.#offsets, w0 = this.#weights0, k0 = this.#stayIndex, placeWeights = this.#weights;
+    // The phase moves by the configured kernel's moves (its offsets other than 0, as they are given), mixed with
+    // staying so that the mean advance is the learnt speed in bins per frame.
+    const memoryless = w0[k0];
+    let moveMean = 0;
+    for (let k = 0; k < offsets.length; k++) moveMean += offsets[k] * w0[k] / (1 - memoryless);
+    const share = Math.min(1, bins * this.#forward0 * this.#move / Math.max(1e-9, moveMean));
+    const binWeights = Float64Array.from(
+      w0,
+      (w, k) => (1 - memoryless) * (k === k0 ? 1 - share : share * w / (1 - memoryless)),
+    );
+    const base = this.#base, cellBase = base / bins;
+    const next = new Map<number, number>();
+    const add = (c: number, v: number) => next.set(c, (next.get(c) ?? 0) + v);
+    let offRoute = 0;
+    for (const [i, d] of this.#delta) {
+      const phase = this.#phaseOf(i, bins), p = base + d;
+      for (let q = 0; q < bins; q++) {
+        const dc = (p * (phase ? phase[q] : 1 / bins) - cellBase) * stay;
+        const c = i * bins + q;
+        for (let k = 0; k < offsets.length; k++) {
+          const c2 = c + offsets[k];
+          if (c2 < 0 || c2 >= cells) offRoute += dc * binWeights[k];
+          else add(c2, dc * binWeights[k]);
+        }
+      }
+      const dp = d * stay * memoryless;
+      for (let k = 0; k < offsets.length; k++) {
+        const j = i + offsets[k], v = dp * placeWeights[k];
+        if (j < 0 || j >= n) offRoute += v;
+        else for (let q = 0; q < bins; q++) add(j * bins + q, v / bins);
+      }
+    }
+    const newBase = base * stay +
+      (placeMass * this.#jump + this.#unknown * (1 - this.#unknownStay) + offRoute) / n;
+    this.#unknown = this.#unknown * this.#unknownStay + placeMass * this.#toUnknown;
+    this.#base = newBase;
+    // Back to a mass per place (the deviation from the base) and a phase distribution within it.
+    const delta = new Map<number, number>(), phases = new Map<number, Float64Array>();
+    for (const [c, dc] of next) {
+      const j = Math.floor(c / bins);
+      let phase = phases.get(j);
+      if (!phase) phases.set(j, phase = new Float64Array(bins));
+      phase[c - j * bins] += dc;
+      delta.set(j, (delta.get(j) ?? 0) + dc);
+    }
+    const newCell = newBase / bins;
+    for (const [j, phase] of phases) {
+      let sum = 0;
+      for (let q = 0; q < bins; q++) sum += phase[q] = Math.max(0, phase[q] + newCell);
+      if (sum > 0) { for (let q = 0; q < bins; q++) phase[q] /= sum; }
+      else phases.delete(j);
+    }
+    this.#delta = delta;
+    this.#phases = phases;
+  }
+
+  /** Place `i`'s phase distribution over `bins` bins (rebinned if kept at another count), null: uniform. */
+  #phaseOf(i: number, bins: number): Float64Array | null {
+    const phase = this.#phases.get(i);
+    if (!phase || phase.length === bins) return phase ?? null;
+    // Each old bin spreads over the new bins it overlaps, in proportion to the overlap.
+    const out = new Float64Array(bins), from = phase.length;
+    for (let p = 0; p < from; p++) {
+      const lo = p / from, hi = (p + 1) / from;
+      for (let q = Math.floor(lo * bins); q < bins && q / bins < hi; q++) {
+        const overlap = Math.min(hi, (q + 1) / bins) - Math.max(lo, q / bins);
+        if (overlap > 0) out[q] += phase[p] * overlap * from;
+      }
+    }
+    return out;
   }
 
   /** Bayes update with one frame's similarities (see the module doc for the likelihood). */
@@ -893,6 +1023,7 @@ export class PlaceFilter {
     const w0 = this.#weights0, prior = this.#motionPrior;
     const stay = (prior * w0[k0] + this.#stayCount) / (prior + this.#motionTotal);
     const move = Math.min(1, (1 - stay) / (1 - w0[k0]), this.#frameMove);
+    this.#move = move;
     for (let k = 0; k < offsets.length; k++) w[k] = move * w0[k] + (k === k0 ? 1 - move : 0);
   }
 
@@ -993,8 +1124,10 @@ export class PlaceFilter {
     const tiny = this.#base * 1e-3;
     for (const [i, d] of this.#delta) {
       const v = d * inv;
-      if (Math.abs(v) <= tiny) this.#delta.delete(i);
-      else this.#delta.set(i, v);
+      if (Math.abs(v) <= tiny) {
+        this.#delta.delete(i);
+        this.#phases.delete(i);
+      } else this.#delta.set(i, v);
     }
     if (this.#delta.size > this.#maxActive) this.#prune();
   }
@@ -1005,6 +1138,7 @@ export class PlaceFilter {
     const keep = new Map<number, number>();
     for (let i = 0; i < this.#maxActive; i++) keep.set(entries[i][0], entries[i][1]);
     this.#delta = keep;
+    for (const i of this.#phases.keys()) if (!keep.has(i)) this.#phases.delete(i);
     let total = this.#base * this.placeCount + this.#unknown;
     for (const d of keep.values()) total += d;
     const inv = 1 / total;

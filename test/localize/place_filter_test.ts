@@ -466,3 +466,33 @@ Deno.test("PlaceFilter: the speed is read from how fast the frames decorrelate a
   const dense = run(1, 1, 50);
   assert.ok(Math.abs(dense[39] - 0.25) < 0.02, `stay weight at a place a frame ${dense[39].toFixed(3)}`);
 });
+
+Deno.test("PlaceFilter: on a map sparser than the frames, the chance of moving on grows with the frames spent on a place", () => {
+  // A place every fourth frame, each frame showing its place clearly (one high similarity, the rest noise).
+  // After the frames on places 0..10 the filter has learnt the speed; then the robot spends `dwell` frames on
+  // place 11 and the prediction of the next frame is read. A first-order chain over places gives the same
+  // chance of moving on whatever the dwell (about the learnt move probability, lower as it keeps learning); with
+  // a phase within the place it grows as the robot has been on the place for about the frames a place lasts.
+  for (const seed of [1, 2, 3]) {
+    const predictAfter = (dwell: number) => {
+      const n = 16, gauss = lcgGauss(seed);
+      const indices = Int32Array.from({ length: n }, (_, i) => i);
+      const row = (j: number) =>
+        Float64Array.from({ length: n }, (_, i) => (i === j ? 1 : 0) + 0.1 * gauss());
+      const f = new PlaceFilter({ placeCount: n });
+      for (let j = 0; j < 11; j++) for (let k = 0; k < 4; k++) f.step({ indices, similarities: row(j) });
+      for (let k = 0; k < dwell; k++) f.step({ indices, similarities: row(11) });
+      f.predict();
+      return { here: f.probability(11), next: f.probability(12) };
+    };
+    const arrived = predictAfter(1), dwelt = predictAfter(4);
+    const hazard = (p: { here: number; next: number }) => p.next / (p.here + p.next);
+    assert.ok(
+      hazard(dwelt) > hazard(arrived) + 0.03,
+      `seed ${seed}: moving on after 1 frame ${hazard(arrived).toFixed(3)}, after 4 ${
+        hazard(dwelt).toFixed(3)
+      }`,
+    );
+    assert.ok(dwelt.next > 0.24, `seed ${seed}: next place after 4 frames ${dwelt.next.toFixed(3)}`);
+  }
+});
