@@ -9,8 +9,12 @@
  *    Immerkaer's method made robust (median absolute response of the 3x3 Laplacian-difference kernel, on the
  *    image averaged 2 x 2 so that noise of an upsampled small frame is seen at its own scale), divided by the
  *    image's standard deviation (a ratio, so independent of gain and exposure), and the image becomes
- *    `x + a (blur(x) - x)` with `a = clip(ratio / denoise - 1, 0, 1)`: clean images are untouched, noisy ones
- *    are smoothed in proportion to their own noise;
+ *    `x + a (blur(x) - x)` (blur: two box passes of about `denoiseSigma`) with
+ *    `a = clip(ratio / denoise - 1, 0, 1)`: clean images are untouched, noisy ones are smoothed in
+ *    proportion to their own noise. `denoise: "wiener"` sets `a` without a threshold: from the noise share
+ *    of the finest band left after the base blur (robust noise power over total power of the
+ *    Laplacian-difference response), 0 while that band holds more signal than noise, 1 when it is all noise
+ *    ({@link wienerAmount});
  * 2. image gradients (central differences, fixed 3x3 kernels);
  * 3. orientation binning into 8 channels: mag * relu(cos(theta - theta_k) - cos(22.5deg)), a soft bin that
  *    vanishes half-way to the next bin, as one 1x1 convolution (with ReLU) over (gx, gy, mag);
@@ -59,10 +63,14 @@ export interface DenseSiftOptions {
   /**
    * Noise-adaptive smoothing (see step 1b of the module doc): the image's noise-to-contrast ratio (robust noise
    * sigma over the image's standard deviation) at which extra smoothing starts; it is complete at twice this.
+   * `"wiener"`: the threshold-free rule, by the noise share of the finest band after the base blur.
    * 0 disables (the graph is then the same as without the option). Default 0.
    */
-  denoise?: number;
-  /** Sigma in pixels of the extra smoothing that `denoise` blends in, on top of `smoothSigma`. Default 2. */
+  denoise?: number | "wiener";
+  /**
+   * Sigma in pixels of the extra smoothing that `denoise` blends in, on top of `smoothSigma` (two passes of a
+   * box, {@link boxBlur2}: exact for 2). Default 2.
+   */
   denoiseSigma?: number;
 }
 
@@ -155,6 +163,11 @@ export function addDenseSiftParts(
   if (floor > 0 && !(quantile > 0 && quantile <= 0.5)) {
     throw invalid("build the dense SIFT front end", "noiseQuantile", "a number in (0, 0.5]", quantile);
   }
+  const denoise = options.denoise ?? 0;
+  const denoising = denoise === "wiener" || (typeof denoise === "number" && denoise > 0);
+  if (!denoising && !(denoise === 0)) {
+    throw invalid("build the dense SIFT front end", "denoise", 'a number >= 0 or "wiener"', denoise);
+  }
   // Replicate the border (ONNX Pad, mode "edge") so that the image frame itself is not an edge, then
   // convolve without padding: the gradient map keeps the input size.
   const r = options.smoothSigma > 0 ? gaussianRadius(options.smoothSigma) : 0;
@@ -162,18 +175,13 @@ export function addDenseSiftParts(
     mode: "edge",
   });
   if (options.smoothSigma > 0) x = separableBlur(g, x, options.smoothSigma);
-  const denoise = options.denoise ?? 0;
-  if (denoise > 0) {
+  if (denoising) {
     const sigma = options.denoiseSigma ?? 2;
     if (!(sigma > 0)) {
       throw invalid("build the dense SIFT front end", "denoiseSigma", "a positive number", sigma);
     }
-    const re = gaussianRadius(sigma);
-    const padded = g.op("Pad", [x, g.constantInt64([0, 0, re, re, 0, 0, re, re], "pads")], { mode: "edge" });
-    const a = g.reshape(denoiseAmount(g, image, denoise), [0, 1, 1, 1]);
-    x = g.add(x, g.mul(a, g.sub(separableBlur(g, padded, sigma), x)));
-  } else if (!(denoise === 0)) {
-    throw invalid("build the dense SIFT front end", "denoise", "a number >= 0", denoise);
+    const amount = denoise === "wiener" ? wienerAmount(g, x) : denoiseAmount(g, image, denoise as number);
+    x = g.add(x, g.mul(g.reshape(amount, [0, 1, 1, 1]), g.sub(boxBlur2(g, x, sigma), x)));
   }
   // Gradients: channel 0 = d/dx, channel 1 = d/dy (central differences).
   const grad = g.conv(
@@ -254,6 +262,25 @@ function gatherCells(g: GraphBuilder, cells: string, step: number): string {
   return g.reshape(g.transpose(grid, [0, 2, 3, 1, 4]), [0, 0, 0, -1]); // [N, h, w, 128]
 }
 
+/**
+ * A blur of standard deviation about `sigma` at the input's size: two passes of a w x w box (AveragePool, far
+ * cheaper than a Gaussian convolution on one channel), w the odd width whose two passes have variance
+ * 2 (w^2 - 1) / 12 closest to sigma^2 (w = 5 for sigma 2, exact); near the border a box averages only the
+ * pixels inside.
+ */
+function boxBlur2(g: GraphBuilder, x: string, sigma: number): string {
+  const half = Math.max(1, Math.round((Math.sqrt(6 * sigma * sigma + 1) - 1) / 2));
+  const w = 2 * half + 1;
+  const pass = (y: string) =>
+    g.op("AveragePool", [y], {
+      kernel_shape: [w, w],
+      strides: [1, 1],
+      pads: [half, half, half, half],
+      count_include_pad: 0,
+    });
+  return pass(pass(x));
+}
+
 /** Separable Gaussian convolution without padding (the output is 2 * radius smaller on each axis). */
 function separableBlur(g: GraphBuilder, x: string, sigma: number): string {
   const k = gaussianKernel(sigma);
@@ -278,6 +305,16 @@ function rowQuantile(g: GraphBuilder, flat: string, quantile: number): string {
 }
 
 /**
+ * Immerkaer's 3x3 difference of Laplacians (the second differences along x times those along y: blind to
+ * constant, linear and separable structure; L2 norm 6) of `x` [N, 1, H, W], without padding, every `stride`-th
+ * row and column.
+ */
+function laplacianDifference(g: GraphBuilder, x: string, stride: number): string {
+  const kernel = g.constant([1, -2, 1, -2, 4, -2, 1, -2, 1], [1, 1, 3, 3], "immerkaer_kernel");
+  return g.conv(x, kernel, null, stride > 1 ? { strides: [stride, stride] } : {});
+}
+
+/**
  * How much extra smoothing each image of `image` [N, 1, H, W] gets, [N, 1] in [0, 1]: its noise-to-contrast
  * ratio over `start`, minus 1, clipped. Noise sigma: median |Laplacian difference| / (0.6745 * 6) on the image
  * averaged 2 x 2 (Immerkaer's kernel has L2 norm 6; the median of |N(0, s)| is 0.6745 s), robust to edges and
@@ -285,9 +322,7 @@ function rowQuantile(g: GraphBuilder, flat: string, quantile: number): string {
  */
 export function denoiseAmount(g: GraphBuilder, image: string, start: number): string {
   const half = g.averagePool(image, [2, 2], [2, 2]);
-  const lap = g.abs(
-    g.conv(half, g.constant([1, -2, 1, -2, 4, -2, 1, -2, 1], [1, 1, 3, 3], "immerkaer_kernel")),
-  );
+  const lap = g.abs(laplacianDifference(g, half, 1));
   const noise = g.scale(rowQuantile(g, g.reshape(lap, [0, -1]), 0.5), 1 / (0.6745 * 6));
   const flat = g.reshape(image, [0, -1]);
   const mean = g.op("ReduceMean", [flat], { axes: [1], keepdims: 1 });
@@ -295,6 +330,26 @@ export function denoiseAmount(g: GraphBuilder, image: string, start: number): st
   const variance = g.max(g.sub(meanSq, g.mul(mean, mean)), g.constant([1e-12], [], "eps"));
   const ratio = g.div(noise, g.sqrt(variance));
   const amount = g.sub(g.scale(ratio, 1 / start), g.constant([1], [], "one"));
+  return g.op("Clip", [amount, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
+}
+
+/**
+ * Smoothing amount of the threshold-free rule (`denoise: "wiener"`) for each base-smoothed image `x`
+ * [N, 1, H, W], as [N, 1] in [0, 1]. The finest band left after the base blur is the response of the 3x3
+ * Laplacian-difference kernel; its noise power is (median |response| / 0.6745)^2 (edges and texture are
+ * sparse in it and do not move the median), its total power the mean square, so `share` = noise / total is 1
+ * on pure white noise and falls towards 0 as the band carries signal. The amount is 2 share - 1, clipped: 0
+ * while the band holds more signal than noise (a clean frame, whatever its texture, is left exactly as it
+ * was), rising to 1 when it is all noise. The responses are taken on every other row and column (a quarter
+ * of the TopK).
+ */
+export function wienerAmount(g: GraphBuilder, x: string): string {
+  const lap = laplacianDifference(g, x, 2);
+  const flat = g.reshape(lap, [0, -1]);
+  const noise = g.scale(rowQuantile(g, g.abs(flat), 0.5), 1 / 0.6745);
+  const power = g.op("ReduceMean", [g.mul(flat, flat)], { axes: [1], keepdims: 1 });
+  const share = g.div(g.mul(noise, noise), g.max(power, g.constant([1e-20], [], "eps")));
+  const amount = g.sub(g.scale(share, 2), g.constant([1], [], "one"));
   return g.op("Clip", [amount, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
 }
 
