@@ -1112,8 +1112,14 @@ export class PlaceFilter {
   }
 
   #normalize(): void {
+    // A place's probability (base + delta) is never below 0: the mass a below-base place sends past a map end
+    // (spread as the base is) can leave a place slightly negative.
+    const floor = -this.#base;
     let total = this.#base * this.placeCount + this.#unknown;
-    for (const d of this.#delta.values()) total += d;
+    for (const [i, d] of this.#delta) {
+      if (d < floor) this.#delta.set(i, floor);
+      total += Math.max(d, floor);
+    }
     if (!(total > 0) || !Number.isFinite(total)) {
       this.reset();
       return;

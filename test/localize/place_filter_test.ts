@@ -496,3 +496,45 @@ Deno.test("PlaceFilter: on a map sparser than the frames, the chance of moving o
     assert.ok(dwelt.next > 0.24, `seed ${seed}: next place after 4 frames ${dwelt.next.toFixed(3)}`);
   }
 });
+
+Deno.test("PlaceFilter: probabilities stay non-negative and sum to 1 under random steps, verifications, top-k rows and resets", () => {
+  // Seeded random sequences on small maps (few tracked places, map ends reached often, the speed learnt slow).
+  let s = 7;
+  const rnd = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  for (let trial = 0; trial < 300; trial++) {
+    const n = 1 + Math.floor(rnd() * 30);
+    const f = new PlaceFilter({ placeCount: n, maxActive: 1 + Math.floor(rnd() * 10) });
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const row = (idx: Int32Array, p: number) =>
+      Float32Array.from(idx, (j) => (j === p ? 0.8 : 0.3) + 0.05 * rnd());
+    let pos = 0;
+    for (let t = 0; t < 80; t++) {
+      pos += rnd() < 0.25 ? 1 : 0;
+      const p = pos % n, r = rnd();
+      if (r < 0.05) f.predict();
+      else if (r < 0.08) {
+        f.applyVerification(Math.floor(rnd() * n), rnd() < 0.5, { lag: Math.floor(rnd() * 3) });
+      } else if (r < 0.1) {
+        const idx = Int32Array.from({ length: Math.max(1, Math.floor(rnd() * n)) }, (_, i) => (p + i) % n);
+        f.step({ indices: idx, similarities: row(idx, p) });
+      } else if (r < 0.101) f.reset();
+      else f.step({ indices: all, similarities: row(all, p) });
+      let total = f.unknownProbability;
+      for (let j = 0; j < n; j++) {
+        const q = f.probability(j);
+        assert.ok(q >= 0 && q <= 1, `trial ${trial} frame ${t}: place ${j} of ${n} has probability ${q}`);
+        total += q;
+      }
+      // Places within a thousandth of the base mass are dropped to it, so the total is exact to about that.
+      assert.ok(Math.abs(total - 1) < 1e-3, `trial ${trial} frame ${t}: total ${total}`);
+      const b = f.belief();
+      assert.ok(
+        b.confidence >= 0 && b.confidence <= 1,
+        `trial ${trial} frame ${t}: confidence ${b.confidence}`,
+      );
+    }
+  }
+});
