@@ -304,6 +304,11 @@ function rowQuantile(g: GraphBuilder, flat: string, quantile: number): string {
   return g.op("ReduceMax", [smallest], { axes: [1], keepdims: 1 }); // [N, 1] (opset 17: axes attribute)
 }
 
+/** `x` clipped to [0, 1]. */
+function clip01(g: GraphBuilder, x: string): string {
+  return g.op("Clip", [x, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
+}
+
 /**
  * Immerkaer's 3x3 difference of Laplacians (the second differences along x times those along y: blind to
  * constant, linear and separable structure; L2 norm 6) of `x` [N, 1, H, W], without padding, every `stride`-th
@@ -330,7 +335,7 @@ export function denoiseAmount(g: GraphBuilder, image: string, start: number): st
   const variance = g.max(g.sub(meanSq, g.mul(mean, mean)), g.constant([1e-12], [], "eps"));
   const ratio = g.div(noise, g.sqrt(variance));
   const amount = g.sub(g.scale(ratio, 1 / start), g.constant([1], [], "one"));
-  return g.op("Clip", [amount, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
+  return clip01(g, amount);
 }
 
 /**
@@ -350,7 +355,7 @@ export function wienerAmount(g: GraphBuilder, x: string): string {
   const power = g.op("ReduceMean", [g.mul(flat, flat)], { axes: [1], keepdims: 1 });
   const share = g.div(g.mul(noise, noise), g.max(power, g.constant([1e-20], [], "eps")));
   const amount = g.sub(g.scale(share, 2), g.constant([1], [], "one"));
-  return g.op("Clip", [amount, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
+  return clip01(g, amount);
 }
 
 /**
@@ -361,5 +366,5 @@ function noiseWeight(g: GraphBuilder, energy: string, floor: number, quantile: n
   const level = rowQuantile(g, g.reshape(energy, [0, -1]), quantile); // [N, 1]
   const scale = g.reshape(g.scale(g.max(level, g.constant([1e-9], [], "eps")), floor), [0, 1, 1, 1]);
   const snr = g.sub(g.div(energy, scale), g.constant([1], [], "one"));
-  return g.op("Clip", [snr, g.constant([0], [], "zero"), g.constant([1], [], "one")]);
+  return clip01(g, snr);
 }
