@@ -353,7 +353,10 @@ export class PlaceFilter {
   readonly #neighbourPrior: number;
   /** Weight of an adjacent place in the confidence (learnt with `neighbourWeight: "auto"`). */
   #rho = 1;
-  /** Running sums for the adjacent places' correlation: per place sum and square sum, per pair cross sum. */
+  /**
+   * Running sums for the adjacent places' correlation (per place sum and square sum, per pair cross sum), then
+   * the last complete row and each place's mean and variance over the frames (scratch of `#learnMap`).
+   */
   #adjSums: Float64Array | null = null;
   #adjCount = 0;
   readonly #maxActive: number;
@@ -575,7 +578,6 @@ export class PlaceFilter {
     this.#phases.clear();
     const n = this.placeCount;
     const stay = 1 - this.#jump - this.#toUnknown;
-    const placeMass = 1 - this.#unknown;
     const next = new Map<number, number>();
     const offsets = this.#offsets, weights = this.#weights;
     // A move past either end of the traversal leaves the recorded route: the robot re-enters it anywhere (the
@@ -590,12 +592,21 @@ export class PlaceFilter {
         else next.set(j, (next.get(j) ?? 0) + sd * weights[k]);
       }
     }
-    // The uniform base loses its off-route share at the edges and gets it back spread: uniform up to
-    // O(width / N); ignored.
-    this.#base = this.#base * stay +
-      (placeMass * this.#jump + this.#unknown * (1 - this.#unknownStay) + offRoute) / n;
-    this.#unknown = this.#unknown * this.#unknownStay + placeMass * this.#toUnknown;
+    this.#predictBase(offRoute);
     this.#delta = next;
+  }
+
+  /**
+   * The prediction of the base mass and of the unknown state: the base keeps its share that stays on the map
+   * and gets back the jumps, the re-entries from "unknown" and `offRoute` (the mass moved past either end of
+   * the traversal), spread over every place. The uniform base loses its own off-route share at the edges and
+   * gets it back spread: uniform up to O(width / N); ignored.
+   */
+  #predictBase(offRoute: number): void {
+    const placeMass = 1 - this.#unknown;
+    this.#base = this.#base * (1 - this.#jump - this.#toUnknown) +
+      (placeMass * this.#jump + this.#unknown * (1 - this.#unknownStay) + offRoute) / this.placeCount;
+    this.#unknown = this.#unknown * this.#unknownStay + placeMass * this.#toUnknown;
   }
 
   /**
@@ -610,7 +621,6 @@ export class PlaceFilter {
   #predictPhases(bins: number): void {
     const n = this.placeCount, cells = n * bins;
     const stay = 1 - this.#jump - this.#toUnknown;
-    const placeMass = 1 - this.#unknown;
     const offsets = this.#offsets, w0 = this.#weights0, k0 = this.#stayIndex, placeWeights = this.#weights;
     // The phase moves by the configured kernel's moves (its offsets other than 0, as they are given), mixed with
     // staying so that the mean advance is the learnt speed in bins per frame.
@@ -644,10 +654,8 @@ export class PlaceFilter {
         else for (let q = 0; q < bins; q++) add(j * bins + q, v / bins);
       }
     }
-    const newBase = base * stay +
-      (placeMass * this.#jump + this.#unknown * (1 - this.#unknownStay) + offRoute) / n;
-    this.#unknown = this.#unknown * this.#unknownStay + placeMass * this.#toUnknown;
-    this.#base = newBase;
+    this.#predictBase(offRoute);
+    const newBase = this.#base;
     // Back to a mass per place (the deviation from the base) and a phase distribution within it.
     const delta = new Map<number, number>(), phases = new Map<number, Float64Array>();
     for (const [c, dc] of next) {
@@ -763,10 +771,11 @@ export class PlaceFilter {
    */
   #learnMap(indices: ArrayLike<number>, zs: Float64Array): void {
     const n = this.placeCount;
-    // Sums: per place (sum, square sum), per adjacent pair (cross sum); then the row in place order.
-    if (!this.#adjSums) this.#adjSums = new Float64Array(4 * n);
+    // Sums: per place (sum, square sum), per adjacent pair (cross sum); then the row in place order; then each
+    // place's mean and variance over the frames so far.
+    if (!this.#adjSums) this.#adjSums = new Float64Array(6 * n);
     const acc = this.#adjSums;
-    const row = acc.subarray(3 * n, 4 * n);
+    const row = acc.subarray(3 * n, 4 * n), means = acc.subarray(4 * n, 5 * n), vars = acc.subarray(5 * n);
     for (let i = 0; i < zs.length; i++) row[indices[i]] = zs[i];
     for (let j = 0; j < n; j++) {
       acc[j] += row[j];
@@ -775,12 +784,16 @@ export class PlaceFilter {
     }
     const f = ++this.#adjCount;
     if (f < 3) return;
+    for (let j = 0; j < n; j++) {
+      const m = acc[j] / f;
+      means[j] = m;
+      vars[j] = acc[n + j] / f - m * m;
+    }
     let sum = 0, pairs = 0;
     for (let j = 0; j + 1 < n; j++) {
-      const m1 = acc[j] / f, m2 = acc[j + 1] / f;
-      const v1 = acc[n + j] / f - m1 * m1, v2 = acc[n + j + 1] / f - m2 * m2;
+      const v1 = vars[j], v2 = vars[j + 1];
       if (!(v1 > 1e-9 && v2 > 1e-9)) continue;
-      sum += (acc[2 * n + j] / f - m1 * m2) / Math.sqrt(v1 * v2);
+      sum += (acc[2 * n + j] / f - means[j] * means[j + 1]) / Math.sqrt(v1 * v2);
       pairs++;
     }
     if (pairs === 0) return;
@@ -788,23 +801,22 @@ export class PlaceFilter {
     if (this.#neighbourFixed === null) {
       this.#rho = (this.#neighbourPrior + f * c) / (this.#neighbourPrior + f);
     }
-    if (this.#learnsMotion) this.#learnFrameSpeed(acc, f, c);
+    if (this.#learnsMotion) this.#learnFrameSpeed(row, means, vars, c);
   }
 
   /**
-   * Fold the current row (in `#adjSums`, after `f` frames) into consecutive frames' correlation and set the
-   * share of `motion` the speed it implies against the adjacent places' correlation `rho` allows (see
-   * `motionMemory`).
+   * Fold the current row (each place's `means` and `vars` over the frames so far given) into consecutive
+   * frames' correlation and set the share of `motion` the speed it implies against the adjacent places'
+   * correlation `rho` allows (see `motionMemory`).
    */
-  #learnFrameSpeed(acc: Float64Array, f: number, rho: number): void {
+  #learnFrameSpeed(row: Float64Array, means: Float64Array, vars: Float64Array, rho: number): void {
     const n = this.placeCount;
-    const row = acc.subarray(3 * n, 4 * n);
     // The row with each place standardised over the frames so far, then centred and scaled over the places.
     const frame = new Float64Array(n), prev = this.#lastFrame;
     let mean = 0;
     for (let j = 0; j < n; j++) {
-      const m = acc[j] / f, v = acc[n + j] / f - m * m;
-      frame[j] = v > 1e-9 ? (row[j] - m) / Math.sqrt(v) : 0;
+      const v = vars[j];
+      frame[j] = v > 1e-9 ? (row[j] - means[j]) / Math.sqrt(v) : 0;
       mean += frame[j];
     }
     mean /= n;
