@@ -69,7 +69,7 @@ export interface ReplayScore {
   lostOnUnknown: number;
   status: Record<string, number>;
   /** (confidence, correct) pairs of every estimate. */
-  pairs: { conf: number[]; raw: number[]; correct: boolean[] };
+  pairs: { conf: number[]; raw: number[]; correct: boolean[]; lost: boolean[] };
 }
 
 /** Replay the filter over a cache (every place observed, as `eval stream` does on maps up to 5000 places). */
@@ -84,7 +84,7 @@ export function replay(
   const indices = Int32Array.from({ length: n }, (_, i) => i);
   let s1 = 0, s2 = 0, s3 = 0, withMatch = 0, unk = 0, lostUnk = 0;
   const status: Record<string, number> = {};
-  const conf: number[] = [], raw: number[] = [], correct: boolean[] = [];
+  const conf: number[] = [], raw: number[] = [], correct: boolean[] = [], lost: boolean[] = [];
   let last: { place: number | null; conf: number; raw: number; status: string } | null = null;
   for (let q = 0; q < c.rows.length; q++) {
     const row = c.rows[q];
@@ -107,6 +107,7 @@ export function replay(
     conf.push(last.conf);
     raw.push(last.raw);
     correct.push(ok);
+    lost.push(last.status === "lost");
     if (t.length > 0) {
       withMatch++;
       if (t.includes(top)) s1++;
@@ -124,7 +125,7 @@ export function replay(
     ece: expectedCalibrationError(conf, correct, 10),
     lostOnUnknown: unk ? lostUnk / unk : 0,
     status,
-    pairs: { conf, raw, correct },
+    pairs: { conf, raw, correct, lost },
   };
 }
 
