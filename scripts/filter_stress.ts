@@ -225,7 +225,7 @@ async function cachePaths(args: string[]): Promise<string[]> {
     const names: string[] = [];
     for await (const e of Deno.readDir(a)) {
       const p = join(a, e.name);
-      if (e.isFile && e.name.endsWith(".json")) {
+      if ((e.isFile || e.isSymlink) && e.name.endsWith(".json")) {
         const base = p.slice(0, -5);
         if (await Deno.stat(`${base}.bin`).catch(() => null)) names.push(base);
       } else if (e.isDirectory && await Deno.stat(join(p, "cache.json")).catch(() => null)) {
