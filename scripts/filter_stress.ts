@@ -141,6 +141,8 @@ export function* stressVariants(c: ReplayCache, label: string): Generator<Stress
 /** One group's summary. */
 export interface StressGroup {
   routes: number;
+  /** Mean single-frame Recall@1 (the best match alone), to see whether the filter helps. */
+  meanSingle: number;
   meanSmoothed: number;
   meanEce: number;
   /** Routes with ECE above 0.10. */
@@ -160,6 +162,7 @@ export function stressReport(
 ): Record<string, StressGroup> {
   const acc = new Map<string, {
     n: number;
+    s1: number;
     s: number;
     e: number;
     over: number;
@@ -174,9 +177,10 @@ export function stressReport(
     for (const v of stressVariants(cache, label)) {
       const r = replay(v.cache, options, false);
       const a = acc.get(v.group) ??
-        { n: 0, s: 0, e: 0, over: 0, conf: [], ok: [], lostOn: 0, on: 0, lostOff: 0, off: 0 };
+        { n: 0, s1: 0, s: 0, e: 0, over: 0, conf: [], ok: [], lostOn: 0, on: 0, lostOff: 0, off: 0 };
       acc.set(v.group, a);
       a.n++;
+      a.s1 += r.single;
       a.s += r.smoothed;
       a.e += r.ece;
       if (r.ece > 0.1) a.over++;
@@ -202,6 +206,7 @@ export function stressReport(
   for (const [g, a] of acc) {
     out[g] = {
       routes: a.n,
+      meanSingle: a.s1 / a.n,
       meanSmoothed: a.s / a.n,
       meanEce: a.e / a.n,
       over: a.over,
@@ -266,14 +271,16 @@ if (import.meta.main) {
   if (values["report-json"]) console.log(JSON.stringify({ caches: paths.length, options, groups: report }));
   else {
     console.log(`${paths.length} caches; filter options ${JSON.stringify(options)}`);
-    console.log("group       routes  smoothed  mean ECE  ECE>0.10  pooled ECE  lost on map  lost off map");
+    console.log(
+      "group       routes  single  smoothed  mean ECE  ECE>0.10  pooled ECE  lost on map  lost off map",
+    );
     for (const [g, s] of Object.entries(report)) {
       console.log(
-        `${g.padEnd(12)}${String(s.routes).padStart(6)}  ${f3(s.meanSmoothed).padStart(8)}  ${
-          f3(s.meanEce).padStart(8)
-        }  ${String(s.over).padStart(8)}  ${f3(s.pooledEce).padStart(10)}  ${f3(s.lostOnMap).padStart(11)}  ${
-          s.lostOffMap === null ? "-".padStart(12) : f3(s.lostOffMap).padStart(12)
-        }`,
+        `${g.padEnd(12)}${String(s.routes).padStart(6)}  ${f3(s.meanSingle)}  ${
+          f3(s.meanSmoothed).padStart(8)
+        }  ${f3(s.meanEce).padStart(8)}  ${String(s.over).padStart(8)}  ${f3(s.pooledEce).padStart(10)}  ${
+          f3(s.lostOnMap).padStart(11)
+        }  ${s.lostOffMap === null ? "-".padStart(12) : f3(s.lostOffMap).padStart(12)}`,
       );
     }
   }
