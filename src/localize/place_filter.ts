@@ -338,6 +338,12 @@ export class PlaceFilter {
    * distribution over its phase bins given the place (a place not tracked: uniform).
    */
   #phases = new Map<number, Float64Array>();
+  /** Scratch of the phase prediction: per-cell sums, the stamp of the prediction that last reached each cell. */
+  #cellSums: Float64Array | null = null;
+  #cellStamp: Uint32Array | null = null;
+  #cellGeneration = 0;
+  #placeSum: Float64Array | null = null;
+  #placeStamp: Uint32Array | null = null;
   /** The belief before the last prediction (base, deltas), kept for the motion step of the next update. */
   #before: { base: number; places: Int32Array; deltas: Float64Array } | null = null;
   readonly #jump: number;
@@ -633,8 +639,19 @@ export class PlaceFilter {
       (w, k) => (1 - memoryless) * (k === k0 ? 1 - share : share * w / (1 - memoryless)),
     );
     const base = this.#base, cellBase = base / bins;
-    const next = new Map<number, number>();
-    const add = (c: number, v: number) => next.set(c, (next.get(c) ?? 0) + v);
+    // The predicted deviation per (place, bin) cell: dense sums reused across frames, the cells touched this
+    // frame listed in the order first reached (a stamp per cell tells a cell reached this frame from one of an
+    // earlier frame, so nothing is cleared).
+    this.#phaseScratch(cells, n);
+    const next = this.#cellSums!, stamp = this.#cellStamp!, gen = this.#nextCellGeneration();
+    const touched: number[] = [];
+    const add = (c: number, v: number) => {
+      if (stamp[c] !== gen) {
+        stamp[c] = gen;
+        next[c] = v;
+        touched.push(c);
+      } else next[c] += v;
+    };
     let offRoute = 0;
     for (const [i, d] of this.#delta) {
       const phase = this.#phaseOf(i, bins), p = base + d;
@@ -656,24 +673,58 @@ export class PlaceFilter {
     }
     this.#predictBase(offRoute);
     const newBase = this.#base;
-    // Back to a mass per place (the deviation from the base) and a phase distribution within it.
-    const delta = new Map<number, number>(), phases = new Map<number, Float64Array>();
-    for (const [c, dc] of next) {
-      const j = Math.floor(c / bins);
-      let phase = phases.get(j);
-      if (!phase) phases.set(j, phase = new Float64Array(bins));
-      phase[c - j * bins] += dc;
-      delta.set(j, (delta.get(j) ?? 0) + dc);
+    // Back to a mass per place (the deviation from the base, summed over its cells in the order reached) and a
+    // phase distribution within it; the places in the order first reached.
+    const sums = this.#placeSum!, placeStamp = this.#placeStamp!, places: number[] = [];
+    for (const c of touched) {
+      const dc = next[c], j = Math.floor(c / bins);
+      if (placeStamp[j] !== gen) {
+        placeStamp[j] = gen;
+        sums[j] = 0 + dc;
+        places.push(j);
+      } else sums[j] += dc;
     }
+    const delta = new Map<number, number>(), phases = new Map<number, Float64Array>();
     const newCell = newBase / bins;
-    for (const [j, phase] of phases) {
+    for (const j of places) {
+      delta.set(j, sums[j]);
+      const phase = new Float64Array(bins);
       let sum = 0;
-      for (let q = 0; q < bins; q++) sum += phase[q] = Math.max(0, phase[q] + newCell);
-      if (sum > 0) { for (let q = 0; q < bins; q++) phase[q] /= sum; }
-      else phases.delete(j);
+      for (let q = 0, c = j * bins; q < bins; q++, c++) {
+        sum += phase[q] = Math.max(0, (stamp[c] === gen ? 0 + next[c] : 0) + newCell);
+      }
+      if (sum > 0) {
+        for (let q = 0; q < bins; q++) phase[q] /= sum;
+        phases.set(j, phase);
+      }
     }
     this.#delta = delta;
     this.#phases = phases;
+  }
+
+  /**
+   * The scratch of the phase prediction, grown to at least `cells` cells and `n` places: dense sums and, for
+   * each, the stamp of the prediction that last reached it (stamps restart when a buffer is replaced).
+   */
+  #phaseScratch(cells: number, n: number): void {
+    if (this.#cellSums && this.#cellSums.length >= cells && this.#placeSum && this.#placeSum.length >= n) {
+      return;
+    }
+    this.#cellSums = new Float64Array(Math.max(cells, this.#cellSums?.length ?? 0));
+    this.#cellStamp = new Uint32Array(this.#cellSums.length);
+    this.#placeSum = new Float64Array(Math.max(n, this.#placeSum?.length ?? 0));
+    this.#placeStamp = new Uint32Array(this.#placeSum.length);
+    this.#cellGeneration = 0;
+  }
+
+  /** A new stamp for the cells and places reached in this prediction (all cleared when the counter wraps). */
+  #nextCellGeneration(): number {
+    if (this.#cellGeneration >= 0xffffffff) {
+      this.#cellStamp!.fill(0);
+      this.#placeStamp!.fill(0);
+      this.#cellGeneration = 0;
+    }
+    return ++this.#cellGeneration;
   }
 
   /** Place `i`'s phase distribution over `bins` bins (rebinned if kept at another count), null: uniform. */
