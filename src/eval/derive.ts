@@ -26,10 +26,15 @@ export interface RetrievalDerivation {
   /** Degradation of the query images, e.g. `night+down:160x120`. */
   queries?: string;
   /**
-   * Keep only every `mapEvery`-th map image (from the first), and only the queries whose true matches include
+   * Keep only every `mapEvery`-th map image (from `mapOffset`), and only the queries whose true matches include
    * a kept one (a small map: few places to fit a vocabulary on and to rank). Default 1: every image.
    */
   mapEvery?: number;
+  /**
+   * With `mapEvery`: the first map image kept (0 to `mapEvery` - 1), so that the same map thinned from another
+   * place can be measured. Default 0.
+   */
+  mapOffset?: number;
   /** Run seed. Default 1. */
   seed?: number;
 }
@@ -94,12 +99,12 @@ async function prepareOut(outDir: string): Promise<void> {
   }
 }
 
-/** Every `every`-th map image, and the queries that still have a true match among them. */
-function subsetMap(ds: RetrievalDataset, every: number): RetrievalDataset {
+/** Every `every`-th map image from `offset`, and the queries that still have a true match among them. */
+function subsetMap(ds: RetrievalDataset, every: number, offset: number): RetrievalDataset {
   if (every === 1) return ds;
   const keep = new Map<number, number>();
   ds.database.forEach((_, i) => {
-    if (i % every === 0) keep.set(i, keep.size);
+    if (i % every === offset) keep.set(i, keep.size);
   });
   const database = ds.database.filter((_, i) => keep.has(i));
   const queries: DatasetImage[] = [], truth: number[][] = [];
@@ -140,7 +145,20 @@ export async function deriveRetrievalDataset(
   if (!Number.isInteger(every) || every < 1) {
     throw invalid("derive a retrieval dataset", "mapEvery", "a whole number >= 1", every);
   }
-  const ds = subsetMap(typeof source === "string" ? await readRetrievalDataset(source) : source, every);
+  const offset = how.mapOffset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0 || offset >= every) {
+    throw invalid(
+      "derive a retrieval dataset",
+      "mapOffset",
+      `a whole number in [0, mapEvery - 1 = ${every - 1}]`,
+      offset,
+    );
+  }
+  const ds = subsetMap(
+    typeof source === "string" ? await readRetrievalDataset(source) : source,
+    every,
+    offset,
+  );
   const seed = how.seed ?? 1;
   await prepareOut(outDir);
   const dbNames = await writeSide(ds.database, outDir, "db", mapSteps, seed * 16 + SIDE_SEED.database);

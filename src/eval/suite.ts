@@ -52,7 +52,7 @@ const LOOP_EXCLUDE = 10;
 
 /** Where a row's data comes from. */
 type Source =
-  | { kind: "rtabmap"; map?: string; queries?: string; mapEvery?: number }
+  | { kind: "rtabmap"; map?: string; queries?: string; mapEvery?: number; mapOffset?: number }
   | { kind: "rtabmap-loops"; frames?: string }
   | { kind: "sim"; sim: SimSpec; queries?: string }
   | { kind: "sim-loops"; sim: SimSpec }
@@ -167,6 +167,24 @@ export const SUITE_ROWS: readonly SuiteRowDef[] = [
     what: "map of every 4th place (10 images), map and queries at 160x120, queries cropped 10-20%",
     source: { kind: "rtabmap", map: "down:160x120", queries: `${CROP}+down:160x120`, mapEvery: 4 },
   },
+  ...[1, 2, 3].map((offset): SuiteRowDef => ({
+    name: `night-map-small-o${offset}`,
+    kind: "retrieval",
+    what: `night-map-small's map thinned from place ${offset} (10 images)`,
+    source: { kind: "rtabmap", map: "night", mapEvery: 4, mapOffset: offset },
+  })),
+  ...[1, 2, 3].map((offset): SuiteRowDef => ({
+    name: `small-160x120-o${offset}`,
+    kind: "retrieval",
+    what: `small-160x120's map thinned from place ${offset} (10 images)`,
+    source: {
+      kind: "rtabmap",
+      map: "down:160x120",
+      queries: `${CROP}+down:160x120`,
+      mapEvery: 4,
+      mapOffset: offset,
+    },
+  })),
   {
     name: "sim",
     kind: "retrieval",
@@ -401,7 +419,9 @@ class SuiteContext {
     switch (s.kind) {
       case "rtabmap": {
         // A subset map's key names its step; a full map's key stays what it was (the caches remain valid).
-        const every = s.mapEvery && s.mapEvery > 1 ? { every: s.mapEvery } : {};
+        const every = s.mapEvery && s.mapEvery > 1
+          ? { every: s.mapEvery, ...(s.mapOffset ? { offset: s.mapOffset } : {}) }
+          : {};
         const mapKey = hash({ src: this.rtabmapPrint, map: s.map ?? "", ...every });
         if (!s.map && !s.queries && !s.mapEvery) return { dir: rt, key: this.rtabmapPrint, mapKey };
         const key = hash({
@@ -417,6 +437,7 @@ class SuiteContext {
             map: s.map,
             queries: s.queries,
             mapEvery: s.mapEvery,
+            mapOffset: s.mapOffset,
           });
         });
         return { dir: join(dir, "ds"), key, mapKey };

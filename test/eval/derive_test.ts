@@ -73,3 +73,24 @@ Deno.test("derive: mapEvery keeps every k-th map image and the queries still mat
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("derive: mapOffset thins the map from another place", async () => {
+  const src = await pngRetrievalDataset(5);
+  const out = await tempDir("waymark_derive_offset_");
+  try {
+    const ds = await deriveRetrievalDataset(src, `${out}/s`, { mapEvery: 2, mapOffset: 1 });
+    // Places 1 and 3 are kept; queries 0, 2 and 4 lose their only true match and are left out.
+    assert.equal(ds.database.length, 2);
+    assert.deepEqual(ds.truth, [[0], [1]]);
+    const orig = await readRetrievalDataset(src);
+    assert.deepEqual(await Deno.readFile(ds.database[0].path), await Deno.readFile(orig.database[1].path));
+    assert.deepEqual(await Deno.readFile(ds.queries[1].path), await Deno.readFile(orig.queries[3].path));
+    await assert.rejects(
+      () => deriveRetrievalDataset(src, `${out}/z`, { mapEvery: 2, mapOffset: 2 }),
+      /mapOffset/,
+    );
+  } finally {
+    await Deno.remove(src, { recursive: true });
+    await Deno.remove(out, { recursive: true });
+  }
+});
