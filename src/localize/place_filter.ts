@@ -684,11 +684,14 @@ export class PlaceFilter {
         places.push(j);
       } else sums[j] += dc;
     }
+    // The arrays of the phases predicted from are not read any more: they hold the new ones.
+    const pool: Float64Array[] = [];
+    for (const a of this.#phases.values()) if (a.length === bins) pool.push(a);
     const delta = new Map<number, number>(), phases = new Map<number, Float64Array>();
     const newCell = newBase / bins;
     for (const j of places) {
       delta.set(j, sums[j]);
-      const phase = new Float64Array(bins);
+      const phase = pool.pop() ?? new Float64Array(bins);
       let sum = 0;
       for (let q = 0, c = j * bins; q < bins; q++, c++) {
         sum += phase[q] = Math.max(0, (stamp[c] === gen ? 0 + next[c] : 0) + newCell);
@@ -696,7 +699,7 @@ export class PlaceFilter {
       if (sum > 0) {
         for (let q = 0; q < bins; q++) phase[q] /= sum;
         phases.set(j, phase);
-      }
+      } else pool.push(phase);
     }
     this.#delta = delta;
     this.#phases = phases;
