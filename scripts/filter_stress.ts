@@ -256,10 +256,26 @@ if (import.meta.main) {
     console.error("usage: filter_stress.ts CACHE_OR_DIR... [--json OPTIONS] [--by-route] [--report-json]");
     Deno.exit(2);
   }
-  const options = values.json ? JSON.parse(values.json) : {};
+  const fail = (msg: string): never => {
+    console.error(`filter_stress: ${msg}`);
+    Deno.exit(2);
+  };
+  let options = {};
+  try {
+    options = values.json ? JSON.parse(values.json) : {};
+  } catch (e) {
+    fail(`--json: not a JSON object of PlaceFilter options (${(e as Error).message})`);
+  }
   const paths = await cachePaths(positionals);
+  if (paths.length === 0) fail(`no similarity cache (<name>.json + <name>.bin) in ${positionals.join(", ")}`);
   const caches = [];
-  for (const p of paths) caches.push({ label: p, cache: await readCache(p) });
+  for (const p of paths) {
+    try {
+      caches.push({ label: p, cache: await readCache(p) });
+    } catch (e) {
+      fail(`${p}: not a readable similarity cache (${p}.json + ${p}.bin): ${(e as Error).message}`);
+    }
+  }
   const f3 = (x: number) => x.toFixed(3);
   const report = stressReport(
     caches,
