@@ -329,6 +329,8 @@ export class PlaceFilter {
   #speedEvidence = 0;
   /** The last complete frame, each place standardised over the frames, centred and scaled over the places. */
   #lastFrame: Float64Array | null = null;
+  /** The buffer of the frame before the last one, reused for the next (or null). */
+  #spareFrame: Float64Array | null = null;
   /** The share of `motion` (against staying) that the frames' own speed allows (1: `motion` as it is). */
   #frameMove = 1;
   /** The share of `motion` in the kernel in use (the slower of the two estimates; 1: `motion` as it is). */
@@ -866,7 +868,10 @@ export class PlaceFilter {
   #learnFrameSpeed(row: Float64Array, means: Float64Array, vars: Float64Array, rho: number): void {
     const n = this.placeCount;
     // The row with each place standardised over the frames so far, then centred and scaled over the places.
-    const frame = new Float64Array(n), prev = this.#lastFrame;
+    // Every entry is written below: the buffer of the frame before the last one serves.
+    const prev = this.#lastFrame;
+    const frame = this.#spareFrame ?? new Float64Array(n);
+    this.#spareFrame = null;
     let mean = 0;
     for (let j = 0; j < n; j++) {
       const v = vars[j];
@@ -881,6 +886,7 @@ export class PlaceFilter {
     }
     if (!(ss > 1e-9)) {
       this.#lastFrame = null;
+      this.#spareFrame = frame;
       return;
     }
     const inv = 1 / Math.sqrt(ss / n);
@@ -889,6 +895,7 @@ export class PlaceFilter {
     if (!prev) return;
     let t = 0;
     for (let j = 0; j < n; j++) t += frame[j] * prev[j];
+    this.#spareFrame = prev;
     if (!Number.isFinite(t)) return;
     // A frame counts by the concentration of the belief before it.
     const keep = Math.exp(-1 / this.#motionMemory), g = this.#lastMass;
