@@ -128,13 +128,11 @@ export function* stressVariants(c: ReplayCache, label: string): Generator<Stress
       if (usable(cut)) yield { group: "thin-cut10", label: l, cache: cut };
     }
   }
-  const hole = offMapHole(c);
-  if (usable(hole) && hole.truth.some((t) => t.length === 0)) {
-    yield { group: "hole", label: `${label}/hole`, cache: hole };
-  }
-  const hole3 = offMapHole(thinMap(c, 3, 1));
-  if (usable(hole3) && hole3.truth.some((t) => t.length === 0)) {
-    yield { group: "hole", label: `${label}/every3+1/hole`, cache: hole3 };
+  for (const [map, l] of [[c, `${label}/hole`], [thinMap(c, 3, 1), `${label}/every3+1/hole`]] as const) {
+    const hole = offMapHole(map);
+    if (usable(hole) && hole.truth.some((t) => t.length === 0)) {
+      yield { group: "hole", label: l, cache: hole };
+    }
   }
 }
 
