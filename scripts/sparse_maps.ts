@@ -8,7 +8,8 @@
  * Run: `deno run -A scripts/sparse_maps.ts OUT_DIR [--sim SIM_DIR] [--night-sim SIM_DIR] [--sim-hard SIM_DIR]
  * [--only NAME,...]`. OUT_DIR must not exist (it is created). Prints one line per set: single-frame and smoothed
  * Recall@1, ECE. The first nine sets are those of `bench/results/2026-12-02-filter-speed.md` section 2c, the
- * other ten those of section 2e (derived after the filter changes had landed).
+ * next ten those of section 2e (derived after the filter changes had landed), the last five were added for
+ * `bench/results/2026-12-02-small-map-vocabulary.md`.
  *
  * @module
  */
@@ -41,6 +42,13 @@ export const SPARSE_SETS: [string, "rtabmap" | "sim" | "night-sim" | "sim-hard",
   ["simhard-every4", "sim-hard", { mapEvery: 4 }],
   ["sim-every4", "sim", { mapEvery: 4 }],
   ["sim-jpeg-every3", "sim", { queries: "jpeg:30", mapEvery: 3 }],
+  // Added for the small-map vocabulary measurement (bench/results/2026-12-02-small-map-vocabulary.md): maps
+  // thinned from another place than the first, and two more night-like simulated maps.
+  ["rt-nightmap-every4-o1", "rtabmap", { map: "night", mapEvery: 4, mapOffset: 1 }],
+  ["rt-every4-o2", "rtabmap", { mapEvery: 4, mapOffset: 2 }],
+  ["simnight-every3", "night-sim", { mapEvery: 3 }],
+  ["simnight-every4-o2", "night-sim", { mapEvery: 4, mapOffset: 2 }],
+  ["simhard-every5-o1", "sim-hard", { mapEvery: 5, mapOffset: 1 }],
 ];
 
 if (import.meta.main) {

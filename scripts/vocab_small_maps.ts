@@ -2,7 +2,9 @@
  * Issue 9 §3: which vocabulary the default model should use on small maps. For every retrieval row of the
  * robustness suite (its cached datasets under .waymark-cache/suite/data; run `waymark eval suite` once first),
  * Recall@1/5 of the default model with
- * - `fitted`: the vocabulary fitted on the row's map (k-means K 64, as `map build` does),
+ * - `default`: what `map build` does (the map's own vocabulary, blended with the generic one below
+ *   `VOCABULARY_MIN_IMAGES` map images),
+ * - `fitted`: the vocabulary fitted on the row's map (k-means K 64) whatever the map's size,
  * - `generic`: the shipped generic vocabulary (models/waymark-generic),
  * - `blend-N`: k-means on the map started from the generic centres, each centre shrunk towards its generic
  *   one as if N images had contributed to it,
@@ -11,6 +13,9 @@
  * The k-means settings of the fitted and blended variants can be varied (`--restarts`, `--samples` per image,
  * `--iterations`, `--spherical`), and `--seeds 1,2,3` repeats every fitted variant per seed and reports each row's mean and
  * worst Recall over the seeds (how much the vocabulary depends on luck of the seed), with the fitting time.
+ *
+ * A row can also be a retrieval dataset's folder (a path with a `/`, e.g. the sets `scripts/sparse_maps.ts`
+ * derives).
  *
  * Usage: deno run -A scripts/vocab_small_maps.ts [--cache .waymark-cache/suite] [--rows a,b] [--variants a,b]
  *        [--prior 100] [--seed 1 | --seeds 1,2,3] [--restarts N] [--samples N] [--iterations N] [--spherical]
@@ -58,6 +63,14 @@ const ROWS = [
   "sim",
   "sim-hard",
   "sim-night",
+  "night-map-small",
+  "small-160x120",
+  "night-map-small-o1",
+  "night-map-small-o2",
+  "night-map-small-o3",
+  "small-160x120-o1",
+  "small-160x120-o2",
+  "small-160x120-o3",
 ];
 const rows = values.rows ? values.rows.split(",") : ROWS;
 const variants = values.variants!.split(",");
@@ -73,6 +86,7 @@ const kmeansOptions: Partial<FitDefaultOptions> = {
 
 /** The row's cached dataset folder. */
 function rowDir(row: string): Promise<string> {
+  if (row.includes("/")) return Promise.resolve(row);
   return suiteRowDir(row, values.cache!, values.data!);
 }
 
@@ -98,6 +112,7 @@ async function modelFor(
   else {
     const opts: FitDefaultOptions = { ...preset, pcaDim: pca ? 256 : 0, seed };
     for (const [k, v] of Object.entries(kmeansOptions)) if (v !== undefined) Object.assign(opts, { [k]: v });
+    if (base === "fitted") opts.vocabularyMinImages = 0;
     if (base === "generic") opts.vocabulary = generic;
     if (base === "blend") opts.prior = { centroids: generic.centroids, images: priorImages };
     const images = await fitSet();

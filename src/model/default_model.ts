@@ -24,6 +24,7 @@ import { createManifest, type ModelBundle, type ModelManifest } from "./manifest
 import { addNetVladLayer, initParams, type NetVladParams, type NetVladVariant } from "./netvlad.ts";
 import { fitPca, type PcaParams } from "./pca.ts";
 import { createSession, type RuntimeSession } from "./runtime.ts";
+import { readGenericModelBundle } from "./generic_model.ts";
 
 /** Local descriptor length of the dense SIFT front end. */
 export const LOCAL_DIM = 128;
@@ -44,6 +45,21 @@ export const PCA_SHRINKAGE_DEFAULT = 3;
  * space that projecting onto them throws away what tells the places apart: such a map keeps the raw VLAD.
  */
 export const PCA_MIN_IMAGES = 32;
+
+/**
+ * Fewest map images the default model fits a vocabulary of its own from (`FitDefaultOptions.vocabularyMinImages`).
+ * A smaller map's vocabulary is blended with the shipped generic one (k-means started from the generic centres,
+ * each weighted as {@link SMALL_MAP_PRIOR_IMAGES} images' worth of descriptors): 64 centres fitted on the
+ * descriptors of a few images describe those images' particular texture, and the same place seen under other
+ * conditions is assigned to them unstably: on the suite's eight 10-image maps the fitted vocabulary's Recall@1
+ * moves by up to 0.10 between k-means seeds 1-4 (blended: 0.02), and its mean is 0.03 lower
+ * (`bench/results/2026-12-02-small-map-vocabulary.md`). The threshold is the one the whitening uses, for the
+ * same reason: a map of fewer images is too few independent samples of its places.
+ */
+export const VOCABULARY_MIN_IMAGES = 32;
+
+/** Weight of the generic vocabulary, in images, when a small map's vocabulary is blended with it. */
+export const SMALL_MAP_PRIOR_IMAGES = 100;
 
 /** Everything that defines a default-model graph. */
 export interface DefaultModelParams {
@@ -339,6 +355,19 @@ export interface FitDefaultOptions {
    */
   prior?: { centroids: Float32Array; images: number };
   /**
+   * Fewest images for a vocabulary of the map's own: with fewer images (and neither `vocabulary` nor `prior`
+   * given), the vocabulary is blended with `smallMapVocabulary` weighted as {@link SMALL_MAP_PRIOR_IMAGES}
+   * images, as `prior` does, and the manifest says so (`provenance.vocabularyRule`). 0 turns the rule off.
+   * Default {@link VOCABULARY_MIN_IMAGES}.
+   */
+  vocabularyMinImages?: number;
+  /**
+   * The vocabulary a small map is blended with. Default: the shipped generic model's
+   * (`models/waymark-generic`), read only when needed. A vocabulary whose K differs from `clusters` is not
+   * used (the map's own is fitted, and the manifest says why).
+   */
+  smallMapVocabulary?: NetVladParams;
+  /**
    * Fewest images for PCA whitening: with `pcaDim` > 0 and fewer images than this (at least 2 are always
    * needed), no whitening is learnt and the model keeps the raw K*128 VLAD, saying so in its manifest
    * (`provenance.whitening` and the description). Default {@link PCA_MIN_IMAGES}.
@@ -375,6 +404,17 @@ function validateFit(o: FitDefaultOptions): void {
   }
   if (o.pcaMinImages !== undefined && (!Number.isInteger(o.pcaMinImages) || o.pcaMinImages < 0)) {
     throw invalid(action, "pcaMinImages", "a non-negative integer", o.pcaMinImages);
+  }
+  if (
+    o.vocabularyMinImages !== undefined &&
+    (!Number.isInteger(o.vocabularyMinImages) || o.vocabularyMinImages < 0)
+  ) {
+    throw invalid(
+      action,
+      "vocabularyMinImages",
+      "a non-negative integer (0 = never blend)",
+      o.vocabularyMinImages,
+    );
   }
   if (o.variant !== undefined && o.variant !== "vladv1" && o.variant !== "vladv2") {
     throw invalid(action, "variant", "vladv1 or vladv2", o.variant);
@@ -474,13 +514,28 @@ export async function fitDefaultModel(
   const iterations = options.kmeansIterations ?? 20;
   let netvlad: NetVladParams;
   let vocabulary: "fitted" | "given" | "blended" = "fitted";
+  let prior = options.prior;
+  let vocabularyRule: string | undefined;
+  const vocabularyMinImages = options.vocabularyMinImages ?? VOCABULARY_MIN_IMAGES;
+  if (!given && !prior && count < vocabularyMinImages) {
+    const small = options.smallMapVocabulary ?? vocabularyOf(await readGenericModelBundle());
+    if (small.clusters === K && small.dim === LOCAL_DIM) {
+      prior = { centroids: small.centroids, images: SMALL_MAP_PRIOR_IMAGES };
+      vocabularyRule =
+        `blended: ${count} images, fewer than the ${vocabularyMinImages} a vocabulary of its own ` +
+        `needs (the generic vocabulary weighted as ${SMALL_MAP_PRIOR_IMAGES} images)`;
+    } else {
+      vocabularyRule =
+        `fitted: ${count} images, fewer than ${vocabularyMinImages}, but the small-map vocabulary ` +
+        `has ${small.clusters} clusters, not ${K}`;
+    }
+  }
   if (given) {
     netvlad = given;
     vocabulary = "given";
   } else {
     let centroids: Float32Array;
-    if (options.prior) {
-      const prior = options.prior;
+    if (prior) {
       if (prior.centroids.length !== K * LOCAL_DIM) {
         throw invalid(
           "fit the default model",
@@ -549,8 +604,16 @@ export async function fitDefaultModel(
     params,
     onnx,
     name,
-    `${vocabulary} vocabulary, fitted on ${count} images${whitening ? ` (PCA whitening ${whitening})` : ""}`,
-    { fittedOn: count, seed, vocabulary, ...(whitening ? { whitening } : {}) },
+    `${vocabulary} vocabulary${
+      vocabularyRule && vocabulary === "blended" ? " (small map)" : ""
+    }, fitted on ${count} images${whitening ? ` (PCA whitening ${whitening})` : ""}`,
+    {
+      fittedOn: count,
+      seed,
+      vocabulary,
+      ...(vocabularyRule ? { vocabularyRule } : {}),
+      ...(whitening ? { whitening } : {}),
+    },
   );
   progress({ stage: "done", done: count });
   return { manifest, onnx, params };

@@ -7,6 +7,8 @@ import {
   FrontEnd,
   LOCAL_DIM,
   PCA_MIN_IMAGES,
+  SMALL_MAP_PRIOR_IMAGES,
+  VOCABULARY_MIN_IMAGES,
   vocabularyOf,
 } from "../../src/model/default_model.ts";
 import { readGenericModelBundle } from "../../src/model/generic_model.ts";
@@ -324,4 +326,56 @@ Deno.test("fitDefaultModel() keeps the raw VLAD when the map has fewer images th
     () => fitDefaultModel(six, { ...small, clusters: 4, pcaDim: 3, pcaMinImages: -1 }),
     /'pcaMinImages' must be a non-negative integer/,
   );
+});
+
+Deno.test("fitDefaultModel() blends a small map's vocabulary with the small-map vocabulary, as a prior of 100 images", async () => {
+  const small = { inputWidth: W, kmeansIterations: 4, samplesPerImage: 200, clusters: 4 };
+  const other = (await fitDefaultModel(simImages(6, 9), { ...small, vocabularyMinImages: 0 })).params.netvlad;
+  const six = images.slice(0, 6);
+  assert.ok(six.length < VOCABULARY_MIN_IMAGES);
+  const ruled = await fitDefaultModel(six, { ...small, smallMapVocabulary: other });
+  assert.equal(ruled.manifest.provenance?.vocabulary, "blended");
+  assert.match(String(ruled.manifest.provenance?.vocabularyRule), /^blended: 6 images, fewer than the 32/);
+  assert.match(ruled.manifest.description ?? "", /blended vocabulary \(small map\), fitted on 6 images/);
+  // Exactly the explicit blend with the same prior.
+  const explicit = await fitDefaultModel(six, {
+    ...small,
+    prior: { centroids: other.centroids, images: SMALL_MAP_PRIOR_IMAGES },
+  });
+  assert.deepEqual(ruled.params.netvlad.centroids, explicit.params.netvlad.centroids);
+  assert.equal(explicit.manifest.provenance?.vocabularyRule, undefined, "a caller's prior is not the rule");
+  // The rule off, or a map as large as the threshold: the map's own vocabulary.
+  const own = await fitDefaultModel(six, { ...small, smallMapVocabulary: other, vocabularyMinImages: 0 });
+  assert.equal(own.manifest.provenance?.vocabulary, "fitted");
+  assert.equal(own.manifest.provenance?.vocabularyRule, undefined);
+  assert.ok(maxAbsDiff(own.params.netvlad.centroids, ruled.params.netvlad.centroids) > 1e-3);
+  const atThreshold = await fitDefaultModel(six, {
+    ...small,
+    smallMapVocabulary: other,
+    vocabularyMinImages: 6,
+  });
+  assert.deepEqual(atThreshold.params.netvlad.centroids, own.params.netvlad.centroids);
+  // A small-map vocabulary of another K cannot be blended: the map's own, and the manifest says why.
+  const eight =
+    (await fitDefaultModel(simImages(6, 9), { ...small, clusters: 8, vocabularyMinImages: 0 })).params
+      .netvlad;
+  const mismatch = await fitDefaultModel(six, { ...small, smallMapVocabulary: eight });
+  assert.equal(mismatch.manifest.provenance?.vocabulary, "fitted");
+  assert.match(String(mismatch.manifest.provenance?.vocabularyRule), /has 8 clusters, not 4/);
+  await assert.rejects(
+    () => fitDefaultModel(six, { ...small, vocabularyMinImages: -1 }),
+    /vocabularyMinImages/,
+  );
+});
+
+Deno.test("fitDefaultModel() with K 64 on a small map blends with the shipped generic vocabulary by default", async () => {
+  const generic = vocabularyOf(await readGenericModelBundle());
+  const fit = { inputWidth: W, kmeansIterations: 4, samplesPerImage: 300 };
+  const ruled = await fitDefaultModel(images.slice(0, 6), fit);
+  assert.equal(ruled.manifest.provenance?.vocabulary, "blended");
+  const own = await fitDefaultModel(images.slice(0, 6), { ...fit, vocabularyMinImages: 0 });
+  // Six images weighed against a prior of 100: the centres stay much nearer the generic ones than the map's own.
+  const toGeneric = maxAbsDiff(ruled.params.netvlad.centroids, generic.centroids);
+  const ownToGeneric = maxAbsDiff(own.params.netvlad.centroids, generic.centroids);
+  assert.ok(toGeneric < ownToGeneric / 2, `blended ${toGeneric} vs own ${ownToGeneric}`);
 });
