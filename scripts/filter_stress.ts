@@ -12,6 +12,9 @@
  * - `thin-cut10`: a 10-frame stream from a third of the way along each thinned map;
  * - `hole`: the map places from 40 % to 60 % of the route removed (queries kept, those with no true place left
  *   are off the map), on the dense and on every-3rd-place maps: can the filter tell it left the map?
+ * - `blind`: 15 % of the places blind (their column 0 on every frame, as a map image with an all-zero
+ *   descriptor gives; three seeded draws), on the dense and on every-3rd-place maps. The replay tells the
+ *   filter which places are blind, as `eval stream` does; `--json '{"blindPlaces": []}'` replays without.
  *
  * A thinned cache keeps the rows' similarities (the descriptor fitted on the full map), so it approximates a
  * map built from the kept images only; on the shared set the two agree within 0.01 ECE (every 3rd place:
@@ -33,6 +36,7 @@ import { join } from "node:path";
 import { readCache, replay, type ReplayCache } from "./filter_tune.ts";
 import { expectedCalibrationError } from "../src/localize/calibration.ts";
 import type { PlaceFilterOptions } from "../src/localize/place_filter.ts";
+import { mulberry32 } from "../src/_rng.ts";
 
 /** Frames `idx` of a cache (the first one made a keyframe: a replay starts with an update). */
 function pickFrames(c: ReplayCache, idx: number[]): ReplayCache {
@@ -98,9 +102,28 @@ export function offMapHole(c: ReplayCache, from = 0.4, to = 0.6): ReplayCache {
   return keepPlaces(c, cols);
 }
 
+/** The cache with the places `cols` blind: their similarity 0 on every frame (an all-zero map descriptor). */
+export function blindMap(c: ReplayCache, cols: number[]): ReplayCache {
+  const rows = c.rows.map((r) => {
+    const x = r.slice();
+    for (const j of cols) x[j] = 0;
+    return x;
+  });
+  return { ...c, rows };
+}
+
+/** About `share` of the places, drawn with `seed` (at least one). */
+export function drawPlaces(places: number, share: number, seed: number): number[] {
+  const rand = mulberry32(seed);
+  const out: number[] = [];
+  for (let j = 0; j < places; j++) if (rand() < share) out.push(j);
+  if (out.length === 0) out.push(Math.floor(rand() * places));
+  return out;
+}
+
 /** A derived stream: its group, a label and the cache. */
 export interface StressVariant {
-  group: "dense" | "cut10" | "thin" | "sub1" | "thin-cut10" | "hole";
+  group: "dense" | "cut10" | "thin" | "sub1" | "thin-cut10" | "hole" | "blind";
   label: string;
   cache: ReplayCache;
 }
@@ -132,6 +155,13 @@ export function* stressVariants(c: ReplayCache, label: string): Generator<Stress
     const hole = offMapHole(map);
     if (usable(hole) && hole.truth.some((t) => t.length === 0)) {
       yield { group: "hole", label: l, cache: hole };
+    }
+  }
+  for (const [map, l] of [[c, `${label}/blind`], [thinMap(c, 3, 1), `${label}/every3+1/blind`]] as const) {
+    if (!usable(map)) continue;
+    for (let draw = 0; draw < 3; draw++) {
+      const cols = drawPlaces(map.places, 0.15, 17 + 101 * draw + map.places);
+      yield { group: "blind", label: `${l}#${draw}`, cache: blindMap(map, cols) };
     }
   }
 }

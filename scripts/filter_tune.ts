@@ -72,14 +72,34 @@ export interface ReplayScore {
   pairs: { conf: number[]; raw: number[]; correct: boolean[]; lost: boolean[] };
 }
 
-/** Replay the filter over a cache (every place observed, as `eval stream` does on maps up to 5000 places). */
+/**
+ * The places whose column is 0 on every frame that did not fail: a map image with an all-zero descriptor, which
+ * `eval stream` tells the filter about (`blindPlaces`, from the map's descriptors).
+ */
+export function blindColumns(c: ReplayCache): number[] {
+  const out: number[] = [];
+  const rows = c.rows.filter((_, q) => !c.failed?.[q]);
+  if (rows.length === 0) return out;
+  for (let j = 0; j < c.places; j++) if (rows.every((r) => r[j] === 0)) out.push(j);
+  return out;
+}
+
+/**
+ * Replay the filter over a cache (every place observed, as `eval stream` does on maps up to 5000 places; blind
+ * places told as `eval stream` tells them, unless `options.blindPlaces` says otherwise).
+ */
 export function replay(
   c: ReplayCache,
   options: Omit<PlaceFilterOptions, "placeCount"> = {},
   seq = true,
 ): ReplayScore {
   const n = c.places;
-  const f = new PlaceFilter({ ...options, placeCount: n });
+  const blind = blindColumns(c);
+  const f = new PlaceFilter({
+    ...(blind.length > 0 ? { blindPlaces: blind } : {}),
+    ...options,
+    placeCount: n,
+  });
   const m = seq ? new SequenceMatcher({ placeCount: n, length: 20 }) : null;
   const indices = Int32Array.from({ length: n }, (_, i) => i);
   let s1 = 0, s2 = 0, s3 = 0, withMatch = 0, unk = 0, lostUnk = 0;

@@ -180,7 +180,7 @@ export async function evaluateStream(
     keyframeStage(),
     describeStage(model),
     searchStage({ index, places, descriptors, scanner }, { k: topK, fullScan }),
-    filterStage(places, { filter: options.filter, verifications, minInliers }),
+    filterStage(places, { filter: options.filter, verifications, minInliers, descriptors }),
   ));
   const matcher = new SequenceMatcher({ placeCount: n, length: options.seqLength ?? 20 });
   const perQuery: StreamQueryResult[] = [];

@@ -198,6 +198,16 @@ export interface PlaceFilterOptions {
   motionMemory?: number;
   /** Frames' worth of `motion`'s stay probability the learnt one is shrunk towards. Default 30. */
   motionPrior?: number;
+  /**
+   * Places the descriptor cannot see: their map image has an empty (all-zero) global descriptor (a frame too
+   * dark or featureless for any local descriptor to clear its noise floor), so every query's similarity to them
+   * is 0 whatever the query shows. Their similarities carry no information: the filter leaves them out of each
+   * frame's statistics (background, per-place normalisation, the learnt neighbour weight and speed, the signal)
+   * and gives them the likelihood ratio of "unknown" (1), so the motion prior alone carries the belief through
+   * them. Without this, a blind place's constant 0 reads as strong evidence against it, and a robot passing it
+   * is reported at the next place with high confidence. The pipeline fills it from the map. Default none.
+   */
+  blindPlaces?: ArrayLike<number>;
 }
 
 /** Similarities of some places for one frame. */
@@ -309,6 +319,9 @@ function prob(action: string, field: string, v: number): number {
  */
 export class PlaceFilter {
   readonly placeCount: number;
+  /** 1 for a blind place (see `blindPlaces`), or null when there is none. */
+  #blind: Uint8Array | null = null;
+  #blindCount = 0;
   readonly #offsets: Int32Array;
   /** The kernel in use (learnt when `motionMemory` > 0). */
   readonly #weights: Float64Array;
@@ -498,6 +511,19 @@ export class PlaceFilter {
     const sm = options.supportMemory ?? 100;
     if (!(sm >= 0 && sm <= 1e6)) throw invalid(a, "supportMemory", "a number in [0, 1e6]", sm);
     this.#supportMemory = sm;
+    const blind = options.blindPlaces ?? [];
+    if (blind.length > 0) {
+      const mask = new Uint8Array(this.placeCount);
+      for (let i = 0; i < blind.length; i++) {
+        const j = blind[i];
+        if (!Number.isInteger(j) || j < 0 || j >= this.placeCount) {
+          throw invalid(a, "blindPlaces", `place indices in [0, ${this.placeCount - 1}]`, j);
+        }
+        mask[j] = 1;
+      }
+      this.#blind = mask;
+      this.#blindCount = mask.reduce((t, v) => t + v, 0);
+    }
     this.reset();
   }
 
@@ -750,19 +776,21 @@ export class PlaceFilter {
 
   /** Bayes update with one frame's similarities (see the module doc for the likelihood). */
   update(obs: PlaceObservation): void {
-    const { indices, similarities } = obs;
-    const k = indices.length;
-    if (similarities.length !== k) {
+    let { indices, similarities } = obs;
+    if (similarities.length !== indices.length) {
       throw invalid(
         "update place filter",
         "similarities",
-        `an array as long as indices (${k})`,
+        `an array as long as indices (${indices.length})`,
         similarities.length,
       );
     }
+    const blind = this.#blind;
+    if (blind) ({ indices, similarities } = this.#withoutBlind(indices, similarities));
+    const k = indices.length;
     if (k === 0) return;
     const n = this.placeCount;
-    let { mean, std } = observationBackground(obs);
+    let { mean, std } = observationBackground(blind ? { similarities, background: obs.background } : obs);
     if (!(std > 1e-6)) std = 1e-6;
     if (!Number.isFinite(mean)) mean = 0;
     let zmin = Infinity;
@@ -776,7 +804,7 @@ export class PlaceFilter {
       if (z < zmin) zmin = z;
       zs[i] = z;
     }
-    const complete = k >= n;
+    const complete = k + this.#blindCount >= n;
     if (complete && n >= 2 && (this.#neighbourFixed === null || this.#learnsMotion)) {
       this.#learnMap(indices, zs);
     }
@@ -784,7 +812,7 @@ export class PlaceFilter {
     if (complete && this.#placeNorm && n >= 3) zmin = this.#normalizePlaces(indices, zs);
     const rel = this.#reliability(obs.support);
     this.#lastRel = rel;
-    if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin, rel);
+    if (this.#autoSignal) this.#adaptSignal(indices, zs, complete ? 0 : zmin, rel, complete);
     const b = this.#signal * rel;
     const c = -0.5 * b * b;
     const lr = new Float64Array(k);
@@ -792,14 +820,18 @@ export class PlaceFilter {
     if (complete && this.#before) {
       const byPlace = new Float64Array(n);
       for (let i = 0; i < k; i++) byPlace[indices[i]] = lr[i];
+      if (blind) { for (let j = 0; j < n; j++) if (blind[j]) byPlace[j] = 1; }
       this.#adaptMotion(this.#before, byPlace);
     }
     // Expected ratio of places not observed (z below the smallest observed one).
     const floor = complete ? 1 : Math.max(1e-300, normalCdf(zmin - b)) / Math.max(1e-300, normalCdf(zmin));
     const base = this.#base;
     const delta = this.#delta;
+    // A blind place is never observed, but its ratio is 1, not the unobserved places' floor.
+    const blindBefore = blind && floor !== 1 ? this.#blindMasses(base) : null;
     if (floor !== 1) { for (const [i, d] of delta) delta.set(i, d * floor); }
     const newBase = base * floor;
+    if (blindBefore) { for (const [j, p] of blindBefore) delta.set(j, p - newBase); }
     for (let i = 0; i < k; i++) {
       const idx = indices[i];
       const p = base + (delta.has(idx) ? (delta.get(idx)! / floor) : 0);
@@ -812,6 +844,37 @@ export class PlaceFilter {
     const mass = this.#mapMass();
     this.#lastMass = mass;
     this.#unmatched = mass < this.#unmatchedMass ? this.#unmatched + 1 : 0;
+  }
+
+  /** The observation without its blind places (see `blindPlaces`); the arrays as given when it has none. */
+  #withoutBlind(
+    indices: ArrayLike<number>,
+    similarities: ArrayLike<number>,
+  ): { indices: ArrayLike<number>; similarities: ArrayLike<number> } {
+    const blind = this.#blind!, n = this.placeCount;
+    let drop = 0;
+    for (let i = 0; i < indices.length; i++) {
+      const j = indices[i];
+      if (j >= 0 && j < n && blind[j]) drop++;
+    }
+    if (drop === 0) return { indices, similarities };
+    const keptIdx = new Array<number>(indices.length - drop);
+    const keptSim = new Array<number>(indices.length - drop);
+    let o = 0;
+    for (let i = 0; i < indices.length; i++) {
+      const j = indices[i];
+      if (j >= 0 && j < n && blind[j]) continue;
+      keptIdx[o] = j;
+      keptSim[o++] = similarities[i];
+    }
+    return { indices: keptIdx, similarities: keptSim };
+  }
+
+  /** Each blind place's probability (base + delta) before an update. */
+  #blindMasses(base: number): [number, number][] {
+    const blind = this.#blind!, out: [number, number][] = [];
+    for (let j = 0; j < this.placeCount; j++) if (blind[j]) out.push([j, base + (this.#delta.get(j) ?? 0)]);
+    return out;
   }
 
   /** Whether the motion kernel is learnt (see `motionMemory`). */
@@ -1018,7 +1081,13 @@ export class PlaceFilter {
    * count at the expected z of the background below the smallest observed one). A frame of reliability `rel`
    * has mean `rel * signal`: a least-squares step in which weak frames count little.
    */
-  #adaptSignal(indices: ArrayLike<number>, zs: Float64Array, zmin: number, rel: number): void {
+  #adaptSignal(
+    indices: ArrayLike<number>,
+    zs: Float64Array,
+    zmin: number,
+    rel: number,
+    complete: boolean,
+  ): void {
     const placeMass = 1 - this.#unknown;
     if (!(placeMass > 1e-9)) return;
     let seen = 0, acc = 0;
@@ -1028,11 +1097,12 @@ export class PlaceFilter {
       acc += p * zs[i];
     }
     const rest = Math.max(0, placeMass - seen);
-    if (rest > 0 && zs.length < this.placeCount) {
+    if (rest > 0 && !complete) {
       const phi = Math.exp(-0.5 * zmin * zmin) / Math.sqrt(2 * Math.PI);
       acc += rest * (-phi / Math.max(1e-12, normalCdf(zmin)));
     }
-    const m = acc / placeMass;
+    // Complete but for blind places: their mass says nothing of the signal.
+    const m = complete && this.#blindCount > 0 ? (seen > 1e-12 ? acc / seen : 0) : acc / placeMass;
     // Only a concentrated prior says where the true place is: weight the step by that concentration.
     const rate = this.#signalRate * this.#lastMass;
     const next = this.#signal + rate * rel * (m - rel * this.#signal);

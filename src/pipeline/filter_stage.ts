@@ -22,6 +22,32 @@ export interface FilterStageOptions {
   verifications?: Observable<VerificationEvent>;
   /** Inliers from which a verified candidate counts as confirmed. Default `DEFAULT_MIN_INLIERS` (120). */
   minInliers?: number;
+  /**
+   * The places' global descriptors (row-major, one row per place in `places` order): places whose descriptor
+   * is all zero are the filter's `blindPlaces` (unless `filter.blindPlaces` is given).
+   */
+  descriptors?: Float32Array;
+}
+
+/**
+ * Places whose global descriptor is all zero (their map image had nothing above the descriptor's noise floor:
+ * every query's similarity to them is 0), as `PlaceFilterOptions.blindPlaces` wants them.
+ */
+export function blindPlacesOf(descriptors: Float32Array, count: number): number[] {
+  if (count <= 0 || descriptors.length === 0) return [];
+  const dim = Math.floor(descriptors.length / count);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    let any = false;
+    for (let j = i * dim, end = j + dim; j < end; j++) {
+      if (descriptors[j] !== 0) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) out.push(i);
+  }
+  return out;
 }
 
 /** The filter stage over the places of a map (in traversal order). */
@@ -33,11 +59,15 @@ export function filterStage(
   places.forEach((p, i) => indexOf.set(p.placeId, i));
   const minInliers = options.minInliers ?? DEFAULT_MIN_INLIERS;
   const every = Int32Array.from({ length: places.length }, (_, i) => i);
+  const blind = options.descriptors && !options.filter?.blindPlaces
+    ? blindPlacesOf(options.descriptors, places.length)
+    : [];
+  const filterOptions = blind.length > 0 ? { ...options.filter, blindPlaces: blind } : options.filter;
   // Validate options up front (throws ValidationError before anything runs).
-  new PlaceFilter({ ...options.filter, placeCount: Math.max(1, places.length) });
+  new PlaceFilter({ ...filterOptions, placeCount: Math.max(1, places.length) });
   return (source) =>
     new Observable<FrameWork>((subscriber) => {
-      const filter = new PlaceFilter({ ...options.filter, placeCount: Math.max(1, places.length) });
+      const filter = new PlaceFilter({ ...filterOptions, placeCount: Math.max(1, places.length) });
       let last: LocationEstimate | null = null;
       let keyframes = 0;
       const seqToKeyframe = new Map<number, number>();

@@ -381,7 +381,12 @@ function stagesOf(
     ]);
     stages.push([
       "filter",
-      filterStage(options.map.places, { filter: options.filter, verifications, minInliers }),
+      filterStage(options.map.places, {
+        filter: options.filter,
+        verifications,
+        minInliers,
+        descriptors: options.map.descriptors,
+      }),
     ]);
   }
   if (options.loops !== false) {

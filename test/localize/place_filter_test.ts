@@ -538,3 +538,54 @@ Deno.test("PlaceFilter: probabilities stay non-negative and sum to 1 under rando
     }
   }
 });
+
+Deno.test("PlaceFilter: a blind place's similarities carry no information, and its ratio is that of 'unknown'", () => {
+  const n = 12, idx = Int32Array.from({ length: n }, (_, i) => i);
+  const row = (t: number, blindValue: number, q: number) =>
+    Array.from(
+      { length: n },
+      (_, j) => (j === 5 ? blindValue : 0.3 + (j === t ? 0.3 : 0) + 0.01 * Math.sin(q * 7 + j)),
+    );
+  // Full rows: the beliefs do not depend on what the blind place's column holds.
+  const a = new PlaceFilter({ placeCount: n, blindPlaces: [5] });
+  const b = new PlaceFilter({ placeCount: n, blindPlaces: [5] });
+  const plain = new PlaceFilter({ placeCount: n });
+  let plainDiffers = false;
+  for (let q = 0; q < 36; q++) {
+    const t = Math.floor(q / 3);
+    const ba = a.step({ indices: idx, similarities: row(t, 0, q) });
+    const bb = b.step({ indices: idx, similarities: row(t, 0.2 + 0.05 * Math.cos(q), q) });
+    const bp = plain.step({ indices: idx, similarities: row(t, 0, q) });
+    assert.equal(ba.placeIndex, bb.placeIndex, `frame ${q}`);
+    assert.ok(Math.abs(ba.confidence - bb.confidence) < 1e-12, `frame ${q}`);
+    assert.ok(Math.abs(ba.unknown - bb.unknown) < 1e-12, `frame ${q}`);
+    plainDiffers ||= Math.abs(bp.confidence - ba.confidence) > 1e-6;
+  }
+  assert.ok(plainDiffers, "without blindPlaces the constant 0 is evidence");
+  // A top-k observation: an unobserved ordinary place gets the floor ratio, the blind place 1.
+  const top = (blind: number[]) => {
+    const f = new PlaceFilter({
+      placeCount: n,
+      blindPlaces: blind,
+      unknownEvidence: false,
+      calibration: null,
+    });
+    f.step({ indices: [0, 1, 2], similarities: [0.9, 0.5, 0.4], background: { mean: 0.3, std: 0.1 } });
+    return f;
+  };
+  const withBlind = top([5]).belief(), without = top([]).belief();
+  assert.equal(withBlind.placeIndex, 0);
+  // The blind place keeps its prior against 'unknown'; an ordinary unobserved place loses against both.
+  const ratio = (f: PlaceFilter, j: number) => {
+    f.reset();
+    f.step({ indices: [0, 1, 2], similarities: [0.9, 0.5, 0.4], background: { mean: 0.3, std: 0.1 } });
+    return f.probability(j) / f.belief().unknown;
+  };
+  const fb = new PlaceFilter({ placeCount: n, blindPlaces: [5], unknownEvidence: false, calibration: null });
+  const prior = (1 - 0.5) / n / 0.5;
+  assert.ok(Math.abs(ratio(fb, 5) - prior) < 1e-9, `blind place ratio ${ratio(fb, 5)} vs prior ${prior}`);
+  assert.ok(ratio(fb, 7) < prior * 0.9, `an unobserved place falls: ${ratio(fb, 7)}`);
+  assert.ok(without.confidence >= 0 && withBlind.confidence >= 0);
+  assert.throws(() => new PlaceFilter({ placeCount: n, blindPlaces: [12] }), ValidationError);
+  assert.throws(() => new PlaceFilter({ placeCount: n, blindPlaces: [1.5] }), /blindPlaces/);
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { from, lastValueFrom, toArray } from "rxjs";
 import { PlaceFilter } from "../../src/localize/place_filter.ts";
-import { filterStage } from "../../src/pipeline/filter_stage.ts";
+import { blindPlacesOf, filterStage } from "../../src/pipeline/filter_stage.ts";
 import type { FrameWork } from "../../src/pipeline/frame_work.ts";
 import {
   FULL_SCAN_DEFAULT,
@@ -95,4 +95,47 @@ Deno.test("searchStage() with a scanner scans maps up to FULL_SCAN_WITH_SCANNER 
   );
   assert.equal(scanned.similarities?.length, n);
   assert.equal(scanned.hypotheses![0].placeId % dim, 7);
+});
+
+Deno.test("filterStage() given the map's descriptors makes the places with an all-zero descriptor blind", async () => {
+  const map = codeMap(16);
+  const descriptors = map.descriptors!;
+  descriptors.fill(0, 6 * DIM, 7 * DIM); // place 6's image had no descriptor
+  assert.deepEqual(blindPlacesOf(descriptors, 16), [6]);
+  assert.deepEqual(blindPlacesOf(new Float32Array(0), 0), []);
+  const codes = Array.from({ length: 16 }, (_, i) => i);
+  const rows = codes.map((c) =>
+    Float32Array.from({ length: 16 }, (_, j) => (j === 6 ? 0 : j === c ? 0.9 : 0.2))
+  );
+  const run = (options: Parameters<typeof filterStage>[1]) =>
+    lastValueFrom(
+      from(rows.map((r, i) => ({ ...work(i, codes[i]), similarities: r }) as FrameWork)).pipe(
+        filterStage(map.places, options),
+        toArray(),
+      ),
+    );
+  const withMap = await run({ descriptors });
+  const blind = new PlaceFilter({ placeCount: 16, blindPlaces: [6] });
+  const plain = new PlaceFilter({ placeCount: 16 });
+  const indices = Int32Array.from({ length: 16 }, (_, i) => i);
+  let differs = false;
+  withMap.forEach((w, i) => {
+    const b = blind.step({ indices, similarities: rows[i] });
+    const p = plain.step({ indices, similarities: rows[i] });
+    assert.equal(w.estimate!.placeId, b.placeIndex, `frame ${i}`);
+    assert.ok(Math.abs(w.estimate!.confidence - b.confidence) < 1e-12, `frame ${i}`);
+    differs ||= p.confidence !== b.confidence || p.placeIndex !== b.placeIndex;
+  });
+  assert.ok(differs, "the blind place changes the estimates");
+  // Without the descriptors (or with the filter's own list) the stage keeps the filter options as given.
+  const without = await run({});
+  without.forEach((w, i) => {
+    const p = new PlaceFilter({ placeCount: 16 });
+    for (let j = 0; j <= i; j++) p.step({ indices, similarities: rows[j] });
+    assert.equal(w.estimate!.confidence, p.belief().confidence, `frame ${i}`);
+  });
+  const given = await run({ descriptors, filter: { blindPlaces: [] } });
+  given.forEach((w, i) =>
+    assert.equal(w.estimate!.confidence, without[i].estimate!.confidence, `frame ${i}`)
+  );
 });

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import {
+  blindMap,
   cutStream,
+  drawPlaces,
   offMapHole,
   onePerPlace,
   stressReport,
   stressVariants,
   thinMap,
 } from "../../scripts/filter_stress.ts";
-import { type ReplayCache, syntheticCache } from "../../scripts/filter_tune.ts";
+import { blindColumns, replay, type ReplayCache, syntheticCache } from "../../scripts/filter_tune.ts";
 
 /** 6 places, 8 queries; query q's row is q * 10 + place (so a kept column is recognisable). */
 function tiny(): ReplayCache {
@@ -64,6 +66,7 @@ Deno.test("stressReport replays every variant group and counts off-map frames re
   assert.equal(groups.get("cut10"), 4);
   assert.equal(groups.get("thin"), 14);
   assert.equal(groups.get("hole"), 2);
+  assert.equal(groups.get("blind"), 6); // 3 draws on the dense and on the every-3rd map
   const report = stressReport([{ label: "synth", cache }]);
   assert.equal(report.thin.routes, 14);
   assert.equal(report.hole.routes, 2);
@@ -75,4 +78,20 @@ Deno.test("stressReport replays every variant group and counts off-map frames re
   assert.equal(typeof report.hole.lostOffMap, "number");
   // A strong signal on the route as recorded: the filter is right on most frames.
   assert.ok(report.dense.meanSmoothed > 0.8, `dense smoothed ${report.dense.meanSmoothed}`);
+});
+
+Deno.test("blindMap zeroes the drawn places' columns, and the replay tells the filter about them", () => {
+  const cols = drawPlaces(60, 0.15, 4);
+  assert.ok(cols.length >= 3 && cols.length <= 20, `${cols.length} places`);
+  assert.deepEqual(drawPlaces(60, 0.15, 4), cols, "seeded");
+  assert.equal(drawPlaces(5, 0, 1).length, 1, "at least one place");
+  const cache = syntheticCache({ seed: 5, signal: 2.2, places: 60, queries: 80 });
+  const b = blindMap(cache, cols);
+  assert.deepEqual(blindColumns(b), cols);
+  assert.deepEqual(blindColumns(cache), []);
+  assert.equal(b.rows[3][cols[0]], 0);
+  const kept = [...Array(60).keys()].find((j) => !cols.includes(j))!;
+  assert.equal(b.rows[3][kept], cache.rows[3][kept]);
+  const told = replay(b, {}, false), untold = replay(b, { blindPlaces: [] }, false);
+  assert.notDeepEqual(told.pairs.conf, untold.pairs.conf);
 });
