@@ -45,6 +45,27 @@ import { applyCalibration, type CalibrationMap, validateCalibration } from "./ca
 import { DEFAULT_FILTER_CALIBRATION, WEAK_FRAME_CALIBRATION } from "./calibration_params.ts";
 import { observationBackground } from "./background.ts";
 
+/**
+ * Places whose global descriptor is all zero (their map image had nothing above the descriptor's noise floor:
+ * every query's similarity to them is 0), as `PlaceFilterOptions.blindPlaces` wants them.
+ */
+export function blindPlacesOf(descriptors: Float32Array, count: number): number[] {
+  if (count <= 0 || descriptors.length === 0) return [];
+  const dim = Math.floor(descriptors.length / count);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    let any = false;
+    for (let j = i * dim, end = j + dim; j < end; j++) {
+      if (descriptors[j] !== 0) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) out.push(i);
+  }
+  return out;
+}
+
 /** Motion kernel along the map's traversal order. */
 export interface MotionKernel {
   /** Place offsets per step (e.g. -1 back, 0 stay, 1..3 forward). */

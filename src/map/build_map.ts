@@ -24,6 +24,7 @@ import {
 } from "./format.ts";
 import { LocalFeatureCollector, type LocalFeatureCollectorOptions } from "./local_features_writer.ts";
 import { acquireMapLock, type MapLock } from "./lock.ts";
+import { blindPlacesOf } from "../localize/place_filter.ts";
 import { checkMapTarget, writeMap, type WriteMapOptions } from "./map_writer.ts";
 
 /**
@@ -348,6 +349,17 @@ async function buildLocked(
     const describeSeconds = (performance.now() - tDescribe) / 1000;
     const descriptors = new Float32Array(places.length * dim);
     rows.forEach((r, i) => descriptors.set(r, i * dim));
+    const blind = blindPlacesOf(descriptors, places.length);
+    if (blind.length > 0) {
+      const names = blind.slice(0, 5).map((i) => places[i].image).join(", ") +
+        (blind.length > 5 ? ", ..." : "");
+      const verb = blind.length === 1 ? "has" : "have";
+      warn(
+        `${blind.length} of ${places.length} places ${verb} an empty descriptor (nothing in the image clears ` +
+          `the descriptor's noise floor: too dark or featureless): ${names}; they cannot be recognised, and ` +
+          `localization passes over them`,
+      );
+    }
 
     // 3. Index, 4. write.
     progress({ phase: "index", done: 0, total: places.length });

@@ -10,7 +10,7 @@
  */
 import { map, Observable, type OperatorFunction } from "rxjs";
 import type { LocationEstimate, PlaceMeta, VerificationEvent } from "../types.ts";
-import { PlaceFilter, type PlaceFilterOptions } from "../localize/place_filter.ts";
+import { blindPlacesOf, PlaceFilter, type PlaceFilterOptions } from "../localize/place_filter.ts";
 import { DEFAULT_MIN_INLIERS } from "../localize/loop_gate.ts";
 import type { FrameWork } from "./frame_work.ts";
 
@@ -27,27 +27,6 @@ export interface FilterStageOptions {
    * is all zero are the filter's `blindPlaces` (unless `filter.blindPlaces` is given).
    */
   descriptors?: Float32Array;
-}
-
-/**
- * Places whose global descriptor is all zero (their map image had nothing above the descriptor's noise floor:
- * every query's similarity to them is 0), as `PlaceFilterOptions.blindPlaces` wants them.
- */
-export function blindPlacesOf(descriptors: Float32Array, count: number): number[] {
-  if (count <= 0 || descriptors.length === 0) return [];
-  const dim = Math.floor(descriptors.length / count);
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    let any = false;
-    for (let j = i * dim, end = j + dim; j < end; j++) {
-      if (descriptors[j] !== 0) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) out.push(i);
-  }
-  return out;
 }
 
 /** The filter stage over the places of a map (in traversal order). */

@@ -4,6 +4,7 @@ import { ImageDecodeError, MapFormatError } from "../../src/errors.ts";
 import { buildMap } from "../../src/map/build_map.ts";
 import { loadMap, readMapManifest } from "../../src/map/map_loader.ts";
 import { decodeFake, fakeImageFolder, FakeModel } from "./_fake.ts";
+import type { DescriptorOutput, PixelImage } from "../../src/types.ts";
 
 const quiet = { onWarning: () => {}, decode: decodeFake };
 
@@ -107,4 +108,33 @@ Deno.test("loadMap() refuses a model other than the map's, naming both ids", asy
     loadMap(out),
     (e) => e instanceof MapFormatError && /does not bundle its model/.test(e.message),
   );
+});
+
+Deno.test("buildMap() warns about places whose descriptor is empty (an image too dark or featureless)", async () => {
+  const src = await fakeImageFolder(5);
+  const out = `${src}_map`;
+  // A model whose descriptor of the fifth image is all zero, as the default model's is for a black frame.
+  class Blind extends FakeModel {
+    calls = 0;
+    override async describe(image: PixelImage): Promise<DescriptorOutput> {
+      const o = await super.describe(image);
+      return this.calls++ === 4 ? { ...o, global: new Float32Array(o.global.length) } : o;
+    }
+  }
+  const warnings: string[] = [];
+  const r = await buildMap(src, out, {
+    model: new Blind(),
+    index: "exact",
+    decode: decodeFake,
+    batchSize: 1,
+    onWarning: (w) => warnings.push(w),
+  });
+  assert.equal(r.places.length, 5);
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0],
+    /^1 of 5 places has an empty descriptor .*5\.fake\.png; they cannot be recognised/,
+  );
+  await Deno.remove(src, { recursive: true });
+  await Deno.remove(out, { recursive: true });
 });

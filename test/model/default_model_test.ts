@@ -294,6 +294,11 @@ Deno.test("the default model's support is the mean weight of its local descripto
     const dark = await model.describe(darkNoisy(images[2]));
     assert.ok(dark.support !== undefined);
     assert.ok(dark.support < 0.5 * out.support, `dark ${dark.support} vs clean ${out.support}`);
+    // A frame with nothing above the noise floor (all black): no support and an all-zero descriptor, which the
+    // map build reports and the place filter treats as a blind place.
+    const black = await model.describe({ ...images[2], data: new Uint8Array(images[2].data.length) });
+    assert.equal(black.support, 0);
+    assert.ok(black.global.every((v) => v === 0), "all-zero global descriptor");
   } finally {
     await model.close();
   }

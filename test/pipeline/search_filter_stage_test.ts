@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { from, lastValueFrom, toArray } from "rxjs";
-import { PlaceFilter } from "../../src/localize/place_filter.ts";
-import { blindPlacesOf, filterStage } from "../../src/pipeline/filter_stage.ts";
+import { blindPlacesOf, PlaceFilter } from "../../src/localize/place_filter.ts";
+import { filterStage } from "../../src/pipeline/filter_stage.ts";
 import type { FrameWork } from "../../src/pipeline/frame_work.ts";
 import {
   FULL_SCAN_DEFAULT,
