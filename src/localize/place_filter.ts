@@ -626,10 +626,22 @@ export class PlaceFilter {
   /** Motion prediction: one step of the transition model. */
   predict(): void {
     const bins = this.#phaseBins();
-    if (bins > 1) {
-      this.#predictPhases(bins);
-      return;
+    if (bins > 1) this.#predictPhases(bins);
+    else this.#predictPlaces();
+    // The base's share that leaves past the map's ends is spread back uniformly (see `#predictBase`), so on a
+    // small map a place far below the base can come out slightly negative: it is put back at zero.
+    let clamped = false;
+    for (const [i, d] of this.#delta) {
+      if (this.#base + d < 0) {
+        this.#delta.set(i, -this.#base);
+        clamped = true;
+      }
     }
+    if (clamped) this.#normalize();
+  }
+
+  /** The prediction over places alone (no phase). */
+  #predictPlaces(): void {
     this.#phases.clear();
     const n = this.placeCount;
     const stay = 1 - this.#jump - this.#toUnknown;
