@@ -151,17 +151,19 @@ export function* stressVariants(c: ReplayCache, label: string): Generator<Stress
       if (usable(cut)) yield { group: "thin-cut10", label: l, cache: cut };
     }
   }
-  for (const [map, l] of [[c, `${label}/hole`], [thinMap(c, 3, 1), `${label}/every3+1/hole`]] as const) {
+  // The off-map hole and the blind places, on the map as cached and on every 3rd place of it.
+  const maps = [[c, label], [thinMap(c, 3, 1), `${label}/every3+1`]] as const;
+  for (const [map, l] of maps) {
     const hole = offMapHole(map);
     if (usable(hole) && hole.truth.some((t) => t.length === 0)) {
-      yield { group: "hole", label: l, cache: hole };
+      yield { group: "hole", label: `${l}/hole`, cache: hole };
     }
   }
-  for (const [map, l] of [[c, `${label}/blind`], [thinMap(c, 3, 1), `${label}/every3+1/blind`]] as const) {
+  for (const [map, l] of maps) {
     if (!usable(map)) continue;
     for (let draw = 0; draw < 3; draw++) {
       const cols = drawPlaces(map.places, 0.15, 17 + 101 * draw + map.places);
-      yield { group: "blind", label: `${l}#${draw}`, cache: blindMap(map, cols) };
+      yield { group: "blind", label: `${l}/blind#${draw}`, cache: blindMap(map, cols) };
     }
   }
 }

@@ -342,7 +342,8 @@ export class PlaceFilter {
   readonly placeCount: number;
   /** 1 for a blind place (see `blindPlaces`), or null when there is none. */
   #blind: Uint8Array | null = null;
-  #blindCount = 0;
+  /** The blind places, ascending (an update visits them without scanning the map). */
+  #blindList: Int32Array = new Int32Array(0);
   readonly #offsets: Int32Array;
   /** The kernel in use (learnt when `motionMemory` > 0). */
   readonly #weights: Float64Array;
@@ -543,7 +544,7 @@ export class PlaceFilter {
         mask[j] = 1;
       }
       this.#blind = mask;
-      this.#blindCount = mask.reduce((t, v) => t + v, 0);
+      this.#blindList = Int32Array.from(mask.keys()).filter((j) => mask[j] === 1);
     }
     this.reset();
   }
@@ -837,7 +838,7 @@ export class PlaceFilter {
       if (z < zmin) zmin = z;
       zs[i] = z;
     }
-    const complete = k + this.#blindCount >= n;
+    const complete = k + this.#blindList.length >= n;
     if (complete && n >= 2 && (this.#neighbourFixed === null || this.#learnsMotion)) {
       this.#learnMap(indices, zs);
     }
@@ -853,7 +854,7 @@ export class PlaceFilter {
     if (complete && this.#before) {
       const byPlace = new Float64Array(n);
       for (let i = 0; i < k; i++) byPlace[indices[i]] = lr[i];
-      if (blind) { for (let j = 0; j < n; j++) if (blind[j]) byPlace[j] = 1; }
+      for (const j of this.#blindList) byPlace[j] = 1;
       this.#adaptMotion(this.#before, byPlace);
     }
     // Expected ratio of places not observed (z below the smallest observed one).
@@ -905,9 +906,7 @@ export class PlaceFilter {
 
   /** Each blind place's probability (base + delta) before an update. */
   #blindMasses(base: number): [number, number][] {
-    const blind = this.#blind!, out: [number, number][] = [];
-    for (let j = 0; j < this.placeCount; j++) if (blind[j]) out.push([j, base + (this.#delta.get(j) ?? 0)]);
-    return out;
+    return Array.from(this.#blindList, (j) => [j, base + (this.#delta.get(j) ?? 0)]);
   }
 
   /** Whether the motion kernel is learnt (see `motionMemory`). */
@@ -1135,7 +1134,7 @@ export class PlaceFilter {
       acc += rest * (-phi / Math.max(1e-12, normalCdf(zmin)));
     }
     // Complete but for blind places: their mass says nothing of the signal.
-    const m = complete && this.#blindCount > 0 ? (seen > 1e-12 ? acc / seen : 0) : acc / placeMass;
+    const m = complete && this.#blindList.length > 0 ? (seen > 1e-12 ? acc / seen : 0) : acc / placeMass;
     // Only a concentrated prior says where the true place is: weight the step by that concentration.
     const rate = this.#signalRate * this.#lastMass;
     const next = this.#signal + rate * rel * (m - rel * this.#signal);
